@@ -1,0 +1,146 @@
+package org.apsara.bench.cluster;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+
+/**
+ * A Nuwa cluster of {@code size} members, each a JVM running the {@code apsara} command line's
+ * {@code run nuwa} on this JVM's class path, on free 127.0.0.1 ports with its own data directory.
+ *
+ * <p>How a member is launched (main class and arguments) is kept in this one class. {@link #start}
+ * returns once every member has served a linearizable Range request, the same readiness test as
+ * for etcd. Not thread-safe; {@link #close()} kills every member and deletes the directory.
+ */
+public final class NuwaProcessCluster implements LocalCluster {
+  /** The display name used in messages and reports. */
+  public static final String SYSTEM = "Nuwa";
+
+  /** The command line's main class; a member runs {@code <MAIN_CLASS> run nuwa ...}. */
+  public static final String MAIN_CLASS = "org.apsara.cli.Apsara";
+
+  private final Path directory;
+  private final List<MemberProcess> members;
+  private final List<InetSocketAddress> clientAddresses;
+
+  private NuwaProcessCluster(
+      Path directory, List<MemberProcess> members, List<InetSocketAddress> clientAddresses) {
+    this.directory = directory;
+    this.members = List.copyOf(members);
+    this.clientAddresses = List.copyOf(clientAddresses);
+  }
+
+  /** Whether the command line that launches members is on this JVM's class path. */
+  public static boolean launcherAvailable() {
+    return JavaCommand.isOnClassPath(MAIN_CLASS);
+  }
+
+  /**
+   * The arguments after the main class for member {@code id}: {@code run nuwa --id n1 --peers
+   * n1=127.0.0.1:P1,... --data DIR --client-port C}.
+   */
+  static List<String> memberArguments(
+      String id, String peers, Path dataDirectory, int clientPort) {
+    return List.of(
+        "run", "nuwa",
+        "--id", id,
+        "--peers", peers,
+        "--data", dataDirectory.toString(),
+        "--client-port", Integer.toString(clientPort));
+  }
+
+  static String memberId(int index) {
+    return "n" + (index + 1);
+  }
+
+  /**
+   * Starts {@code size} members and waits until each serves a Range request.
+   *
+   * @param parentDirectory where the cluster's temporary directory is created
+   * @param startupTimeout how long all members together may take to come up
+   * @throws ClusterStartException naming the member and its log if one does not come up, or if the
+   *     command line is not on the class path; any member already started is stopped and the
+   *     directory deleted
+   */
+  public static NuwaProcessCluster start(int size, Path parentDirectory, Duration startupTimeout) {
+    if (size < 1) {
+      throw new IllegalArgumentException("cluster size " + size + " < 1");
+    }
+    if (!launcherAvailable()) {
+      throw new ClusterStartException(
+          SYSTEM,
+          "the launcher " + MAIN_CLASS + " is not on the class path; run the benchmark through"
+              + " the apsara command line (apsara bench nuwa)",
+          null,
+          null);
+    }
+    Path directory = TempDirectories.create(parentDirectory, "apsara-bench-nuwa-");
+    int[] ports = LoopbackPorts.pick(2 * size);
+    String host = LoopbackPorts.loopback().getHostAddress();
+    StringJoiner peers = new StringJoiner(",");
+    for (int i = 0; i < size; i++) {
+      peers.add(memberId(i) + "=" + host + ":" + ports[2 * i + 1]);
+    }
+    List<MemberProcess> members = new ArrayList<>();
+    List<InetSocketAddress> clientAddresses = new ArrayList<>();
+    try {
+      for (int i = 0; i < size; i++) {
+        Path memberDirectory = Files.createDirectories(directory.resolve(memberId(i)));
+        int clientPort = ports[2 * i];
+        List<String> command =
+            JavaCommand.of(
+                List.of(),
+                MAIN_CLASS,
+                memberArguments(
+                    memberId(i), peers.toString(), memberDirectory.resolve("data"), clientPort));
+        members.add(
+            MemberProcess.start(
+                SYSTEM + " member " + memberId(i),
+                command,
+                memberDirectory,
+                memberDirectory.resolve("member.log")));
+        clientAddresses.add(new InetSocketAddress(host, clientPort));
+      }
+      try (RangeProbe probe = new RangeProbe(clientAddresses)) {
+        StartupWait.untilAllAnswer(SYSTEM, members, startupTimeout, "a Range request", probe);
+      }
+      return new NuwaProcessCluster(directory, members, clientAddresses);
+    } catch (IOException | RuntimeException e) {
+      throw StartupWait.abandon(SYSTEM, members, directory, e);
+    }
+  }
+
+  @Override
+  public String systemName() {
+    return SYSTEM;
+  }
+
+  @Override
+  public List<InetSocketAddress> clientAddresses() {
+    return clientAddresses;
+  }
+
+  @Override
+  public List<MemberProcess> members() {
+    return members;
+  }
+
+  @Override
+  public Path directory() {
+    return directory;
+  }
+
+  @Override
+  public void close() {
+    try {
+      MemberProcess.closeAll(members);
+    } finally {
+      TempDirectories.deleteRecursively(directory);
+    }
+  }
+}

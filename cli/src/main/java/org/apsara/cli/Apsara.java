@@ -1,0 +1,46 @@
+package org.apsara.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code apsara} command: one entry point to run, use and measure every Apsara service. */
+@Command(
+    name = "apsara",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "Apsara: one operating system for a whole cluster.",
+    subcommands = {
+      UpCommand.class,
+      RunCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Apsara implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command tree, also used by tests to run commands in-process. */
+  public static CommandLine commandLine() {
+    CommandLine commandLine = new CommandLine(new Apsara());
+    commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      cmd.getErr().println(cmd.getColorScheme().errorText("apsara: " + messageOf(e)));
+      return 1;
+    });
+    return commandLine;
+  }
+
+  static String messageOf(Throwable e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && cause.getMessage() == null) {
+      cause = cause.getCause();
+    }
+    return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+  }
+}

@@ -1,0 +1,37 @@
+package org.apsara.cli;
+
+import java.nio.file.Path;
+import org.apsara.common.logging.LogSettings;
+import org.apsara.common.logging.Logging;
+import org.slf4j.event.Level;
+
+/** How each kind of command logs. */
+final class LogSetup {
+  private LogSetup() {}
+
+  /**
+   * The embedded cluster: the console stays for what the user asked to see, so only warnings
+   * reach it; everything else goes, as JSON lines, to the log directory.
+   */
+  static void forEmbedded(Path logDir) {
+    Logging.configure(LogSettings.builder()
+        .level(Level.INFO)
+        .consoleLevel(Level.WARN)
+        .file(logDir, "apsara")
+        .build());
+  }
+
+  /** One service process: readable (or JSON) lines on the console, JSON lines in its data directory. */
+  static void forService(Path logDir, boolean jsonConsole) {
+    Logging.configure(LogSettings.builder()
+        .level(Level.INFO)
+        .consoleFormat(jsonConsole ? LogSettings.ConsoleFormat.JSON : LogSettings.ConsoleFormat.HUMAN)
+        .file(logDir, "apsara")
+        .build());
+  }
+
+  /** Client commands: only warnings, on the console. */
+  static void forClient() {
+    Logging.configure(LogSettings.builder().level(Level.WARN).build());
+  }
+}

@@ -1,0 +1,68 @@
+package org.apsara.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apsara.cli.embedded.EmbeddedCluster;
+import org.apsara.nuwa.server.NuwaServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code apsara up}: the whole system in one process on this machine. */
+@Command(
+    name = "up",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Start the embedded cluster on loopback and run until Ctrl-C.",
+      "Data is kept in --data, so the next 'apsara up' finds everything again."
+    })
+final class UpCommand implements Callable<Integer> {
+  @Option(names = "--data", defaultValue = "data",
+      description = "Directory for all data and logs (default: ./${DEFAULT-VALUE}).")
+  Path data;
+
+  @Option(names = "--nuwa-port", defaultValue = "2379",
+      description = "Client port of the first Nuwa member; the others follow at +10, +20 "
+          + "(default: ${DEFAULT-VALUE}).")
+  int nuwaPort;
+
+  @Option(names = "--nuwa-members", defaultValue = "3",
+      description = "Members of the Nuwa group: 1, 3 or 5 (default: ${DEFAULT-VALUE}).")
+  int nuwaMembers;
+
+  @Override
+  public Integer call() throws Exception {
+    Path dataDir = data.toAbsolutePath().normalize();
+    LogSetup.forEmbedded(dataDir.resolve("logs"));
+    System.out.println("Starting Apsara (embedded) with data in " + dataDir + " ...");
+    EmbeddedCluster cluster = EmbeddedCluster.start(dataDir, nuwaPort, nuwaMembers);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("\nStopping Apsara ...");
+      cluster.close();
+      stopped.countDown();
+    }, "apsara-shutdown"));
+    NuwaServer first = cluster.nuwaMembers().get(0);
+    System.out.println();
+    System.out.println("Apsara is up.");
+    System.out.println("  Nuwa (etcd v3 API)  " + cluster.nuwaEndpoints());
+    for (NuwaServer member : cluster.nuwaMembers()) {
+      if (member.metricsPort() > 0) {
+        System.out.println("  " + member.config().memberId() + " metrics/health  http://127.0.0.1:"
+            + member.metricsPort() + "/metrics  /health");
+      }
+    }
+    System.out.println("  logs                " + dataDir.resolve("logs"));
+    System.out.println();
+    System.out.println("Try this next:");
+    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + " put foo bar");
+    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + " get foo");
+    System.out.println("  ./apsara nuwa put greeting hello && ./apsara nuwa get greeting");
+    System.out.println("  ./apsara nuwa members");
+    System.out.println();
+    System.out.println("Press Ctrl-C to stop; your data stays in " + dataDir + ".");
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+}

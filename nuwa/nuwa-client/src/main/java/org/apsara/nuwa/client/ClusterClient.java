@@ -1,0 +1,76 @@
+package org.apsara.nuwa.client;
+
+import io.etcd.jetcd.api.ClusterGrpc;
+import io.etcd.jetcd.api.MaintenanceGrpc;
+import io.etcd.jetcd.api.MemberListRequest;
+import io.etcd.jetcd.api.StatusRequest;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apsara.nuwa.client.RpcInvoker.Idempotency;
+
+/**
+ * The cluster's members and each member's own status. Obtained from {@link NuwaClient#cluster()};
+ * thread-safe.
+ */
+public final class ClusterClient {
+  private final RpcInvoker rpc;
+  private final Duration timeout;
+
+  ClusterClient(RpcInvoker rpc, Duration timeout) {
+    this.rpc = rpc;
+    this.timeout = timeout;
+  }
+
+  /** One member of the cluster, as the cluster lists it. */
+  public record Member(long id, String name, List<String> peerUrls, List<String> clientUrls) {}
+
+  /** What one member says about itself and the cluster (etcd's {@code endpoint status}). */
+  public record MemberStatus(String endpoint, long memberId, String version, long leaderId,
+      long raftTerm, long raftIndex, long raftAppliedIndex, long revision, long dbSizeBytes,
+      List<String> errors) {
+    public boolean isLeader() {
+      return memberId == leaderId && leaderId != 0;
+    }
+  }
+
+  /** Every member of the cluster. */
+  public List<Member> members() {
+    return Errors.await(rpc.call(ClusterGrpc.getMemberListMethod(),
+            MemberListRequest.getDefaultInstance(), Idempotency.IDEMPOTENT)
+        .thenApply(response -> response.getMembersList().stream()
+            .map(m -> new Member(m.getID(), m.getName(), List.copyOf(m.getPeerURLsList()),
+                List.copyOf(m.getClientURLsList())))
+            .toList()));
+  }
+
+  /**
+   * Asks the member at {@code endpoint} ("host:port") for its status, over a connection of its
+   * own, so that the answer comes from that member and no other.
+   *
+   * @throws NuwaException if the member does not answer within the request timeout
+   */
+  public MemberStatus status(String endpoint) {
+    Endpoint parsed = Endpoint.parse(endpoint);
+    ManagedChannel channel = Grpc.newChannelBuilder(parsed.authority(),
+        InsecureChannelCredentials.create()).build();
+    try {
+      var response = MaintenanceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .status(StatusRequest.getDefaultInstance());
+      return new MemberStatus(parsed.authority(), response.getHeader().getMemberId(),
+          response.getVersion(), response.getLeader(), response.getRaftTerm(),
+          response.getRaftIndex(), response.getRaftAppliedIndex(),
+          response.getHeader().getRevision(), response.getDbSize(),
+          List.copyOf(response.getErrorsList()));
+    } catch (StatusRuntimeException e) {
+      throw Errors.toNuwaException(e);
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,298 @@
+package org.apsara.nuwa.client;
+
+import io.grpc.Channel;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.NameResolverRegistry;
+import io.grpc.stub.MetadataUtils;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apsara.common.time.MonotonicClock;
+
+/**
+ * A connection to a Nuwa cluster (or any etcd v3 cluster), speaking etcd's v3 gRPC API.
+ *
+ * <pre>{@code
+ * try (NuwaClient client =
+ *     NuwaClient.builder().endpoints("10.0.0.1:2379", "10.0.0.2:2379").build()) {
+ *   client.kv().put("greeting", "hello");
+ *   String value = client.kv().get("greeting").first().orElseThrow().valueUtf8();
+ * }
+ * }</pre>
+ *
+ * <p><b>Connections.</b> The client keeps one connection to each endpoint and spreads requests
+ * round-robin over those that are up. A read that fails because its endpoint went away is retried
+ * on another; a write is retried only when the failure proves it was not applied (see {@link
+ * KvClient}). Watches and lease keep-alives move to another endpoint by themselves.
+ *
+ * <p><b>Threading.</b> Thread-safe; meant to be shared by a whole process. Listener callbacks run
+ * on the callback executor (a pool of daemon threads owned by the client unless one was given), one
+ * at a time per watch or lease. Futures of asynchronous calls complete on gRPC's threads.
+ *
+ * <p><b>Lifecycle.</b> {@link #close()} ends every watch and keep-alive of this client (their
+ * listeners hear of it), fails calls still in progress, and shuts the connections down; calls made
+ * afterwards fail. Leases are not revoked on close: they expire after their TTL, as they would if
+ * the process died.
+ */
+public final class NuwaClient implements AutoCloseable {
+  /** Default deadline of each request, retries included. */
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
+
+  /**
+   * Default limit on one response. A range read returning more fails; read large ranges in pages
+   * with {@link GetOptions.Builder#limit}.
+   */
+  public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+  /**
+   * Interval of HTTP/2 pings on a connection with open calls, to notice a dead server on a silent
+   * connection (a watch with no traffic). etcd refuses pings more often than every 5 s.
+   */
+  static final Duration KEEPALIVE_TIME = Duration.ofSeconds(10);
+
+  /** How long a ping may go unanswered before the connection is dropped. */
+  static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(5);
+
+  /** How long {@link #close()} waits for calls in flight to finish. */
+  static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(2);
+
+  /**
+   * etcd's metadata key asking a member to refuse a stream while it has no leader, and to end it if
+   * it loses its leader, so that the stream moves to a member that can serve it.
+   */
+  static final Metadata.Key<String> REQUIRE_LEADER_KEY =
+      Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
+
+  private static final String USER_AGENT = "apsara-nuwa-client";
+
+  private final List<String> endpoints;
+  private final ManagedChannel channel;
+  private final ScheduledThreadPoolExecutor scheduler;
+  private final ExecutorService ownedCallbackExecutor;
+  private final ClientContext context;
+  private final KvClient kv;
+  private final WatchClient watch;
+  private final LeaseClient lease;
+  private final ClusterClient cluster;
+  private final Object closeLock = new Object();
+  private boolean closed;
+
+  private NuwaClient(Builder b) {
+    List<Endpoint> parsed = b.endpoints.stream().map(Endpoint::parse).toList();
+    this.endpoints = parsed.stream().map(Endpoint::authority).toList();
+    NameResolverRegistry registry = new NameResolverRegistry();
+    registry.register(new StaticEndpointsResolverProvider(parsed));
+    ManagedChannelBuilder<?> channelBuilder =
+        Grpc.newChannelBuilder(
+                StaticEndpointsResolverProvider.target(),
+                InsecureChannelCredentials.create(),
+                registry)
+            .defaultLoadBalancingPolicy("round_robin")
+            .disableServiceConfigLookUp()
+            .maxInboundMessageSize(b.maxInboundMessageBytes)
+            .keepAliveTime(KEEPALIVE_TIME.toNanos(), TimeUnit.NANOSECONDS)
+            .keepAliveTimeout(KEEPALIVE_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS)
+            .keepAliveWithoutCalls(false)
+            .userAgent(USER_AGENT);
+    if (!b.interceptors.isEmpty()) {
+      channelBuilder.intercept(b.interceptors);
+    }
+    this.channel = channelBuilder.build();
+
+    this.scheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("nuwa-client-timer"));
+    scheduler.setRemoveOnCancelPolicy(true);
+    if (b.callbackExecutor == null) {
+      this.ownedCallbackExecutor =
+          Executors.newCachedThreadPool(daemonThreads("nuwa-client-callback"));
+    } else {
+      this.ownedCallbackExecutor = null;
+    }
+    Metadata requireLeader = new Metadata();
+    requireLeader.put(REQUIRE_LEADER_KEY, "true");
+    Channel streamChannel =
+        ClientInterceptors.intercept(
+            channel, MetadataUtils.newAttachHeadersInterceptor(requireLeader));
+    RpcInvoker rpc = new RpcInvoker(channel, channel, scheduler, b.requestTimeout);
+    this.context =
+        new ClientContext(
+            streamChannel,
+            rpc,
+            scheduler,
+            b.callbackExecutor != null ? b.callbackExecutor : ownedCallbackExecutor,
+            b.clock,
+            b.requestTimeout,
+            ClientContext.newOpenStreamSet());
+    this.kv = new KvClient(rpc);
+    this.watch = new WatchClient(context);
+    this.lease = new LeaseClient(context);
+    this.cluster = new ClusterClient(rpc, b.requestTimeout);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Keys and transactions. */
+  public KvClient kv() {
+    return kv;
+  }
+
+  /** Watches. */
+  public WatchClient watch() {
+    return watch;
+  }
+
+  /** Leases. */
+  public LeaseClient lease() {
+    return lease;
+  }
+
+  /** The endpoints this client was built with, as {@code host:port}. */
+  /** The cluster's members, and each member's own status. */
+  public ClusterClient cluster() {
+    return cluster;
+  }
+
+  public List<String> endpoints() {
+    return endpoints;
+  }
+
+  /** The executor listener callbacks run on. */
+  public Executor callbackExecutor() {
+    return context.callbackExecutor();
+  }
+
+  /** The default deadline of each request. */
+  public Duration requestTimeout() {
+    return context.requestTimeout();
+  }
+
+  /** Ends every watch and keep-alive, fails calls in progress, closes connections. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (closeLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    for (ClientStream stream : List.copyOf(context.openStreams())) {
+      stream.clientClosed();
+    }
+    scheduler.shutdownNow();
+    context.rpc().shutdown();
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(SHUTDOWN_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    if (ownedCallbackExecutor != null) {
+      ownedCallbackExecutor.shutdown();
+    }
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return task -> {
+      Thread t = new Thread(task, prefix + "-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /**
+   * Configures a {@link NuwaClient}. Not thread-safe. Everything but the endpoints has a default.
+   */
+  public static final class Builder {
+    private final List<String> endpoints = new ArrayList<>();
+    private final List<ClientInterceptor> interceptors = new ArrayList<>();
+    private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+    private int maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
+    private Executor callbackExecutor;
+    private MonotonicClock clock = MonotonicClock.SYSTEM;
+
+    private Builder() {}
+
+    /** Servers to connect to, as {@code host:port} or {@code http://host:port}. */
+    public Builder endpoints(String... endpoints) {
+      return endpoints(Arrays.asList(endpoints));
+    }
+
+    public Builder endpoints(List<String> endpoints) {
+      for (String endpoint : endpoints) {
+        Endpoint.parse(endpoint);
+        this.endpoints.add(endpoint);
+      }
+      return this;
+    }
+
+    /** The deadline of each request, retries included. */
+    public Builder requestTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("request timeout must be positive: " + timeout);
+      }
+      this.requestTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Adds an interceptor to every call (requests, watches and keep-alives alike), for example to
+     * sign requests. Interceptors run in the order added, the first outermost.
+     */
+    public Builder interceptor(ClientInterceptor interceptor) {
+      interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+      return this;
+    }
+
+    /** The largest response accepted. */
+    public Builder maxInboundMessageBytes(int bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("max inbound message size must be positive: " + bytes);
+      }
+      this.maxInboundMessageBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Runs listener callbacks on {@code executor} instead of a pool owned by the client. The client
+     * does not shut it down.
+     */
+    public Builder callbackExecutor(Executor executor) {
+      this.callbackExecutor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /** The clock lease keep-alives measure TTLs with. */
+    public Builder clock(MonotonicClock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    public NuwaClient build() {
+      if (endpoints.isEmpty()) {
+        throw new IllegalStateException("at least one endpoint is required");
+      }
+      return new NuwaClient(this);
+    }
+  }
+}

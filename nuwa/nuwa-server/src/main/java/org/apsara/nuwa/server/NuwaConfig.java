@@ -1,0 +1,156 @@
+package org.apsara.nuwa.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.apsara.common.net.HostPort;
+import org.apsara.nuwa.api.NuwaLimits;
+
+/**
+ * Everything one Nuwa member needs to start: who it is, who its peers are, where it keeps its
+ * data and which ports it serves. Immutable; build with {@link #builder}.
+ *
+ * @param memberId this member's name, one of the keys of {@code peers}
+ * @param peers every member of the group, by name, with its Raft (peer) address
+ * @param dataDir this member's own directory: Raft log, snapshots, logs
+ * @param clientHost the address the etcd-compatible gRPC API binds to
+ * @param clientPort the port of the etcd-compatible gRPC API (0 picks a free one)
+ * @param metricsPort the port of the HTTP endpoint with /metrics and /health (0 picks a free one,
+ *     -1 turns it off)
+ * @param electionTimeoutMin the lower bound of Raft's randomized election timeout
+ * @param requestTimeout how long a client request may wait for the group before it fails with
+ *     "etcdserver: request timed out"
+ * @param snapshotEveryEntries a snapshot is taken after this many applied log entries, and the log
+ *     before it purged
+ * @param maxRequestBytes the largest request accepted
+ * @param progressNotifyInterval how often a watcher that asked for progress notifications gets one
+ */
+public record NuwaConfig(
+    String memberId,
+    Map<String, HostPort> peers,
+    Path dataDir,
+    String clientHost,
+    int clientPort,
+    int metricsPort,
+    Duration electionTimeoutMin,
+    Duration requestTimeout,
+    long snapshotEveryEntries,
+    int maxRequestBytes,
+    Duration progressNotifyInterval) {
+
+  public NuwaConfig {
+    Objects.requireNonNull(memberId, "memberId");
+    Objects.requireNonNull(dataDir, "dataDir");
+    peers = Map.copyOf(new LinkedHashMap<>(peers));
+    if (!peers.containsKey(memberId)) {
+      throw new IllegalArgumentException(
+          "member '" + memberId + "' is not among the peers " + peers.keySet());
+    }
+    if (peers.size() != 1 && peers.size() != 3 && peers.size() != 5) {
+      throw new IllegalArgumentException(
+          "a Nuwa group has 1, 3 or 5 members, not " + peers.size()
+              + ": an even number adds no fault tolerance, more than 5 slows every write");
+    }
+    if (clientPort < 0 || clientPort > 65535) {
+      throw new IllegalArgumentException("client port out of range: " + clientPort);
+    }
+    if (metricsPort < -1 || metricsPort > 65535) {
+      throw new IllegalArgumentException("metrics port out of range: " + metricsPort);
+    }
+    if (maxRequestBytes < 1024) {
+      throw new IllegalArgumentException("max request bytes too small: " + maxRequestBytes);
+    }
+  }
+
+  /** Members' names in a stable order. */
+  public Map<String, HostPort> peersInOrder() {
+    return new java.util.TreeMap<>(peers);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builder with the defaults a production member uses. */
+  public static final class Builder {
+    private String memberId;
+    private final Map<String, HostPort> peers = new LinkedHashMap<>();
+    private Path dataDir;
+    private String clientHost = "127.0.0.1";
+    private int clientPort = 2379;
+    private int metricsPort = -1;
+    private Duration electionTimeoutMin = Duration.ofMillis(1000);
+    private Duration requestTimeout = Duration.ofSeconds(7);
+    private long snapshotEveryEntries = 100_000;
+    private int maxRequestBytes = NuwaLimits.MAX_REQUEST_BYTES;
+    private Duration progressNotifyInterval = Duration.ofMinutes(10);
+
+    public Builder memberId(String memberId) {
+      this.memberId = memberId;
+      return this;
+    }
+
+    public Builder peer(String id, HostPort address) {
+      peers.put(id, address);
+      return this;
+    }
+
+    public Builder peers(Map<String, HostPort> all) {
+      peers.putAll(all);
+      return this;
+    }
+
+    public Builder dataDir(Path dataDir) {
+      this.dataDir = dataDir;
+      return this;
+    }
+
+    public Builder clientHost(String clientHost) {
+      this.clientHost = clientHost;
+      return this;
+    }
+
+    public Builder clientPort(int clientPort) {
+      this.clientPort = clientPort;
+      return this;
+    }
+
+    public Builder metricsPort(int metricsPort) {
+      this.metricsPort = metricsPort;
+      return this;
+    }
+
+    public Builder electionTimeoutMin(Duration electionTimeoutMin) {
+      this.electionTimeoutMin = electionTimeoutMin;
+      return this;
+    }
+
+    public Builder requestTimeout(Duration requestTimeout) {
+      this.requestTimeout = requestTimeout;
+      return this;
+    }
+
+    public Builder snapshotEveryEntries(long snapshotEveryEntries) {
+      this.snapshotEveryEntries = snapshotEveryEntries;
+      return this;
+    }
+
+    public Builder maxRequestBytes(int maxRequestBytes) {
+      this.maxRequestBytes = maxRequestBytes;
+      return this;
+    }
+
+    public Builder progressNotifyInterval(Duration progressNotifyInterval) {
+      this.progressNotifyInterval = progressNotifyInterval;
+      return this;
+    }
+
+    public NuwaConfig build() {
+      return new NuwaConfig(memberId, peers, dataDir, clientHost, clientPort, metricsPort,
+          electionTimeoutMin, requestTimeout, snapshotEveryEntries, maxRequestBytes,
+          progressNotifyInterval);
+    }
+  }
+}

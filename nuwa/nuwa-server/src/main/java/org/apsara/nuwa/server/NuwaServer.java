@@ -1,0 +1,255 @@
+package org.apsara.nuwa.server;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apsara.common.fault.Failpoints;
+import org.apsara.common.net.HostPort;
+import org.apsara.common.observe.HealthStatus;
+import org.apsara.common.observe.Metrics;
+import org.apsara.common.observe.ServiceHttpEndpoint;
+import org.apsara.nuwa.server.grpc.MetricsInterceptor;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import io.etcd.jetcd.api.LeaseRevokeRequest;
+import org.apsara.common.time.MonotonicClock;
+import org.apsara.nuwa.server.grpc.NuwaServices;
+import org.apsara.nuwa.server.grpc.ServerContext;
+import org.apsara.nuwa.server.raft.NuwaStateMachine;
+import org.apsara.nuwa.server.raft.RaftNode;
+import org.apsara.nuwa.server.raft.proto.LogRecord;
+import org.apsara.nuwa.server.raft.proto.MemberAttributes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Nuwa member: a Raft peer with the replicated MVCC store, serving etcd's v3 gRPC API on its
+ * client port. The same class runs in the embedded cluster and as its own OS process.
+ *
+ * <p>Start with {@link #start}; {@link #close} stops it and releases its ports, keeping its data
+ * directory so that the next start recovers every acknowledged write.
+ */
+public final class NuwaServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NuwaServer.class);
+  /** How often the leader looks for expired leases. */
+  private static final long LEASE_CHECK_INTERVAL_MS = 100;
+  /** Expired leases revoked per check at most, so that a mass expiry does not flood the log. */
+  private static final int LEASE_EXPIRIES_PER_CHECK_MAX = 500;
+  /** Threads sending watch events; the work per event is small and never blocks. */
+  private static final int WATCH_SENDER_THREADS = 4;
+  /** Head room over the request limit for gRPC framing, as etcd allows. */
+  private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+  private final NuwaConfig config;
+  private final NuwaStateMachine stateMachine;
+  private final RaftNode raft;
+  private final ScheduledExecutorService scheduler;
+  private final ExecutorService watchSenders;
+  private final Set<Long> expiriesInFlight = ConcurrentHashMap.newKeySet();
+  private final HealthStatusManager grpcHealth = new HealthStatusManager();
+  private final PrometheusMeterRegistry metrics;
+  private NuwaServices services;
+  private Server grpcServer;
+  private ServiceHttpEndpoint httpEndpoint;
+
+  private NuwaServer(NuwaConfig config) throws IOException {
+    this.config = config;
+    Files.createDirectories(config.dataDir());
+    this.metrics = Metrics.newRegistry("nuwa", config.memberId());
+    this.stateMachine = new NuwaStateMachine(MonotonicClock.SYSTEM);
+    this.raft = new RaftNode(config, stateMachine);
+    AtomicInteger threads = new AtomicInteger();
+    this.scheduler = Executors.newScheduledThreadPool(2, r -> daemon(r,
+        "nuwa-" + config.memberId() + "-scheduler-" + threads.incrementAndGet()));
+    this.watchSenders = Executors.newFixedThreadPool(WATCH_SENDER_THREADS, r -> daemon(r,
+        "nuwa-" + config.memberId() + "-watch-" + threads.incrementAndGet()));
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread thread = new Thread(r, name);
+    thread.setDaemon(true);
+    return thread;
+  }
+
+  /** Starts a member: recovers its data, joins the group and opens its client port. */
+  public static NuwaServer start(NuwaConfig config) throws IOException {
+    NuwaServer server = new NuwaServer(config);
+    try {
+      server.startInternal();
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+    return server;
+  }
+
+  private void startInternal() throws IOException {
+    if (!Failpoints.enabled().isEmpty()) {
+      LOG.atWarn().addKeyValue("failpoints", Failpoints.enabled())
+          .log("FAILPOINTS ENABLED: this member breaks guarantees on purpose; for tests only");
+    }
+    raft.start();
+    ServerContext ctx = new ServerContext(config, raft, stateMachine, scheduler);
+    services = new NuwaServices(ctx, watchSenders);
+    NettyServerBuilder builder = NettyServerBuilder
+        .forAddress(new InetSocketAddress(config.clientHost(), config.clientPort()))
+        .maxInboundMessageSize(config.maxRequestBytes() + GRPC_OVERHEAD_BYTES)
+        .permitKeepAliveWithoutCalls(true)
+        .permitKeepAliveTime(5, TimeUnit.SECONDS)
+        .addService(grpcHealth.getHealthService());
+    MetricsInterceptor metricsInterceptor = new MetricsInterceptor(metrics);
+    services.definitions().forEach(d -> builder.addService(
+        ServerInterceptors.intercept(d, metricsInterceptor)));
+    grpcServer = builder.build().start();
+    grpcHealth.setStatus("", ServingStatus.SERVING);
+    scheduler.scheduleWithFixedDelay(this::expireLeases, LEASE_CHECK_INTERVAL_MS,
+        LEASE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    publishAttributes(0);
+    startHttpEndpoint();
+    LOG.atInfo()
+        .addKeyValue("member", config.memberId())
+        .addKeyValue("clientUrl", clientUrl())
+        .addKeyValue("peers", config.peersInOrder().keySet())
+        .log("nuwa member started");
+  }
+
+  private void startHttpEndpoint() {
+    Gauge.builder("nuwa_revision", () -> stateMachine.store().revision())
+        .description("Latest revision of the key-value store").register(metrics);
+    Gauge.builder("nuwa_compact_revision", () -> stateMachine.store().compactRevision())
+        .description("Revision the history is compacted to").register(metrics);
+    Gauge.builder("nuwa_raft_term", raft::term).description("Current Raft term").register(metrics);
+    Gauge.builder("nuwa_raft_commit_index", raft::commitIndex)
+        .description("Highest log index known committed").register(metrics);
+    Gauge.builder("nuwa_raft_applied_index", raft::appliedIndex)
+        .description("Highest log index applied to the store").register(metrics);
+    Gauge.builder("nuwa_is_leader", () -> raft.isLeader() ? 1 : 0)
+        .description("1 if this member is the Raft leader").register(metrics);
+    Gauge.builder("nuwa_has_leader", () -> raft.leader().isPresent() ? 1 : 0)
+        .description("1 if this member knows a leader").register(metrics);
+    if (config.metricsPort() < 0) {
+      return;
+    }
+    httpEndpoint = new ServiceHttpEndpoint(
+        HostPort.of(config.clientHost(), config.metricsPort()), metrics);
+    httpEndpoint.addHealthCheck("leader", () -> raft.leader().isPresent()
+        ? HealthStatus.ok() : HealthStatus.unhealthy("etcdserver: no leader"));
+    httpEndpoint.addReadinessCheck("applied", () -> raft.appliedIndex() >= raft.commitIndex()
+        ? HealthStatus.ok()
+        : HealthStatus.unhealthy("applying the log: " + raft.appliedIndex() + " of "
+            + raft.commitIndex()));
+    httpEndpoint.start();
+  }
+
+  /** The HTTP port of /metrics and /health, or -1 if it is off. */
+  public int metricsPort() {
+    return httpEndpoint == null ? -1 : httpEndpoint.port();
+  }
+
+  /** This member's meters (also served on /metrics). */
+  public PrometheusMeterRegistry metrics() {
+    return metrics;
+  }
+
+  /** Tells the group this member's client URL (etcd's published attributes), retrying until it lands. */
+  private void publishAttributes(int attempt) {
+    LogRecord record = LogRecord.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()
+        .setName(config.memberId())
+        .addClientUrls(clientUrl())
+        .addPeerUrls("http://" + config.peers().get(config.memberId()).format())).build();
+    raft.propose(record).whenComplete((reply, failure) -> {
+      if (failure != null && !scheduler.isShutdown()) {
+        long delayMs = Math.min(5000, 200L * (attempt + 1));
+        scheduler.schedule(() -> publishAttributes(attempt + 1), delayMs, TimeUnit.MILLISECONDS);
+      }
+    });
+  }
+
+  private void expireLeases() {
+    try {
+      List<Long> expired = stateMachine.expiredLeases(LEASE_EXPIRIES_PER_CHECK_MAX);
+      for (long id : expired) {
+        if (!expiriesInFlight.add(id)) {
+          continue;
+        }
+        LOG.atInfo().addKeyValue("lease", Long.toHexString(id)).log("lease expired; revoking");
+        raft.propose(LogRecord.newBuilder()
+                .setLeaseExpire(LeaseRevokeRequest.newBuilder().setID(id)).build())
+            .whenComplete((reply, failure) -> expiriesInFlight.remove(id));
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("lease expiry check failed", e);
+    }
+  }
+
+  public NuwaConfig config() {
+    return config;
+  }
+
+  /** The port the etcd-compatible API listens on (the configured one, or the one picked). */
+  public int clientPort() {
+    return grpcServer.getPort();
+  }
+
+  public String clientUrl() {
+    return "http://" + config.clientHost() + ":" + clientPort();
+  }
+
+  public String clientEndpoint() {
+    return config.clientHost() + ":" + clientPort();
+  }
+
+  public RaftNode raft() {
+    return raft;
+  }
+
+  public NuwaStateMachine stateMachine() {
+    return stateMachine;
+  }
+
+  @Override
+  public void close() {
+    grpcHealth.enterTerminalState();
+    if (httpEndpoint != null) {
+      httpEndpoint.close();
+    }
+    if (services != null) {
+      services.close();
+    }
+    if (grpcServer != null) {
+      grpcServer.shutdown();
+    }
+    scheduler.shutdownNow();
+    watchSenders.shutdownNow();
+    try {
+      raft.close();
+    } catch (IOException e) {
+      LOG.warn("closing the Raft node failed", e);
+    }
+    if (grpcServer != null) {
+      try {
+        if (!grpcServer.awaitTermination(2, TimeUnit.SECONDS)) {
+          grpcServer.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        grpcServer.shutdownNow();
+      }
+    }
+    metrics.close();
+    LOG.atInfo().addKeyValue("member", config.memberId()).log("nuwa member stopped");
+  }
+}

@@ -1,0 +1,181 @@
+package org.apsara.nuwa.server.grpc;
+
+import com.google.protobuf.ByteString;
+import io.etcd.jetcd.api.CampaignRequest;
+import io.etcd.jetcd.api.CampaignResponse;
+import io.etcd.jetcd.api.Compare;
+import io.etcd.jetcd.api.DeleteRangeRequest;
+import io.etcd.jetcd.api.ElectionGrpc;
+import io.etcd.jetcd.api.Event;
+import io.etcd.jetcd.api.KeyValue;
+import io.etcd.jetcd.api.LeaderKey;
+import io.etcd.jetcd.api.LeaderRequest;
+import io.etcd.jetcd.api.LeaderResponse;
+import io.etcd.jetcd.api.ProclaimRequest;
+import io.etcd.jetcd.api.ProclaimResponse;
+import io.etcd.jetcd.api.PutRequest;
+import io.etcd.jetcd.api.RequestOp;
+import io.etcd.jetcd.api.ResignRequest;
+import io.etcd.jetcd.api.ResignResponse;
+import io.etcd.jetcd.api.TxnRequest;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.nuwa.server.mvcc.MvccStore;
+import org.apsara.nuwa.server.raft.proto.LogRecord;
+
+/**
+ * etcd's v3election service: campaign for leadership of a named election under a lease, proclaim
+ * a new value as leader, resign, ask who leads, and observe every change of leader or value.
+ */
+final class ElectionService extends ElectionGrpc.ElectionImplBase {
+  static final Status NOT_LEADER = Status.FAILED_PRECONDITION.withDescription("election: not leader");
+  static final Status NO_LEADER = Status.NOT_FOUND.withDescription("election: no leader");
+
+  private final ServerContext ctx;
+  private final Recipes recipes;
+
+  ElectionService(ServerContext ctx, Recipes recipes) {
+    this.ctx = ctx;
+    this.recipes = recipes;
+  }
+
+  @Override
+  public void campaign(CampaignRequest request, StreamObserver<CampaignResponse> observer) {
+    if (request.getName().isEmpty()) {
+      observer.onError(NuwaErrors.EMPTY_KEY.asRuntimeException());
+      return;
+    }
+    if (request.getLease() == 0) {
+      observer.onError(NuwaErrors.LEASE_NOT_FOUND.asRuntimeException());
+      return;
+    }
+    ByteString key = Recipes.contenderKey(request.getName(), request.getLease());
+    CompletableFuture<CampaignResponse> elected = recipes
+        .createOrGet(key, request.getValue(), request.getLease())
+        .thenCompose(me -> {
+          LeaderKey leader = LeaderKey.newBuilder().setName(request.getName()).setKey(key)
+              .setRev(me.createRevision()).setLease(request.getLease()).build();
+          // Campaigning again with a new value updates it, as etcd's Campaign does.
+          CompletableFuture<Void> updated = me.value().equals(request.getValue())
+              ? CompletableFuture.completedFuture(null)
+              : proclaim(leader, request.getValue());
+          return updated
+              .thenCompose(ok -> recipes.awaitOlderDeleted(Recipes.prefixOf(request.getName()),
+                  me.createRevision()))
+              .thenApply(ok -> CampaignResponse.newBuilder().setHeader(ctx.header())
+                  .setLeader(leader).build());
+        });
+    Context.current().addListener(context -> {
+      if (!elected.isDone()) {
+        elected.cancel(false);
+        recipes.delete(key);
+      }
+    }, Runnable::run);
+    complete(elected, observer);
+  }
+
+  @Override
+  public void proclaim(ProclaimRequest request, StreamObserver<ProclaimResponse> observer) {
+    complete(proclaim(request.getLeader(), request.getValue())
+        .thenApply(ok -> ProclaimResponse.newBuilder().setHeader(ctx.header()).build()), observer);
+  }
+
+  private CompletableFuture<Void> proclaim(LeaderKey leader, ByteString value) {
+    TxnRequest txn = TxnRequest.newBuilder()
+        .addCompare(ownsKey(leader))
+        .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder()
+            .setKey(leader.getKey()).setValue(value).setLease(leader.getLease())))
+        .build();
+    return ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build()).thenAccept(reply -> {
+      if (!reply.getTxn().getSucceeded()) {
+        throw NOT_LEADER.asRuntimeException();
+      }
+    });
+  }
+
+  @Override
+  public void resign(ResignRequest request, StreamObserver<ResignResponse> observer) {
+    LeaderKey leader = request.getLeader();
+    TxnRequest txn = TxnRequest.newBuilder()
+        .addCompare(ownsKey(leader))
+        .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(
+            DeleteRangeRequest.newBuilder().setKey(leader.getKey())))
+        .build();
+    complete(ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build())
+        .thenApply(reply -> ResignResponse.newBuilder().setHeader(ctx.header()).build()), observer);
+  }
+
+  private static Compare ownsKey(LeaderKey leader) {
+    return Compare.newBuilder().setKey(leader.getKey()).setTarget(Compare.CompareTarget.CREATE)
+        .setResult(Compare.CompareResult.EQUAL).setCreateRevision(leader.getRev()).build();
+  }
+
+  @Override
+  public void leader(LeaderRequest request, StreamObserver<LeaderResponse> observer) {
+    complete(recipes.oldest(Recipes.prefixOf(request.getName())).thenApply(kv -> {
+      if (kv.isEmpty()) {
+        throw NO_LEADER.asRuntimeException();
+      }
+      return LeaderResponse.newBuilder().setHeader(ctx.header()).setKv(kv.get()).build();
+    }), observer);
+  }
+
+  /**
+   * Streams the current leader, then every change of leader or of its value, until the client
+   * cancels. Each applied change under the election's prefix triggers one fresh look.
+   */
+  @Override
+  public void observe(LeaderRequest request, StreamObserver<LeaderResponse> responses) {
+    ServerCallStreamObserver<LeaderResponse> stream = (ServerCallStreamObserver<LeaderResponse>) responses;
+    ByteString prefix = Recipes.prefixOf(request.getName());
+    KeyRange range = new KeyRange(prefix, Recipes.prefixEnd(prefix));
+    AtomicReference<KeyValue> lastSent = new AtomicReference<>();
+    Object lock = new Object();
+    Runnable look = () -> recipes.oldest(prefix).whenComplete((kv, failure) -> {
+      if (failure != null || kv.isEmpty()) {
+        return;
+      }
+      synchronized (lock) {
+        KeyValue previous = lastSent.get();
+        boolean changed = previous == null || !previous.getKey().equals(kv.get().getKey())
+            || previous.getModRevision() < kv.get().getModRevision();
+        if (changed && !stream.isCancelled()) {
+          lastSent.set(kv.get());
+          try {
+            stream.onNext(LeaderResponse.newBuilder().setHeader(ctx.header()).setKv(kv.get()).build());
+          } catch (IllegalStateException | StatusRuntimeException closed) {
+            // The observer left.
+          }
+        }
+      }
+    });
+    MvccStore.ChangeListener listener = (revision, events) -> {
+      for (Event event : events) {
+        if (range.contains(event.getKv().getKey())) {
+          ctx.scheduler.execute(look);
+          return;
+        }
+      }
+    };
+    ctx.stateMachine.addChangeListener(listener);
+    stream.setOnCancelHandler(() -> ctx.stateMachine.removeChangeListener(listener));
+    look.run();
+  }
+
+  private static <T> void complete(CompletableFuture<T> future, StreamObserver<T> observer) {
+    future.whenComplete((response, failure) -> {
+      if (failure != null) {
+        observer.onError(ServerContext.toStatusException(failure));
+      } else {
+        observer.onNext(response);
+        observer.onCompleted();
+      }
+    });
+  }
+}

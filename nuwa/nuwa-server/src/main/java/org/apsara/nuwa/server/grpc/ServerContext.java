@@ -1,0 +1,135 @@
+package org.apsara.nuwa.server.grpc;
+
+import io.etcd.jetcd.api.ResponseHeader;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collection;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Function;
+import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.nuwa.server.NuwaConfig;
+import org.apsara.nuwa.server.raft.NuwaStateMachine;
+import org.apsara.nuwa.server.raft.RaftNode;
+import org.apsara.nuwa.server.raft.proto.Reply;
+
+/**
+ * What the gRPC services of one member share: the Raft node, the state machine, the member and
+ * cluster IDs that go into every response header, and the request-size limit.
+ */
+public final class ServerContext {
+  final NuwaConfig config;
+  final RaftNode raft;
+  final NuwaStateMachine stateMachine;
+  final ScheduledExecutorService scheduler;
+  final long memberId;
+  final long clusterId;
+
+  public ServerContext(NuwaConfig config, RaftNode raft, NuwaStateMachine stateMachine,
+      ScheduledExecutorService scheduler) {
+    this.config = config;
+    this.raft = raft;
+    this.stateMachine = stateMachine;
+    this.scheduler = scheduler;
+    this.memberId = memberId(config.memberId());
+    this.clusterId = clusterId(config.peers().keySet());
+  }
+
+  /** etcd member IDs are 64-bit numbers; Nuwa derives them from the member's name. */
+  public static long memberId(String name) {
+    return positiveHash("member:" + name);
+  }
+
+  static long clusterId(Collection<String> names) {
+    return positiveHash("cluster:" + String.join(",", new java.util.TreeSet<>(names)));
+  }
+
+  private static long positiveHash(String text) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      long value = 0;
+      for (int i = 0; i < 8; i++) {
+        value = (value << 8) | (digest[i] & 0xff);
+      }
+      return value & Long.MAX_VALUE;
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A response header for this member, keeping the revision the state machine put in. */
+  ResponseHeader header(ResponseHeader fromStore) {
+    return fromStore.toBuilder()
+        .setClusterId(clusterId)
+        .setMemberId(memberId)
+        .setRaftTerm(raft.term())
+        .build();
+  }
+
+  ResponseHeader header() {
+    return header(ResponseHeader.newBuilder().setRevision(stateMachine.store().revision()).build());
+  }
+
+  /** Rejects a request larger than the configured limit, as etcd does. */
+  void checkSize(com.google.protobuf.MessageLite request) {
+    if (request.getSerializedSize() > config.maxRequestBytes()) {
+      throw NuwaErrors.REQUEST_TOO_LARGE.asRuntimeException();
+    }
+  }
+
+  /**
+   * Completes a unary call from a future reply: the extracted response, or the error status.
+   */
+  static <T> void reply(CompletableFuture<Reply> future, Function<Reply, T> extract,
+      StreamObserver<T> observer) {
+    future.whenComplete((reply, failure) -> {
+      if (failure != null) {
+        observer.onError(toStatusException(failure));
+        return;
+      }
+      T response;
+      try {
+        response = extract.apply(reply);
+      } catch (RuntimeException e) {
+        observer.onError(toStatusException(e));
+        return;
+      }
+      observer.onNext(response);
+      observer.onCompleted();
+    });
+  }
+
+  static StatusRuntimeException toStatusException(Throwable failure) {
+    Throwable cause = failure;
+    while (cause instanceof CompletionException && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof StatusRuntimeException status) {
+      return status;
+    }
+    return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause)
+        .asRuntimeException();
+  }
+
+  /** Runs a unary handler, turning a synchronous validation failure into the call's error. */
+  static <T> void guard(StreamObserver<T> observer, Runnable handler) {
+    try {
+      handler.run();
+    } catch (StatusRuntimeException e) {
+      observer.onError(e);
+    }
+  }
+
+  static Reply checkReply(Reply reply) {
+    if (reply.hasError()) {
+      throw Status.fromCodeValue(reply.getError().getCode())
+          .withDescription(reply.getError().getMessage()).asRuntimeException();
+    }
+    return reply;
+  }
+}

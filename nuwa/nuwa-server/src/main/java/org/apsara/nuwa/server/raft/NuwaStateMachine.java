@@ -1,0 +1,399 @@
+package org.apsara.nuwa.server.raft;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import io.etcd.jetcd.api.LeaseKeepAliveResponse;
+import io.etcd.jetcd.api.LeaseRevokeRequest;
+import io.etcd.jetcd.api.LeaseTimeToLiveResponse;
+import io.etcd.jetcd.api.ResponseHeader;
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.util.MD5FileUtil;
+import org.apsara.common.time.MonotonicClock;
+import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.nuwa.api.proto.LeaseLeasesResponse;
+import org.apsara.nuwa.api.proto.LeaseStatus;
+import org.apsara.nuwa.server.lease.LeaseTimers;
+import org.apsara.nuwa.server.mvcc.MvccStore;
+import org.apsara.nuwa.server.mvcc.RequestValidator;
+import org.apsara.nuwa.server.raft.proto.Empty;
+import org.apsara.nuwa.server.raft.proto.Error;
+import org.apsara.nuwa.server.raft.proto.LogRecord;
+import org.apsara.nuwa.server.raft.proto.MemberAttributes;
+import org.apsara.nuwa.server.raft.proto.Query;
+import org.apsara.nuwa.server.raft.proto.Reply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Nuwa's replicated state machine: the MVCC key-value store, its leases and the members'
+ * published attributes, built by applying {@link LogRecord}s in log order.
+ *
+ * <p>Ratis calls {@link #applyTransaction} and {@link #takeSnapshot} from one thread, in log
+ * order; queries run concurrently on other threads and only read. Applying a record is
+ * deterministic: the same records give the same state and replies on every member. Lease
+ * deadlines are the one piece of soft state: they matter only on the leader, which resets them
+ * to a full TTL when it takes office, so that a leader change never expires a lease early.
+ */
+public final class NuwaStateMachine extends BaseStateMachine {
+  private static final Logger LOG = LoggerFactory.getLogger(NuwaStateMachine.class);
+  private static final long SNAPSHOT_MAGIC = 0x4e55574153_4e4150L; // "NUWASNAP"
+  private static final int SNAPSHOT_VERSION = 1;
+  /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
+  private static final long NO_SNAPSHOT = -1;
+
+  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  private final LeaseTimers leaseTimers;
+  private final CopyOnWriteArrayList<MvccStore.ChangeListener> changeListeners =
+      new CopyOnWriteArrayList<>();
+  private final Map<String, MemberAttributes> memberAttributes = new ConcurrentHashMap<>();
+  private volatile MvccStore store = newStore();
+  private volatile boolean leader;
+
+  public NuwaStateMachine(MonotonicClock clock) {
+    this.leaseTimers = new LeaseTimers(clock);
+  }
+
+  /** The store as of the last applied record; readers may use it from any thread. */
+  public MvccStore store() {
+    return store;
+  }
+
+  /** Registers a listener called on the apply thread after each revision is committed. */
+  public void addChangeListener(MvccStore.ChangeListener listener) {
+    changeListeners.add(listener);
+  }
+
+  public void removeChangeListener(MvccStore.ChangeListener listener) {
+    changeListeners.remove(listener);
+  }
+
+  /** Attributes published by each member, keyed by member name. */
+  public Map<String, MemberAttributes> memberAttributes() {
+    return new TreeMap<>(memberAttributes);
+  }
+
+  /** True while this member is the leader and has committed an entry of its term. */
+  public boolean isLeaderReady() {
+    return leader;
+  }
+
+  private MvccStore newStore() {
+    MvccStore created = new MvccStore();
+    created.setChangeListener(this::fireChange);
+    return created;
+  }
+
+  private void fireChange(long revision, java.util.List<io.etcd.jetcd.api.Event> events) {
+    for (MvccStore.ChangeListener listener : changeListeners) {
+      try {
+        listener.onChange(revision, events);
+      } catch (RuntimeException e) {
+        LOG.warn("change listener failed", e);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle and snapshots
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage)
+      throws IOException {
+    super.initialize(server, groupId, raftStorage);
+    storage.init(raftStorage);
+    loadSnapshot(storage.loadLatestSnapshot());
+  }
+
+  @Override
+  public void reinitialize() throws IOException {
+    loadSnapshot(storage.loadLatestSnapshot());
+  }
+
+  @Override
+  public StateMachineStorage getStateMachineStorage() {
+    return storage;
+  }
+
+  private void loadSnapshot(SingleFileSnapshotInfo snapshot) throws IOException {
+    if (snapshot == null) {
+      return;
+    }
+    File file = snapshot.getFile().getPath().toFile();
+    MD5Hash expected = snapshot.getFile().getFileDigest();
+    if (expected != null) {
+      MD5Hash actual = MD5FileUtil.computeMd5ForFile(file);
+      if (!expected.equals(actual)) {
+        throw new IOException("snapshot " + file + " is corrupt: MD5 " + actual + " != " + expected);
+      }
+    }
+    try (DataInputStream in =
+        new DataInputStream(new BufferedInputStream(Files.newInputStream(file.toPath()), 1 << 16))) {
+      if (in.readLong() != SNAPSHOT_MAGIC) {
+        throw new IOException("not a Nuwa snapshot: " + file);
+      }
+      int version = in.readInt();
+      if (version != SNAPSHOT_VERSION) {
+        throw new IOException("unsupported Nuwa snapshot version " + version + " in " + file);
+      }
+      int members = in.readInt();
+      Map<String, MemberAttributes> loadedMembers = new TreeMap<>();
+      for (int i = 0; i < members; i++) {
+        byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        MemberAttributes attributes = MemberAttributes.parseFrom(bytes);
+        loadedMembers.put(attributes.getName(), attributes);
+      }
+      MvccStore loaded = MvccStore.readSnapshot(in);
+      loaded.setChangeListener(this::fireChange);
+      memberAttributes.clear();
+      memberAttributes.putAll(loadedMembers);
+      synchronized (leaseTimers) {
+        leaseTimers.clear();
+        for (long id : loaded.leaseIds()) {
+          loaded.lease(id).ifPresent(info -> leaseTimers.granted(id, info.grantedTtlSeconds()));
+        }
+      }
+      store = loaded;
+      setLastAppliedTermIndex(snapshot.getTermIndex());
+      LOG.atInfo()
+          .addKeyValue("snapshot", file.getName())
+          .addKeyValue("revision", loaded.revision())
+          .log("loaded snapshot");
+    }
+  }
+
+  @Override
+  public long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || last.getIndex() < 0) {
+      return NO_SNAPSHOT;
+    }
+    File target = storage.getSnapshotFile(last.getTerm(), last.getIndex());
+    File tmp = new File(target.getParentFile(), target.getName() + ".tmp");
+    try (FileOutputStream fileOut = new FileOutputStream(tmp);
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(fileOut, 1 << 16))) {
+      out.writeLong(SNAPSHOT_MAGIC);
+      out.writeInt(SNAPSHOT_VERSION);
+      Map<String, MemberAttributes> members = memberAttributes();
+      out.writeInt(members.size());
+      for (MemberAttributes attributes : members.values()) {
+        byte[] bytes = attributes.toByteArray();
+        out.writeInt(bytes.length);
+        out.write(bytes);
+      }
+      store.writeSnapshot(out);
+      out.flush();
+      fileOut.getFD().sync();
+    }
+    Files.move(tmp.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE);
+    MD5Hash digest = MD5FileUtil.computeAndSaveMd5ForFile(target);
+    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
+        new org.apache.ratis.server.storage.FileInfo(target.toPath(), digest), last));
+    LOG.atInfo().addKeyValue("index", last.getIndex()).log("took snapshot");
+    return last.getIndex();
+  }
+
+  // ---------------------------------------------------------------- applying records
+
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    Reply reply;
+    try {
+      LogRecord record = LogRecord.parseFrom(
+          entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+      reply = apply(record);
+    } catch (InvalidProtocolBufferException e) {
+      // Every member sees the same bytes, so every member rejects them the same way.
+      reply = error(Status.INTERNAL.withDescription("unreadable log record: " + e.getMessage()));
+    }
+    updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+    return CompletableFuture.completedFuture(toMessage(reply));
+  }
+
+  private Reply apply(LogRecord record) {
+    MvccStore s = store;
+    try {
+      switch (record.getOpCase()) {
+        case PUT:
+          return Reply.newBuilder().setPut(s.put(record.getPut())).build();
+        case DELETE_RANGE:
+          return Reply.newBuilder().setDeleteRange(s.deleteRange(record.getDeleteRange())).build();
+        case TXN:
+          return Reply.newBuilder().setTxn(s.txn(record.getTxn())).build();
+        case COMPACTION:
+          return Reply.newBuilder().setCompaction(s.compact(record.getCompaction())).build();
+        case LEASE_GRANT: {
+          var response = s.leaseGrant(record.getLeaseGrant());
+          synchronized (leaseTimers) {
+            leaseTimers.granted(response.getID(), response.getTTL());
+          }
+          return Reply.newBuilder().setLeaseGrant(response).build();
+        }
+        case LEASE_REVOKE:
+          return Reply.newBuilder().setLeaseRevoke(revoke(s, record.getLeaseRevoke())).build();
+        case LEASE_EXPIRE:
+          if (s.lease(record.getLeaseExpire().getID()).isEmpty()) {
+            // Revoked by a client while the expiry was in flight: nothing left to do.
+            return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
+          }
+          return Reply.newBuilder().setLeaseRevoke(revoke(s, record.getLeaseExpire())).build();
+        case MEMBER_ATTRIBUTES:
+          memberAttributes.put(record.getMemberAttributes().getName(), record.getMemberAttributes());
+          return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
+        default:
+          return error(Status.INTERNAL.withDescription("unknown log record " + record.getOpCase()));
+      }
+    } catch (StatusRuntimeException e) {
+      return error(e.getStatus());
+    }
+  }
+
+  private io.etcd.jetcd.api.LeaseRevokeResponse revoke(MvccStore s, LeaseRevokeRequest request) {
+    var response = s.leaseRevoke(request);
+    synchronized (leaseTimers) {
+      leaseTimers.revoked(request.getID());
+    }
+    return response;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    Reply reply;
+    try {
+      Query query = Query.parseFrom(request.getContent().asReadOnlyByteBuffer());
+      reply = answer(query);
+    } catch (InvalidProtocolBufferException e) {
+      reply = error(Status.INVALID_ARGUMENT.withDescription("unreadable query: " + e.getMessage()));
+    } catch (StatusRuntimeException e) {
+      reply = error(e.getStatus());
+    }
+    return CompletableFuture.completedFuture(toMessage(reply));
+  }
+
+  /** Answers a query from this member's applied state; also used directly for serializable reads. */
+  public Reply answer(Query query) {
+    MvccStore s = store;
+    switch (query.getOpCase()) {
+      case RANGE:
+        RequestValidator.validateRange(query.getRange());
+        return Reply.newBuilder().setRange(s.range(query.getRange())).build();
+      case LEASE_KEEP_ALIVE: {
+        long id = query.getLeaseKeepAlive().getID();
+        long ttl;
+        synchronized (leaseTimers) {
+          ttl = leader ? leaseTimers.renew(id) : -2;
+        }
+        if (ttl == -2) {
+          throw NuwaErrors.NOT_LEADER.asRuntimeException();
+        }
+        // etcd answers an unknown lease with TTL 0 rather than an error.
+        return Reply.newBuilder().setLeaseKeepAlive(LeaseKeepAliveResponse.newBuilder()
+            .setHeader(header(s)).setID(id).setTTL(Math.max(ttl, 0))).build();
+      }
+      case LEASE_TIME_TO_LIVE: {
+        long id = query.getLeaseTimeToLive().getID();
+        var info = s.lease(id);
+        if (info.isEmpty()) {
+          // etcd reports an unknown lease as TTL -1 in the response, not as an error.
+          return Reply.newBuilder().setLeaseTimeToLive(LeaseTimeToLiveResponse.newBuilder()
+              .setHeader(header(s)).setID(id).setTTL(-1)).build();
+        }
+        long remaining;
+        synchronized (leaseTimers) {
+          remaining = leaseTimers.remainingSeconds(id);
+        }
+        var response = LeaseTimeToLiveResponse.newBuilder().setHeader(header(s)).setID(id)
+            .setTTL(Math.max(remaining, 0)).setGrantedTTL(info.get().grantedTtlSeconds());
+        if (query.getLeaseTimeToLive().getKeys()) {
+          response.addAllKeys(info.get().keys());
+        }
+        return Reply.newBuilder().setLeaseTimeToLive(response).build();
+      }
+      case LEASE_LEASES: {
+        var response = LeaseLeasesResponse.newBuilder().setHeader(header(s));
+        for (long id : s.leaseIds()) {
+          response.addLeases(LeaseStatus.newBuilder().setID(id));
+        }
+        return Reply.newBuilder().setLeaseLeases(response).build();
+      }
+      default:
+        throw Status.INVALID_ARGUMENT.withDescription("unknown query " + query.getOpCase())
+            .asRuntimeException();
+    }
+  }
+
+  private static ResponseHeader header(MvccStore s) {
+    return ResponseHeader.newBuilder().setRevision(s.revision()).build();
+  }
+
+  // ---------------------------------------------------------------- leadership and leases
+
+  @Override
+  public void notifyLeaderReady() {
+    synchronized (leaseTimers) {
+      leaseTimers.resetAll();
+      leader = true;
+    }
+    LOG.info("became leader; lease deadlines reset to a full TTL");
+  }
+
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    if (!groupMemberId.getPeerId().equals(newLeaderId)) {
+      synchronized (leaseTimers) {
+        leader = false;
+      }
+    }
+  }
+
+  /** Leases whose time ran out on this leader, at most {@code max}; empty on a follower. */
+  public java.util.List<Long> expiredLeases(int max) {
+    synchronized (leaseTimers) {
+      return leader ? leaseTimers.expired(max) : java.util.List.of();
+    }
+  }
+
+  // ---------------------------------------------------------------- encoding
+
+  static Reply error(Status status) {
+    return Reply.newBuilder().setError(Error.newBuilder()
+        .setCode(status.getCode().value())
+        .setMessage(status.getDescription() == null ? "" : status.getDescription())).build();
+  }
+
+  static Message toMessage(com.google.protobuf.MessageLite reply) {
+    return Message.valueOf(
+        org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations.unsafeWrap(
+            reply.toByteString().asReadOnlyByteBuffer()));
+  }
+}

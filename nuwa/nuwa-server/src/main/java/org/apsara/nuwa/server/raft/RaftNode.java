@@ -1,0 +1,453 @@
+package org.apsara.nuwa.server.raft;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.client.RaftClientRpc;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.protocol.exceptions.RaftException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.apsara.common.fault.Failpoints;
+import org.apsara.common.net.HostPort;
+import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.nuwa.server.NuwaConfig;
+import org.apsara.nuwa.server.raft.proto.LogRecord;
+import org.apsara.nuwa.server.raft.proto.Query;
+import org.apsara.nuwa.server.raft.proto.Reply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This member's place in the Raft group: the Ratis server that replicates the log and applies it
+ * to the {@link NuwaStateMachine}, and the path by which this member's gRPC handlers propose
+ * records and read linearizably.
+ *
+ * <p>Requests go to the local Ratis server directly when this member leads (and for reads, which
+ * every member serves by read index), and otherwise to the leader over Ratis's client protocol,
+ * following its redirects. Every request is unordered: one slow or failed request never holds up
+ * or fails another, unlike Ratis's ordered client. A retried write keeps its call ID, so Ratis's
+ * retry cache applies it at most once.
+ *
+ * <p>Thread-safe. Every future completes within the configured request timeout, with the reply or
+ * with a {@link StatusRuntimeException} carrying the status an etcd client expects.
+ */
+public final class RaftNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+  /** The same group ID on every member of every Nuwa cluster; one Nuwa cluster is one group. */
+  private static final RaftGroupId GROUP_ID =
+      RaftGroupId.valueOf(UUID.nameUUIDFromBytes("apsara-nuwa".getBytes(StandardCharsets.UTF_8)));
+  /** Pause before asking again while no leader is known or the leader is not ready. */
+  private static final long RETRY_DELAY_MS = 50;
+  /**
+   * Failpoint that answers "linearizable" reads from the local state without a read index: a
+   * partitioned member then serves stale data. Tests enable it to prove they would notice.
+   */
+  public static final String FAILPOINT_SKIP_READ_INDEX = "nuwa.read.skipReadIndex";
+  private static final boolean SKIP_READ_INDEX = Failpoints.enabled(FAILPOINT_SKIP_READ_INDEX);
+
+  private final NuwaConfig config;
+  private final RaftPeerId selfId;
+  private final RaftGroup group;
+  private final NuwaStateMachine stateMachine;
+  private final RaftServer server;
+  private final ClientId clientId = ClientId.randomId();
+  private final AtomicLong callIds = new AtomicLong();
+  private final ScheduledExecutorService retries;
+  private RaftClientRpc leaderRpc;
+  private RaftClient adminClient;
+
+  public RaftNode(NuwaConfig config, NuwaStateMachine stateMachine) throws IOException {
+    this.config = config;
+    this.stateMachine = stateMachine;
+    this.selfId = RaftPeerId.valueOf(config.memberId());
+    List<RaftPeer> peers = new ArrayList<>();
+    for (Map.Entry<String, HostPort> peer : config.peersInOrder().entrySet()) {
+      peers.add(RaftPeer.newBuilder()
+          .setId(peer.getKey())
+          .setAddress(peer.getValue().format())
+          .build());
+    }
+    this.group = RaftGroup.valueOf(GROUP_ID, peers);
+
+    Path raftDir = config.dataDir().resolve("raft");
+    boolean fresh = !Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
+    Files.createDirectories(raftDir);
+    RaftProperties properties = serverProperties(config, raftDir);
+    this.server = RaftServer.newBuilder()
+        .setServerId(selfId)
+        .setGroup(group)
+        .setProperties(properties)
+        .setStateMachine(stateMachine)
+        .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
+        .build();
+    this.retries = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread thread = new Thread(r, "nuwa-" + config.memberId() + "-raft-retry");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  private static RaftProperties serverProperties(NuwaConfig config, Path raftDir) {
+    RaftProperties properties = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(properties, List.of(raftDir.toFile()));
+    HostPort self = config.peers().get(config.memberId());
+    GrpcConfigKeys.Server.setHost(properties, self.host());
+    GrpcConfigKeys.Server.setPort(properties, self.port());
+    long electionMinMs = config.electionTimeoutMin().toMillis();
+    RaftServerConfigKeys.Rpc.setTimeoutMin(properties,
+        TimeDuration.valueOf(electionMinMs, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(properties,
+        TimeDuration.valueOf(electionMinMs * 2, TimeUnit.MILLISECONDS));
+    // Linearizable reads by read index, served by followers too (etcd's default read mode).
+    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setTimeout(properties, TimeDuration.valueOf(
+        config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    // Ratis backs off to 5 s between tries at an unreachable follower; a restarted member would
+    // then wait that long to hear from the leader. Retry every 100 ms instead: cheap, and a
+    // member that comes back serves again within moments.
+    RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, "1ms,10, 100ms,1000000000");
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotEveryEntries());
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
+    // An acknowledged write is on disk: never report a log entry as flushed before its fsync.
+    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(properties, false);
+    RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("64MB"));
+    // One append batch holds several maximal requests; Ratis wants the gRPC message limit to
+    // exceed the batch limit by at least 1 MiB of framing.
+    long appendBatchBytes = config.maxRequestBytes() * 4L;
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(properties,
+        SizeInBytes.valueOf(appendBatchBytes));
+    RaftServerConfigKeys.Log.setWriteBufferSize(properties,
+        SizeInBytes.valueOf(Math.max(8L << 20, appendBatchBytes + (1L << 20))));
+    GrpcConfigKeys.setMessageSizeMax(properties, SizeInBytes.valueOf(appendBatchBytes + (2L << 20)));
+    return properties;
+  }
+
+  public void start() throws IOException {
+    server.start();
+    leaderRpc = new GrpcFactory(new Parameters()).newRaftClientRpc(clientId, clientProperties());
+    leaderRpc.addRaftPeers(group.getPeers());
+  }
+
+  private RaftProperties clientProperties() {
+    RaftProperties clientProperties = new RaftProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(clientProperties,
+        TimeDuration.valueOf(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    GrpcConfigKeys.setMessageSizeMax(clientProperties,
+        SizeInBytes.valueOf(config.maxRequestBytes() * 4L + (2L << 20)));
+    return clientProperties;
+  }
+
+  /** Replicates the record and returns the reply of its application. */
+  public CompletableFuture<Reply> propose(LogRecord record) {
+    return finish(toLeader(NuwaStateMachine.toMessage(record), RaftClientRequest.writeRequestType()));
+  }
+
+  /** A linearizable read: this member learns the leader's commit index, catches up, then answers. */
+  public CompletableFuture<Reply> readLinearizable(Query query) {
+    if (SKIP_READ_INDEX) {
+      return finishLocal(readLocal(query));
+    }
+    if (group.getPeers().size() == 1) {
+      // The only voter leads for good once it has replayed its log, and it replies to a write
+      // only after applying it, so its own state already holds every acknowledged write. (Ratis's
+      // read index never completes in a group of one.)
+      return stateMachine.isLeaderReady()
+          ? finishLocal(readLocal(query))
+          : CompletableFuture.failedFuture(NuwaErrors.NO_LEADER.asRuntimeException());
+    }
+    long deadlineNanos = System.nanoTime() + config.requestTimeout().toNanos();
+    CompletableFuture<RaftClientReply> result = new CompletableFuture<>();
+    attempt(NuwaStateMachine.toMessage(query), RaftClientRequest.readRequestType(),
+        callIds.incrementAndGet(), deadlineNanos, selfId, true, result);
+    return finish(result);
+  }
+
+  /** A query answered by the leader's state machine without a read index (lease keep-alives). */
+  public CompletableFuture<Reply> askLeader(Query query) {
+    return finish(toLeader(NuwaStateMachine.toMessage(query),
+        RaftClientRequest.readRequestType(true)));
+  }
+
+  /** A serializable read from this member's applied state; may be stale, never blocks. */
+  public Reply readLocal(Query query) {
+    try {
+      return stateMachine.answer(query);
+    } catch (StatusRuntimeException e) {
+      return NuwaStateMachine.error(e.getStatus());
+    }
+  }
+
+  private CompletableFuture<RaftClientReply> toLeader(Message message, RaftClientRequest.Type type) {
+    long deadlineNanos = System.nanoTime() + config.requestTimeout().toNanos();
+    CompletableFuture<RaftClientReply> result = new CompletableFuture<>();
+    attempt(message, type, callIds.incrementAndGet(), deadlineNanos, knownLeader(), false, result);
+    return result;
+  }
+
+  private RaftPeerId knownLeader() {
+    try {
+      return server.getDivision(GROUP_ID).getInfo().getLeaderId();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /**
+   * One try at a request, and the decision what to do when it fails: follow a redirect at once,
+   * wait a moment while leadership settles or the network recovers, give up at the deadline.
+   *
+   * @param pinned true for requests this member must serve itself (reads by read index)
+   */
+  private void attempt(Message message, RaftClientRequest.Type type, long callId,
+      long deadlineNanos, RaftPeerId target, boolean pinned,
+      CompletableFuture<RaftClientReply> result) {
+    if (System.nanoTime() - deadlineNanos > 0) {
+      result.completeExceptionally(NuwaErrors.TIMEOUT.asRuntimeException());
+      return;
+    }
+    if (target == null) {
+      retryLater(message, type, callId, deadlineNanos, pinned, result);
+      return;
+    }
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(clientId)
+        .setServerId(target)
+        .setGroupId(GROUP_ID)
+        .setCallId(callId)
+        .setMessage(message)
+        .setType(type)
+        .build();
+    CompletableFuture<RaftClientReply> sent;
+    try {
+      sent = target.equals(selfId)
+          ? server.submitClientRequestAsync(request)
+          : leaderRpc.sendRequestAsyncUnordered(request);
+    } catch (IOException | RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    sent.whenComplete((reply, failure) -> {
+      Throwable error = failure != null ? unwrap(failure)
+          : reply.isSuccess() ? null : reply.getException();
+      if (error == null) {
+        result.complete(reply);
+        return;
+      }
+      if (error instanceof NotLeaderException notLeader && !pinned) {
+        RaftPeer suggested = notLeader.getSuggestedLeader();
+        if (suggested != null && !suggested.getId().equals(target)) {
+          attempt(message, type, callId, deadlineNanos, suggested.getId(), false, result);
+          return;
+        }
+      }
+      LOG.atDebug().addKeyValue("target", target).addKeyValue("callId", callId)
+          .addKeyValue("error", error.toString()).log("raft request failed");
+      if (!target.equals(selfId) && error instanceof IOException
+          && (!(error instanceof RaftException) || error instanceof AlreadyClosedException)) {
+        // A transport failure leaves the connection to that member closed; the next try must
+        // open a new one (what Ratis's own client does).
+        leaderRpc.handleException(target, error, true);
+      }
+      if (retryable(error)) {
+        retryLater(message, type, callId, deadlineNanos, pinned, result);
+        return;
+      }
+      result.completeExceptionally(error);
+    });
+  }
+
+  private void retryLater(Message message, RaftClientRequest.Type type, long callId,
+      long deadlineNanos, boolean pinned, CompletableFuture<RaftClientReply> result) {
+    try {
+      retries.schedule(() -> attempt(message, type, callId, deadlineNanos,
+          pinned ? selfId : knownLeader(), pinned, result), RETRY_DELAY_MS, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopped) {
+      result.completeExceptionally(NuwaErrors.STOPPED.asRuntimeException());
+    }
+  }
+
+  /** Failures that a later try may not meet: leadership moving, the network, a busy leader. */
+  private static boolean retryable(Throwable error) {
+    return error instanceof IOException && !(error instanceof StateMachineException);
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    Throwable cause = failure;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  private static CompletableFuture<Reply> finishLocal(Reply reply) {
+    if (reply.hasError()) {
+      return CompletableFuture.failedFuture(Status.fromCodeValue(reply.getError().getCode())
+          .withDescription(reply.getError().getMessage()).asRuntimeException());
+    }
+    return CompletableFuture.completedFuture(reply);
+  }
+
+  private CompletableFuture<Reply> finish(CompletableFuture<RaftClientReply> sent) {
+    return sent.handle((reply, failure) -> {
+      if (failure != null) {
+        throw toStatus(failure);
+      }
+      try {
+        Reply parsed = Reply.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+        if (parsed.hasError()) {
+          throw Status.fromCodeValue(parsed.getError().getCode())
+              .withDescription(parsed.getError().getMessage()).asRuntimeException();
+        }
+        return parsed;
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw Status.INTERNAL.withDescription("unreadable reply: " + e.getMessage())
+            .asRuntimeException();
+      }
+    });
+  }
+
+  private static StatusRuntimeException toStatus(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof StatusRuntimeException status) {
+      return status;
+    }
+    if (cause instanceof NotLeaderException) {
+      return NuwaErrors.NO_LEADER.asRuntimeException();
+    }
+    return NuwaErrors.TIMEOUT.withDescription("etcdserver: request timed out: " + cause)
+        .withCause(cause).asRuntimeException();
+  }
+
+  /** This member's name. */
+  public String selfName() {
+    return selfId.toString();
+  }
+
+  /** The current leader's name, if this member knows one. */
+  public Optional<String> leader() {
+    try {
+      DivisionInfo info = server.getDivision(GROUP_ID).getInfo();
+      RaftPeerId leaderId = info.getLeaderId();
+      return Optional.ofNullable(leaderId).map(RaftPeerId::toString);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  public boolean isLeader() {
+    try {
+      return server.getDivision(GROUP_ID).getInfo().isLeader();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  public long term() {
+    try {
+      return server.getDivision(GROUP_ID).getInfo().getCurrentTerm();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  public long commitIndex() {
+    try {
+      return server.getDivision(GROUP_ID).getRaftLog().getLastCommittedIndex();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  public long appliedIndex() {
+    try {
+      return server.getDivision(GROUP_ID).getInfo().getLastAppliedIndex();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** Asks Ratis to hand leadership to the named member. */
+  public CompletableFuture<Void> transferLeadership(String memberName, long timeoutMs) {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        RaftClientReply reply = adminClient().admin()
+            .transferLeadership(RaftPeerId.valueOf(memberName), timeoutMs);
+        if (!reply.isSuccess()) {
+          throw toStatus(reply.getException());
+        }
+      } catch (IOException e) {
+        throw toStatus(e);
+      }
+    });
+  }
+
+  public RaftGroup group() {
+    return group;
+  }
+
+  private synchronized RaftClient adminClient() {
+    if (adminClient == null) {
+      adminClient = RaftClient.newBuilder()
+          .setRaftGroup(group)
+          .setProperties(clientProperties())
+          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
+              TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+          .build();
+    }
+    return adminClient;
+  }
+
+  @Override
+  public void close() throws IOException {
+    retries.shutdownNow();
+    synchronized (this) {
+      if (adminClient != null) {
+        adminClient.close();
+      }
+    }
+    if (leaderRpc != null) {
+      leaderRpc.close();
+    }
+    server.close();
+  }
+}

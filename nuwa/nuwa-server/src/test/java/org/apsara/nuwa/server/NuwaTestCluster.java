@@ -1,0 +1,118 @@
+package org.apsara.nuwa.server;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apsara.common.net.HostPort;
+
+/**
+ * A Nuwa group in this JVM on free loopback ports, for tests: members can be stopped and started
+ * again on the same data directory.
+ */
+public final class NuwaTestCluster implements AutoCloseable {
+  private final Path dir;
+  private final List<String> names = new ArrayList<>();
+  private final List<Integer> clientPorts = new ArrayList<>();
+  private final NuwaConfig.Builder template = NuwaConfig.builder();
+  private final NuwaServer[] members;
+
+  public NuwaTestCluster(Path dir, int size) {
+    this.dir = dir;
+    this.members = new NuwaServer[size];
+    for (int i = 0; i < size; i++) {
+      String name = "n" + (i + 1);
+      names.add(name);
+      clientPorts.add(freePort());
+      template.peer(name, HostPort.of("127.0.0.1", freePort()));
+    }
+    // Frequent snapshots, so that restarts combine a snapshot with the log after it.
+    template.electionTimeoutMin(Duration.ofMillis(300)).requestTimeout(Duration.ofSeconds(5))
+        .snapshotEveryEntries(100)
+        .metricsPort(0);
+  }
+
+  public static NuwaTestCluster start(Path dir, int size) {
+    NuwaTestCluster cluster = new NuwaTestCluster(dir, size);
+    for (int i = 0; i < size; i++) {
+      cluster.startMember(i);
+    }
+    cluster.awaitLeader();
+    return cluster;
+  }
+
+  public void startMember(int i) {
+    try {
+      members[i] = NuwaServer.start(template.memberId(names.get(i))
+          .dataDir(dir.resolve(names.get(i)))
+          .clientPort(clientPorts.get(i))
+          .build());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public void stopMember(int i) {
+    if (members[i] != null) {
+      members[i].close();
+      members[i] = null;
+    }
+  }
+
+  public NuwaServer member(int i) {
+    return members[i];
+  }
+
+  public int size() {
+    return members.length;
+  }
+
+  public String endpoint(int i) {
+    return "127.0.0.1:" + clientPorts.get(i);
+  }
+
+  public List<String> endpoints() {
+    List<String> endpoints = new ArrayList<>();
+    for (int i = 0; i < members.length; i++) {
+      endpoints.add(endpoint(i));
+    }
+    return endpoints;
+  }
+
+  /** Index of the member that is leader, once one is elected and ready. */
+  public int awaitLeader() {
+    return await().atMost(Duration.ofSeconds(30)).until(this::leaderIndex, Optional::isPresent)
+        .orElseThrow();
+  }
+
+  public Optional<Integer> leaderIndex() {
+    for (int i = 0; i < members.length; i++) {
+      if (members[i] != null && members[i].stateMachine().isLeaderReady()
+          && members[i].raft().isLeader()) {
+        return Optional.of(i);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (int i = 0; i < members.length; i++) {
+      stopMember(i);
+    }
+  }
+}
