@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       UpCommand.class,
       RunCommand.class,
+      NuwaCommand.class,
+      BenchCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Apsara implements Runnable {

@@ -1,0 +1,75 @@
+package org.apsara.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apsara.bench.nuwa.NuwaBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code apsara bench ...}: side-by-side benchmarks against the systems Apsara replaces. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Measure Apsara side by side with its peers on this machine.",
+    subcommands = {BenchCommand.Nuwa.class})
+final class BenchCommand implements Runnable {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  @Command(
+      name = "nuwa",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Nuwa vs etcd vs ZooKeeper, 3 members each, same workload: puts of small values,",
+        "then linearizable gets, at several client counts. Prints a Markdown table with",
+        "ops/s, p50, p99 and the ratios. Needs the etcd binary (Debian package etcd-server)."
+      })
+  static final class Nuwa implements Callable<Integer> {
+    @Option(names = "--duration", defaultValue = "10s", description = "Measured time per step (default: ${DEFAULT-VALUE}).")
+    String duration;
+
+    @Option(names = "--warmup", defaultValue = "3s", description = "Warm-up per step (default: ${DEFAULT-VALUE}).")
+    String warmup;
+
+    @Option(names = "--clients", defaultValue = "1,16,128", description = "Concurrent clients per step (default: ${DEFAULT-VALUE}).")
+    String clients;
+
+    @Option(names = "--systems", defaultValue = "nuwa,etcd,zookeeper", description = "Systems to run (default: ${DEFAULT-VALUE}).")
+    String systems;
+
+    @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds; the median is reported (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--value-size", defaultValue = "256", description = "Value size in bytes (default: ${DEFAULT-VALUE}).")
+    int valueSize;
+
+    @Option(names = "--out", description = "Also write the Markdown report to this file.")
+    Path out;
+
+    @Option(names = "--etcd", description = "Path of the etcd binary (default: found on PATH).")
+    Path etcd;
+
+    @Override
+    public Integer call() throws Exception {
+      LogSetup.forClient();
+      List<String> args = new ArrayList<>(List.of("--duration", duration, "--warmup", warmup,
+          "--clients", clients, "--systems", systems, "--rounds", Integer.toString(rounds),
+          "--value-size", Integer.toString(valueSize)));
+      if (out != null) {
+        args.addAll(List.of("--out", out.toString()));
+      }
+      if (etcd != null) {
+        args.addAll(List.of("--etcd", etcd.toString()));
+      }
+      new NuwaBenchmark(NuwaBenchmark.Settings.fromArguments(args.toArray(String[]::new)))
+          .run(System.out);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,253 @@
+package org.apsara.cli;
+
+import com.google.protobuf.ByteString;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.apsara.nuwa.client.ClusterClient;
+import org.apsara.nuwa.client.DeleteOptions;
+import org.apsara.nuwa.client.GetOptions;
+import org.apsara.nuwa.client.GetResponse;
+import org.apsara.nuwa.client.KeyRange;
+import org.apsara.nuwa.client.KeyValue;
+import org.apsara.nuwa.client.NuwaClient;
+import org.apsara.nuwa.client.NuwaException;
+import org.apsara.nuwa.client.PutOptions;
+import org.apsara.nuwa.client.WatchEvent;
+import org.apsara.nuwa.client.WatchListener;
+import org.apsara.nuwa.client.WatchOptions;
+import org.apsara.nuwa.client.WatchResponse;
+import org.apsara.nuwa.client.Watcher;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code apsara nuwa ...}: a thin command line over the Nuwa client. */
+@Command(
+    name = "nuwa",
+    mixinStandardHelpOptions = true,
+    description = "Use Nuwa, the coordination service: keys, watches, members, status.",
+    subcommands = {
+      NuwaCommand.Get.class,
+      NuwaCommand.Put.class,
+      NuwaCommand.Del.class,
+      NuwaCommand.Watch.class,
+      NuwaCommand.Members.class,
+      NuwaCommand.Status.class
+    })
+final class NuwaCommand implements Runnable {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** Options every subcommand shares: where Nuwa is, and how long to wait. */
+  static final class Connection {
+    @Option(names = "--endpoints", split = ",", paramLabel = "HOST:PORT",
+        defaultValue = "${env:APSARA_NUWA_ENDPOINTS:-127.0.0.1:2379}",
+        description = "Nuwa members to talk to, comma-separated (default: ${DEFAULT-VALUE}; "
+            + "or set APSARA_NUWA_ENDPOINTS).")
+    List<String> endpoints;
+
+    @Option(names = "--timeout", defaultValue = "5s", converter = DurationConverter.class,
+        description = "How long one request may take (default: ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    NuwaClient open() {
+      LogSetup.forClient();
+      return NuwaClient.builder().endpoints(endpoints).requestTimeout(timeout).build();
+    }
+  }
+
+  @Command(name = "get", mixinStandardHelpOptions = true,
+      description = "Print a key's value, or every key in a range (key, then value, one per line).")
+  static final class Get implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Parameters(index = "0", description = "The key (or the prefix, with --prefix).")
+    String key;
+
+    @Option(names = "--prefix", description = "Every key that starts with KEY.")
+    boolean prefix;
+
+    @Option(names = "--rev", defaultValue = "0", description = "Read at this revision (0: latest).")
+    long revision;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Return at most N keys (0: all).")
+    long limit;
+
+    @Option(names = "--keys-only", description = "Print keys without values.")
+    boolean keysOnly;
+
+    @Option(names = "--serializable",
+        description = "Read from the member's local state: faster, possibly stale.")
+    boolean serializable;
+
+    @Override
+    public Integer call() {
+      try (NuwaClient client = connection.open()) {
+        GetOptions.Builder options = GetOptions.builder().revision(revision).limit(limit)
+            .keysOnly(keysOnly).serializable(serializable);
+        KeyRange range = prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+        GetResponse response = client.kv().get(range, options.build());
+        for (KeyValue kv : response.kvs()) {
+          System.out.println(kv.key().toStringUtf8());
+          if (!keysOnly) {
+            System.out.println(kv.value().toStringUtf8());
+          }
+        }
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "put", mixinStandardHelpOptions = true,
+      description = "Set KEY to VALUE; prints OK.")
+  static final class Put implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Parameters(index = "0", description = "The key.")
+    String key;
+
+    @Parameters(index = "1", description = "The value.")
+    String value;
+
+    @Option(names = "--lease", defaultValue = "0",
+        description = "Attach the key to this lease (hexadecimal ID, as etcdctl prints it).")
+    String lease;
+
+    @Override
+    public Integer call() {
+      long leaseId;
+      try {
+        leaseId = Long.parseUnsignedLong(lease, 16);
+      } catch (NumberFormatException e) {
+        throw new picocli.CommandLine.ParameterException(
+            new picocli.CommandLine(this), "--lease must be a hexadecimal lease ID, not '" + lease + "'");
+      }
+      try (NuwaClient client = connection.open()) {
+        client.kv().put(key, value, PutOptions.builder().lease(leaseId).build());
+        System.out.println("OK");
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "del", mixinStandardHelpOptions = true,
+      description = "Delete a key, or every key in a range; prints how many were deleted.")
+  static final class Del implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Parameters(index = "0", description = "The key (or the prefix, with --prefix).")
+    String key;
+
+    @Option(names = "--prefix", description = "Every key that starts with KEY.")
+    boolean prefix;
+
+    @Override
+    public Integer call() {
+      try (NuwaClient client = connection.open()) {
+        KeyRange range = prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+        System.out.println(client.kv().delete(range, DeleteOptions.DEFAULT).deleted());
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "watch", mixinStandardHelpOptions = true,
+      description = "Print every change to a key or range as it happens, until Ctrl-C.")
+  static final class Watch implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Parameters(index = "0", description = "The key (or the prefix, with --prefix).")
+    String key;
+
+    @Option(names = "--prefix", description = "Every key that starts with KEY.")
+    boolean prefix;
+
+    @Option(names = "--rev", defaultValue = "0",
+        description = "Start from this revision, replaying history (0: from now on).")
+    long revision;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      try (NuwaClient client = connection.open()) {
+        CountDownLatch failed = new CountDownLatch(1);
+        String[] error = new String[1];
+        KeyRange range = prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+        WatchOptions options = WatchOptions.builder().startRevision(revision).build();
+        try (Watcher watcher = client.watch().watch(range, options, new WatchListener() {
+          @Override
+          public void onNext(WatchResponse response) {
+            synchronized (System.out) {
+              for (WatchEvent event : response.events()) {
+                System.out.println(event.type());
+                System.out.println(event.kv().key().toStringUtf8());
+                System.out.println(event.kv().value().toStringUtf8());
+              }
+              System.out.flush();
+            }
+          }
+
+          @Override
+          public void onError(NuwaException e) {
+            error[0] = e.getMessage();
+            failed.countDown();
+          }
+        })) {
+          failed.await();
+          System.err.println("apsara: watch ended: " + error[0]);
+          return 1;
+        }
+      }
+    }
+  }
+
+  @Command(name = "members", mixinStandardHelpOptions = true,
+      description = "List the cluster's members: ID, name, peer URLs, client URLs.")
+  static final class Members implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Override
+    public Integer call() {
+      try (NuwaClient client = connection.open()) {
+        for (ClusterClient.Member member : client.cluster().members()) {
+          System.out.printf("%x, %s, %s, %s%n", member.id(), member.name(),
+              String.join(",", member.peerUrls()), String.join(",", member.clientUrls()));
+        }
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Ask each endpoint for its status: member, leader, Raft term and index, revision.")
+  static final class Status implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Override
+    public Integer call() {
+      int failures = 0;
+      try (NuwaClient client = connection.open()) {
+        System.out.printf("%-22s %-17s %-8s %-7s %-10s %-10s %-10s %s%n", "ENDPOINT", "MEMBER ID",
+            "LEADER", "TERM", "INDEX", "APPLIED", "REVISION", "ERRORS");
+        for (String endpoint : connection.endpoints) {
+          try {
+            ClusterClient.MemberStatus status = client.cluster().status(endpoint);
+            System.out.printf("%-22s %-17x %-8s %-7d %-10d %-10d %-10d %s%n", status.endpoint(),
+                status.memberId(), status.isLeader(), status.raftTerm(), status.raftIndex(),
+                status.raftAppliedIndex(), status.revision(), String.join("; ", status.errors()));
+          } catch (NuwaException e) {
+            failures++;
+            System.out.printf("%-22s unreachable: %s%n", endpoint, e.getMessage());
+          }
+        }
+      }
+      return failures == 0 ? 0 : 1;
+    }
+  }
+}
