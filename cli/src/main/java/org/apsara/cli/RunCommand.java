@@ -80,6 +80,7 @@ final class RunCommand implements Runnable {
           .electionTimeoutMin(electionTimeout)
           .snapshotEveryEntries(snapshotEvery);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));
+      DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
       NuwaServer server = NuwaServer.start(config.build());
       CountDownLatch stopped = new CountDownLatch(1);

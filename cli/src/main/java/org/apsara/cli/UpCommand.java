@@ -33,6 +33,7 @@ final class UpCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path dataDir = data.toAbsolutePath().normalize();
+    DataDirectoryLock.acquire(dataDir);
     LogSetup.forEmbedded(dataDir.resolve("logs"));
     System.out.println("Starting Apsara (embedded) with data in " + dataDir + " ...");
     EmbeddedCluster cluster = EmbeddedCluster.start(dataDir, nuwaPort, nuwaMembers);
