@@ -65,6 +65,11 @@ final class RunCommand implements Runnable {
         description = "Take a snapshot (and purge the log) every N entries (default: ${DEFAULT-VALUE}).")
     long snapshotEvery;
 
+    @Option(names = "--auto-compaction-retention", defaultValue = "100000",
+        description = "Keep this many revisions of history; older ones are compacted. "
+            + "0 turns auto-compaction off (default: ${DEFAULT-VALUE}).")
+    long autoCompactionRetention;
+
     @Option(names = "--log-format", defaultValue = "text",
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
@@ -78,7 +83,8 @@ final class RunCommand implements Runnable {
           .clientPort(clientPort)
           .metricsPort(metricsPort)
           .electionTimeoutMin(electionTimeout)
-          .snapshotEveryEntries(snapshotEvery);
+          .snapshotEveryEntries(snapshotEvery)
+          .autoCompactionRetainRevisions(autoCompactionRetention);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));

@@ -26,6 +26,9 @@ import org.apsara.nuwa.api.NuwaLimits;
  *     before it purged
  * @param maxRequestBytes the largest request accepted
  * @param progressNotifyInterval how often a watcher that asked for progress notifications gets one
+ * @param autoCompactionRetainRevisions the leader compacts history older than this many revisions
+ *     behind the latest (etcd's revision mode of auto-compaction); 0 turns it off
+ * @param autoCompactionInterval how often the leader checks the retention
  */
 public record NuwaConfig(
     String memberId,
@@ -38,7 +41,9 @@ public record NuwaConfig(
     Duration requestTimeout,
     long snapshotEveryEntries,
     int maxRequestBytes,
-    Duration progressNotifyInterval) {
+    Duration progressNotifyInterval,
+    long autoCompactionRetainRevisions,
+    Duration autoCompactionInterval) {
 
   public NuwaConfig {
     Objects.requireNonNull(memberId, "memberId");
@@ -58,6 +63,11 @@ public record NuwaConfig(
     }
     if (metricsPort < -1 || metricsPort > 65535) {
       throw new IllegalArgumentException("metrics port out of range: " + metricsPort);
+    }
+    if (autoCompactionRetainRevisions < 0) {
+      throw new IllegalArgumentException(
+          "auto-compaction retention must be 0 (off) or a number of revisions, not "
+              + autoCompactionRetainRevisions);
     }
     if (maxRequestBytes < 1024) {
       throw new IllegalArgumentException("max request bytes too small: " + maxRequestBytes);
@@ -86,6 +96,8 @@ public record NuwaConfig(
     private long snapshotEveryEntries = 100_000;
     private int maxRequestBytes = NuwaLimits.MAX_REQUEST_BYTES;
     private Duration progressNotifyInterval = Duration.ofMinutes(10);
+    private long autoCompactionRetainRevisions = 100_000;
+    private Duration autoCompactionInterval = Duration.ofMinutes(1);
 
     public Builder memberId(String memberId) {
       this.memberId = memberId;
@@ -147,10 +159,20 @@ public record NuwaConfig(
       return this;
     }
 
+    public Builder autoCompactionRetainRevisions(long revisions) {
+      this.autoCompactionRetainRevisions = revisions;
+      return this;
+    }
+
+    public Builder autoCompactionInterval(Duration interval) {
+      this.autoCompactionInterval = interval;
+      return this;
+    }
+
     public NuwaConfig build() {
       return new NuwaConfig(memberId, peers, dataDir, clientHost, clientPort, metricsPort,
           electionTimeoutMin, requestTimeout, snapshotEveryEntries, maxRequestBytes,
-          progressNotifyInterval);
+          progressNotifyInterval, autoCompactionRetainRevisions, autoCompactionInterval);
     }
   }
 }

@@ -117,6 +117,11 @@ public final class NuwaServer implements AutoCloseable {
     grpcHealth.setStatus("", ServingStatus.SERVING);
     scheduler.scheduleWithFixedDelay(this::expireLeases, LEASE_CHECK_INTERVAL_MS,
         LEASE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    if (config.autoCompactionRetainRevisions() > 0) {
+      long intervalMs = config.autoCompactionInterval().toMillis();
+      scheduler.scheduleWithFixedDelay(this::autoCompact, intervalMs, intervalMs,
+          TimeUnit.MILLISECONDS);
+    }
     publishAttributes(0);
     startHttpEndpoint();
     LOG.atInfo()
@@ -192,6 +197,27 @@ public final class NuwaServer implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       LOG.warn("lease expiry check failed", e);
+    }
+  }
+
+  /**
+   * Keeps the store's history bounded: the leader compacts everything older than the retention
+   * (the store lives in memory, so unbounded history would eventually exhaust the heap).
+   */
+  private void autoCompact() {
+    try {
+      if (!stateMachine.isLeaderReady()) {
+        return;
+      }
+      long target = stateMachine.store().revision() - config.autoCompactionRetainRevisions();
+      if (target <= stateMachine.store().compactRevision()) {
+        return;
+      }
+      LOG.atInfo().addKeyValue("revision", target).log("auto-compacting history");
+      raft.propose(LogRecord.newBuilder().setCompaction(
+          io.etcd.jetcd.api.CompactionRequest.newBuilder().setRevision(target)).build());
+    } catch (RuntimeException e) {
+      LOG.warn("auto-compaction failed", e);
     }
   }
 

@@ -136,29 +136,34 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
     ByteString prefix = Recipes.prefixOf(request.getName());
     KeyRange range = new KeyRange(prefix, Recipes.prefixEnd(prefix));
     AtomicReference<KeyValue> lastSent = new AtomicReference<>();
-    Object lock = new Object();
-    Runnable look = () -> recipes.oldest(prefix).whenComplete((kv, failure) -> {
-      if (failure != null || kv.isEmpty()) {
-        return;
-      }
-      synchronized (lock) {
-        KeyValue previous = lastSent.get();
-        boolean changed = previous == null || !previous.getKey().equals(kv.get().getKey())
-            || previous.getModRevision() < kv.get().getModRevision();
-        if (changed && !stream.isCancelled()) {
-          lastSent.set(kv.get());
-          try {
-            stream.onNext(LeaderResponse.newBuilder().setHeader(ctx.header()).setKv(kv.get()).build());
-          } catch (IllegalStateException | StatusRuntimeException closed) {
-            // The observer left.
+    // Looks run one after another, so an older answer never overtakes a newer one.
+    AtomicReference<CompletableFuture<Void>> looks =
+        new AtomicReference<>(CompletableFuture.completedFuture(null));
+    Runnable look = () -> looks.updateAndGet(previous -> previous
+        .thenCompose(ignored -> recipes.oldest(prefix))
+        .thenAccept(kv -> {
+          if (kv.isEmpty() || stream.isCancelled()) {
+            return;
           }
-        }
-      }
-    });
+          KeyValue previousLeader = lastSent.get();
+          boolean changed = previousLeader == null
+              || !previousLeader.getKey().equals(kv.get().getKey())
+              || previousLeader.getModRevision() < kv.get().getModRevision();
+          if (changed) {
+            lastSent.set(kv.get());
+            try {
+              stream.onNext(
+                  LeaderResponse.newBuilder().setHeader(ctx.header()).setKv(kv.get()).build());
+            } catch (IllegalStateException | StatusRuntimeException closed) {
+              // The observer left.
+            }
+          }
+        })
+        .exceptionally(failure -> null));
     MvccStore.ChangeListener listener = (revision, events) -> {
       for (Event event : events) {
         if (range.contains(event.getKv().getKey())) {
-          ctx.scheduler.execute(look);
+          look.run();
           return;
         }
       }

@@ -19,7 +19,6 @@ import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.api.NuwaLimits;
 import org.apsara.nuwa.api.proto.LeaseLeasesRequest;
 import org.apsara.nuwa.api.proto.LeaseLeasesResponse;
@@ -95,10 +94,8 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
       StreamObserver<LeaseTimeToLiveResponse> observer) {
     ServerContext.reply(askLeader(Query.newBuilder().setLeaseTimeToLive(request).build(), 0),
         r -> {
+          // A lease that does not exist is TTL -1, not an error, as etcd answers.
           LeaseTimeToLiveResponse response = r.getLeaseTimeToLive();
-          if (response.getTTL() == -1) {
-            throw NuwaErrors.LEASE_NOT_FOUND.asRuntimeException();
-          }
           return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
         }, observer);
   }

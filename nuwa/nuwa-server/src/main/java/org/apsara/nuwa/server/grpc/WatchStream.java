@@ -10,11 +10,13 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apsara.nuwa.api.NuwaLimits;
@@ -33,6 +35,9 @@ final class WatchStream implements StreamObserver<WatchRequest> {
   private static final long NO_WATCH_ID = -1;
   /** Watchers one stream may hold. */
   private static final int WATCHERS_PER_STREAM_MAX = 10_000;
+  /** How long a progress request waits for the watchers to catch up before answering anyway. */
+  private static final Duration PROGRESS_WAIT_MAX = Duration.ofSeconds(5);
+  private static final long PROGRESS_POLL_MS = 5;
   /** Field number of {@code WatchCreateRequest.watch_id} in etcd's API. */
   private static final int WATCH_ID_FIELD = 7;
 
@@ -147,17 +152,31 @@ final class WatchStream implements StreamObserver<WatchRequest> {
   }
 
   /**
-   * Answers a progress request with the highest revision up to which every watcher on this
-   * stream has been sent all its events.
+   * Answers a progress request with a revision up to which every watcher on this stream has been
+   * sent all its events: the latest revision at the time of the request, once every watcher has
+   * caught up to it. The answer never overtakes the events it covers.
    */
   private void progress() {
-    long revision = ctx.stateMachine.store().revision();
+    long target = ctx.stateMachine.store().revision();
+    // A drain with nothing to send moves an idle watcher's next revision past the target too.
+    watchers.values().forEach(this::schedule);
+    awaitProgress(target, System.nanoTime() + PROGRESS_WAIT_MAX.toNanos());
+  }
+
+  private void awaitProgress(long target, long deadlineNanos) {
+    long reached = target;
     for (Watcher watcher : watchers.values()) {
-      revision = Math.min(revision, watcher.nextRevision - 1);
+      reached = Math.min(reached, watcher.nextRevision - 1);
     }
-    send(WatchResponse.newBuilder()
-        .setHeader(ctx.header(ResponseHeader.newBuilder().setRevision(revision).build()))
-        .setWatchId(NO_WATCH_ID).build());
+    if (reached >= target || System.nanoTime() - deadlineNanos > 0 || closed) {
+      // At the deadline (a client too slow to take its events), answer with what is true.
+      send(WatchResponse.newBuilder()
+          .setHeader(ctx.header(ResponseHeader.newBuilder().setRevision(reached).build()))
+          .setWatchId(NO_WATCH_ID).build());
+      return;
+    }
+    ctx.scheduler.schedule(() -> awaitProgress(target, deadlineNanos), PROGRESS_POLL_MS,
+        TimeUnit.MILLISECONDS);
   }
 
   /** Sends the periodic notification to each caught-up watcher that asked for one. */
@@ -241,8 +260,9 @@ final class WatchStream implements StreamObserver<WatchRequest> {
             .setHeader(ctx.header(ResponseHeader.newBuilder().setRevision(revision).build()))
             .setWatchId(watcher.id).addAllEvents(filtered).build());
       }
-      watcher.nextRevision = events.size() < NuwaLimits.MAX_EVENTS_PER_WATCH_RESPONSE
-          ? Math.max(last + 1, revision + 1) : last + 1;
+      // Not past "revision": a short batch may only mean that the next revision's events did not
+      // fit; the next turn of the loop reads on, and an empty answer moves past the end.
+      watcher.nextRevision = last + 1;
     }
   }
 

@@ -346,17 +346,20 @@ public final class RaftNode implements AutoCloseable {
     });
   }
 
+  /**
+   * The status for a request that could not be completed. Always "request timed out", never "no
+   * leader": a write may have reached a leader on an earlier try, and etcd clients re-send writes
+   * that failed with "no leader", which would apply them twice.
+   */
   private static StatusRuntimeException toStatus(Throwable failure) {
     Throwable cause = unwrap(failure);
     if (cause instanceof StatusRuntimeException status) {
       return status;
     }
-    if (cause instanceof NotLeaderException) {
-      return NuwaErrors.NO_LEADER.asRuntimeException();
-    }
-    return NuwaErrors.TIMEOUT.withDescription("etcdserver: request timed out: " + cause)
-        .withCause(cause).asRuntimeException();
+    // etcd clients match the message exactly, so the cause goes in the status's cause only.
+    return NuwaErrors.TIMEOUT.withCause(cause).asRuntimeException();
   }
+
 
   /** This member's name. */
   public String selfName() {
