@@ -49,6 +49,7 @@ import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.MemberAttributes;
 import org.apsara.nuwa.server.raft.proto.Query;
 import org.apsara.nuwa.server.raft.proto.Reply;
+import org.apsara.nuwa.server.raft.proto.ReplyBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -265,6 +266,15 @@ public final class NuwaStateMachine extends BaseStateMachine {
             return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
           }
           return Reply.newBuilder().setLeaseRevoke(revoke(s, record.getLeaseExpire())).build();
+        case BATCH: {
+          ReplyBatch.Builder replies = ReplyBatch.newBuilder();
+          for (LogRecord each : record.getBatch().getRecordsList()) {
+            replies.addReplies(each.getOpCase() == LogRecord.OpCase.BATCH
+                ? error(Status.INVALID_ARGUMENT.withDescription("nested record batch"))
+                : apply(each));
+          }
+          return Reply.newBuilder().setBatch(replies).build();
+        }
         case MEMBER_ATTRIBUTES:
           memberAttributes.put(record.getMemberAttributes().getName(), record.getMemberAttributes());
           return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();

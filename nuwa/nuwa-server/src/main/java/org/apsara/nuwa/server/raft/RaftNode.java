@@ -51,6 +51,7 @@ import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
+import org.apsara.nuwa.server.raft.proto.RecordBatch;
 import org.apsara.nuwa.server.raft.proto.Reply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,6 +75,10 @@ public final class RaftNode implements AutoCloseable {
   /** The same group ID on every member of every Nuwa cluster; one Nuwa cluster is one group. */
   private static final RaftGroupId GROUP_ID =
       RaftGroupId.valueOf(UUID.nameUUIDFromBytes("apsara-nuwa".getBytes(StandardCharsets.UTF_8)));
+  /** Batches of proposals being replicated at once by this member; see {@link Batcher}. */
+  private static final int BATCHES_IN_FLIGHT_MAX = 2;
+  /** Records in one batch at most. */
+  private static final int RECORDS_PER_BATCH_MAX = 512;
   /** Pause before asking again while no leader is known or the leader is not ready. */
   private static final long RETRY_DELAY_MS = 50;
   /**
@@ -91,6 +96,9 @@ public final class RaftNode implements AutoCloseable {
   private final ClientId clientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
   private final ScheduledExecutorService retries;
+  private final Batcher batcher = new Batcher();
+  /** Bytes of records in one batch at most: a batch is one log entry, which Ratis limits. */
+  private final long batchBytesMax;
   private RaftClientRpc leaderRpc;
   private RaftClient adminClient;
 
@@ -118,6 +126,7 @@ public final class RaftNode implements AutoCloseable {
         .setStateMachine(stateMachine)
         .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
         .build();
+    this.batchBytesMax = config.maxRequestBytes() * 2L;
     this.retries = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "nuwa-" + config.memberId() + "-raft-retry");
       thread.setDaemon(true);
@@ -177,9 +186,80 @@ public final class RaftNode implements AutoCloseable {
     return clientProperties;
   }
 
-  /** Replicates the record and returns the reply of its application. */
+  /**
+   * Replicates the record and returns the reply of its application. Records proposed while
+   * earlier ones are still being replicated travel together in one log entry (group commit), so
+   * many concurrent clients cost the log and the network little more than one.
+   */
   public CompletableFuture<Reply> propose(LogRecord record) {
-    return finish(toLeader(NuwaStateMachine.toMessage(record), RaftClientRequest.writeRequestType()));
+    PendingRecord pending = new PendingRecord(record, new CompletableFuture<>());
+    synchronized (batcher) {
+      batcher.queue.add(pending);
+      batcher.sendWhatIsQueued();
+    }
+    return pending.reply;
+  }
+
+  private record PendingRecord(LogRecord record, CompletableFuture<Reply> reply) {}
+
+  /**
+   * Gathers proposals into batches. At most {@link #BATCHES_IN_FLIGHT_MAX} batches are being
+   * replicated at a time; whatever arrives meanwhile waits and leaves as the next batch. A lone
+   * proposal on an idle member leaves at once, so batching adds no latency.
+   */
+  private final class Batcher {
+    final java.util.ArrayDeque<PendingRecord> queue = new java.util.ArrayDeque<>();
+    int inFlight;
+
+    /** Called with this batcher's lock held. */
+    void sendWhatIsQueued() {
+      while (inFlight < BATCHES_IN_FLIGHT_MAX && !queue.isEmpty()) {
+        List<PendingRecord> batch = new ArrayList<>();
+        long bytes = 0;
+        while (!queue.isEmpty() && batch.size() < RECORDS_PER_BATCH_MAX) {
+          long size = queue.peek().record().getSerializedSize();
+          if (!batch.isEmpty() && bytes + size > batchBytesMax) {
+            break;
+          }
+          bytes += size;
+          batch.add(queue.poll());
+        }
+        inFlight++;
+        send(batch);
+      }
+    }
+
+    private void send(List<PendingRecord> batch) {
+      LogRecord entry = batch.size() == 1 ? batch.get(0).record()
+          : LogRecord.newBuilder().setBatch(RecordBatch.newBuilder()
+              .addAllRecords(batch.stream().map(PendingRecord::record).toList())).build();
+      finish(toLeader(NuwaStateMachine.toMessage(entry), RaftClientRequest.writeRequestType()))
+          .whenComplete((reply, failure) -> {
+            synchronized (this) {
+              inFlight--;
+              sendWhatIsQueued();
+            }
+            if (batch.size() == 1) {
+              complete(batch.get(0).reply(), reply, failure);
+              return;
+            }
+            for (int i = 0; i < batch.size(); i++) {
+              Reply each = failure == null ? reply.getBatch().getReplies(i) : null;
+              complete(batch.get(i).reply(), each, failure);
+            }
+          });
+    }
+
+    private void complete(CompletableFuture<Reply> target, Reply reply, Throwable failure) {
+      if (failure != null) {
+        target.completeExceptionally(failure);
+      } else if (reply.hasError()) {
+        target.completeExceptionally(Status.fromCodeValue(reply.getError().getCode())
+            .withDescription(reply.getError().getMessage()).asRuntimeException());
+      } else {
+        target.complete(reply);
+      }
+    }
   }
 
   /** A linearizable read: this member learns the leader's commit index, catches up, then answers. */
