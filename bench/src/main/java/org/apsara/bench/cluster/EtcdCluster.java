@@ -24,22 +24,17 @@ import java.util.concurrent.TimeUnit;
  * linearizable Range request. Not thread-safe; {@link #close()} kills every member and deletes the
  * directory.
  */
-public final class EtcdCluster implements LocalCluster {
+public final class EtcdCluster extends LocalCluster {
   /** The display name used in messages and reports. */
   public static final String SYSTEM = "etcd";
 
   /** Longest wait for {@code etcd --version}. */
   public static final Duration VERSION_TIMEOUT = Duration.ofSeconds(10);
 
-  private final Path directory;
-  private final List<MemberProcess> members;
-  private final List<InetSocketAddress> clientAddresses;
 
   private EtcdCluster(
       Path directory, List<MemberProcess> members, List<InetSocketAddress> clientAddresses) {
-    this.directory = directory;
-    this.members = List.copyOf(members);
-    this.clientAddresses = List.copyOf(clientAddresses);
+    super(SYSTEM, directory, members, clientAddresses);
   }
 
   /** The {@code etcd} executable on the {@code PATH}, if any. */
@@ -146,34 +141,5 @@ public final class EtcdCluster implements LocalCluster {
 
   static String memberName(int index) {
     return "m" + (index + 1);
-  }
-
-  @Override
-  public String systemName() {
-    return SYSTEM;
-  }
-
-  @Override
-  public List<InetSocketAddress> clientAddresses() {
-    return clientAddresses;
-  }
-
-  @Override
-  public List<MemberProcess> members() {
-    return members;
-  }
-
-  @Override
-  public Path directory() {
-    return directory;
-  }
-
-  @Override
-  public void close() {
-    try {
-      MemberProcess.closeAll(members);
-    } finally {
-      TempDirectories.deleteRecursively(directory);
-    }
   }
 }

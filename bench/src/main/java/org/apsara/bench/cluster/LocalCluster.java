@@ -9,20 +9,47 @@ import java.util.List;
  * directory. Closing it stops every member and deletes the directory. Once the constructor (or
  * factory) has returned, every member has answered a client request.
  */
-public interface LocalCluster extends AutoCloseable {
+public abstract class LocalCluster implements AutoCloseable {
+  private final String systemName;
+  private final Path directory;
+  private final List<MemberProcess> members;
+  private final List<InetSocketAddress> clientAddresses;
+
+  protected LocalCluster(String systemName, Path directory, List<MemberProcess> members,
+      List<InetSocketAddress> clientAddresses) {
+    this.systemName = systemName;
+    this.directory = directory;
+    this.members = List.copyOf(members);
+    this.clientAddresses = List.copyOf(clientAddresses);
+  }
+
   /** The system's display name, e.g. {@code "etcd"}. */
-  String systemName();
+  public final String systemName() {
+    return systemName;
+  }
 
   /** The client address of each member, in member order. */
-  List<InetSocketAddress> clientAddresses();
+  public final List<InetSocketAddress> clientAddresses() {
+    return clientAddresses;
+  }
 
   /** The member processes, in member order. */
-  List<MemberProcess> members();
+  public final List<MemberProcess> members() {
+    return members;
+  }
 
   /** The temporary directory holding every member's data and log. */
-  Path directory();
+  public final Path directory() {
+    return directory;
+  }
 
   /** Stops every member and deletes {@link #directory()}. */
   @Override
-  void close();
+  public final void close() {
+    try {
+      MemberProcess.closeAll(members);
+    } finally {
+      TempDirectories.deleteRecursively(directory);
+    }
+  }
 }

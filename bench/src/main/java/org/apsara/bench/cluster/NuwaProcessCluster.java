@@ -17,22 +17,17 @@ import java.util.StringJoiner;
  * returns once every member has served a linearizable Range request, the same readiness test as
  * for etcd. Not thread-safe; {@link #close()} kills every member and deletes the directory.
  */
-public final class NuwaProcessCluster implements LocalCluster {
+public final class NuwaProcessCluster extends LocalCluster {
   /** The display name used in messages and reports. */
   public static final String SYSTEM = "Nuwa";
 
   /** The command line's main class; a member runs {@code <MAIN_CLASS> run nuwa ...}. */
   public static final String MAIN_CLASS = "org.apsara.cli.Apsara";
 
-  private final Path directory;
-  private final List<MemberProcess> members;
-  private final List<InetSocketAddress> clientAddresses;
 
   private NuwaProcessCluster(
       Path directory, List<MemberProcess> members, List<InetSocketAddress> clientAddresses) {
-    this.directory = directory;
-    this.members = List.copyOf(members);
-    this.clientAddresses = List.copyOf(clientAddresses);
+    super(SYSTEM, directory, members, clientAddresses);
   }
 
   /** Whether the command line that launches members is on this JVM's class path. */
@@ -112,35 +107,6 @@ public final class NuwaProcessCluster implements LocalCluster {
       return new NuwaProcessCluster(directory, members, clientAddresses);
     } catch (IOException | RuntimeException e) {
       throw StartupWait.abandon(SYSTEM, members, directory, e);
-    }
-  }
-
-  @Override
-  public String systemName() {
-    return SYSTEM;
-  }
-
-  @Override
-  public List<InetSocketAddress> clientAddresses() {
-    return clientAddresses;
-  }
-
-  @Override
-  public List<MemberProcess> members() {
-    return members;
-  }
-
-  @Override
-  public Path directory() {
-    return directory;
-  }
-
-  @Override
-  public void close() {
-    try {
-      MemberProcess.closeAll(members);
-    } finally {
-      TempDirectories.deleteRecursively(directory);
     }
   }
 }

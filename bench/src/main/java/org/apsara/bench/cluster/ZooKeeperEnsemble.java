@@ -25,7 +25,7 @@ import java.util.Optional;
  * serving mode (leader, follower or standalone). Not thread-safe; {@link #close()} kills every
  * server and deletes the directory.
  */
-public final class ZooKeeperEnsemble implements LocalCluster {
+public final class ZooKeeperEnsemble extends LocalCluster {
   /** The display name used in messages and reports. */
   public static final String SYSTEM = "ZooKeeper";
 
@@ -41,15 +41,10 @@ public final class ZooKeeperEnsemble implements LocalCluster {
   /** Largest four-letter-word answer read; {@code srvr} answers a few hundred bytes. */
   public static final int FOUR_LETTER_ANSWER_BYTES_MAX = 64 * 1024;
 
-  private final Path directory;
-  private final List<MemberProcess> members;
-  private final List<InetSocketAddress> clientAddresses;
 
   private ZooKeeperEnsemble(
       Path directory, List<MemberProcess> members, List<InetSocketAddress> clientAddresses) {
-    this.directory = directory;
-    this.members = List.copyOf(members);
-    this.clientAddresses = List.copyOf(clientAddresses);
+    super(SYSTEM, directory, members, clientAddresses);
   }
 
   /**
@@ -190,35 +185,6 @@ public final class ZooKeeperEnsemble implements LocalCluster {
     String full = org.apache.zookeeper.Version.getFullVersion();
     int end = full.indexOf('-');
     return end > 0 ? full.substring(0, end) : full;
-  }
-
-  @Override
-  public String systemName() {
-    return SYSTEM;
-  }
-
-  @Override
-  public List<InetSocketAddress> clientAddresses() {
-    return clientAddresses;
-  }
-
-  @Override
-  public List<MemberProcess> members() {
-    return members;
-  }
-
-  @Override
-  public Path directory() {
-    return directory;
-  }
-
-  @Override
-  public void close() {
-    try {
-      MemberProcess.closeAll(members);
-    } finally {
-      TempDirectories.deleteRecursively(directory);
-    }
   }
 
   /**
