@@ -30,6 +30,11 @@ public final class Ports {
   static final InetAddress LOOPBACK = loopback();
 
   private static final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
+  /** Lowest port handed out: above the well-known and most registered service ports. */
+  private static final int PORT_RANGE_LOW = 15_000;
+  /** Seeded by process, so that test JVMs running side by side tend to pick different ports. */
+  private static final java.util.Random RANDOM =
+      new java.util.Random(ProcessHandle.current().pid() * 0x9E3779B97F4A7C15L ^ System.nanoTime());
 
   private Ports() {}
 
@@ -67,14 +72,49 @@ public final class Ports {
     }
   }
 
+  /**
+   * A port that is free now and outside the kernel's ephemeral range, when that range leaves room
+   * below it. A port from the ephemeral range (what binding port 0 gives) can be taken at any
+   * moment by any outgoing connection as its local port, so a test that stops a server and
+   * starts it again on the same port would fail now and then; below the range, only an explicit
+   * bind can take it.
+   */
   private static int probe() {
+    int low = PORT_RANGE_LOW;
+    int high = ephemeralRangeStart();
+    if (high - low < 1000) {
+      return bind(0);
+    }
+    for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      int candidate = low + RANDOM.nextInt(high - low);
+      try {
+        return bind(candidate);
+      } catch (UncheckedIOException taken) {
+        // Someone has it; try another.
+      }
+    }
+    return bind(0);
+  }
+
+  private static int bind(int port) {
     try (ServerSocket socket = new ServerSocket()) {
       // Without SO_REUSEADDR the port is not in use by anyone else when bind succeeds.
       socket.setReuseAddress(false);
-      socket.bind(new InetSocketAddress(LOOPBACK, 0));
+      socket.bind(new InetSocketAddress(LOOPBACK, port));
       return socket.getLocalPort();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot bind a port on the loopback address", e);
+      throw new UncheckedIOException("cannot bind port " + port + " on the loopback address", e);
+    }
+  }
+
+  /** The first port of Linux's ephemeral range, or the usual default where it cannot be read. */
+  private static int ephemeralRangeStart() {
+    try {
+      String range = java.nio.file.Files.readString(
+          java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+      return Integer.parseInt(range.split("\\s+")[0]);
+    } catch (IOException | RuntimeException e) {
+      return 32768;
     }
   }
 }

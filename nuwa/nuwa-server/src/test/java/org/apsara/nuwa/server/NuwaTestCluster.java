@@ -4,13 +4,13 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apsara.common.net.HostPort;
+import org.apsara.testkit.Ports;
 
 /**
  * A Nuwa group in this JVM on free loopback ports, for tests: members can be stopped and started
@@ -29,8 +29,8 @@ public final class NuwaTestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       String name = "n" + (i + 1);
       names.add(name);
-      clientPorts.add(freePort());
-      template.peer(name, HostPort.of("127.0.0.1", freePort()));
+      clientPorts.add(Ports.freePort());
+      template.peer(name, HostPort.of("127.0.0.1", Ports.freePort()));
     }
     // Frequent snapshots, so that restarts combine a snapshot with the log after it.
     template.electionTimeoutMin(Duration.ofMillis(300)).requestTimeout(Duration.ofSeconds(5))
@@ -99,14 +99,6 @@ public final class NuwaTestCluster implements AutoCloseable {
       }
     }
     return Optional.empty();
-  }
-
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   @Override

@@ -2,8 +2,6 @@ package org.apsara.nuwa.client.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -228,13 +226,9 @@ public final class EtcdProcess implements AutoCloseable {
     }
   }
 
+  /** Outside the ephemeral range, so that a restarted member finds its ports free again. */
   private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return org.apsara.testkit.Ports.freePort();
   }
 
   private static void deleteRecursively(Path dir) {
