@@ -39,6 +39,8 @@ public final class NuwaErrors {
   public static final Status TIMEOUT = Status.UNAVAILABLE.withDescription("etcdserver: request timed out");
   public static final Status NOT_CAPABLE = Status.UNAVAILABLE.withDescription("etcdserver: not capable");
   public static final Status STOPPED = Status.UNAVAILABLE.withDescription("etcdserver: server stopped");
+  public static final Status TOO_MANY_REQUESTS =
+      Status.RESOURCE_EXHAUSTED.withDescription("etcdserver: too many requests");
   public static final Status AUTH_NOT_ENABLED =
       Status.FAILED_PRECONDITION.withDescription("etcdserver: authentication is not enabled");
 

@@ -77,6 +77,8 @@ public final class RaftNode implements AutoCloseable {
       RaftGroupId.valueOf(UUID.nameUUIDFromBytes("apsara-nuwa".getBytes(StandardCharsets.UTF_8)));
   /** Batches of proposals being replicated at once by this member; see {@link Batcher}. */
   private static final int BATCHES_IN_FLIGHT_MAX = 2;
+  /** Proposals waiting for a batch at most; beyond it a member sheds load rather than queue. */
+  private static final int QUEUED_RECORDS_MAX = 10_000;
   /** Records in one batch at most. */
   private static final int RECORDS_PER_BATCH_MAX = 512;
   /** Pause before asking again while no leader is known or the leader is not ready. */
@@ -194,6 +196,9 @@ public final class RaftNode implements AutoCloseable {
   public CompletableFuture<Reply> propose(LogRecord record) {
     PendingRecord pending = new PendingRecord(record, new CompletableFuture<>());
     synchronized (batcher) {
+      if (batcher.queue.size() >= QUEUED_RECORDS_MAX) {
+        return CompletableFuture.failedFuture(NuwaErrors.TOO_MANY_REQUESTS.asRuntimeException());
+      }
       batcher.queue.add(pending);
       batcher.sendWhatIsQueued();
     }
