@@ -9,10 +9,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 class LeaseClientTest {
   /** The shortest TTL both etcd and Nuwa grant as asked. */
@@ -20,31 +20,18 @@ class LeaseClientTest {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  private static NuwaClient client;
-  private static LeaseClient leases;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("lease");
+
+  private NuwaClient client;
+  private LeaseClient leases;
   private String p;
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
   @BeforeEach
-  void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-      leases = client.lease();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
-  }
-
-  @BeforeEach
-  void namespace() {
-    p = NuwaTestServer.uniquePrefix("lease");
+  void bind() {
+    client = etcd.client();
+    leases = client.lease();
+    p = etcd.prefix();
   }
 
   @Test

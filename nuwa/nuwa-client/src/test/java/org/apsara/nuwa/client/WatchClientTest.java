@@ -7,38 +7,26 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 class WatchClientTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  private static NuwaClient client;
-  private static KvClient kv;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("watch");
+
+  private NuwaClient client;
+  private KvClient kv;
   private String p;
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
   @BeforeEach
-  void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-      kv = client.kv();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
-  }
-
-  @BeforeEach
-  void namespace() {
-    p = NuwaTestServer.uniquePrefix("watch");
+  void bind() {
+    client = etcd.client();
+    kv = client.kv();
+    p = etcd.prefix();
   }
 
   @Test
