@@ -63,16 +63,25 @@ final class NuwaCommand implements Runnable {
     }
   }
 
-  @Command(name = "get", mixinStandardHelpOptions = true,
-      description = "Print a key's value, or every key in a range (key, then value, one per line).")
-  static final class Get implements Callable<Integer> {
-    @Mixin Connection connection;
-
+  /** The key a command acts on, or with {@code --prefix} every key that starts with it. */
+  static final class KeyArgument {
     @Parameters(index = "0", description = "The key (or the prefix, with --prefix).")
     String key;
 
     @Option(names = "--prefix", description = "Every key that starts with KEY.")
     boolean prefix;
+
+    KeyRange range() {
+      return prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+    }
+  }
+
+  @Command(name = "get", mixinStandardHelpOptions = true,
+      description = "Print a key's value, or every key in a range (key, then value, one per line).")
+  static final class Get implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Mixin KeyArgument keys;
 
     @Option(names = "--rev", defaultValue = "0", description = "Read at this revision (0: latest).")
     long revision;
@@ -92,7 +101,7 @@ final class NuwaCommand implements Runnable {
       try (NuwaClient client = connection.open()) {
         GetOptions.Builder options = GetOptions.builder().revision(revision).limit(limit)
             .keysOnly(keysOnly).serializable(serializable);
-        KeyRange range = prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+        KeyRange range = keys.range();
         GetResponse response = client.kv().get(range, options.build());
         for (KeyValue kv : response.kvs()) {
           System.out.println(kv.key().toStringUtf8());
@@ -142,16 +151,12 @@ final class NuwaCommand implements Runnable {
   static final class Del implements Callable<Integer> {
     @Mixin Connection connection;
 
-    @Parameters(index = "0", description = "The key (or the prefix, with --prefix).")
-    String key;
-
-    @Option(names = "--prefix", description = "Every key that starts with KEY.")
-    boolean prefix;
+    @Mixin KeyArgument keys;
 
     @Override
     public Integer call() {
       try (NuwaClient client = connection.open()) {
-        KeyRange range = prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+        KeyRange range = keys.range();
         System.out.println(client.kv().delete(range, DeleteOptions.DEFAULT).deleted());
         return 0;
       }
@@ -163,11 +168,7 @@ final class NuwaCommand implements Runnable {
   static final class Watch implements Callable<Integer> {
     @Mixin Connection connection;
 
-    @Parameters(index = "0", description = "The key (or the prefix, with --prefix).")
-    String key;
-
-    @Option(names = "--prefix", description = "Every key that starts with KEY.")
-    boolean prefix;
+    @Mixin KeyArgument keys;
 
     @Option(names = "--rev", defaultValue = "0",
         description = "Start from this revision, replaying history (0: from now on).")
@@ -178,7 +179,7 @@ final class NuwaCommand implements Runnable {
       try (NuwaClient client = connection.open()) {
         CountDownLatch failed = new CountDownLatch(1);
         String[] error = new String[1];
-        KeyRange range = prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+        KeyRange range = keys.range();
         WatchOptions options = WatchOptions.builder().startRevision(revision).build();
         try (Watcher watcher = client.watch().watch(range, options, new WatchListener() {
           @Override

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 import org.junit.jupiter.api.parallel.Isolated;
 
 /**
@@ -19,26 +19,18 @@ import org.junit.jupiter.api.parallel.Isolated;
 class CompactionTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  private static NuwaClient client;
-  private static KvClient kv;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("compaction");
+
+  private NuwaClient client;
+  private KvClient kv;
   private String p;
 
   @BeforeEach
   void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-      kv = client.kv();
-    }
-    p = NuwaTestServer.uniquePrefix("compaction");
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
+    client = etcd.client();
+    kv = client.kv();
+    p = etcd.prefix();
   }
 
   @Test

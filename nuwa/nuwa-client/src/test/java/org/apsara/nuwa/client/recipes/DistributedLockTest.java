@@ -19,35 +19,27 @@ import org.apsara.nuwa.client.KeyRange;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.NuwaException;
 import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 class DistributedLockTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
   private static final Duration SHORT_TTL = Duration.ofSeconds(2);
 
-  private static NuwaClient client;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("lock");
+
+  private NuwaClient client;
   private final List<Session> sessions = new ArrayList<>();
   private final ExecutorService threads = Executors.newCachedThreadPool();
   private String name;
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
   @BeforeEach
   void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
+    client = etcd.client();
   }
 
   @BeforeEach

@@ -13,9 +13,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.testing.CommandLine;
 import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 /**
  * The lock and election recipes share etcd's key layout, so they exclude and follow {@code etcdctl
@@ -25,25 +26,16 @@ class EtcdctlInteropTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
   private static final Duration QUIET = Duration.ofMillis(700);
 
-  private static NuwaClient client;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("interop");
+
+  private NuwaClient client;
   private static Path etcdctl;
   private String name;
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
   @BeforeEach
   void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
+    client = etcd.client();
   }
 
   @BeforeEach

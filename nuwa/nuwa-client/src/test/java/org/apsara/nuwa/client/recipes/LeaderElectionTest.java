@@ -17,34 +17,26 @@ import org.apsara.nuwa.client.GetOptions;
 import org.apsara.nuwa.client.KeyRange;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 class LeaderElectionTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
 
-  private static NuwaClient client;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("election");
+
+  private NuwaClient client;
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private final ExecutorService threads = Executors.newCachedThreadPool();
   private String name;
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
   @BeforeEach
   void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
+    client = etcd.client();
   }
 
   @BeforeEach
@@ -157,7 +149,7 @@ class LeaderElectionTest {
     return leaders;
   }
 
-  private static long count(String name) {
+  private long count(String name) {
     return client
         .kv()
         .get(KeyRange.prefix(name + "/"), GetOptions.builder().countOnly(true).build())

@@ -13,38 +13,26 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.NuwaException;
 import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 class ServiceRegistryTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
 
-  private static NuwaClient client;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("registry");
+
+  private NuwaClient client;
   private final List<AutoCloseable> toClose = new ArrayList<>();
   private ServiceRegistry registry;
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
-  private static void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
-  }
-
   @BeforeEach
   void freshRoot() {
-    connect();
-    registry = new ServiceRegistry(client, NuwaTestServer.uniquePrefix("registry"));
+    client = etcd.client();
+    registry = new ServiceRegistry(client, etcd.prefix());
   }
 
   @AfterEach

@@ -10,28 +10,20 @@ import org.apsara.nuwa.client.LeaseNotFoundException;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.PutOptions;
 import org.apsara.nuwa.client.testing.NuwaTestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.apsara.nuwa.client.testing.EtcdClientExtension;
 
 class SessionTest {
-  private static NuwaClient client;
+  @RegisterExtension
+  static final EtcdClientExtension etcd = new EtcdClientExtension("session");
 
-  /** Connects on first use, so that each test is reported skipped when there is no server. */
+  private NuwaClient client;
+
   @BeforeEach
   void connect() {
-    NuwaTestServer.assumeEtcdInstalled();
-    if (client == null) {
-      client = NuwaTestServer.newClient();
-    }
-  }
-
-  @AfterAll
-  static void disconnect() {
-    if (client != null) {
-      client.close();
-      client = null;
-    }
+    client = etcd.client();
   }
 
   @Test

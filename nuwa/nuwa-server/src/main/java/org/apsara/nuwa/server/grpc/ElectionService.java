@@ -18,14 +18,12 @@ import io.etcd.jetcd.api.RequestOp;
 import io.etcd.jetcd.api.ResignRequest;
 import io.etcd.jetcd.api.ResignResponse;
 import io.etcd.jetcd.api.TxnRequest;
-import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.server.mvcc.MvccStore;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 
@@ -47,42 +45,26 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void campaign(CampaignRequest request, StreamObserver<CampaignResponse> observer) {
-    if (request.getName().isEmpty()) {
-      observer.onError(NuwaErrors.EMPTY_KEY.asRuntimeException());
-      return;
-    }
-    if (request.getLease() == 0) {
-      observer.onError(NuwaErrors.LEASE_NOT_FOUND.asRuntimeException());
-      return;
-    }
-    ByteString key = Recipes.contenderKey(request.getName(), request.getLease());
+    ByteString name = request.getName();
+    long lease = request.getLease();
     CompletableFuture<CampaignResponse> elected = recipes
-        .createOrGet(key, request.getValue(), request.getLease())
-        .thenCompose(me -> {
-          LeaderKey leader = LeaderKey.newBuilder().setName(request.getName()).setKey(key)
-              .setRev(me.createRevision()).setLease(request.getLease()).build();
-          // Campaigning again with a new value updates it, as etcd's Campaign does.
-          CompletableFuture<Void> updated = me.value().equals(request.getValue())
-              ? CompletableFuture.completedFuture(null)
-              : proclaim(leader, request.getValue());
-          return updated
-              .thenCompose(ok -> recipes.awaitOlderDeleted(Recipes.prefixOf(request.getName()),
-                  me.createRevision()))
-              .thenApply(ok -> CampaignResponse.newBuilder().setHeader(ctx.header())
-                  .setLeader(leader).build());
-        });
-    Context.current().addListener(context -> {
-      if (!elected.isDone()) {
-        elected.cancel(false);
-        recipes.delete(key);
-      }
-    }, Runnable::run);
-    complete(elected, observer);
+        // Campaigning again with a new value updates it, as etcd's Campaign does.
+        .acquire(name, request.getValue(), lease, me -> me.value().equals(request.getValue())
+            ? CompletableFuture.completedFuture(null)
+            : proclaim(leaderKey(name, me, lease), request.getValue()))
+        .thenApply(me -> CampaignResponse.newBuilder().setHeader(ctx.header())
+            .setLeader(leaderKey(name, me, lease)).build());
+    ServerContext.complete(elected, observer);
+  }
+
+  private static LeaderKey leaderKey(ByteString name, Recipes.Contender contender, long lease) {
+    return LeaderKey.newBuilder().setName(name).setKey(contender.key())
+        .setRev(contender.createRevision()).setLease(lease).build();
   }
 
   @Override
   public void proclaim(ProclaimRequest request, StreamObserver<ProclaimResponse> observer) {
-    complete(proclaim(request.getLeader(), request.getValue())
+    ServerContext.complete(proclaim(request.getLeader(), request.getValue())
         .thenApply(ok -> ProclaimResponse.newBuilder().setHeader(ctx.header()).build()), observer);
   }
 
@@ -107,7 +89,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
         .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(
             DeleteRangeRequest.newBuilder().setKey(leader.getKey())))
         .build();
-    complete(ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build())
+    ServerContext.complete(ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build())
         .thenApply(reply -> ResignResponse.newBuilder().setHeader(ctx.header()).build()), observer);
   }
 
@@ -118,7 +100,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void leader(LeaderRequest request, StreamObserver<LeaderResponse> observer) {
-    complete(recipes.oldest(Recipes.prefixOf(request.getName())).thenApply(kv -> {
+    ServerContext.complete(recipes.oldest(Recipes.prefixOf(request.getName())).thenApply(kv -> {
       if (kv.isEmpty()) {
         throw NO_LEADER.asRuntimeException();
       }
@@ -171,16 +153,5 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
     ctx.stateMachine.addChangeListener(listener);
     stream.setOnCancelHandler(() -> ctx.stateMachine.removeChangeListener(listener));
     look.run();
-  }
-
-  private static <T> void complete(CompletableFuture<T> future, StreamObserver<T> observer) {
-    future.whenComplete((response, failure) -> {
-      if (failure != null) {
-        observer.onError(ServerContext.toStatusException(failure));
-      } else {
-        observer.onNext(response);
-        observer.onCompleted();
-      }
-    });
   }
 }

@@ -8,6 +8,8 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,6 +18,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MetricsInterceptor implements ServerInterceptor {
   private final MeterRegistry registry;
+  /** One timer per method and status code, found once: registering is too slow for every call. */
+  private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
   public MetricsInterceptor(MeterRegistry registry) {
     this.registry = registry;
@@ -29,16 +33,20 @@ public final class MetricsInterceptor implements ServerInterceptor {
     ServerCall<Q, R> timed = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
       @Override
       public void close(Status status, Metadata trailers) {
-        Timer.builder("grpc_server_handled")
-            .description("gRPC calls handled, by method and status code")
-            .tag("method", method)
-            .tag("code", status.getCode().name())
-            .publishPercentiles(0.5, 0.99)
-            .register(registry)
+        timer(method, status.getCode())
             .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
         super.close(status, trailers);
       }
     };
     return next.startCall(timed, headers);
+  }
+
+  private Timer timer(String method, Status.Code code) {
+    return timers.computeIfAbsent(method + ' ' + code, key -> Timer.builder("grpc_server_handled")
+        .description("gRPC calls handled, by method and status code")
+        .tag("method", method)
+        .tag("code", code.name())
+        .publishPercentiles(0.5, 0.99)
+        .register(registry));
   }
 }

@@ -15,6 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import io.grpc.Context;
+import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.server.mvcc.MvccStore;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
@@ -74,6 +77,35 @@ final class Recipes {
       KeyValue existing = response.getResponses(0).getResponseRange().getKvs(0);
       return new Contender(key, existing.getCreateRevision(), existing.getValue(), revision);
     });
+  }
+
+  /**
+   * The contender's path shared by Lock and Campaign: check the request, create (or find) the
+   * contender's key under its lease, run {@code beforeWaiting} on it, then wait until it is the
+   * oldest contender. If the caller gives up while waiting, its key is deleted, so that it does
+   * not keep a place in the queue.
+   */
+  CompletableFuture<Contender> acquire(ByteString name, ByteString value, long lease,
+      Function<Contender, CompletableFuture<Void>> beforeWaiting) {
+    if (name.isEmpty()) {
+      return CompletableFuture.failedFuture(NuwaErrors.EMPTY_KEY.asRuntimeException());
+    }
+    if (lease == 0) {
+      // A contender without a lease would hold its place forever if it died.
+      return CompletableFuture.failedFuture(NuwaErrors.LEASE_NOT_FOUND.asRuntimeException());
+    }
+    ByteString key = contenderKey(name, lease);
+    CompletableFuture<Contender> acquired = createOrGet(key, value, lease)
+        .thenCompose(me -> beforeWaiting.apply(me)
+            .thenCompose(ok -> awaitOlderDeleted(prefixOf(name), me.createRevision()))
+            .thenApply(ok -> me));
+    Context.current().addListener(context -> {
+      if (!acquired.isDone()) {
+        acquired.cancel(false);
+        delete(key);
+      }
+    }, Runnable::run);
+    return acquired;
   }
 
   /** Completes once no key under {@code prefix} created before {@code createRevision} remains. */

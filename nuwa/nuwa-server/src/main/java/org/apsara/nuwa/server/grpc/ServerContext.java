@@ -87,20 +87,18 @@ public final class ServerContext {
    */
   static <T> void reply(CompletableFuture<Reply> future, Function<Reply, T> extract,
       StreamObserver<T> observer) {
-    future.whenComplete((reply, failure) -> {
+    complete(future.thenApply(extract), observer);
+  }
+
+  /** Completes a unary call from a future response, or with the error status. */
+  static <T> void complete(CompletableFuture<T> future, StreamObserver<T> observer) {
+    future.whenComplete((response, failure) -> {
       if (failure != null) {
         observer.onError(toStatusException(failure));
-        return;
+      } else {
+        observer.onNext(response);
+        observer.onCompleted();
       }
-      T response;
-      try {
-        response = extract.apply(reply);
-      } catch (RuntimeException e) {
-        observer.onError(toStatusException(e));
-        return;
-      }
-      observer.onNext(response);
-      observer.onCompleted();
     });
   }
 
