@@ -34,6 +34,9 @@ final class BenchCommand implements Runnable {
     @Option(names = "--duration", defaultValue = "10s", description = "Measured time per step (default: ${DEFAULT-VALUE}).")
     String duration;
 
+    @Option(names = "--cluster-warmup", defaultValue = "2m", description = "Unmeasured load on each fresh cluster before its first step, so JIT compilers settle (default: ${DEFAULT-VALUE}).")
+    String clusterWarmup;
+
     @Option(names = "--warmup", defaultValue = "3s", description = "Warm-up per step (default: ${DEFAULT-VALUE}).")
     String warmup;
 
@@ -59,6 +62,7 @@ final class BenchCommand implements Runnable {
     public Integer call() throws Exception {
       LogSetup.forClient();
       List<String> args = new ArrayList<>(List.of("--duration", duration, "--warmup", warmup,
+          "--cluster-warmup", clusterWarmup,
           "--clients", clients, "--systems", systems, "--rounds", Integer.toString(rounds),
           "--value-size", Integer.toString(valueSize)));
       if (out != null) {

@@ -88,6 +88,9 @@ public final class NuwaBenchmark {
   /** Most members per cluster. */
   public static final int MEMBERS_MAX = 7;
 
+  /** Load on each fresh cluster before its first step; see {@code warmUpCluster}. */
+  public static final Duration CLUSTER_WARMUP_DEFAULT = Duration.ofMinutes(2);
+
   /** Longest warm-up or measured window of one step. */
   public static final Duration STEP_DURATION_MAX = Duration.ofHours(1);
 
@@ -99,6 +102,7 @@ public final class NuwaBenchmark {
    * NuwaBenchmark}.
    *
    * @param warmup unmeasured time at the start of every step
+   * @param clusterWarmup unmeasured load on every freshly started cluster before its first step
    * @param duration measured time of every step
    * @param clientCounts concurrent clients of the steps, in order, e.g. 1, 16, 128
    * @param valueSizeBytes size of every written value
@@ -116,6 +120,7 @@ public final class NuwaBenchmark {
    */
   public record Settings(
       Duration warmup,
+      Duration clusterWarmup,
       Duration duration,
       List<Integer> clientCounts,
       int valueSizeBytes,
@@ -132,6 +137,7 @@ public final class NuwaBenchmark {
 
     public Settings {
       requireWithin("warm-up", warmup, Duration.ZERO, STEP_DURATION_MAX);
+      requireWithin("cluster warm-up", clusterWarmup, Duration.ZERO, STEP_DURATION_MAX);
       requireWithin("duration", duration, Duration.ofMillis(1), STEP_DURATION_MAX);
       clientCounts = List.copyOf(clientCounts);
       if (clientCounts.isEmpty() || clientCounts.size() > CLIENT_COUNTS_MAX) {
@@ -161,12 +167,13 @@ public final class NuwaBenchmark {
     }
 
     /**
-     * 3 s warm-up and 10 s per step, 1, 16 and 128 clients, 256-byte values over 1000 keys, Nuwa,
+     * 2 min of load on each fresh cluster, then 3 s warm-up and 10 s per step, 1, 16 and 128 clients, 256-byte values over 1000 keys, Nuwa,
      * etcd and ZooKeeper with 3 members each, 2 rounds, in the JVM's temporary directory.
      */
     public static Settings defaults() {
       return new Settings(
           Duration.ofSeconds(3),
+          CLUSTER_WARMUP_DEFAULT,
           Duration.ofSeconds(10),
           List.of(1, 16, 128),
           256,
@@ -182,93 +189,111 @@ public final class NuwaBenchmark {
           1L);
     }
 
+    public Settings withClusterWarmup(Duration value) {
+      return new Settings(warmup, value, duration, clientCounts, valueSizeBytes, keyCount, systems,
+          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
+          operationTimeout, seed);
+    }
+
     public Settings withWarmup(Duration value) {
-      return new Settings(value, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(value, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withDuration(Duration value) {
-      return new Settings(warmup, value, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, value, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withClientCounts(List<Integer> value) {
-      return new Settings(warmup, duration, value, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, value, valueSizeBytes, keyCount, systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withValueSizeBytes(int value) {
-      return new Settings(warmup, duration, clientCounts, value, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, value, keyCount, systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withKeyCount(int value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, value, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes,
+          value, systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withSystems(List<SystemUnderTest> value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, value,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          value,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withRounds(int value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           value, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withMembers(int value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, value, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withOutputFile(Path value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, Optional.of(value), workDirectory, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withWorkDirectory(Path value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, value, etcdBinary, startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withEtcdBinary(Path value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, workDirectory, Optional.of(value), startupTimeout,
           operationTimeout, seed);
     }
 
     public Settings withStartupTimeout(Duration value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, workDirectory, etcdBinary, value,
           operationTimeout, seed);
     }
 
     public Settings withOperationTimeout(Duration value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           value, seed);
     }
 
     public Settings withSeed(long value) {
-      return new Settings(warmup, duration, clientCounts, valueSizeBytes, keyCount, systems,
+      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
+          systems,
           rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
           operationTimeout, value);
     }
 
     /**
-     * The settings from command-line options, starting from {@link #defaults()}: {@code --warmup
-     * 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
+     * The settings from command-line options, starting from {@link #defaults()}: {@code
+     * --cluster-warmup 2m --warmup 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
      * 256 --keys 1000 --members 3 --out FILE --work-dir DIR --etcd PATH --startup-timeout 60s
      * --op-timeout 10s --seed 1}. Durations are written {@code 500ms}, {@code 10s}, {@code 2m} or
      * ISO-8601 ({@code PT10S}).
@@ -287,6 +312,7 @@ public final class NuwaBenchmark {
           settings =
               switch (option) {
                 case "--warmup" -> settings.withWarmup(parseDuration(value));
+                case "--cluster-warmup" -> settings.withClusterWarmup(parseDuration(value));
                 case "--duration" -> settings.withDuration(parseDuration(value));
                 case "--clients" -> settings.withClientCounts(parseIntegers(value));
                 case "--systems" -> settings.withSystems(
@@ -313,6 +339,7 @@ public final class NuwaBenchmark {
     /** These settings as the command that reproduces them. */
     public String toCommandLine() {
       StringBuilder command = new StringBuilder("apsara bench nuwa");
+      command.append(" --cluster-warmup ").append(formatDuration(clusterWarmup));
       command.append(" --warmup ").append(formatDuration(warmup));
       command.append(" --duration ").append(formatDuration(duration));
       command.append(" --clients ").append(
@@ -508,6 +535,35 @@ public final class NuwaBenchmark {
     };
   }
 
+  /**
+   * Loads a freshly started cluster with half puts, half gets at the largest client count before
+   * anything is measured. A JVM server compiles its hot paths for minutes under load when its
+   * compiler threads share two cores with the other members and the clients (measured here: Nuwa
+   * at 1,600 puts/s after 40 s, 4,200 after 150 s); without this, the steps would measure the
+   * JIT compiler, not the system. Every system gets the same load, compiled or not.
+   */
+  private void warmUpCluster(
+      PrintStream out,
+      int round,
+      KvSystem system,
+      List<KvConnection> connections,
+      KeySpace keys,
+      ClosedLoopWorkload workload)
+      throws InterruptedException {
+    Duration half = settings.clusterWarmup().dividedBy(2);
+    if (half.isZero()) {
+      return;
+    }
+    progress(out, "round " + round + "/" + settings.rounds() + ": " + system.name()
+        + ": warming up for " + formatDuration(settings.clusterWarmup()));
+    int clients = connections.size() * ClosedLoopWorkload.CLIENTS_PER_CONNECTION;
+    for (Operation operation : OPERATIONS) {
+      // The result is dropped; a broken system shows its errors in the measured steps.
+      workload.run(operation, clients, connections, keys.count(), half, Duration.ofSeconds(1),
+          settings.seed());
+    }
+  }
+
   /** Opens the connections, writes the keys, and runs every step against one running system. */
   private void measureSystem(
       PrintStream out,
@@ -539,6 +595,7 @@ public final class NuwaBenchmark {
         }
       }
       ClosedLoopWorkload.prepare(connections, keys, PREPARE_TIMEOUT);
+      warmUpCluster(out, round, system, connections, keys, workload);
       for (Operation operation : OPERATIONS) {
         for (int clients : settings.clientCounts()) {
           // The same seed for the same step of every system and round: the same key sequences.
@@ -580,7 +637,9 @@ public final class NuwaBenchmark {
 
   private long estimatedMinutes() {
     long steps = (long) settings.clientCounts().size() * OPERATIONS.size();
-    Duration perSystem = settings.warmup().plus(settings.duration()).multipliedBy(steps);
+    Duration perSystem =
+        settings.warmup().plus(settings.duration()).multipliedBy(steps)
+            .plus(settings.clusterWarmup());
     // About 15 s per cluster for start-up, writing the keys and stopping.
     Duration total =
         perSystem.plusSeconds(15).multipliedBy((long) settings.systems().size() * settings.rounds());
@@ -621,6 +680,9 @@ public final class NuwaBenchmark {
         .append(" benchmark's JVM on the same cores.\n");
     md.append("- Rounds alternate the systems: each of the ").append(settings.rounds())
         .append(" rounds runs ").append(String.join(", ", names)).append(" in this order.\n");
+    md.append("- Every fresh cluster: ").append(formatDuration(settings.clusterWarmup()))
+        .append(" of unmeasured load (half puts, half gets, at the largest client count) so that")
+        .append(" JIT compilers reach their steady state.\n");
     md.append("- Every step: ").append(formatDuration(settings.warmup()))
         .append(" warm-up (not measured), then ").append(formatDuration(settings.duration()))
         .append(" measured. ops/s counts the operations that started and completed in the")

@@ -38,6 +38,7 @@ class NuwaBenchmarkRunTest {
             .withSystems(List.of(SystemUnderTest.ETCD, SystemUnderTest.ZOOKEEPER))
             .withMembers(1)
             .withClientCounts(List.of(1, 4))
+            .withClusterWarmup(Duration.ofMillis(400))
             .withWarmup(Duration.ofMillis(100))
             .withDuration(Duration.ofMillis(300))
             .withKeyCount(50)
@@ -52,7 +53,8 @@ class NuwaBenchmarkRunTest {
     }
 
     assertThat(Files.readString(reportFile)).isEqualTo(markdown);
-    assertThat(printed.toString(StandardCharsets.UTF_8)).contains("[bench] round 1/1", markdown);
+    assertThat(printed.toString(StandardCharsets.UTF_8))
+        .contains("[bench] round 1/1", "warming up for 400ms", markdown);
     assertThat(markdown)
         .contains("## etcd vs ZooKeeper")
         .contains("Machine: ")

@@ -15,12 +15,14 @@ class SettingsTest {
   void parsesTheCommandLineOptions() {
     Settings settings =
         Settings.fromArguments(
-            "--duration", "5s", "--warmup", "500ms", "--clients", "1, 16,128",
+            "--duration", "5s", "--warmup", "500ms", "--cluster-warmup", "30s",
+            "--clients", "1, 16,128",
             "--systems", "etcd,ZooKeeper", "--rounds", "3", "--out", "report.md",
             "--value-size", "512", "--keys", "200", "--members", "1");
 
     assertThat(settings.duration()).isEqualTo(Duration.ofSeconds(5));
     assertThat(settings.warmup()).isEqualTo(Duration.ofMillis(500));
+    assertThat(settings.clusterWarmup()).isEqualTo(Duration.ofSeconds(30));
     assertThat(settings.clientCounts()).containsExactly(1, 16, 128);
     assertThat(settings.systems()).containsExactly(SystemUnderTest.ETCD, SystemUnderTest.ZOOKEEPER);
     assertThat(settings.rounds()).isEqualTo(3);
@@ -46,6 +48,7 @@ class SettingsTest {
   void defaultsMatchTheDocumentedBenchmark() {
     Settings settings = Settings.defaults();
     assertThat(settings.warmup()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(settings.clusterWarmup()).isEqualTo(Duration.ofMinutes(2));
     assertThat(settings.duration()).isEqualTo(Duration.ofSeconds(10));
     assertThat(settings.clientCounts()).containsExactly(1, 16, 128);
     assertThat(settings.valueSizeBytes()).isEqualTo(256);

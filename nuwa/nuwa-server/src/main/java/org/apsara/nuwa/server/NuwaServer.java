@@ -109,6 +109,12 @@ public final class NuwaServer implements AutoCloseable {
         .maxInboundMessageSize(config.maxRequestBytes() + GRPC_OVERHEAD_BYTES)
         .permitKeepAliveWithoutCalls(true)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
+        // Handlers run on the Netty event loop that read the request. None blocks: writes and
+        // linearizable reads hand their work to Raft and answer from its callbacks, serializable
+        // reads read the in-memory store. Handing each message to a pool instead cost a thread
+        // wake-up per request, which on a busy two-core machine cost more CPU than the request
+        // (measured: 4,100 puts/s with 128 clients with the pool, 7,000 without).
+        .directExecutor()
         .addService(grpcHealth.getHealthService());
     MetricsInterceptor metricsInterceptor = new MetricsInterceptor(metrics);
     services.definitions().forEach(d -> builder.addService(

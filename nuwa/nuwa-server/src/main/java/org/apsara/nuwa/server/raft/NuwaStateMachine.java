@@ -30,6 +30,7 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
@@ -71,6 +72,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private static final long NO_SNAPSHOT = -1;
 
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  /** See {@link #getLatestSnapshot}; null until the first snapshot is taken or loaded. */
+  private volatile SingleFileSnapshotInfo latestSnapshot;
   private final LeaseTimers leaseTimers;
   private final CopyOnWriteArrayList<MvccStore.ChangeListener> changeListeners =
       new CopyOnWriteArrayList<>();
@@ -137,12 +140,24 @@ public final class NuwaStateMachine extends BaseStateMachine {
     loadSnapshot(storage.loadLatestSnapshot());
   }
 
+  /**
+   * The newest snapshot, from memory. Ratis asks on every append on a follower and every round of
+   * a log appender; its storage answers from a cache only once a snapshot exists and lists the
+   * snapshot directory on every call until then (measured: 7% of a follower's CPU under load).
+   * Snapshots appear only through {@link #loadSnapshot} and {@link #takeSnapshot}, which set this.
+   */
+  @Override
+  public SnapshotInfo getLatestSnapshot() {
+    return latestSnapshot;
+  }
+
   @Override
   public StateMachineStorage getStateMachineStorage() {
     return storage;
   }
 
   private void loadSnapshot(SingleFileSnapshotInfo snapshot) throws IOException {
+    latestSnapshot = snapshot;
     if (snapshot == null) {
       return;
     }
@@ -215,8 +230,10 @@ public final class NuwaStateMachine extends BaseStateMachine {
     }
     Files.move(tmp.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE);
     MD5Hash digest = MD5FileUtil.computeAndSaveMd5ForFile(target);
-    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(
-        new org.apache.ratis.server.storage.FileInfo(target.toPath(), digest), last));
+    SingleFileSnapshotInfo taken = new SingleFileSnapshotInfo(
+        new org.apache.ratis.server.storage.FileInfo(target.toPath(), digest), last);
+    storage.updateLatestSnapshot(taken);
+    latestSnapshot = taken;
     LOG.atInfo().addKeyValue("index", last.getIndex()).log("took snapshot");
     return last.getIndex();
   }
