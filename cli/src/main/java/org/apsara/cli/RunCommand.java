@@ -2,11 +2,14 @@ package org.apsara.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.tenant.server.TenantConfig;
+import org.apsara.tenant.server.TenantServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -15,7 +18,7 @@ import picocli.CommandLine.Option;
     name = "run",
     mixinStandardHelpOptions = true,
     description = "Run one service role as its own process (distributed mode).",
-    subcommands = {RunCommand.Nuwa.class})
+    subcommands = {RunCommand.Nuwa.class, RunCommand.Tenant.class})
 final class RunCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -95,6 +98,83 @@ final class RunCommand implements Runnable {
         stopped.countDown();
       }, "nuwa-shutdown"));
       System.out.println("nuwa member " + id + " serving etcd clients on " + server.clientEndpoint());
+      System.out.flush();
+      stopped.await();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "tenant",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run the identity service: tenants, users, groups, AccessKeys and policies, kept in Nuwa.",
+        "Every instance of a cluster needs a copy of the same master key file; the first start",
+        "creates it (mode 0600) and the system tenant's root AccessKey, e.g.:",
+        "  apsara run tenant --nuwa-endpoints 10.0.0.1:2379,10.0.0.2:2379 --data /var/lib/apsara/tenant"
+            + " --credentials /root/.apsara/credentials"
+      })
+  static final class Tenant implements Callable<Integer> {
+    @Option(names = "--nuwa-endpoints", split = ",", defaultValue = "127.0.0.1:2379",
+        paramLabel = "HOST:PORT",
+        description = "Nuwa members, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<String> nuwaEndpoints;
+
+    @Option(names = "--data", required = true,
+        description = "Directory for logs and, unless --master-key says otherwise, the master key.")
+    Path data;
+
+    @Option(names = "--master-key", paramLabel = "FILE",
+        description = "The cluster master key (default: DATA/master.key).")
+    Path masterKey;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+        description = "Address the API binds to and is registered under (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "" + TenantConfig.DEFAULT_PORT,
+        description = "Port of the gRPC API (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--metrics-port", defaultValue = "-1",
+        description = "HTTP port for /metrics and /health; -1 for none (default: ${DEFAULT-VALUE}).")
+    int metricsPort;
+
+    @Option(names = "--region", defaultValue = TenantConfig.DEFAULT_REGION,
+        description = "This cluster's region, as resource names carry it (default: ${DEFAULT-VALUE}).")
+    String region;
+
+    @Option(names = "--credentials", paramLabel = "FILE",
+        description = "Where to write the system root's AccessKey if this start creates it.")
+    Path credentials;
+
+    @Option(names = "--log-format", defaultValue = "text",
+        description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
+    String logFormat;
+
+    @Override
+    public Integer call() throws Exception {
+      TenantConfig.Builder config = TenantConfig.builder()
+          .nuwaEndpoints(nuwaEndpoints)
+          .host(host)
+          .port(port)
+          .metricsPort(metricsPort)
+          .masterKeyFile(masterKey != null ? masterKey : data.resolve("master.key"))
+          .region(region);
+      if (credentials != null) {
+        config.bootstrapCredentialsFile(credentials);
+      }
+      DataDirectoryLock.acquire(data);
+      LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
+      TenantServer server = TenantServer.start(config.build());
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        server.close();
+        stopped.countDown();
+      }, "tenant-shutdown"));
+      System.out.println("identity service serving on " + server.address()
+          + (server.bootstrapCredentials().isPresent() && credentials != null
+              ? "; wrote the system root's new AccessKey to " + credentials : ""));
       System.out.flush();
       stopped.await();
       return 0;

@@ -1,10 +1,12 @@
 package org.apsara.cli;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.cli.embedded.EmbeddedCluster;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.tenant.api.CredentialsFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -30,13 +32,30 @@ final class UpCommand implements Callable<Integer> {
       description = "Members of the Nuwa group: 1, 3 or 5 (default: ${DEFAULT-VALUE}).")
   int nuwaMembers;
 
+  @Option(names = "--identity-port", defaultValue = "7070",
+      description = "Port of the identity service (tenants, users, AccessKeys, policies); its "
+          + "metrics are on the port +2 (default: ${DEFAULT-VALUE}).")
+  int identityPort;
+
+  @Option(names = "--credentials", paramLabel = "FILE",
+      description = "Where the first start writes the system root's AccessKey, as profile "
+          + "'default' (default: ~/.apsara/credentials).")
+  Path credentials;
+
+  @Option(names = "--no-auth",
+      description = "Run without the identity service: no AccessKeys, no signed requests. "
+          + "For local experiments only.")
+  boolean noAuth;
+
   @Override
   public Integer call() throws Exception {
     Path dataDir = data.toAbsolutePath().normalize();
     DataDirectoryLock.acquire(dataDir);
     LogSetup.forEmbedded(dataDir.resolve("logs"));
     System.out.println("Starting Apsara (embedded) with data in " + dataDir + " ...");
-    EmbeddedCluster cluster = EmbeddedCluster.start(dataDir, nuwaPort, nuwaMembers);
+    Path credentialsFile = credentials != null ? credentials : CredentialsFile.defaultPath();
+    EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Options(dataDir, nuwaPort,
+        nuwaMembers, noAuth ? Optional.empty() : Optional.of(identityPort), credentialsFile));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("\nStopping Apsara ...");
@@ -53,13 +72,31 @@ final class UpCommand implements Callable<Integer> {
             + member.metricsPort() + "/metrics  /health");
       }
     }
+    cluster.identity().ifPresent(identity -> {
+      System.out.println("  identity service    " + identity.address()
+          + "  metrics/health  http://127.0.0.1:" + identity.metricsPort() + "/metrics  /health");
+      System.out.println(identity.bootstrapCredentials().isPresent()
+          ? "  credentials         wrote the system root's new AccessKey to " + credentialsFile
+              + " (profile default)"
+          : "  credentials         the system root's AccessKey is in " + credentialsFile
+              + " (profile default), written by the first start");
+    });
     System.out.println("  logs                " + dataDir.resolve("logs"));
+    if (noAuth) {
+      System.out.println();
+      System.out.println("WARNING: --no-auth: the identity service is not running; nothing is"
+          + " authenticated. Use this for local experiments only.");
+    }
     System.out.println();
     System.out.println("Try this next:");
     System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + " put foo bar");
     System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + " get foo");
     System.out.println("  ./apsara nuwa put greeting hello && ./apsara nuwa get greeting");
     System.out.println("  ./apsara nuwa members");
+    if (!noAuth) {
+      System.out.println("  ./apsara whoami && ./apsara tenant create acme && ./apsara user list"
+          + " --tenant acme");
+    }
     System.out.println();
     System.out.println("Press Ctrl-C to stop; your data stays in " + dataDir + ".");
     System.out.flush();

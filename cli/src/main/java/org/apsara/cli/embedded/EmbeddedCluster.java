@@ -5,9 +5,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.tenant.server.TenantConfig;
+import org.apsara.tenant.server.TenantServer;
 
 /**
  * Every Apsara role in one JVM on loopback: the way a newcomer meets the system, and what tests
@@ -16,27 +19,47 @@ import org.apsara.nuwa.server.NuwaServer;
  *
  * <p>Ports follow one pattern from a base port P: member i of Nuwa serves clients on P + 10·i,
  * Raft on P + 10·i + 1 and metrics on P + 10·i + 2 (so the first member is etcd's familiar
- * 2379/2380/2381 by default).
+ * 2379/2380/2381 by default). The identity service serves its API on its own port I and metrics
+ * on I + 2.
+ *
+ * <p>Secure by default: the identity service keeps the cluster master key in the data directory
+ * and, on the first start, creates the system tenant's root AccessKey and writes it to the
+ * credentials file, so that the CLI works at once.
  */
 public final class EmbeddedCluster implements AutoCloseable {
   /** Ports between one member's and the next one's. */
   public static final int PORT_STRIDE = 10;
 
   private final List<NuwaServer> nuwa;
+  private final Optional<TenantServer> identity;
 
-  private EmbeddedCluster(List<NuwaServer> nuwa) {
+  private EmbeddedCluster(List<NuwaServer> nuwa, Optional<TenantServer> identity) {
     this.nuwa = nuwa;
+    this.identity = identity;
   }
 
   /**
-   * Starts (or restarts, finding its data again) the embedded cluster.
+   * What to start.
    *
    * @param dataDir where every role keeps its data; the same directory brings everything back
    * @param nuwaBasePort the first Nuwa member's client port
    * @param nuwaMembers 1, 3 or 5
+   * @param identityPort the identity service's API port, or empty to run without it (no
+   *     authentication anywhere)
+   * @param credentialsFile where the first start writes the system root's AccessKey
    */
-  public static EmbeddedCluster start(Path dataDir, int nuwaBasePort, int nuwaMembers)
-      throws IOException {
+  public record Options(
+      Path dataDir,
+      int nuwaBasePort,
+      int nuwaMembers,
+      Optional<Integer> identityPort,
+      Path credentialsFile) {}
+
+  /** Starts (or restarts, finding its data again) the embedded cluster. */
+  public static EmbeddedCluster start(Options options) throws IOException {
+    Path dataDir = options.dataDir();
+    int nuwaBasePort = options.nuwaBasePort();
+    int nuwaMembers = options.nuwaMembers();
     if (nuwaBasePort < 1 || nuwaBasePort + PORT_STRIDE * nuwaMembers > 65535) {
       throw new IllegalArgumentException("Nuwa base port " + nuwaBasePort
           + " leaves no room for " + nuwaMembers + " members");
@@ -65,7 +88,24 @@ public final class EmbeddedCluster implements AutoCloseable {
       started.forEach(NuwaServer::close);
       throw e;
     }
-    return new EmbeddedCluster(List.copyOf(started));
+    Optional<TenantServer> identity = Optional.empty();
+    if (options.identityPort().isPresent()) {
+      int port = options.identityPort().get();
+      try {
+        identity = Optional.of(TenantServer.start(TenantConfig.builder()
+            .nuwaEndpoints(started.stream().map(NuwaServer::clientEndpoint).toList())
+            .host("127.0.0.1")
+            .port(port)
+            .metricsPort(port + 2)
+            .masterKeyFile(dataDir.resolve("identity").resolve("master.key"))
+            .bootstrapCredentialsFile(options.credentialsFile())
+            .build()));
+      } catch (IOException | RuntimeException e) {
+        started.forEach(NuwaServer::close);
+        throw e;
+      }
+    }
+    return new EmbeddedCluster(List.copyOf(started), identity);
   }
 
   public List<NuwaServer> nuwaMembers() {
@@ -77,8 +117,14 @@ public final class EmbeddedCluster implements AutoCloseable {
     return String.join(",", nuwa.stream().map(NuwaServer::clientEndpoint).toList());
   }
 
+  /** The identity service, unless the cluster runs without authentication. */
+  public Optional<TenantServer> identity() {
+    return identity;
+  }
+
   @Override
   public void close() {
+    identity.ifPresent(TenantServer::close);
     for (NuwaServer server : nuwa) {
       server.close();
     }

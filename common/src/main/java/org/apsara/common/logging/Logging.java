@@ -45,6 +45,12 @@ public final class Logging {
    */
   public static final int ROLL_CHECK_INTERVAL_MS = 100;
 
+  /** The logger services record audit events on (who did what, allowed or denied, and why). */
+  public static final String AUDIT_LOGGER = "apsara.audit";
+
+  /** With a log directory, audit events go to {@code audit.log} there, and only there. */
+  public static final String AUDIT_FILE_BASE_NAME = "audit";
+
   // java.util.logging forgets the level of a logger nobody references; these keep them alive.
   private static final List<java.util.logging.Logger> julLoggers = new ArrayList<>();
 
@@ -77,8 +83,14 @@ public final class Logging {
     console.start();
     root.addAppender(console);
 
-    settings.fileDirectory().ifPresent(directory -> root.addAppender(
-        fileAppender(context, directory, settings)));
+    settings.fileDirectory().ifPresent(directory -> {
+      root.addAppender(fileAppender(context, directory, settings.fileBaseName(), settings));
+      // Audit events get a file of their own, so that they can be kept and searched apart from
+      // (and are not rolled away by) ordinary logs.
+      Logger audit = context.getLogger(AUDIT_LOGGER);
+      audit.setAdditive(false);
+      audit.addAppender(fileAppender(context, directory, AUDIT_FILE_BASE_NAME, settings));
+    });
 
     julLoggers.clear();
     for (Map.Entry<String, org.slf4j.event.Level> entry : settings.loggerLevels().entrySet()) {
@@ -96,7 +108,7 @@ public final class Logging {
   }
 
   private static RollingFileAppender<ILoggingEvent> fileAppender(
-      LoggerContext context, Path directory, LogSettings settings) {
+      LoggerContext context, Path directory, String baseName, LogSettings settings) {
     try {
       Files.createDirectories(directory);
     } catch (IOException e) {
@@ -104,8 +116,8 @@ public final class Logging {
     }
     RollingFileAppender<ILoggingEvent> file = new RollingFileAppender<>();
     file.setContext(context);
-    file.setName("file");
-    file.setFile(directory.resolve(settings.fileBaseName() + ".log").toString());
+    file.setName(baseName);
+    file.setFile(directory.resolve(baseName + ".log").toString());
 
     FixedWindowRollingPolicy rolling = new FixedWindowRollingPolicy();
     rolling.setContext(context);
@@ -113,7 +125,7 @@ public final class Logging {
     // Logback treats '%' specially in file name patterns; base names are plain file names, but
     // escape it anyway rather than fail in an obscure way.
     rolling.setFileNamePattern(directory.resolve(
-        settings.fileBaseName().replace("%", "\\%") + ".%i.log").toString());
+        baseName.replace("%", "\\%") + ".%i.log").toString());
     rolling.setMinIndex(1);
     rolling.setMaxIndex(settings.filesMax() - 1);
     rolling.start();

@@ -112,6 +112,19 @@ class LoggingTest {
   }
 
   @Test
+  void auditEventsGoToTheirOwnFileOnly() throws IOException {
+    Logging.configure(LogSettings.builder().file(logDirectory, "tenant").build());
+
+    LoggerFactory.getLogger(Logging.AUDIT_LOGGER).info("{\"outcome\":\"DENIED\"}");
+    log.info("ordinary");
+
+    assertThat(Files.readString(logDirectory.resolve("audit.log")))
+        .contains("DENIED").doesNotContain("ordinary");
+    assertThat(Files.readString(logDirectory.resolve("tenant.log")))
+        .contains("ordinary").doesNotContain("DENIED");
+  }
+
+  @Test
   void fileGetsJsonLinesAndRollsOverBySize() throws IOException {
     Logging.configure(LogSettings.builder()
         .file(logDirectory, "nuwa")
@@ -146,7 +159,8 @@ class LoggingTest {
 
     List<String> files;
     try (Stream<Path> listing = Files.list(logDirectory)) {
-      files = listing.map(path -> path.getFileName().toString()).sorted()
+      files = listing.map(path -> path.getFileName().toString())
+          .filter(name -> name.startsWith("nuwa")).sorted()
           .collect(Collectors.toList());
     }
     assertThat(files).containsExactly("nuwa.1.log", "nuwa.2.log", "nuwa.log");

@@ -1,0 +1,98 @@
+package org.apsara.cli.embedded;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import org.apsara.nuwa.client.NuwaClient;
+import org.apsara.tenant.api.CredentialsFile;
+import org.apsara.tenant.api.IdentityClient;
+import org.apsara.tenant.api.IdentityNames;
+import org.apsara.tenant.api.v1.GetCallerIdentityResponse;
+import org.apsara.testkit.Ports;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What {@code apsara up} runs: Nuwa and the identity service, secure by default. */
+class EmbeddedClusterTest {
+  @TempDir Path temp;
+
+  @Test
+  void firstStartWritesRootCredentialsThatStillWorkAfterARestart() throws Exception {
+    Path data = temp.resolve("data");
+    Path credentials = temp.resolve("home/.apsara/credentials");
+    EmbeddedCluster.Options options = new EmbeddedCluster.Options(
+        data, portWithTwoFreeNeighbours(), 1, Optional.of(portWithTwoFreeNeighbours()), credentials);
+
+    String accessKeyId;
+    try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
+      assertThat(cluster.identity()).isPresent();
+      assertThat(cluster.identity().get().bootstrapCredentials()).isPresent();
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(credentials)))
+          .isEqualTo("rw-------");
+      CredentialsFile.Profile profile =
+          CredentialsFile.read(credentials, CredentialsFile.DEFAULT_PROFILE).orElseThrow();
+      accessKeyId = profile.credentials().accessKeyId();
+      try (IdentityClient client = IdentityClient.connect(profile)) {
+        GetCallerIdentityResponse caller = client.getCallerIdentity();
+        assertThat(caller.getTenant()).isEqualTo(IdentityNames.SYSTEM_TENANT);
+        assertThat(caller.getUserName()).isEqualTo(IdentityNames.ROOT_USER);
+        assertThat(caller.getAccessKeyId()).isEqualTo(accessKeyId);
+      }
+      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
+        nuwa.kv().put("foo", "bar");
+      }
+    }
+
+    try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
+      // The system root exists already: no new key, the profile is left alone and still works.
+      assertThat(cluster.identity().get().bootstrapCredentials()).isEmpty();
+      CredentialsFile.Profile profile =
+          CredentialsFile.read(credentials, CredentialsFile.DEFAULT_PROFILE).orElseThrow();
+      assertThat(profile.credentials().accessKeyId()).isEqualTo(accessKeyId);
+      try (IdentityClient client = IdentityClient.connect(profile)) {
+        assertThat(client.getCallerIdentity().getAccessKeyId()).isEqualTo(accessKeyId);
+      }
+      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
+        assertThat(nuwa.kv().get("foo").kvs())
+            .singleElement()
+            .satisfies(kv -> assertThat(kv.value().toStringUtf8()).isEqualTo("bar"));
+      }
+    }
+  }
+
+  @Test
+  void noAuthRunsWithoutTheIdentityServiceAndWritesNoCredentials() throws Exception {
+    Path credentials = temp.resolve("credentials");
+    EmbeddedCluster.Options options = new EmbeddedCluster.Options(
+        temp.resolve("data"), portWithTwoFreeNeighbours(), 1, Optional.empty(), credentials);
+    try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
+      assertThat(cluster.identity()).isEmpty();
+      assertThat(credentials).doesNotExist();
+    }
+  }
+
+  /** A free port P such that P + 1 and P + 2 are free too: the embedded cluster's layout. */
+  private static int portWithTwoFreeNeighbours() throws IOException {
+    for (int attempt = 0; attempt < Ports.ATTEMPTS_MAX; attempt++) {
+      int port = Ports.freePort();
+      if (port + 2 <= 65535 && bindable(port + 1) && bindable(port + 2)) {
+        return port;
+      }
+    }
+    throw new IllegalStateException("no port with two free neighbours");
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}
