@@ -1,5 +1,11 @@
 package org.apsara.cli;
 
+import org.apsara.cli.identity.GroupCommand;
+import org.apsara.cli.identity.KeyCommand;
+import org.apsara.cli.identity.PolicyCommand;
+import org.apsara.cli.identity.TenantCommand;
+import org.apsara.cli.identity.UserCommand;
+import org.apsara.cli.identity.WhoamiCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,6 +19,12 @@ import picocli.CommandLine.Command;
       UpCommand.class,
       RunCommand.class,
       NuwaCommand.class,
+      TenantCommand.class,
+      UserCommand.class,
+      GroupCommand.class,
+      KeyCommand.class,
+      PolicyCommand.class,
+      WhoamiCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

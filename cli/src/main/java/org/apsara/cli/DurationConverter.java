@@ -4,7 +4,7 @@ import java.time.Duration;
 import picocli.CommandLine;
 
 /** Parses durations such as {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}. */
-final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+public final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
   @Override
   public Duration convert(String value) {
     String text = value.trim().toLowerCase(java.util.Locale.ROOT);

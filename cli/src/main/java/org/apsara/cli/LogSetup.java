@@ -6,7 +6,7 @@ import org.apsara.common.logging.Logging;
 import org.slf4j.event.Level;
 
 /** How each kind of command logs. */
-final class LogSetup {
+public final class LogSetup {
   private LogSetup() {}
 
   /**
@@ -31,7 +31,7 @@ final class LogSetup {
   }
 
   /** Client commands: only warnings, on the console. */
-  static void forClient() {
+  public static void forClient() {
     Logging.configure(LogSettings.builder().level(Level.WARN).build());
   }
 }
