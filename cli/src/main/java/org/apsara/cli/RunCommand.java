@@ -27,6 +27,27 @@ final class RunCommand implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
+  /**
+   * Prints {@code banner} and waits until the process is told to stop (SIGTERM, Ctrl-C), then
+   * closes {@code server} from the shutdown hook.
+   */
+  static int runUntilStopped(AutoCloseable server, String banner) throws InterruptedException {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.close();
+      } catch (Exception e) {
+        System.err.println("apsara: stopping failed: " + e);
+      } finally {
+        stopped.countDown();
+      }
+    }, "apsara-shutdown"));
+    System.out.println(banner);
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+
   @Command(
       name = "nuwa",
       mixinStandardHelpOptions = true,
@@ -92,15 +113,8 @@ final class RunCommand implements Runnable {
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
       NuwaServer server = NuwaServer.start(config.build());
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        server.close();
-        stopped.countDown();
-      }, "nuwa-shutdown"));
-      System.out.println("nuwa member " + id + " serving etcd clients on " + server.clientEndpoint());
-      System.out.flush();
-      stopped.await();
-      return 0;
+      return runUntilStopped(server,
+          "nuwa member " + id + " serving etcd clients on " + server.clientEndpoint());
     }
   }
 
@@ -167,17 +181,9 @@ final class RunCommand implements Runnable {
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
       TenantServer server = TenantServer.start(config.build());
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        server.close();
-        stopped.countDown();
-      }, "tenant-shutdown"));
-      System.out.println("identity service serving on " + server.address()
+      return runUntilStopped(server, "identity service serving on " + server.address()
           + (server.bootstrapCredentials().isPresent() && credentials != null
               ? "; wrote the system root's new AccessKey to " + credentials : ""));
-      System.out.flush();
-      stopped.await();
-      return 0;
     }
   }
 }
