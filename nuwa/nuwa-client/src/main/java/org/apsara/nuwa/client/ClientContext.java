@@ -14,6 +14,8 @@ import org.apsara.common.time.MonotonicClock;
  *
  * @param streamChannel the channel for watch and keep-alive streams, which asks the server to
  *     refuse them while it has no leader so that they move to a member that has one
+ * @param auth the client's auth token, which the channels attach to every call; null if the
+ *     client was built without a user
  */
 record ClientContext(
     Channel streamChannel,
@@ -22,7 +24,8 @@ record ClientContext(
     Executor callbackExecutor,
     MonotonicClock clock,
     Duration requestTimeout,
-    Set<ClientStream> openStreams) {
+    Set<ClientStream> openStreams,
+    AuthTokens auth) {
 
   static Set<ClientStream> newOpenStreamSet() {
     return ConcurrentHashMap.newKeySet();

@@ -11,6 +11,7 @@ import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apsara.nuwa.client.RpcInvoker.Idempotency;
 
 /**
@@ -20,10 +21,12 @@ import org.apsara.nuwa.client.RpcInvoker.Idempotency;
 public final class ClusterClient {
   private final RpcInvoker rpc;
   private final Duration timeout;
+  private final AuthTokens auth;
 
-  ClusterClient(RpcInvoker rpc, Duration timeout) {
+  ClusterClient(RpcInvoker rpc, Duration timeout, AuthTokens auth) {
     this.rpc = rpc;
     this.timeout = timeout;
+    this.auth = auth;
   }
 
   /** One member of the cluster, as the cluster lists it. */
@@ -50,18 +53,21 @@ public final class ClusterClient {
 
   /**
    * Asks the member at {@code endpoint} ("host:port") for its status, over a connection of its
-   * own, so that the answer comes from that member and no other.
+   * own, so that the answer comes from that member and no other. With authentication it carries
+   * the client's token, renewed once if the member refuses it.
    *
    * @throws NuwaException if the member does not answer within the request timeout
    */
   public MemberStatus status(String endpoint) {
     Endpoint parsed = Endpoint.parse(endpoint);
-    ManagedChannel channel = Grpc.newChannelBuilder(parsed.authority(),
-        InsecureChannelCredentials.create()).build();
+    var channelBuilder = Grpc.newChannelBuilder(parsed.authority(),
+        InsecureChannelCredentials.create());
+    if (auth != null) {
+      channelBuilder.intercept(auth.interceptor());
+    }
+    ManagedChannel channel = channelBuilder.build();
     try {
-      var response = MaintenanceGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-          .status(StatusRequest.getDefaultInstance());
+      var response = statusOnce(channel, true);
       return new MemberStatus(parsed.authority(), response.getHeader().getMemberId(),
           response.getVersion(), response.getLeader(), response.getRaftTerm(),
           response.getRaftIndex(), response.getRaftAppliedIndex(),
@@ -71,6 +77,23 @@ public final class ClusterClient {
       throw Errors.toNuwaException(e);
     } finally {
       channel.shutdownNow();
+    }
+  }
+
+  private io.etcd.jetcd.api.StatusResponse statusOnce(ManagedChannel channel, boolean mayRenew) {
+    AtomicReference<String> sentToken = new AtomicReference<>();
+    try {
+      return MaintenanceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .withOption(AuthTokens.SENT_TOKEN, sentToken)
+          .status(StatusRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      if (mayRenew && auth != null && sentToken.get() != null
+          && Errors.isStaleToken(e.getStatus())) {
+        auth.renew(sentToken.get());
+        return statusOnce(channel, false);
+      }
+      throw e;
     }
   }
 }

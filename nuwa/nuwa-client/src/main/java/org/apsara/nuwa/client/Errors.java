@@ -1,15 +1,48 @@
 package org.apsara.nuwa.client;
 
 import io.grpc.Status;
+import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apsara.nuwa.api.NuwaErrors;
 
 /** Maps gRPC failures to the client's typed exceptions, keeping the server's message. */
 final class Errors {
   private Errors() {}
+
+  // etcd's authentication errors (api/v3rpc/rpctypes/error.go), with etcd's codes and messages.
+
+  /** The token is unknown to the server, malformed, or expired. */
+  static final Status INVALID_AUTH_TOKEN =
+      Status.UNAUTHENTICATED.withDescription("etcdserver: invalid auth token");
+
+  /** The token predates a change of users, roles or permissions. */
+  static final Status AUTH_OLD_REVISION =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: revision of auth store is old");
+
+  /** The request carried no token, and authentication is enabled. */
+  static final Status USER_EMPTY =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: user name is empty");
+
+  /** Authenticate was given an unknown user or a wrong password (etcd does not say which). */
+  static final Status AUTH_FAILED =
+      Status.INVALID_ARGUMENT.withDescription(
+          "etcdserver: authentication failed, invalid user ID or password");
+
+  /** The user lacks the permission the request needs. */
+  static final Status PERMISSION_DENIED =
+      Status.PERMISSION_DENIED.withDescription("etcdserver: permission denied");
+
+  private static final Pattern GO_STATUS_TEXT =
+      Pattern.compile("rpc error: code = \\w+ desc = (.*)", Pattern.DOTALL);
+
+  /** Errors a watch can be cancelled with that have a code of their own. */
+  private static final List<Status> WATCH_CANCEL_REASONS =
+      List.of(PERMISSION_DENIED, INVALID_AUTH_TOKEN, AUTH_OLD_REVISION, USER_EMPTY);
 
   /** Converts any failure of a Nuwa call into a {@link NuwaException}. */
   static NuwaException toNuwaException(Throwable failure) {
@@ -21,7 +54,16 @@ final class Errors {
       return new NuwaException(Status.Code.CANCELLED, "request cancelled", t);
     }
     Status status = Status.fromThrowable(t);
+    if (status.getCause() instanceof NuwaAuthenticationException refused) {
+      // Authentication failed before the call could be sent (see AuthTokens): report that, with
+      // this call's failure as the cause, so that every call sharing that authentication has an
+      // exception of its own.
+      return new NuwaAuthenticationException(refused.code(), refused.getMessage(), t);
+    }
     String message = describe(status);
+    if (isAuthenticationFailure(status)) {
+      return new NuwaAuthenticationException(status.getCode(), message, t);
+    }
     switch (status.getCode()) {
       case OUT_OF_RANGE:
         if (sameDescription(status, NuwaErrors.COMPACTED)) {
@@ -52,6 +94,44 @@ final class Errors {
     return sameDescription(status, NuwaErrors.NO_LEADER)
         || sameDescription(status, NuwaErrors.NOT_LEADER)
         || sameDescription(status, NuwaErrors.NOT_CAPABLE);
+  }
+
+  /**
+   * Whether the server refused the token the request carried, or that it carried none, as stale:
+   * another authentication may fix it. etcd answers these before proposing a request (the token is
+   * checked when the request arrives) or, for the auth revision and a missing user, when applying
+   * it, by failing it without changing anything; either way the request was not applied and may be
+   * sent again. Nuwa must keep that property.
+   */
+  static boolean isStaleToken(Status status) {
+    return sameDescription(status, INVALID_AUTH_TOKEN)
+        || sameDescription(status, AUTH_OLD_REVISION)
+        || sameDescription(status, USER_EMPTY);
+  }
+
+  private static boolean isAuthenticationFailure(Status status) {
+    return status.getCode() == Status.Code.UNAUTHENTICATED
+        || isStaleToken(status)
+        || sameDescription(status, AUTH_FAILED);
+  }
+
+  /**
+   * The status a watch cancelled by the server with {@code reason} ended with: the etcd error of
+   * that message if it has a code of its own ({@code PERMISSION_DENIED} for a watch on keys the
+   * user may not read), else {@code CANCELLED}.
+   */
+  static Status watchCancelStatus(String reason) {
+    // etcd writes the reason as its Go client prints a status: "rpc error: code = PermissionDenied
+    // desc = etcdserver: permission denied".
+    Matcher goStatus = GO_STATUS_TEXT.matcher(reason);
+    String description = goStatus.matches() ? goStatus.group(1) : reason;
+    for (Status known : WATCH_CANCEL_REASONS) {
+      if (known.getDescription().equals(description)) {
+        return known;
+      }
+    }
+    return Status.CANCELLED.withDescription(
+        reason.isEmpty() ? "the server cancelled the watch" : reason);
   }
 
   static boolean sameDescription(Status actual, Status expected) {

@@ -17,7 +17,9 @@ public interface LeaseKeepAliveListener {
    * NuwaUnavailableException} if no renewal succeeded before the lease's TTL ran out (the server
    * may have expired it; anything held under it, such as a lock, must be treated as lost); or a
    * {@link NuwaException} with code {@code CANCELLED} if the client was closed, so that nothing
-   * renews the lease any more. Not called when the keeper itself is closed.
+   * renews the lease any more; or a {@link NuwaAuthenticationException} if the server no longer
+   * accepts the client's user or password, so that no new keep-alive stream can be opened. Not
+   * called when the keeper itself is closed.
    */
   default void onLost(long leaseId, NuwaException cause) {}
 }

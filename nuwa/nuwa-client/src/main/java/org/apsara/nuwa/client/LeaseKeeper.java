@@ -5,6 +5,7 @@ import io.etcd.jetcd.api.LeaseKeepAliveRequest;
 import io.etcd.jetcd.api.LeaseKeepAliveResponse;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
@@ -13,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Keeps one lease alive over a keep-alive stream until closed or until the lease is lost.
@@ -24,6 +26,11 @@ import java.util.concurrent.TimeUnit;
  * <em>sent</em>, which is never later than the server's), and declares the lease lost once that
  * moment passes without a renewal. Closing the keeper stops renewing but does not revoke the lease;
  * it then expires after its TTL.
+ *
+ * <p>With authentication, each stream carries the client's token as of when it opens. A stream
+ * refused because of its token renews the token once before the next stream; and if a new stream
+ * cannot be opened because the server no longer accepts the client's user or password, the lease
+ * is lost at once, with {@link NuwaAuthenticationException}.
  */
 public final class LeaseKeeper implements AutoCloseable {
   /** How often to renew before the first answer tells the lease's TTL. */
@@ -52,6 +59,9 @@ public final class LeaseKeeper implements AutoCloseable {
   private Stream current;
   private int consecutiveFailures;
   private ScheduledFuture<?> nextTick;
+
+  /** Whether the token was renewed since the server last answered, which is done once. */
+  private boolean tokenRenewed;
 
   /** Registered with the client, which ends this keeper when it closes. */
   private final ClientStream registration = this::clientClosed;
@@ -151,7 +161,11 @@ public final class LeaseKeeper implements AutoCloseable {
     if (current == null) {
       Stream stream = new Stream();
       ClientCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call =
-          context.streamChannel().newCall(LeaseGrpc.getLeaseKeepAliveMethod(), CallOptions.DEFAULT);
+          context
+              .streamChannel()
+              .newCall(
+                  LeaseGrpc.getLeaseKeepAliveMethod(),
+                  CallOptions.DEFAULT.withOption(AuthTokens.SENT_TOKEN, stream.sentToken));
       stream.call = call;
       current = stream;
       ClientCalls.asyncBidiStreamingCall(call, stream);
@@ -197,6 +211,7 @@ public final class LeaseKeeper implements AutoCloseable {
         return;
       }
       consecutiveFailures = 0;
+      tokenRenewed = false;
       ttlSeconds = response.getTTL();
       if (sentAt != null) {
         long expiry = sentAt + TimeUnit.SECONDS.toNanos(ttlSeconds);
@@ -209,10 +224,24 @@ public final class LeaseKeeper implements AutoCloseable {
     }
   }
 
-  private void broken(Stream stream) {
+  /** The stream ended: with {@code error}, or with none if the server closed it. */
+  private void broken(Stream stream, Throwable error) {
     synchronized (lock) {
       if (closed || lost || stream != current) {
         return;
+      }
+      if (error != null) {
+        Status status = Status.fromThrowable(error);
+        if (Errors.isStaleToken(status) && context.auth() != null && !tokenRenewed) {
+          // The next stream, opened below, waits for the new token.
+          tokenRenewed = true;
+          String sent = stream.sentToken.get();
+          context.auth().renew(sent == null ? AuthTokens.NO_TOKEN : sent);
+        } else if (Errors.toNuwaException(error) instanceof NuwaAuthenticationException refused) {
+          // No later stream would be accepted either: say why now rather than when the TTL ends.
+          lose(refused);
+          return;
+        }
       }
       current = null;
       consecutiveFailures++;
@@ -238,6 +267,7 @@ public final class LeaseKeeper implements AutoCloseable {
     final ArrayDeque<Long> sentAtNanos = new ArrayDeque<>();
     ClientCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call;
     ClientCallStreamObserver<LeaseKeepAliveRequest> requests;
+    final AtomicReference<String> sentToken = new AtomicReference<>();
 
     @Override
     public void beforeStart(ClientCallStreamObserver<LeaseKeepAliveRequest> requestStream) {
@@ -251,12 +281,12 @@ public final class LeaseKeeper implements AutoCloseable {
 
     @Override
     public void onError(Throwable t) {
-      broken(this);
+      broken(this, t);
     }
 
     @Override
     public void onCompleted() {
-      broken(this);
+      broken(this, null);
     }
   }
 }

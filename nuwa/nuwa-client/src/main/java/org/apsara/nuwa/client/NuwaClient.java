@@ -1,5 +1,8 @@
 package org.apsara.nuwa.client;
 
+import io.etcd.jetcd.api.AuthGrpc;
+import io.etcd.jetcd.api.AuthenticateRequest;
+import io.etcd.jetcd.api.AuthenticateResponse;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
@@ -15,6 +18,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -39,6 +44,11 @@ import org.apsara.common.time.MonotonicClock;
  * round-robin over those that are up. A read that fails because its endpoint went away is retried
  * on another; a write is retried only when the failure proves it was not applied (see {@link
  * KvClient}). Watches and lease keep-alives move to another endpoint by themselves.
+ *
+ * <p><b>Authentication.</b> A client built with {@link Builder#user} authenticates as that user
+ * (etcd's {@code Auth/Authenticate}) when its first call is made, sends the token it gets with
+ * every call, watch and keep-alive, and authenticates again when the server says the token is
+ * stale. See {@link Builder#user} for what that guarantees.
  *
  * <p><b>Threading.</b> Thread-safe; meant to be shared by a whole process. Listener callbacks run
  * on the callback executor (a pool of daemon threads owned by the client unless one was given), one
@@ -81,6 +91,7 @@ public final class NuwaClient implements AutoCloseable {
   private static final String USER_AGENT = "apsara-nuwa-client";
 
   private final List<String> endpoints;
+  private final String user;
   private final ManagedChannel channel;
   private final ScheduledThreadPoolExecutor scheduler;
   private final ExecutorService ownedCallbackExecutor;
@@ -95,6 +106,9 @@ public final class NuwaClient implements AutoCloseable {
   private NuwaClient(Builder b) {
     List<Endpoint> parsed = b.endpoints.stream().map(Endpoint::parse).toList();
     this.endpoints = parsed.stream().map(Endpoint::authority).toList();
+    this.user = b.user;
+    AuthTokens auth =
+        b.user == null ? null : new AuthTokens(b.user, b.password, this::authenticate);
     NameResolverRegistry registry = new NameResolverRegistry();
     registry.register(new StaticEndpointsResolverProvider(parsed));
     ManagedChannelBuilder<?> channelBuilder =
@@ -112,6 +126,9 @@ public final class NuwaClient implements AutoCloseable {
     if (!b.interceptors.isEmpty()) {
       channelBuilder.intercept(b.interceptors);
     }
+    if (auth != null) {
+      channelBuilder.intercept(auth.interceptor());
+    }
     this.channel = channelBuilder.build();
 
     this.scheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("nuwa-client-timer"));
@@ -127,7 +144,7 @@ public final class NuwaClient implements AutoCloseable {
     Channel streamChannel =
         ClientInterceptors.intercept(
             channel, MetadataUtils.newAttachHeadersInterceptor(requireLeader));
-    RpcInvoker rpc = new RpcInvoker(channel, channel, scheduler, b.requestTimeout);
+    RpcInvoker rpc = new RpcInvoker(channel, channel, scheduler, b.requestTimeout, auth);
     this.context =
         new ClientContext(
             streamChannel,
@@ -136,11 +153,19 @@ public final class NuwaClient implements AutoCloseable {
             b.callbackExecutor != null ? b.callbackExecutor : ownedCallbackExecutor,
             b.clock,
             b.requestTimeout,
-            ClientContext.newOpenStreamSet());
+            ClientContext.newOpenStreamSet(),
+            auth);
     this.kv = new KvClient(rpc);
     this.watch = new WatchClient(context);
     this.lease = new LeaseClient(context);
-    this.cluster = new ClusterClient(rpc, b.requestTimeout);
+    this.cluster = new ClusterClient(rpc, b.requestTimeout, auth);
+  }
+
+  /** Sends one Authenticate request for {@link AuthTokens}, retried like any read. */
+  private CompletableFuture<AuthenticateResponse> authenticate(AuthenticateRequest request) {
+    return context
+        .rpc()
+        .call(AuthGrpc.getAuthenticateMethod(), request, RpcInvoker.Idempotency.IDEMPOTENT);
   }
 
   public static Builder builder() {
@@ -162,14 +187,19 @@ public final class NuwaClient implements AutoCloseable {
     return lease;
   }
 
-  /** The endpoints this client was built with, as {@code host:port}. */
   /** The cluster's members, and each member's own status. */
   public ClusterClient cluster() {
     return cluster;
   }
 
+  /** The endpoints this client was built with, as {@code host:port}. */
   public List<String> endpoints() {
     return endpoints;
+  }
+
+  /** The user this client authenticates as, if it was built with one. */
+  public Optional<String> user() {
+    return Optional.ofNullable(user);
   }
 
   /** The executor listener callbacks run on. */
@@ -210,6 +240,12 @@ public final class NuwaClient implements AutoCloseable {
     }
   }
 
+  /** The endpoints and the user; never the password. */
+  @Override
+  public String toString() {
+    return "NuwaClient{endpoints=" + endpoints + (user == null ? "" : ", user=" + user) + "}";
+  }
+
   private static ThreadFactory daemonThreads(String prefix) {
     AtomicInteger count = new AtomicInteger();
     return task -> {
@@ -229,6 +265,8 @@ public final class NuwaClient implements AutoCloseable {
     private int maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
     private Executor callbackExecutor;
     private MonotonicClock clock = MonotonicClock.SYSTEM;
+    private String user;
+    private String password;
 
     private Builder() {}
 
@@ -286,6 +324,78 @@ public final class NuwaClient implements AutoCloseable {
     public Builder clock(MonotonicClock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
+    }
+
+    /**
+     * Authenticates as {@code name} with {@code password}, for a cluster with authentication
+     * enabled ({@code etcdctl auth enable}). Without it, a cluster with authentication enabled
+     * refuses every request that needs a user, with {@link NuwaAuthenticationException} ({@code
+     * "etcdserver: user name is empty"}).
+     *
+     * <pre>{@code
+     * NuwaClient client =
+     *     NuwaClient.builder().endpoints("10.0.0.1:2379").user("alice", alicePassword).build();
+     * }</pre>
+     *
+     * <p><b>When.</b> {@link #build()} does not contact the cluster. The client authenticates when
+     * its first call (or watch, or keep-alive) is made; calls made meanwhile wait for that one
+     * authentication, within their own deadlines. A wrong name or password therefore shows on the
+     * first call, which fails with {@link NuwaAuthenticationException} naming the user; every
+     * later call tries again, one authentication at a time. If the cluster has authentication
+     * disabled, the client sends no token, and authenticates as soon as a server says it needs one
+     * ({@code "etcdserver: user name is empty"}), as etcd's Go client does.
+     *
+     * <p><b>What carries the token.</b> Every request of every sub-client sends the token in the
+     * {@code token} request header, as etcd's clients do. A watch or keep-alive stream sends the
+     * token current when the stream opens, in its headers; a stream reopened after a failover
+     * carries the token current then.
+     *
+     * <p><b>Renewal.</b> The server invalidates tokens when they expire (etcd's {@code
+     * --auth-token-ttl} for idle tokens), when it restarts (etcd's default "simple" tokens live in
+     * memory), when the user's password changes, and, for signed tokens, when users, roles or
+     * permissions change. A request refused with {@code "etcdserver: invalid auth token"}, {@code
+     * "etcdserver: revision of auth store is old"} or {@code "etcdserver: user name is empty"}
+     * makes the client authenticate again and send that request once more, writes included (the
+     * server refuses those before applying anything). However many requests fail on one stale
+     * token, they share one authentication. Each request is sent at most once more; refused again,
+     * it fails with {@link NuwaAuthenticationException}. A watch whose creation is refused for its
+     * token, or with {@code "etcdserver: permission denied"} (how etcd 3.4 answers a stale token on
+     * a watch), likewise renews the token once and retries; a keep-alive stream refused for its
+     * token renews it once before its next stream. If the password no longer works (it was
+     * changed), calls fail with {@link NuwaAuthenticationException} naming the user, watches end
+     * with it, and a keep-alive that must open a new stream loses its lease with it.
+     *
+     * <p>A request outside the user's permissions fails with a {@link NuwaException} of code
+     * {@code PERMISSION_DENIED} ({@code "etcdserver: permission denied"}), and a watch on such keys
+     * ends with it after the one renewal above.
+     *
+     * <p>The password is kept in memory for the life of the client, to authenticate again; it is
+     * sent only in Authenticate requests, and appears in no message, log or {@code toString}.
+     * Connections are plaintext, as elsewhere in this client: use it on trusted networks only.
+     *
+     * @param name the user; must not be empty
+     * @param password the user's password
+     */
+    public Builder user(String name, String password) {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(password, "password");
+      if (name.isEmpty()) {
+        throw new IllegalArgumentException("user name must not be empty");
+      }
+      this.user = name;
+      this.password = password;
+      return this;
+    }
+
+    /** The endpoints and the user; never the password. */
+    @Override
+    public String toString() {
+      return "NuwaClient.Builder{endpoints="
+          + endpoints
+          + (user == null ? "" : ", user=" + user)
+          + ", requestTimeout="
+          + requestTimeout
+          + "}";
     }
 
     public NuwaClient build() {

@@ -33,6 +33,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * second revision; a second txn may take the other branch). Retries stop at the call's deadline or
  * after {@link #MAX_ATTEMPTS} attempts, whichever comes first.
  *
+ * <p>A call refused because of its auth token ({@link Errors#isStaleToken}) is sent once more,
+ * after the client authenticated again, whether idempotent or not: the server refuses a stale
+ * token without applying anything. It is sent once more only, so a server that keeps refusing fresh
+ * tokens fails the call rather than trap it in a loop.
+ *
  * <p>An idempotent attempt also gets only {@link #IDEMPOTENT_ATTEMPT_SHARE} of the call's timeout,
  * so that a read stuck on a member that lost its leader (etcd holds such a read for its whole
  * internal request timeout) is abandoned in time to be retried on another member.
@@ -51,6 +56,7 @@ final class RpcInvoker {
   private final ManagedChannel managedChannel;
   private final ScheduledExecutorService scheduler;
   private final Duration timeout;
+  private final AuthTokens auth;
   private final Backoff backoff = new Backoff(RETRY_BACKOFF_INITIAL, RETRY_BACKOFF_MAX);
 
   /** Calls not yet completed, so that shutting down can fail those waiting for a retry. */
@@ -62,11 +68,13 @@ final class RpcInvoker {
       Channel channel,
       ManagedChannel managedChannel,
       ScheduledExecutorService scheduler,
-      Duration timeout) {
+      Duration timeout,
+      AuthTokens auth) {
     this.channel = channel;
     this.managedChannel = managedChannel;
     this.scheduler = scheduler;
     this.timeout = timeout;
+    this.auth = auth;
   }
 
   /** Whether a request may be sent again after an ambiguous failure. */
@@ -124,6 +132,9 @@ final class RpcInvoker {
     final CompletableFuture<R> result = new CompletableFuture<>();
     final AtomicReference<ClientCall<Q, R>> current = new AtomicReference<>();
 
+    /** Whether this call already had its token renewed; attempts run one after another. */
+    volatile boolean tokenRenewed;
+
     Attempts(MethodDescriptor<Q, R> method, Q request, Idempotency idempotency, Deadline deadline) {
       this.method = method;
       this.request = request;
@@ -145,6 +156,11 @@ final class RpcInvoker {
         return;
       }
       StreamCreated streamCreated = new StreamCreated();
+      AtomicReference<String> sentToken = new AtomicReference<>();
+      CallOptions options = CallOptions.DEFAULT;
+      if (auth != null) {
+        options = options.withOption(AuthTokens.SENT_TOKEN, sentToken);
+      }
       Deadline attemptDeadline = deadline;
       if (idempotency == Idempotency.IDEMPOTENT) {
         long shareNanos = (long) (timeout.toNanos() * IDEMPOTENT_ATTEMPT_SHARE);
@@ -155,16 +171,14 @@ final class RpcInvoker {
         call =
             channel.newCall(
                 method,
-                CallOptions.DEFAULT
-                    .withDeadline(attemptDeadline)
-                    .withStreamTracerFactory(streamCreated));
+                options.withDeadline(attemptDeadline).withStreamTracerFactory(streamCreated));
       } catch (RuntimeException e) {
         result.completeExceptionally(Errors.toNuwaException(e));
         return;
       }
       current.set(call);
       try {
-        startCall(call, attempt, streamCreated);
+        startCall(call, attempt, streamCreated, sentToken);
       } catch (RuntimeException e) {
         // The call was cancelled while starting, because the caller or shutdown() completed the
         // result meanwhile; otherwise report the failure.
@@ -172,7 +186,11 @@ final class RpcInvoker {
       }
     }
 
-    private void startCall(ClientCall<Q, R> call, int attempt, StreamCreated streamCreated) {
+    private void startCall(
+        ClientCall<Q, R> call,
+        int attempt,
+        StreamCreated streamCreated,
+        AtomicReference<String> sentToken) {
       ClientCalls.asyncUnaryCall(
           call,
           request,
@@ -186,7 +204,7 @@ final class RpcInvoker {
 
             @Override
             public void onError(Throwable t) {
-              failed(attempt, t, streamCreated.created.get());
+              failed(attempt, t, streamCreated.created.get(), sentToken.get());
             }
 
             @Override
@@ -196,8 +214,19 @@ final class RpcInvoker {
           });
     }
 
-    private void failed(int attempt, Throwable t, boolean reachedTransport) {
+    private void failed(int attempt, Throwable t, boolean reachedTransport, String sentToken) {
       Status status = Status.fromThrowable(t);
+      if (auth != null
+          && sentToken != null
+          && !tokenRenewed
+          && attempt < MAX_ATTEMPTS
+          && Errors.isStaleToken(status)) {
+        tokenRenewed = true;
+        auth.renew(sentToken);
+        // At once: the next attempt's token waits for the renewal, however it ends.
+        start(attempt + 1);
+        return;
+      }
       boolean idempotent = idempotency == Idempotency.IDEMPOTENT;
       boolean safe =
           (status.getCode() == Status.Code.UNAVAILABLE && (idempotent || !reachedTransport))

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One watch over its own bidirectional stream, which it re-opens after any failure.
@@ -26,6 +27,11 @@ import java.util.concurrent.TimeUnit;
  * that revision's changes arrived, or when the server's own progress notification for this watch
  * says everything up to a revision was sent. Changes older than it that a server sends anyway are
  * dropped, so no change is delivered twice.
+ *
+ * <p>With authentication, each stream carries the client's current token, attached when it opens.
+ * A creation the server refuses because of the token (or as {@code "permission denied"}, which is
+ * how etcd 3.4 refuses a stale token on a watch) renews the token once and opens a new stream;
+ * refused again, the watch fails.
  *
  * <p>Each stream asks for one response at a time and the next only after the listener has taken the
  * previous one, so at most one response is queued per watch.
@@ -48,6 +54,9 @@ final class WatchStream implements Watcher, ClientStream {
   private volatile boolean cancelledByCaller;
   private Attempt current;
   private int consecutiveFailures;
+
+  /** Whether the token was renewed since the watch was last created, which is done once. */
+  private boolean tokenRenewed;
 
   WatchStream(ClientContext context, KeyRange range, WatchOptions options, WatchListener listener) {
     this.context = context;
@@ -121,7 +130,11 @@ final class WatchStream implements Watcher, ClientStream {
     current = attempt;
     watchId = -1;
     ClientCall<WatchRequest, io.etcd.jetcd.api.WatchResponse> call =
-        context.streamChannel().newCall(WatchGrpc.getWatchMethod(), CallOptions.DEFAULT);
+        context
+            .streamChannel()
+            .newCall(
+                WatchGrpc.getWatchMethod(),
+                CallOptions.DEFAULT.withOption(AuthTokens.SENT_TOKEN, attempt.sentToken));
     attempt.call = call;
     ClientCalls.asyncBidiStreamingCall(call, attempt).onNext(createRequest());
   }
@@ -168,17 +181,21 @@ final class WatchStream implements Watcher, ClientStream {
         return;
       }
       if (response.getCanceled()) {
-        String reason = response.getCancelReason();
-        fail(
-            new NuwaException(
-                Status.Code.CANCELLED,
-                reason.isEmpty() ? "the server cancelled the watch" : reason));
+        Status cancelled = Errors.watchCancelStatus(response.getCancelReason());
+        boolean maybeStaleToken =
+            Errors.isStaleToken(cancelled)
+                || Errors.sameDescription(cancelled, Errors.PERMISSION_DENIED);
+        if (maybeStaleToken && renewToken(attempt)) {
+          return;
+        }
+        fail(Errors.toNuwaException(cancelled.asRuntimeException()));
         return;
       }
       ResponseHeader header = ResponseHeader.fromProto(response.getHeader());
       if (response.getCreated()) {
         watchId = response.getWatchId();
         consecutiveFailures = 0;
+        tokenRenewed = false;
         if (nextRevision == 0) {
           // Watching "from now": the server starts right after the revision it reports here.
           nextRevision = header.revision() + 1;
@@ -212,8 +229,11 @@ final class WatchStream implements Watcher, ClientStream {
       if (closed || attempt != current) {
         return;
       }
-      current = null;
       Status status = Status.fromThrowable(error);
+      if (Errors.isStaleToken(status) && renewToken(attempt)) {
+        return;
+      }
+      current = null;
       if (!isTransient(status)) {
         fail(Errors.toNuwaException(error));
         return;
@@ -229,6 +249,23 @@ final class WatchStream implements Watcher, ClientStream {
         fail(new NuwaException(Status.Code.CANCELLED, "the client is closed", e));
       }
     }
+  }
+
+  /**
+   * Holds lock. If the client has a user and this creation has not renewed the token yet, renews
+   * the token {@code attempt} was sent with and opens a new stream, whose token waits for the
+   * renewal. Returns whether it did.
+   */
+  private boolean renewToken(Attempt attempt) {
+    if (context.auth() == null || tokenRenewed) {
+      return false;
+    }
+    tokenRenewed = true;
+    String sent = attempt.sentToken.get();
+    stopCurrent("renewing the auth token");
+    context.auth().renew(sent == null ? AuthTokens.NO_TOKEN : sent);
+    connect();
+    return true;
   }
 
   private void reconnect() {
@@ -277,6 +314,7 @@ final class WatchStream implements Watcher, ClientStream {
       implements ClientResponseObserver<WatchRequest, io.etcd.jetcd.api.WatchResponse> {
     ClientCall<WatchRequest, io.etcd.jetcd.api.WatchResponse> call;
     ClientCallStreamObserver<WatchRequest> requests;
+    final AtomicReference<String> sentToken = new AtomicReference<>();
 
     @Override
     public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {

@@ -3,6 +3,7 @@ package org.apsara.nuwa.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.grpc.Status;
+import java.util.List;
 import java.util.concurrent.CompletionException;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.junit.jupiter.api.Test;
@@ -47,5 +48,45 @@ class ErrorsTest {
     assertThat(Errors.provenNotApplied(NuwaErrors.LEADER_CHANGED)).isFalse();
     assertThat(Errors.provenNotApplied(NuwaErrors.TIMEOUT)).isFalse();
     assertThat(Errors.provenNotApplied(Status.UNAVAILABLE)).isFalse();
+  }
+
+  @Test
+  void authenticationErrorsAreTypedAndPermissionDeniedIsNot() {
+    for (Status status :
+        List.of(Errors.INVALID_AUTH_TOKEN, Errors.AUTH_OLD_REVISION, Errors.USER_EMPTY,
+            Errors.AUTH_FAILED)) {
+      assertThat(Errors.toNuwaException(status.asRuntimeException()))
+          .isInstanceOf(NuwaAuthenticationException.class)
+          .hasMessage(status.getDescription());
+    }
+    NuwaException denied = Errors.toNuwaException(Errors.PERMISSION_DENIED.asRuntimeException());
+    assertThat(denied).isExactlyInstanceOf(NuwaException.class);
+    assertThat(denied.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
+  }
+
+  @Test
+  void onlyTokenErrorsCallForAnotherAuthentication() {
+    assertThat(Errors.isStaleToken(Errors.INVALID_AUTH_TOKEN)).isTrue();
+    assertThat(Errors.isStaleToken(Errors.AUTH_OLD_REVISION)).isTrue();
+    assertThat(Errors.isStaleToken(Errors.USER_EMPTY)).isTrue();
+    assertThat(Errors.isStaleToken(Errors.AUTH_FAILED)).isFalse();
+    assertThat(Errors.isStaleToken(Errors.PERMISSION_DENIED)).isFalse();
+    assertThat(Errors.isStaleToken(Status.UNAUTHENTICATED)).isFalse();
+  }
+
+  @Test
+  void watchCancelReasonsAreReadAsEtcdWritesThem() {
+    // etcd writes the Go text of the status; Nuwa may write the description alone.
+    assertThat(
+            Errors.watchCancelStatus(
+                "rpc error: code = PermissionDenied desc = etcdserver: permission denied"))
+        .isSameAs(Errors.PERMISSION_DENIED);
+    assertThat(Errors.watchCancelStatus("etcdserver: invalid auth token"))
+        .isSameAs(Errors.INVALID_AUTH_TOKEN);
+    Status other = Errors.watchCancelStatus("something else");
+    assertThat(other.getCode()).isEqualTo(Status.Code.CANCELLED);
+    assertThat(other.getDescription()).isEqualTo("something else");
+    assertThat(Errors.watchCancelStatus("").getDescription())
+        .isEqualTo("the server cancelled the watch");
   }
 }

@@ -41,6 +41,7 @@ public final class EtcdProcess implements AutoCloseable {
   private final int peerPort;
   private final String initialCluster;
   private final String clusterToken;
+  private final List<String> extraFlags;
   private Process process;
 
   private EtcdProcess(
@@ -49,7 +50,8 @@ public final class EtcdProcess implements AutoCloseable {
       int clientPort,
       int peerPort,
       String initialCluster,
-      String token) {
+      String token,
+      List<String> extraFlags) {
     this.name = name;
     this.dataDir = workDir.resolve(name + ".etcd");
     this.logFile = workDir.resolve(name + ".log");
@@ -57,6 +59,7 @@ public final class EtcdProcess implements AutoCloseable {
     this.peerPort = peerPort;
     this.initialCluster = initialCluster;
     this.clusterToken = token;
+    this.extraFlags = List.copyOf(extraFlags);
   }
 
   /** The etcd binary on the PATH, if there is one. */
@@ -68,11 +71,24 @@ public final class EtcdProcess implements AutoCloseable {
    * Starts a single-member cluster in a fresh temporary directory and waits until it is healthy.
    */
   public static EtcdProcess startSingle() {
-    return startCluster(1).get(0);
+    return startSingle(List.of());
+  }
+
+  /**
+   * Starts a single-member cluster with {@code extraFlags} added to etcd's command line (for
+   * example {@code --auth-token=...}) and waits until it is healthy.
+   */
+  public static EtcdProcess startSingle(List<String> extraFlags) {
+    return startCluster(1, extraFlags).get(0);
   }
 
   /** Starts a cluster of {@code size} members and waits until all are healthy. */
   public static List<EtcdProcess> startCluster(int size) {
+    return startCluster(size, List.of());
+  }
+
+  /** Starts a cluster of {@code size} members with {@code extraFlags} on every member. */
+  public static List<EtcdProcess> startCluster(int size, List<String> extraFlags) {
     Path workDir;
     try {
       workDir = Files.createTempDirectory("nuwa-client-etcd-");
@@ -92,7 +108,13 @@ public final class EtcdProcess implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       members.add(
           new EtcdProcess(
-              "m" + i, workDir, ports.get(i)[0], ports.get(i)[1], initialCluster, token));
+              "m" + i,
+              workDir,
+              ports.get(i)[0],
+              ports.get(i)[1],
+              initialCluster,
+              token,
+              extraFlags));
     }
     try {
       for (EtcdProcess member : members) {
@@ -153,7 +175,8 @@ public final class EtcdProcess implements AutoCloseable {
 
   private void launch() {
     Path etcd = binary().orElseThrow(() -> new IllegalStateException("etcd is not installed"));
-    List<String> command =
+    List<String> command = new ArrayList<>();
+    command.addAll(
         List.of(
             etcd.toString(),
             "--name=" + name,
@@ -171,7 +194,8 @@ public final class EtcdProcess implements AutoCloseable {
                 + PROGRESS_NOTIFY_INTERVAL.toMillis()
                 + "ms",
             "--logger=zap",
-            "--log-level=warn");
+            "--log-level=warn"));
+    command.addAll(extraFlags);
     try {
       process =
           new ProcessBuilder(command)
