@@ -45,8 +45,11 @@ final class NuwaCommand implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  /** Options every subcommand shares: where Nuwa is, and how long to wait. */
+  /** Options every subcommand shares: where Nuwa is, who is asking, and how long to wait. */
   static final class Connection {
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--endpoints", split = ",", paramLabel = "HOST:PORT",
         defaultValue = "${env:APSARA_NUWA_ENDPOINTS:-127.0.0.1:2379}",
         description = "Nuwa members to talk to, comma-separated (default: ${DEFAULT-VALUE}; "
@@ -57,9 +60,24 @@ final class NuwaCommand implements Runnable {
         description = "How long one request may take (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
+    @Option(names = "--user", paramLabel = "NAME:PASSWORD",
+        defaultValue = "${env:APSARA_NUWA_USER}",
+        description = "Authenticate as this Nuwa user, as etcdctl's --user does "
+            + "(or set APSARA_NUWA_USER).")
+    String user;
+
     NuwaClient open() {
       LogSetup.forClient();
-      return NuwaClient.builder().endpoints(endpoints).requestTimeout(timeout).build();
+      NuwaClient.Builder builder = NuwaClient.builder().endpoints(endpoints).requestTimeout(timeout);
+      if (user != null && !user.isEmpty()) {
+        int colon = user.indexOf(':');
+        if (colon <= 0) {
+          throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+              "--user takes NAME:PASSWORD");
+        }
+        builder.user(user.substring(0, colon), user.substring(colon + 1));
+      }
+      return builder.build();
     }
   }
 

@@ -94,6 +94,11 @@ final class RunCommand implements Runnable {
             + "0 turns auto-compaction off (default: ${DEFAULT-VALUE}).")
     long autoCompactionRetention;
 
+    @Option(names = "--auth-token-ttl", defaultValue = "5m", converter = DurationConverter.class,
+        description = "How long a token from Authenticate is valid, once authentication is "
+            + "enabled (etcdctl auth enable) (default: ${DEFAULT-VALUE}).")
+    Duration authTokenTtl;
+
     @Option(names = "--log-format", defaultValue = "text",
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
@@ -108,7 +113,8 @@ final class RunCommand implements Runnable {
           .metricsPort(metricsPort)
           .electionTimeoutMin(electionTimeout)
           .snapshotEveryEntries(snapshotEvery)
-          .autoCompactionRetainRevisions(autoCompactionRetention);
+          .autoCompactionRetainRevisions(autoCompactionRetention)
+          .authTokenTtl(authTokenTtl);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));

@@ -44,6 +44,43 @@ public final class NuwaErrors {
   public static final Status AUTH_NOT_ENABLED =
       Status.FAILED_PRECONDITION.withDescription("etcdserver: authentication is not enabled");
 
+  // etcd's authentication (api/v3rpc/rpctypes/error.go): clients match on these, for instance
+  // re-authenticating on INVALID_AUTH_TOKEN and AUTH_OLD_REVISION.
+  public static final Status ROOT_USER_NOT_EXIST =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: root user does not exist");
+  public static final Status ROOT_ROLE_NOT_EXIST =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: root user does not have root role");
+  public static final Status USER_ALREADY_EXIST =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: user name already exists");
+  public static final Status USER_EMPTY =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: user name is empty");
+  public static final Status USER_NOT_FOUND =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: user name not found");
+  public static final Status ROLE_ALREADY_EXIST =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: role name already exists");
+  public static final Status ROLE_NOT_FOUND =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: role name not found");
+  public static final Status ROLE_EMPTY =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: role name is empty");
+  public static final Status AUTH_FAILED =
+      Status.INVALID_ARGUMENT
+      .withDescription("etcdserver: authentication failed, invalid user ID or password");
+  public static final Status PERMISSION_NOT_GIVEN =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: permission not given");
+  public static final Status PERMISSION_DENIED =
+      Status.PERMISSION_DENIED.withDescription("etcdserver: permission denied");
+  public static final Status ROLE_NOT_GRANTED =
+      Status.FAILED_PRECONDITION.withDescription("etcdserver: role is not granted to the user");
+  public static final Status PERMISSION_NOT_GRANTED =
+      Status.FAILED_PRECONDITION
+      .withDescription("etcdserver: permission is not granted to the role");
+  public static final Status INVALID_AUTH_TOKEN =
+      Status.UNAUTHENTICATED.withDescription("etcdserver: invalid auth token");
+  public static final Status INVALID_AUTH_MGMT =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: invalid auth management");
+  public static final Status AUTH_OLD_REVISION =
+      Status.INVALID_ARGUMENT.withDescription("etcdserver: revision of auth store is old");
+
   private static Status invalid(String message) {
     return Status.INVALID_ARGUMENT.withDescription(message);
   }

@@ -14,35 +14,12 @@ import org.apsara.nuwa.api.NuwaErrors;
 final class Errors {
   private Errors() {}
 
-  // etcd's authentication errors (api/v3rpc/rpctypes/error.go), with etcd's codes and messages.
-
-  /** The token is unknown to the server, malformed, or expired. */
-  static final Status INVALID_AUTH_TOKEN =
-      Status.UNAUTHENTICATED.withDescription("etcdserver: invalid auth token");
-
-  /** The token predates a change of users, roles or permissions. */
-  static final Status AUTH_OLD_REVISION =
-      Status.INVALID_ARGUMENT.withDescription("etcdserver: revision of auth store is old");
-
-  /** The request carried no token, and authentication is enabled. */
-  static final Status USER_EMPTY =
-      Status.INVALID_ARGUMENT.withDescription("etcdserver: user name is empty");
-
-  /** Authenticate was given an unknown user or a wrong password (etcd does not say which). */
-  static final Status AUTH_FAILED =
-      Status.INVALID_ARGUMENT.withDescription(
-          "etcdserver: authentication failed, invalid user ID or password");
-
-  /** The user lacks the permission the request needs. */
-  static final Status PERMISSION_DENIED =
-      Status.PERMISSION_DENIED.withDescription("etcdserver: permission denied");
-
   private static final Pattern GO_STATUS_TEXT =
       Pattern.compile("rpc error: code = \\w+ desc = (.*)", Pattern.DOTALL);
 
   /** Errors a watch can be cancelled with that have a code of their own. */
   private static final List<Status> WATCH_CANCEL_REASONS =
-      List.of(PERMISSION_DENIED, INVALID_AUTH_TOKEN, AUTH_OLD_REVISION, USER_EMPTY);
+      List.of(NuwaErrors.PERMISSION_DENIED, NuwaErrors.INVALID_AUTH_TOKEN, NuwaErrors.AUTH_OLD_REVISION, NuwaErrors.USER_EMPTY);
 
   /** Converts any failure of a Nuwa call into a {@link NuwaException}. */
   static NuwaException toNuwaException(Throwable failure) {
@@ -104,20 +81,20 @@ final class Errors {
    * sent again. Nuwa must keep that property.
    */
   static boolean isStaleToken(Status status) {
-    return sameDescription(status, INVALID_AUTH_TOKEN)
-        || sameDescription(status, AUTH_OLD_REVISION)
-        || sameDescription(status, USER_EMPTY);
+    return sameDescription(status, NuwaErrors.INVALID_AUTH_TOKEN)
+        || sameDescription(status, NuwaErrors.AUTH_OLD_REVISION)
+        || sameDescription(status, NuwaErrors.USER_EMPTY);
   }
 
   private static boolean isAuthenticationFailure(Status status) {
     return status.getCode() == Status.Code.UNAUTHENTICATED
         || isStaleToken(status)
-        || sameDescription(status, AUTH_FAILED);
+        || sameDescription(status, NuwaErrors.AUTH_FAILED);
   }
 
   /**
    * The status a watch cancelled by the server with {@code reason} ended with: the etcd error of
-   * that message if it has a code of its own ({@code PERMISSION_DENIED} for a watch on keys the
+   * that message if it has a code of its own ({@code NuwaErrors.PERMISSION_DENIED} for a watch on keys the
    * user may not read), else {@code CANCELLED}.
    */
   static Status watchCancelStatus(String reason) {

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apsara.nuwa.api.NuwaErrors;
 
 /**
  * One watch over its own bidirectional stream, which it re-opens after any failure.
@@ -184,7 +185,7 @@ final class WatchStream implements Watcher, ClientStream {
         Status cancelled = Errors.watchCancelStatus(response.getCancelReason());
         boolean maybeStaleToken =
             Errors.isStaleToken(cancelled)
-                || Errors.sameDescription(cancelled, Errors.PERMISSION_DENIED);
+                || Errors.sameDescription(cancelled, NuwaErrors.PERMISSION_DENIED);
         if (maybeStaleToken && renewToken(attempt)) {
           return;
         }

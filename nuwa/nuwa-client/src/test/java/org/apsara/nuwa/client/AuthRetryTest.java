@@ -85,7 +85,7 @@ class AuthRetryTest {
         return;
       }
       if (!request.getName().equals("alice") || !request.getPassword().equals(PASSWORD)) {
-        response.onError(Errors.AUTH_FAILED.asRuntimeException());
+        response.onError(NuwaErrors.AUTH_FAILED.asRuntimeException());
         return;
       }
       response.onNext(
@@ -104,10 +104,10 @@ class AuthRetryTest {
   private Status check(boolean open) {
     String token = TOKEN.get();
     if (token == null) {
-      return open ? null : Errors.USER_EMPTY;
+      return open ? null : NuwaErrors.USER_EMPTY;
     }
     if (Integer.parseInt(token.substring(1)) <= revokedUpTo) {
-      return Errors.INVALID_AUTH_TOKEN;
+      return NuwaErrors.INVALID_AUTH_TOKEN;
     }
     return null;
   }
@@ -327,7 +327,7 @@ class AuthRetryTest {
   @Test
   void aWriteRefusedForItsTokenIsSentAgainAndAppliedOnce() {
     NuwaClient client = client(PASSWORD);
-    kv.putFailures.add(Errors.AUTH_OLD_REVISION);
+    kv.putFailures.add(NuwaErrors.AUTH_OLD_REVISION);
 
     client.kv().put("k", "v");
 

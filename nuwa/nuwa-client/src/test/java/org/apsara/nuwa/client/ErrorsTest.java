@@ -53,24 +53,24 @@ class ErrorsTest {
   @Test
   void authenticationErrorsAreTypedAndPermissionDeniedIsNot() {
     for (Status status :
-        List.of(Errors.INVALID_AUTH_TOKEN, Errors.AUTH_OLD_REVISION, Errors.USER_EMPTY,
-            Errors.AUTH_FAILED)) {
+        List.of(NuwaErrors.INVALID_AUTH_TOKEN, NuwaErrors.AUTH_OLD_REVISION, NuwaErrors.USER_EMPTY,
+            NuwaErrors.AUTH_FAILED)) {
       assertThat(Errors.toNuwaException(status.asRuntimeException()))
           .isInstanceOf(NuwaAuthenticationException.class)
           .hasMessage(status.getDescription());
     }
-    NuwaException denied = Errors.toNuwaException(Errors.PERMISSION_DENIED.asRuntimeException());
+    NuwaException denied = Errors.toNuwaException(NuwaErrors.PERMISSION_DENIED.asRuntimeException());
     assertThat(denied).isExactlyInstanceOf(NuwaException.class);
     assertThat(denied.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
   }
 
   @Test
   void onlyTokenErrorsCallForAnotherAuthentication() {
-    assertThat(Errors.isStaleToken(Errors.INVALID_AUTH_TOKEN)).isTrue();
-    assertThat(Errors.isStaleToken(Errors.AUTH_OLD_REVISION)).isTrue();
-    assertThat(Errors.isStaleToken(Errors.USER_EMPTY)).isTrue();
-    assertThat(Errors.isStaleToken(Errors.AUTH_FAILED)).isFalse();
-    assertThat(Errors.isStaleToken(Errors.PERMISSION_DENIED)).isFalse();
+    assertThat(Errors.isStaleToken(NuwaErrors.INVALID_AUTH_TOKEN)).isTrue();
+    assertThat(Errors.isStaleToken(NuwaErrors.AUTH_OLD_REVISION)).isTrue();
+    assertThat(Errors.isStaleToken(NuwaErrors.USER_EMPTY)).isTrue();
+    assertThat(Errors.isStaleToken(NuwaErrors.AUTH_FAILED)).isFalse();
+    assertThat(Errors.isStaleToken(NuwaErrors.PERMISSION_DENIED)).isFalse();
     assertThat(Errors.isStaleToken(Status.UNAUTHENTICATED)).isFalse();
   }
 
@@ -80,9 +80,9 @@ class ErrorsTest {
     assertThat(
             Errors.watchCancelStatus(
                 "rpc error: code = PermissionDenied desc = etcdserver: permission denied"))
-        .isSameAs(Errors.PERMISSION_DENIED);
+        .isSameAs(NuwaErrors.PERMISSION_DENIED);
     assertThat(Errors.watchCancelStatus("etcdserver: invalid auth token"))
-        .isSameAs(Errors.INVALID_AUTH_TOKEN);
+        .isSameAs(NuwaErrors.INVALID_AUTH_TOKEN);
     Status other = Errors.watchCancelStatus("something else");
     assertThat(other.getCode()).isEqualTo(Status.Code.CANCELLED);
     assertThat(other.getDescription()).isEqualTo("something else");

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.api.NuwaLimits;
+import org.apsara.nuwa.server.auth.PasswordHasher;
 
 /**
  * Everything one Nuwa member needs to start: who it is, who its peers are, where it keeps its
@@ -29,6 +30,10 @@ import org.apsara.nuwa.api.NuwaLimits;
  * @param autoCompactionRetainRevisions the leader compacts history older than this many revisions
  *     behind the latest (etcd's revision mode of auto-compaction); 0 turns it off
  * @param autoCompactionInterval how often the leader checks the retention
+ * @param authTokenTtl how long a token from etcd's Authenticate stays valid (etcd's
+ *     {@code --auth-token-ttl}); clients authenticate again when theirs is refused
+ * @param passwordHashIterations PBKDF2 iterations for passwords hashed from now on (hashes keep
+ *     the count they were made with)
  */
 public record NuwaConfig(
     String memberId,
@@ -43,7 +48,9 @@ public record NuwaConfig(
     int maxRequestBytes,
     Duration progressNotifyInterval,
     long autoCompactionRetainRevisions,
-    Duration autoCompactionInterval) {
+    Duration autoCompactionInterval,
+    Duration authTokenTtl,
+    int passwordHashIterations) {
 
   public NuwaConfig {
     Objects.requireNonNull(memberId, "memberId");
@@ -72,7 +79,18 @@ public record NuwaConfig(
     if (maxRequestBytes < 1024) {
       throw new IllegalArgumentException("max request bytes too small: " + maxRequestBytes);
     }
+    Objects.requireNonNull(authTokenTtl, "authTokenTtl");
+    if (authTokenTtl.toMillis() < 1) {
+      throw new IllegalArgumentException("auth token TTL must be positive: " + authTokenTtl);
+    }
+    if (passwordHashIterations < PasswordHasher.MIN_ITERATIONS) {
+      throw new IllegalArgumentException("password hash iterations must be at least "
+          + PasswordHasher.MIN_ITERATIONS + ", not " + passwordHashIterations);
+    }
   }
+
+  /** etcd's default {@code --auth-token-ttl}: 300 s. */
+  public static final Duration DEFAULT_AUTH_TOKEN_TTL = Duration.ofMinutes(5);
 
   /** Members' names in a stable order. */
   public Map<String, HostPort> peersInOrder() {
@@ -98,6 +116,8 @@ public record NuwaConfig(
     private Duration progressNotifyInterval = Duration.ofMinutes(10);
     private long autoCompactionRetainRevisions = 100_000;
     private Duration autoCompactionInterval = Duration.ofMinutes(1);
+    private Duration authTokenTtl = DEFAULT_AUTH_TOKEN_TTL;
+    private int passwordHashIterations = PasswordHasher.DEFAULT_ITERATIONS;
 
     public Builder memberId(String memberId) {
       this.memberId = memberId;
@@ -169,10 +189,21 @@ public record NuwaConfig(
       return this;
     }
 
+    public Builder authTokenTtl(Duration ttl) {
+      this.authTokenTtl = ttl;
+      return this;
+    }
+
+    public Builder passwordHashIterations(int iterations) {
+      this.passwordHashIterations = iterations;
+      return this;
+    }
+
     public NuwaConfig build() {
       return new NuwaConfig(memberId, peers, dataDir, clientHost, clientPort, metricsPort,
           electionTimeoutMin, requestTimeout, snapshotEveryEntries, maxRequestBytes,
-          progressNotifyInterval, autoCompactionRetainRevisions, autoCompactionInterval);
+          progressNotifyInterval, autoCompactionRetainRevisions, autoCompactionInterval,
+          authTokenTtl, passwordHashIterations);
     }
   }
 }

@@ -9,6 +9,7 @@ import org.apsara.common.net.HostPort;
 import org.apsara.common.observe.HealthStatus;
 import org.apsara.common.observe.Metrics;
 import org.apsara.common.observe.ServiceHttpEndpoint;
+import org.apsara.nuwa.server.grpc.AuthTokenInterceptor;
 import org.apsara.nuwa.server.grpc.MetricsInterceptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -19,7 +20,10 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.time.Clock;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -52,12 +56,21 @@ public final class NuwaServer implements AutoCloseable {
   private static final int WATCH_SENDER_THREADS = 4;
   /** Head room over the request limit for gRPC framing, as etcd allows. */
   private static final int GRPC_OVERHEAD_BYTES = 512 * 1024;
+  /**
+   * Threads hashing and checking passwords: half the cores, so that a burst of Authenticate calls
+   * (slow on purpose) leaves the rest of the member room to work.
+   */
+  private static final int PASSWORD_HASH_THREADS =
+      Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+  /** Password hashes waiting for a thread at most; beyond it "too many requests". */
+  private static final int PASSWORD_HASHES_QUEUED_MAX = 1000;
 
   private final NuwaConfig config;
   private final NuwaStateMachine stateMachine;
   private final RaftNode raft;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService watchSenders;
+  private final ExecutorService passwordHashing;
   private final Set<Long> expiriesInFlight = ConcurrentHashMap.newKeySet();
   private final HealthStatusManager grpcHealth = new HealthStatusManager();
   private final PrometheusMeterRegistry metrics;
@@ -76,6 +89,9 @@ public final class NuwaServer implements AutoCloseable {
         "nuwa-" + config.memberId() + "-scheduler-" + threads.incrementAndGet()));
     this.watchSenders = Executors.newFixedThreadPool(WATCH_SENDER_THREADS, r -> daemon(r,
         "nuwa-" + config.memberId() + "-watch-" + threads.incrementAndGet()));
+    this.passwordHashing = new ThreadPoolExecutor(PASSWORD_HASH_THREADS, PASSWORD_HASH_THREADS,
+        0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(PASSWORD_HASHES_QUEUED_MAX),
+        r -> daemon(r, "nuwa-" + config.memberId() + "-password-hash-" + threads.incrementAndGet()));
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -102,7 +118,8 @@ public final class NuwaServer implements AutoCloseable {
           .log("FAILPOINTS ENABLED: this member breaks guarantees on purpose; for tests only");
     }
     raft.start();
-    ServerContext ctx = new ServerContext(config, raft, stateMachine, scheduler);
+    ServerContext ctx = new ServerContext(config, raft, stateMachine, scheduler,
+        Clock.systemUTC(), passwordHashing);
     services = new NuwaServices(ctx, watchSenders);
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.clientHost(), config.clientPort()))
@@ -117,8 +134,10 @@ public final class NuwaServer implements AutoCloseable {
         .directExecutor()
         .addService(grpcHealth.getHealthService());
     MetricsInterceptor metricsInterceptor = new MetricsInterceptor(metrics);
+    AuthTokenInterceptor tokens = new AuthTokenInterceptor();
+    // The last interceptor given runs first: metrics see every call, tokens reach the handlers.
     services.definitions().forEach(d -> builder.addService(
-        ServerInterceptors.intercept(d, metricsInterceptor)));
+        ServerInterceptors.intercept(d, tokens, metricsInterceptor)));
     grpcServer = builder.build().start();
     grpcHealth.setStatus("", ServingStatus.SERVING);
     scheduler.scheduleWithFixedDelay(this::expireLeases, LEASE_CHECK_INTERVAL_MS,
@@ -266,6 +285,7 @@ public final class NuwaServer implements AutoCloseable {
     }
     scheduler.shutdownNow();
     watchSenders.shutdownNow();
+    passwordHashing.shutdownNow();
     try {
       raft.close();
     } catch (IOException e) {

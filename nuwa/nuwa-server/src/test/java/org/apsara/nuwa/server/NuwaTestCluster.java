@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.apsara.common.net.HostPort;
 import org.apsara.testkit.Ports;
 
@@ -24,6 +25,11 @@ public final class NuwaTestCluster implements AutoCloseable {
   private final NuwaServer[] members;
 
   public NuwaTestCluster(Path dir, int size) {
+    this(dir, size, config -> { });
+  }
+
+  /** A group whose members' configuration {@code customize} adjusts after the test defaults. */
+  public NuwaTestCluster(Path dir, int size, Consumer<NuwaConfig.Builder> customize) {
     this.dir = dir;
     this.members = new NuwaServer[size];
     for (int i = 0; i < size; i++) {
@@ -36,10 +42,15 @@ public final class NuwaTestCluster implements AutoCloseable {
     template.electionTimeoutMin(Duration.ofMillis(300)).requestTimeout(Duration.ofSeconds(5))
         .snapshotEveryEntries(100)
         .metricsPort(0);
+    customize.accept(template);
   }
 
   public static NuwaTestCluster start(Path dir, int size) {
-    NuwaTestCluster cluster = new NuwaTestCluster(dir, size);
+    return start(dir, size, config -> { });
+  }
+
+  public static NuwaTestCluster start(Path dir, int size, Consumer<NuwaConfig.Builder> customize) {
+    NuwaTestCluster cluster = new NuwaTestCluster(dir, size, customize);
     for (int i = 0; i < size; i++) {
       cluster.startMember(i);
     }

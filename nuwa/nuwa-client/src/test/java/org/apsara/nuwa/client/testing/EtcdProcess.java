@@ -166,11 +166,19 @@ public final class EtcdProcess implements AutoCloseable {
     launch();
   }
 
-  /** Kills the member and deletes its data. */
+  /** Kills the member and deletes its data and log; the last member out removes their directory. */
   @Override
   public void close() {
     kill();
     deleteRecursively(dataDir);
+    try {
+      Files.deleteIfExists(logFile);
+      Files.deleteIfExists(dataDir.getParent());
+    } catch (java.nio.file.DirectoryNotEmptyException othersStillThere) {
+      // Another member of the cluster has not closed yet; it removes the directory.
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private void launch() {

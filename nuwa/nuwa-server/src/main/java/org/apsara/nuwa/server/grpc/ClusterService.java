@@ -76,7 +76,16 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     observer.onError(staticMembership());
   }
 
-  private static io.grpc.StatusRuntimeException staticMembership() {
+  /**
+   * Why a membership change is refused: etcd first requires the root role (when authentication
+   * is enabled), so a caller without it learns that before anything else.
+   */
+  private io.grpc.StatusRuntimeException staticMembership() {
+    try {
+      ctx.caller().requireAdmin();
+    } catch (io.grpc.StatusRuntimeException refused) {
+      return refused;
+    }
     return Status.UNIMPLEMENTED.withDescription(
         "etcdserver: Nuwa's membership is fixed when the cluster starts (--peers); "
             + "changing it at run time is not supported yet").asRuntimeException();

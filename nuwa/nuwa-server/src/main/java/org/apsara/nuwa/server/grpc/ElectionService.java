@@ -24,8 +24,8 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apsara.nuwa.server.auth.Access;
 import org.apsara.nuwa.server.mvcc.MvccStore;
-import org.apsara.nuwa.server.raft.proto.LogRecord;
 
 /**
  * etcd's v3election service: campaign for leadership of a named election under a lease, proclaim
@@ -45,16 +45,20 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void campaign(CampaignRequest request, StreamObserver<CampaignResponse> observer) {
-    ByteString name = request.getName();
-    long lease = request.getLease();
-    CompletableFuture<CampaignResponse> elected = recipes
-        // Campaigning again with a new value updates it, as etcd's Campaign does.
-        .acquire(name, request.getValue(), lease, me -> me.value().equals(request.getValue())
-            ? CompletableFuture.completedFuture(null)
-            : proclaim(leaderKey(name, me, lease), request.getValue()))
-        .thenApply(me -> CampaignResponse.newBuilder().setHeader(ctx.header())
-            .setLeader(leaderKey(name, me, lease)).build());
-    ServerContext.complete(elected, observer);
+    ServerContext.guard(observer, () -> {
+      Access caller = ctx.caller();
+      ByteString name = request.getName();
+      long lease = request.getLease();
+      CompletableFuture<CampaignResponse> elected = recipes
+          // Campaigning again with a new value updates it, as etcd's Campaign does.
+          .acquire(caller, name, request.getValue(), lease,
+              me -> me.value().equals(request.getValue())
+                  ? CompletableFuture.completedFuture(null)
+                  : proclaim(caller, leaderKey(name, me, lease), request.getValue()))
+          .thenApply(me -> CampaignResponse.newBuilder().setHeader(ctx.header())
+              .setLeader(leaderKey(name, me, lease)).build());
+      ServerContext.complete(elected, observer);
+    });
   }
 
   private static LeaderKey leaderKey(ByteString name, Recipes.Contender contender, long lease) {
@@ -64,17 +68,24 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void proclaim(ProclaimRequest request, StreamObserver<ProclaimResponse> observer) {
-    ServerContext.complete(proclaim(request.getLeader(), request.getValue())
-        .thenApply(ok -> ProclaimResponse.newBuilder().setHeader(ctx.header()).build()), observer);
+    ServerContext.guard(observer, () -> ServerContext.complete(
+        proclaim(ctx.caller(), request.getLeader(), request.getValue())
+            .thenApply(ok -> ProclaimResponse.newBuilder().setHeader(ctx.header()).build()),
+        observer));
   }
 
-  private CompletableFuture<Void> proclaim(LeaderKey leader, ByteString value) {
+  private CompletableFuture<Void> proclaim(Access caller, LeaderKey leader, ByteString value) {
     TxnRequest txn = TxnRequest.newBuilder()
         .addCompare(ownsKey(leader))
         .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder()
             .setKey(leader.getKey()).setValue(value).setLease(leader.getLease())))
         .build();
-    return ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build()).thenAccept(reply -> {
+    try {
+      caller.checkTxn(txn);
+    } catch (StatusRuntimeException refused) {
+      return CompletableFuture.failedFuture(refused);
+    }
+    return ctx.raft.propose(ServerContext.record(caller).setTxn(txn).build()).thenAccept(reply -> {
       if (!reply.getTxn().getSucceeded()) {
         throw NOT_LEADER.asRuntimeException();
       }
@@ -83,14 +94,19 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void resign(ResignRequest request, StreamObserver<ResignResponse> observer) {
-    LeaderKey leader = request.getLeader();
-    TxnRequest txn = TxnRequest.newBuilder()
-        .addCompare(ownsKey(leader))
-        .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(
-            DeleteRangeRequest.newBuilder().setKey(leader.getKey())))
-        .build();
-    ServerContext.complete(ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build())
-        .thenApply(reply -> ResignResponse.newBuilder().setHeader(ctx.header()).build()), observer);
+    ServerContext.guard(observer, () -> {
+      LeaderKey leader = request.getLeader();
+      TxnRequest txn = TxnRequest.newBuilder()
+          .addCompare(ownsKey(leader))
+          .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(
+              DeleteRangeRequest.newBuilder().setKey(leader.getKey())))
+          .build();
+      Access caller = ctx.caller();
+      caller.checkTxn(txn);
+      ServerContext.complete(ctx.raft.propose(ServerContext.record(caller).setTxn(txn).build())
+          .thenApply(reply -> ResignResponse.newBuilder().setHeader(ctx.header()).build()),
+          observer);
+    });
   }
 
   private static Compare ownsKey(LeaderKey leader) {
@@ -100,12 +116,16 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void leader(LeaderRequest request, StreamObserver<LeaderResponse> observer) {
-    ServerContext.complete(recipes.oldest(Recipes.prefixOf(request.getName())).thenApply(kv -> {
-      if (kv.isEmpty()) {
-        throw NO_LEADER.asRuntimeException();
-      }
-      return LeaderResponse.newBuilder().setHeader(ctx.header()).setKv(kv.get()).build();
-    }), observer);
+    ServerContext.guard(observer, () -> {
+      ByteString prefix = Recipes.prefixOf(request.getName());
+      ctx.caller().checkRead(prefix, Recipes.prefixEnd(prefix));
+      ServerContext.complete(recipes.oldest(prefix).thenApply(kv -> {
+        if (kv.isEmpty()) {
+          throw NO_LEADER.asRuntimeException();
+        }
+        return LeaderResponse.newBuilder().setHeader(ctx.header()).setKv(kv.get()).build();
+      }), observer);
+    });
   }
 
   /**
@@ -116,6 +136,12 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
   public void observe(LeaderRequest request, StreamObserver<LeaderResponse> responses) {
     ServerCallStreamObserver<LeaderResponse> stream = (ServerCallStreamObserver<LeaderResponse>) responses;
     ByteString prefix = Recipes.prefixOf(request.getName());
+    try {
+      ctx.caller().checkRead(prefix, Recipes.prefixEnd(prefix));
+    } catch (StatusRuntimeException refused) {
+      responses.onError(refused);
+      return;
+    }
     KeyRange range = new KeyRange(prefix, Recipes.prefixEnd(prefix));
     AtomicReference<KeyValue> lastSent = new AtomicReference<>();
     // Looks run one after another, so an older answer never overtakes a newer one.

@@ -1,5 +1,6 @@
 package org.apsara.nuwa.server.grpc;
 
+import com.google.protobuf.ByteString;
 import io.etcd.jetcd.api.LeaseGrantRequest;
 import io.etcd.jetcd.api.LeaseGrantResponse;
 import io.etcd.jetcd.api.LeaseGrpc;
@@ -16,12 +17,15 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apsara.nuwa.api.NuwaLimits;
 import org.apsara.nuwa.api.proto.LeaseLeasesRequest;
 import org.apsara.nuwa.api.proto.LeaseLeasesResponse;
+import org.apsara.nuwa.server.auth.Access;
+import org.apsara.nuwa.server.mvcc.MvccStore;
 import org.apsara.nuwa.server.mvcc.RequestValidator;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
@@ -30,6 +34,10 @@ import org.apsara.nuwa.server.raft.proto.Reply;
 /**
  * etcd's Lease service. Grants and revocations go through the log; keep-alives and time-to-live
  * go to the leader, whose clock alone decides when a lease expires.
+ *
+ * <p>With authentication enabled, any authenticated caller may grant, keep alive and ask about a
+ * lease; revoking one needs write on every key it holds, and listing the keys of leases needs read
+ * on them, as in etcd.
  */
 final class LeaseService extends LeaseGrpc.LeaseImplBase {
   /** etcd's method that the jetcd .proto files lack; same name and wire format. */
@@ -68,29 +76,51 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   public void leaseGrant(LeaseGrantRequest request, StreamObserver<LeaseGrantResponse> observer) {
     ServerContext.guard(observer, () -> {
       RequestValidator.validateLeaseGrant(request);
+      Access caller = ctx.caller();
       long ttl = Math.max(request.getTTL(), NuwaLimits.MIN_LEASE_TTL_SECONDS);
       long id = request.getID() != 0 ? request.getID()
           : ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
       LeaseGrantRequest stamped = request.toBuilder().setID(id).setTTL(ttl).build();
-      ServerContext.reply(ctx.raft.propose(LogRecord.newBuilder().setLeaseGrant(stamped).build()),
-          r -> {
-            LeaseGrantResponse response = r.getLeaseGrant();
-            return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
-          }, observer);
+      LogRecord record = ServerContext.record(caller).setLeaseGrant(stamped).build();
+      ServerContext.reply(ctx.raft.propose(record), r -> {
+        LeaseGrantResponse response = r.getLeaseGrant();
+        return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
+      }, observer);
     });
   }
 
   @Override
   public void leaseRevoke(LeaseRevokeRequest request, StreamObserver<LeaseRevokeResponse> observer) {
-    ServerContext.reply(ctx.raft.propose(LogRecord.newBuilder().setLeaseRevoke(request).build()),
-        r -> {
-          LeaseRevokeResponse response = r.getLeaseRevoke();
-          return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
-        }, observer);
+    ServerContext.guard(observer, () -> {
+      Access caller = ctx.caller();
+      // Checked here to refuse early, and again when the revocation applies (keys may change).
+      caller.checkEachKey(leaseKeys(request.getID()), true);
+      LogRecord record = ServerContext.record(caller).setLeaseRevoke(request).build();
+      ServerContext.reply(ctx.raft.propose(record), r -> {
+        LeaseRevokeResponse response = r.getLeaseRevoke();
+        return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
+      }, observer);
+    });
+  }
+
+  private List<ByteString> leaseKeys(long id) {
+    return ctx.stateMachine.store().lease(id).map(MvccStore.LeaseInfo::keys).orElse(List.of());
   }
 
   @Override
   public void leaseTimeToLive(LeaseTimeToLiveRequest request,
+      StreamObserver<LeaseTimeToLiveResponse> observer) {
+    ServerContext.guard(observer, () -> {
+      Access caller = ctx.caller();
+      if (request.getKeys()) {
+        // The answer names the lease's keys: the caller must be allowed to read them.
+        caller.checkEachKey(leaseKeys(request.getID()), false);
+      }
+      timeToLive(request, observer);
+    });
+  }
+
+  private void timeToLive(LeaseTimeToLiveRequest request,
       StreamObserver<LeaseTimeToLiveResponse> observer) {
     ServerContext.reply(askLeader(Query.newBuilder().setLeaseTimeToLive(request).build(), 0),
         r -> {
@@ -101,20 +131,46 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   }
 
   void leaseLeases(LeaseLeasesRequest request, StreamObserver<LeaseLeasesResponse> observer) {
-    ServerContext.reply(
-        ctx.raft.readLinearizable(Query.newBuilder().setLeaseLeases(request).build()),
-        r -> {
-          LeaseLeasesResponse response = ServerContext.checkReply(r).getLeaseLeases();
-          return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
-        }, observer);
+    ServerContext.guard(observer, () -> {
+      ctx.caller();
+      String token = AuthTokenInterceptor.currentToken();
+      ServerContext.reply(
+          ctx.raft.readLinearizable(Query.newBuilder().setLeaseLeases(request).build()),
+          r -> {
+            LeaseLeasesResponse response = ServerContext.checkReply(r).getLeaseLeases();
+            // As in etcd, a caller without the root role must be allowed to read every key held
+            // by a lease to list the leases.
+            Access caller = ctx.access.authenticate(token);
+            for (var lease : response.getLeasesList()) {
+              caller.checkEachKey(leaseKeys(lease.getID()), false);
+            }
+            return response.toBuilder().setHeader(ctx.header(response.getHeader())).build();
+          }, observer);
+    });
   }
 
   @Override
   public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(
       StreamObserver<LeaseKeepAliveResponse> responses) {
+    String token = AuthTokenInterceptor.currentToken();
     return new StreamObserver<>() {
+      /** Set once the stream was refused for its token; messages still in flight are dropped. */
+      private boolean refused;
+
       @Override
       public void onNext(LeaseKeepAliveRequest request) {
+        if (refused) {
+          return;
+        }
+        try {
+          ctx.access.authenticateIgnoringExpiry(token);
+        } catch (StatusRuntimeException e) {
+          refused = true;
+          synchronized (responses) {
+            responses.onError(e);
+          }
+          return;
+        }
         askLeader(Query.newBuilder().setLeaseKeepAlive(request).build(), 0)
             .whenComplete((reply, failure) -> {
               if (failure != null) {

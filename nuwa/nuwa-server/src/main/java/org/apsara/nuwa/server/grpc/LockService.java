@@ -26,11 +26,11 @@ final class LockService extends LockGrpc.LockImplBase {
 
   @Override
   public void lock(LockRequest request, StreamObserver<LockResponse> observer) {
-    ServerContext.complete(recipes
-        .acquire(request.getName(), ByteString.EMPTY, request.getLease(),
+    ServerContext.guard(observer, () -> ServerContext.complete(recipes
+        .acquire(ctx.caller(), request.getName(), ByteString.EMPTY, request.getLease(),
             me -> CompletableFuture.completedFuture(null))
         .thenApply(me -> LockResponse.newBuilder().setHeader(ctx.header()).setKey(me.key())
-            .build()), observer);
+            .build()), observer));
   }
 
   @Override
@@ -39,7 +39,9 @@ final class LockService extends LockGrpc.LockImplBase {
       observer.onError(NuwaErrors.EMPTY_KEY.asRuntimeException());
       return;
     }
-    ServerContext.complete(recipes.delete(request.getKey())
-        .thenApply(ok -> UnlockResponse.newBuilder().setHeader(ctx.header()).build()), observer);
+    ServerContext.guard(observer, () -> ServerContext.complete(
+        recipes.delete(ctx.caller(), request.getKey())
+            .thenApply(ok -> UnlockResponse.newBuilder().setHeader(ctx.header()).build()),
+        observer));
   }
 }

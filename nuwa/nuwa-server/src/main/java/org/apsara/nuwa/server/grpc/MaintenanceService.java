@@ -10,14 +10,19 @@ import io.etcd.jetcd.api.MoveLeaderResponse;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.Map;
 import org.apsara.nuwa.server.NuwaVersion;
+import org.apsara.nuwa.server.auth.Access;
 
 /**
  * The parts of etcd's Maintenance service that clients and operators use: Status (for
  * {@code etcdctl endpoint status}), Alarm (Nuwa raises none), Defragment (nothing to defragment:
  * the store lives in memory and in Raft snapshots) and MoveLeader.
+ *
+ * <p>With authentication enabled, Status and reading alarms need an authenticated caller, and
+ * everything else the root role, as in etcd 3.5.
  */
 final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   private final ServerContext ctx;
@@ -28,6 +33,12 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
 
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> observer) {
+    try {
+      ctx.caller();
+    } catch (StatusRuntimeException refused) {
+      observer.onError(refused);
+      return;
+    }
     StatusResponse.Builder response = StatusResponse.newBuilder()
         .setHeader(ctx.header())
         .setVersion(NuwaVersion.ETCD_API_VERSION)
@@ -46,18 +57,33 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
 
   @Override
   public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> observer) {
+    try {
+      Access caller = ctx.caller();
+      if (request.getAction() != AlarmRequest.AlarmAction.GET) {
+        caller.requireAdmin();
+      }
+    } catch (StatusRuntimeException refused) {
+      observer.onError(refused);
+      return;
+    }
     observer.onNext(AlarmResponse.newBuilder().setHeader(ctx.header()).build());
     observer.onCompleted();
   }
 
   @Override
   public void defragment(DefragmentRequest request, StreamObserver<DefragmentResponse> observer) {
+    if (!adminOrRefuse(observer)) {
+      return;
+    }
     observer.onNext(DefragmentResponse.newBuilder().setHeader(ctx.header()).build());
     observer.onCompleted();
   }
 
   @Override
   public void moveLeader(MoveLeaderRequest request, StreamObserver<MoveLeaderResponse> observer) {
+    if (!adminOrRefuse(observer)) {
+      return;
+    }
     String target = null;
     for (Map.Entry<String, ?> peer : ctx.config.peers().entrySet()) {
       if (ServerContext.memberId(peer.getKey()) == request.getTargetID()) {
@@ -78,5 +104,16 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
             observer.onCompleted();
           }
         });
+  }
+
+  /** Whether the caller has the root role; if not, fails the call with etcd's status. */
+  private boolean adminOrRefuse(StreamObserver<?> observer) {
+    try {
+      ctx.caller().requireAdmin();
+      return true;
+    } catch (StatusRuntimeException refused) {
+      observer.onError(refused);
+      return false;
+    }
   }
 }

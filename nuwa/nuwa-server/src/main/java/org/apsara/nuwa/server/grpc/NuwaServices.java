@@ -22,7 +22,8 @@ public final class NuwaServices {
         watch.bindService(),
         new LeaseService(ctx).definition(),
         new ClusterService(ctx).bindService(),
-        new MaintenanceService(ctx).bindService());
+        new MaintenanceService(ctx).bindService(),
+        new AuthService(ctx).definition());
   }
 
   public List<ServerServiceDefinition> definitions() {

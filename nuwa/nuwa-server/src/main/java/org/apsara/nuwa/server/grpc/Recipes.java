@@ -11,15 +11,15 @@ import io.etcd.jetcd.api.RangeResponse;
 import io.etcd.jetcd.api.RequestOp;
 import io.etcd.jetcd.api.TxnRequest;
 import io.etcd.jetcd.api.TxnResponse;
+import io.grpc.Context;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
-import io.grpc.Context;
 import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.nuwa.server.auth.Access;
 import org.apsara.nuwa.server.mvcc.MvccStore;
-import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
 
 /**
@@ -28,6 +28,10 @@ import org.apsara.nuwa.server.raft.proto.Query;
  * contender owns the key {@code <name>/<lease in hex>}, attached to its lease; the contender with
  * the lowest create revision holds the lock (or leads), and the others wait for every older key
  * to be deleted.
+ *
+ * <p>As in etcd, where these services are clients of the KV service, they act with the caller's
+ * permissions: each request a recipe makes is checked as if the caller had sent it, those that are
+ * known at the start before anything is written, and every write carries the caller's auth stamp.
  */
 final class Recipes {
   private final ServerContext ctx;
@@ -59,16 +63,22 @@ final class Recipes {
   /** A contender's key once it exists: its create revision and current value. */
   record Contender(ByteString key, long createRevision, ByteString value, long headerRevision) {}
 
-  /** Creates the contender's key with the value if it does not exist yet; either way returns it. */
-  CompletableFuture<Contender> createOrGet(ByteString key, ByteString value, long lease) {
-    TxnRequest txn = TxnRequest.newBuilder()
+  /** The transaction that creates a contender's key with the value, or reads it if it exists. */
+  private static TxnRequest createOrGetTxn(ByteString key, ByteString value, long lease) {
+    return TxnRequest.newBuilder()
         .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
             .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
         .addSuccess(RequestOp.newBuilder().setRequestPut(
             PutRequest.newBuilder().setKey(key).setValue(value).setLease(lease)))
         .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
         .build();
-    return ctx.raft.propose(LogRecord.newBuilder().setTxn(txn).build()).thenApply(reply -> {
+  }
+
+  /** Creates the contender's key with the value if it does not exist yet; either way returns it. */
+  private CompletableFuture<Contender> createOrGet(Access caller, TxnRequest txn) {
+    ByteString key = txn.getSuccess(0).getRequestPut().getKey();
+    ByteString value = txn.getSuccess(0).getRequestPut().getValue();
+    return ctx.raft.propose(ServerContext.record(caller).setTxn(txn).build()).thenApply(reply -> {
       TxnResponse response = reply.getTxn();
       long revision = response.getHeader().getRevision();
       if (response.getSucceeded()) {
@@ -85,8 +95,8 @@ final class Recipes {
    * oldest contender. If the caller gives up while waiting, its key is deleted, so that it does
    * not keep a place in the queue.
    */
-  CompletableFuture<Contender> acquire(ByteString name, ByteString value, long lease,
-      Function<Contender, CompletableFuture<Void>> beforeWaiting) {
+  CompletableFuture<Contender> acquire(Access caller, ByteString name, ByteString value,
+      long lease, Function<Contender, CompletableFuture<Void>> beforeWaiting) {
     if (name.isEmpty()) {
       return CompletableFuture.failedFuture(NuwaErrors.EMPTY_KEY.asRuntimeException());
     }
@@ -95,14 +105,22 @@ final class Recipes {
       return CompletableFuture.failedFuture(NuwaErrors.LEASE_NOT_FOUND.asRuntimeException());
     }
     ByteString key = contenderKey(name, lease);
-    CompletableFuture<Contender> acquired = createOrGet(key, value, lease)
+    TxnRequest create = createOrGetTxn(key, value, lease);
+    ByteString prefix = prefixOf(name);
+    try {
+      caller.checkTxn(create);
+      caller.checkRead(prefix, prefixEnd(prefix)); // to find the older contenders
+    } catch (RuntimeException refused) {
+      return CompletableFuture.failedFuture(refused);
+    }
+    CompletableFuture<Contender> acquired = createOrGet(caller, create)
         .thenCompose(me -> beforeWaiting.apply(me)
             .thenCompose(ok -> awaitOlderDeleted(prefixOf(name), me.createRevision()))
             .thenApply(ok -> me));
     Context.current().addListener(context -> {
       if (!acquired.isDone()) {
         acquired.cancel(false);
-        delete(key);
+        delete(caller, key);
       }
     }, Runnable::run);
     return acquired;
@@ -141,9 +159,16 @@ final class Recipes {
         .thenApply(reply -> ServerContext.checkReply(reply).getRange());
   }
 
-  CompletableFuture<Void> delete(ByteString key) {
-    return ctx.raft.propose(LogRecord.newBuilder()
-        .setDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)).build()).thenApply(r -> null);
+  /** Deletes the key with the caller's permissions. */
+  CompletableFuture<Void> delete(Access caller, ByteString key) {
+    DeleteRangeRequest request = DeleteRangeRequest.newBuilder().setKey(key).build();
+    try {
+      caller.checkDeleteRange(request);
+    } catch (RuntimeException refused) {
+      return CompletableFuture.failedFuture(refused);
+    }
+    return ctx.raft.propose(ServerContext.record(caller).setDeleteRange(request).build())
+        .thenApply(r -> null);
   }
 
   /**

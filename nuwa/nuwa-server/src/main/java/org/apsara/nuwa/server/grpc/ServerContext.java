@@ -7,20 +7,30 @@ import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.server.NuwaConfig;
+import org.apsara.nuwa.server.auth.Access;
+import org.apsara.nuwa.server.auth.AccessControl;
+import org.apsara.nuwa.server.auth.PasswordHasher;
+import org.apsara.nuwa.server.auth.TokenCodec;
 import org.apsara.nuwa.server.raft.NuwaStateMachine;
 import org.apsara.nuwa.server.raft.RaftNode;
+import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Reply;
 
 /**
  * What the gRPC services of one member share: the Raft node, the state machine, the member and
- * cluster IDs that go into every response header, and the request-size limit.
+ * cluster IDs that go into every response header, the request-size limit, and authentication:
+ * judging callers by their tokens, and the executor that hashes passwords off the event loop.
  */
 public final class ServerContext {
   final NuwaConfig config;
@@ -29,15 +39,50 @@ public final class ServerContext {
   final ScheduledExecutorService scheduler;
   final long memberId;
   final long clusterId;
+  final AccessControl access;
+  final PasswordHasher passwords;
+  private final Executor passwordHashing;
 
+  /**
+   * @param passwordHashing runs password hashing and checking, which is slow on purpose; must
+   *     refuse work beyond a bounded queue with {@link RejectedExecutionException}
+   */
   public ServerContext(NuwaConfig config, RaftNode raft, NuwaStateMachine stateMachine,
-      ScheduledExecutorService scheduler) {
+      ScheduledExecutorService scheduler, Clock wallClock, Executor passwordHashing) {
     this.config = config;
     this.raft = raft;
     this.stateMachine = stateMachine;
     this.scheduler = scheduler;
     this.memberId = memberId(config.memberId());
     this.clusterId = clusterId(config.peers().keySet());
+    this.access = new AccessControl(stateMachine.auth(),
+        new TokenCodec(wallClock, config.authTokenTtl()));
+    this.passwords = new PasswordHasher(config.passwordHashIterations());
+    this.passwordHashing = passwordHashing;
+  }
+
+  /**
+   * The caller of the request this thread is handling, judged against the current auth state.
+   *
+   * @throws StatusRuntimeException etcd's status if authentication is enabled and the request
+   *     has no valid token
+   */
+  Access caller() {
+    return access.authenticate(AuthTokenInterceptor.currentToken());
+  }
+
+  /** A log record for a client's request, stamped with the auth revision its checks used. */
+  static LogRecord.Builder record(Access caller) {
+    return LogRecord.newBuilder().setAuthStamp(caller.stamp());
+  }
+
+  /** Runs password work off the event loop; "too many requests" when its queue is full. */
+  <T> CompletableFuture<T> hashing(Supplier<T> work) {
+    try {
+      return CompletableFuture.supplyAsync(work, passwordHashing);
+    } catch (RejectedExecutionException full) {
+      return CompletableFuture.failedFuture(NuwaErrors.TOO_MANY_REQUESTS.asRuntimeException());
+    }
   }
 
   /** etcd member IDs are 64-bit numbers; Nuwa derives them from the member's name. */

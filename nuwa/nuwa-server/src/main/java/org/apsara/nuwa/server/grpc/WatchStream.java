@@ -19,6 +19,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.api.NuwaLimits;
 import org.apsara.nuwa.server.mvcc.MvccStore;
 
@@ -45,6 +46,8 @@ final class WatchStream implements StreamObserver<WatchRequest> {
   private final ServerCallStreamObserver<WatchResponse> responses;
   private final Executor senders;
   private final Consumer<WatchStream> onClose;
+  /** The token the stream was opened with: etcd judges every watch created on it by that token. */
+  private final String token;
   private final Map<Long, Watcher> watchers = new ConcurrentHashMap<>();
   private final Object sendLock = new Object();
   private long nextWatchId;
@@ -56,6 +59,7 @@ final class WatchStream implements StreamObserver<WatchRequest> {
     this.responses = responses;
     this.senders = senders;
     this.onClose = onClose;
+    this.token = AuthTokenInterceptor.currentToken();
     responses.setOnCancelHandler(this::close);
     responses.setOnReadyHandler(() -> watchers.values().forEach(this::schedule));
   }
@@ -115,6 +119,15 @@ final class WatchStream implements StreamObserver<WatchRequest> {
           .setCanceled(true).setCancelReason("etcdserver: key is not provided").build());
       return;
     }
+    Status refused = permissionToWatch(request);
+    if (refused != null) {
+      // As etcd answers: created and canceled at once, with no watch ID, the reason naming the
+      // gRPC status the way Go prints it (clients look for etcd's message inside).
+      send(WatchResponse.newBuilder().setHeader(ctx.header()).setWatchId(NO_WATCH_ID)
+          .setCreated(true).setCanceled(true).setCancelReason(asGoError(refused))
+          .build());
+      return;
+    }
     MvccStore store = ctx.stateMachine.store();
     long current = store.revision();
     long start = request.getStartRevision() > 0 ? request.getStartRevision() : current + 1;
@@ -130,6 +143,23 @@ final class WatchStream implements StreamObserver<WatchRequest> {
     watchers.put(id, watcher);
     send(WatchResponse.newBuilder().setHeader(header).setWatchId(id).setCreated(true).build());
     schedule(watcher);
+  }
+
+  /**
+   * Why the caller may not watch the requested keys (it needs read on all of them), or null if it
+   * may. A token from before the latest auth change is refused as invalid rather than old: that is
+   * the reason on which jetcd, whose watches otherwise fail for good, authenticates again and
+   * retries.
+   */
+  private Status permissionToWatch(WatchCreateRequest request) {
+    try {
+      ctx.access.authenticate(token).checkRead(request.getKey(), request.getRangeEnd());
+      return null;
+    } catch (StatusRuntimeException e) {
+      boolean old = java.util.Objects.equals(e.getStatus().getDescription(),
+          NuwaErrors.AUTH_OLD_REVISION.getDescription());
+      return old ? NuwaErrors.INVALID_AUTH_TOKEN : e.getStatus();
+    }
   }
 
   /**
@@ -319,5 +349,17 @@ final class WatchStream implements StreamObserver<WatchRequest> {
       this.progressNotify = progressNotify;
       this.nextRevision = nextRevision;
     }
+  }
+
+  /**
+   * The text Go's gRPC gives a status as an error ({@code rpc error: code = X desc = Y}): etcd puts
+   * it in a watch's cancel reason, and clients look for etcd's message inside it.
+   */
+  static String asGoError(Status status) {
+    StringBuilder code = new StringBuilder();
+    for (String part : status.getCode().name().split("_")) {
+      code.append(part.charAt(0)).append(part.substring(1).toLowerCase(java.util.Locale.ROOT));
+    }
+    return "rpc error: code = " + code + " desc = " + status.getDescription();
   }
 }

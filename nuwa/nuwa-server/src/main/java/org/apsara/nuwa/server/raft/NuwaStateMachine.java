@@ -41,7 +41,14 @@ import org.apsara.common.time.MonotonicClock;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.api.proto.LeaseLeasesResponse;
 import org.apsara.nuwa.api.proto.LeaseStatus;
+import io.etcd.jetcd.api.RequestOp;
+import io.etcd.jetcd.api.TxnRequest;
+import java.util.List;
+import org.apsara.nuwa.server.auth.AuthState;
+import org.apsara.nuwa.server.auth.AuthStore;
+import org.apsara.nuwa.server.auth.proto.AuthStatusResponse;
 import org.apsara.nuwa.server.lease.LeaseTimers;
+import org.apsara.nuwa.server.raft.proto.AuthStamp;
 import org.apsara.nuwa.server.mvcc.MvccStore;
 import org.apsara.nuwa.server.mvcc.RequestValidator;
 import org.apsara.nuwa.server.raft.proto.Empty;
@@ -55,8 +62,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Nuwa's replicated state machine: the MVCC key-value store, its leases and the members'
- * published attributes, built by applying {@link LogRecord}s in log order.
+ * Nuwa's replicated state machine: the MVCC key-value store, its leases, the authentication
+ * state and the members' published attributes, built by applying {@link LogRecord}s in log order.
  *
  * <p>Ratis calls {@link #applyTransaction} and {@link #takeSnapshot} from one thread, in log
  * order; queries run concurrently on other threads and only read. Applying a record is
@@ -67,7 +74,12 @@ import org.slf4j.LoggerFactory;
 public final class NuwaStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(NuwaStateMachine.class);
   private static final long SNAPSHOT_MAGIC = 0x4e55574153_4e4150L; // "NUWASNAP"
-  private static final int SNAPSHOT_VERSION = 1;
+  /**
+   * Snapshot format: 1 held the members' attributes and the store; 2 adds the authentication
+   * state between them. Version 1 snapshots still load, with no authentication state.
+   */
+  private static final int SNAPSHOT_VERSION = 2;
+  private static final int SNAPSHOT_VERSION_WITHOUT_AUTH = 1;
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
 
@@ -78,6 +90,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private final CopyOnWriteArrayList<MvccStore.ChangeListener> changeListeners =
       new CopyOnWriteArrayList<>();
   private final Map<String, MemberAttributes> memberAttributes = new ConcurrentHashMap<>();
+  private final AuthStore auth = new AuthStore();
   private volatile MvccStore store = newStore();
   private volatile boolean leader;
 
@@ -88,6 +101,11 @@ public final class NuwaStateMachine extends BaseStateMachine {
   /** The store as of the last applied record; readers may use it from any thread. */
   public MvccStore store() {
     return store;
+  }
+
+  /** The replicated authentication state; readers may use it from any thread. */
+  public AuthStore auth() {
+    return auth;
   }
 
   /** Registers a listener called on the apply thread after each revision is committed. */
@@ -171,38 +189,61 @@ public final class NuwaStateMachine extends BaseStateMachine {
     }
     try (DataInputStream in =
         new DataInputStream(new BufferedInputStream(Files.newInputStream(file.toPath()), 1 << 16))) {
-      if (in.readLong() != SNAPSHOT_MAGIC) {
-        throw new IOException("not a Nuwa snapshot: " + file);
-      }
-      int version = in.readInt();
-      if (version != SNAPSHOT_VERSION) {
-        throw new IOException("unsupported Nuwa snapshot version " + version + " in " + file);
-      }
-      int members = in.readInt();
-      Map<String, MemberAttributes> loadedMembers = new TreeMap<>();
-      for (int i = 0; i < members; i++) {
-        byte[] bytes = new byte[in.readInt()];
-        in.readFully(bytes);
-        MemberAttributes attributes = MemberAttributes.parseFrom(bytes);
-        loadedMembers.put(attributes.getName(), attributes);
-      }
-      MvccStore loaded = MvccStore.readSnapshot(in);
-      loaded.setChangeListener(this::fireChange);
-      memberAttributes.clear();
-      memberAttributes.putAll(loadedMembers);
-      synchronized (leaseTimers) {
-        leaseTimers.clear();
-        for (long id : loaded.leaseIds()) {
-          loaded.lease(id).ifPresent(info -> leaseTimers.granted(id, info.grantedTtlSeconds()));
-        }
-      }
-      store = loaded;
-      setLastAppliedTermIndex(snapshot.getTermIndex());
-      LOG.atInfo()
-          .addKeyValue("snapshot", file.getName())
-          .addKeyValue("revision", loaded.revision())
-          .log("loaded snapshot");
+      readState(in, file.toString());
     }
+    setLastAppliedTermIndex(snapshot.getTermIndex());
+    LOG.atInfo()
+        .addKeyValue("snapshot", file.getName())
+        .addKeyValue("revision", store.revision())
+        .log("loaded snapshot");
+  }
+
+  /** Replaces the whole state with one written by {@link #writeState}, of any supported version. */
+  void readState(DataInputStream in, String source) throws IOException {
+    if (in.readLong() != SNAPSHOT_MAGIC) {
+      throw new IOException("not a Nuwa snapshot: " + source);
+    }
+    int version = in.readInt();
+    if (version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_WITHOUT_AUTH) {
+      throw new IOException("unsupported Nuwa snapshot version " + version + " in " + source);
+    }
+    int members = in.readInt();
+    Map<String, MemberAttributes> loadedMembers = new TreeMap<>();
+    for (int i = 0; i < members; i++) {
+      byte[] bytes = new byte[in.readInt()];
+      in.readFully(bytes);
+      MemberAttributes attributes = MemberAttributes.parseFrom(bytes);
+      loadedMembers.put(attributes.getName(), attributes);
+    }
+    AuthState loadedAuth = version == SNAPSHOT_VERSION_WITHOUT_AUTH
+        ? AuthState.initial() : AuthStore.readSnapshot(in);
+    MvccStore loaded = MvccStore.readSnapshot(in);
+    loaded.setChangeListener(this::fireChange);
+    memberAttributes.clear();
+    memberAttributes.putAll(loadedMembers);
+    auth.restore(loadedAuth);
+    synchronized (leaseTimers) {
+      leaseTimers.clear();
+      for (long id : loaded.leaseIds()) {
+        loaded.lease(id).ifPresent(info -> leaseTimers.granted(id, info.grantedTtlSeconds()));
+      }
+    }
+    store = loaded;
+  }
+
+  /** Writes the whole state, in the current snapshot format; the same state gives the same bytes. */
+  void writeState(DataOutputStream out) throws IOException {
+    out.writeLong(SNAPSHOT_MAGIC);
+    out.writeInt(SNAPSHOT_VERSION);
+    Map<String, MemberAttributes> members = memberAttributes();
+    out.writeInt(members.size());
+    for (MemberAttributes attributes : members.values()) {
+      byte[] bytes = attributes.toByteArray();
+      out.writeInt(bytes.length);
+      out.write(bytes);
+    }
+    auth.writeSnapshot(out);
+    store.writeSnapshot(out);
   }
 
   @Override
@@ -215,16 +256,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
     File tmp = new File(target.getParentFile(), target.getName() + ".tmp");
     try (FileOutputStream fileOut = new FileOutputStream(tmp);
         DataOutputStream out = new DataOutputStream(new BufferedOutputStream(fileOut, 1 << 16))) {
-      out.writeLong(SNAPSHOT_MAGIC);
-      out.writeInt(SNAPSHOT_VERSION);
-      Map<String, MemberAttributes> members = memberAttributes();
-      out.writeInt(members.size());
-      for (MemberAttributes attributes : members.values()) {
-        byte[] bytes = attributes.toByteArray();
-        out.writeInt(bytes.length);
-        out.write(bytes);
-      }
-      store.writeSnapshot(out);
+      writeState(out);
       out.flush();
       fileOut.getFD().sync();
     }
@@ -256,9 +288,14 @@ public final class NuwaStateMachine extends BaseStateMachine {
     return CompletableFuture.completedFuture(toMessage(reply));
   }
 
-  private Reply apply(LogRecord record) {
+  /** Applies one record and returns its reply; package-private for tests. Apply thread only. */
+  Reply apply(LogRecord record) {
     MvccStore s = store;
     try {
+      if (record.hasAuthStamp()) {
+        auth.checkStamp(record.getAuthStamp());
+        checkLeaseWrites(s, record);
+      }
       switch (record.getOpCase()) {
         case PUT:
           return Reply.newBuilder().setPut(s.put(record.getPut())).build();
@@ -295,11 +332,45 @@ public final class NuwaStateMachine extends BaseStateMachine {
         case MEMBER_ATTRIBUTES:
           memberAttributes.put(record.getMemberAttributes().getName(), record.getMemberAttributes());
           return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
+        case AUTH:
+          auth.apply(record.getAuth());
+          return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
         default:
           return error(Status.INTERNAL.withDescription("unknown log record " + record.getOpCase()));
       }
     } catch (StatusRuntimeException e) {
       return error(e.getStatus());
+    }
+  }
+
+  /**
+   * A client may revoke a lease, or attach a key to one, only if it may write every key the lease
+   * holds now (etcd's rule; the keys can change between the request's check and this point).
+   */
+  private void checkLeaseWrites(MvccStore s, LogRecord record) {
+    switch (record.getOpCase()) {
+      case PUT -> checkLeaseWrites(s, record.getAuthStamp(), record.getPut().getLease());
+      case TXN -> checkLeaseWrites(s, record.getAuthStamp(), record.getTxn());
+      case LEASE_REVOKE -> checkLeaseWrites(s, record.getAuthStamp(), record.getLeaseRevoke().getID());
+      default -> { }
+    }
+  }
+
+  private void checkLeaseWrites(MvccStore s, AuthStamp stamp, TxnRequest txn) {
+    for (var ops : List.of(txn.getSuccessList(), txn.getFailureList())) {
+      for (RequestOp op : ops) {
+        if (op.hasRequestPut()) {
+          checkLeaseWrites(s, stamp, op.getRequestPut().getLease());
+        } else if (op.hasRequestTxn()) {
+          checkLeaseWrites(s, stamp, op.getRequestTxn());
+        }
+      }
+    }
+  }
+
+  private void checkLeaseWrites(MvccStore s, AuthStamp stamp, long leaseId) {
+    if (leaseId != 0) {
+      s.lease(leaseId).ifPresent(lease -> auth.checkLeaseWrites(stamp, lease.keys()));
     }
   }
 
@@ -365,6 +436,11 @@ public final class NuwaStateMachine extends BaseStateMachine {
           response.addAllKeys(info.get().keys());
         }
         return Reply.newBuilder().setLeaseTimeToLive(response).build();
+      }
+      case AUTH_STATUS: {
+        var current = auth.state();
+        return Reply.newBuilder().setAuthStatus(AuthStatusResponse.newBuilder().setHeader(header(s))
+            .setEnabled(current.enabled()).setAuthRevision(current.revision())).build();
       }
       case LEASE_LEASES: {
         var response = LeaseLeasesResponse.newBuilder().setHeader(header(s));
