@@ -168,6 +168,15 @@ final class RunCommand implements Runnable {
         description = "Where to write the system root's AccessKey if this start creates it.")
     Path credentials;
 
+    @Option(names = "--nuwa-user", defaultValue = "root",
+        description = "Nuwa user to authenticate as, with --nuwa-password-file "
+            + "(default: ${DEFAULT-VALUE}).")
+    String nuwaUser;
+
+    @Option(names = "--nuwa-password-file", paramLabel = "FILE",
+        description = "File holding the Nuwa user's password, when Nuwa has authentication on.")
+    Path nuwaPasswordFile;
+
     @Option(names = "--log-format", defaultValue = "text",
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
@@ -183,6 +192,9 @@ final class RunCommand implements Runnable {
           .region(region);
       if (credentials != null) {
         config.bootstrapCredentialsFile(credentials);
+      }
+      if (nuwaPasswordFile != null) {
+        config.nuwaLogin(nuwaUser, nuwaPasswordFile);
       }
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));

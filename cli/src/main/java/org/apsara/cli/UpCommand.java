@@ -75,6 +75,8 @@ final class UpCommand implements Callable<Integer> {
     cluster.identity().ifPresent(identity -> {
       System.out.println("  identity service    " + identity.address()
           + "  metrics/health  http://127.0.0.1:" + identity.metricsPort() + "/metrics  /health");
+      System.out.println("  Nuwa root user      root, password in "
+          + dataDir.resolve(EmbeddedCluster.NUWA_ROOT_PASSWORD_FILE));
       System.out.println(identity.bootstrapCredentials().isPresent()
           ? "  credentials         wrote the system root's new AccessKey to " + credentialsFile
               + " (profile default)"
@@ -84,14 +86,17 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("  logs                " + dataDir.resolve("logs"));
     if (noAuth) {
       System.out.println();
-      System.out.println("WARNING: --no-auth: the identity service is not running; nothing is"
-          + " authenticated. Use this for local experiments only.");
+      System.out.println("WARNING: --no-auth: the identity service is not running and Nuwa asks"
+          + " for no credentials (unless an earlier start turned them on); use this for local"
+          + " experiments only.");
     }
     System.out.println();
     System.out.println("Try this next:");
-    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + " put foo bar");
-    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + " get foo");
-    System.out.println("  ./apsara nuwa put greeting hello && ./apsara nuwa get greeting");
+    String user = cluster.nuwaRootPassword().map(p -> " --user root:" + p).orElse("");
+    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + user + " put foo bar");
+    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + user + " get foo");
+    System.out.println("  ./apsara nuwa put greeting hello" + user + " && ./apsara nuwa get greeting"
+        + user);
     System.out.println("  ./apsara nuwa members");
     if (!noAuth) {
       System.out.println("  ./apsara whoami && ./apsara tenant create acme && ./apsara user list"

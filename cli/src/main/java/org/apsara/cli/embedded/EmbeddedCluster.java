@@ -1,6 +1,7 @@
 package org.apsara.cli.embedded;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,20 +23,27 @@ import org.apsara.tenant.server.TenantServer;
  * 2379/2380/2381 by default). The identity service serves its API on its own port I and metrics
  * on I + 2.
  *
- * <p>Secure by default: the identity service keeps the cluster master key in the data directory
- * and, on the first start, creates the system tenant's root AccessKey and writes it to the
- * credentials file, so that the CLI works at once.
+ * <p>Secure by default: the first start turns on etcd authentication in Nuwa with a {@code root}
+ * user (its random password in {@value #NUWA_ROOT_PASSWORD_FILE}, mode 0600), and the identity
+ * service keeps the cluster master key in the data directory and creates the system tenant's root
+ * AccessKey, which it writes to the credentials file, so that the CLI works at once.
  */
 public final class EmbeddedCluster implements AutoCloseable {
   /** Ports between one member's and the next one's. */
   public static final int PORT_STRIDE = 10;
 
+  /** Where the password of Nuwa's root user is kept, below the data directory. */
+  public static final String NUWA_ROOT_PASSWORD_FILE = "nuwa/root.password";
+
   private final List<NuwaServer> nuwa;
   private final Optional<TenantServer> identity;
+  private final Optional<String> nuwaRootPassword;
 
-  private EmbeddedCluster(List<NuwaServer> nuwa, Optional<TenantServer> identity) {
+  private EmbeddedCluster(
+      List<NuwaServer> nuwa, Optional<TenantServer> identity, Optional<String> nuwaRootPassword) {
     this.nuwa = nuwa;
     this.identity = identity;
+    this.nuwaRootPassword = nuwaRootPassword;
   }
 
   /**
@@ -89,10 +97,15 @@ public final class EmbeddedCluster implements AutoCloseable {
       throw e;
     }
     Optional<TenantServer> identity = Optional.empty();
+    Optional<String> rootPassword = Optional.empty();
     if (options.identityPort().isPresent()) {
       int port = options.identityPort().get();
+      Path passwordFile = dataDir.resolve(NUWA_ROOT_PASSWORD_FILE);
       try {
+        rootPassword = Optional.of(
+            NuwaRootLogin.ensureEnabled(started.get(0).clientEndpoint(), passwordFile));
         identity = Optional.of(TenantServer.start(TenantConfig.builder()
+            .nuwaLogin(NuwaRootLogin.ROOT, passwordFile)
             .nuwaEndpoints(started.stream().map(NuwaServer::clientEndpoint).toList())
             .host("127.0.0.1")
             .port(port)
@@ -105,7 +118,13 @@ public final class EmbeddedCluster implements AutoCloseable {
         throw e;
       }
     }
-    return new EmbeddedCluster(List.copyOf(started), identity);
+    Path passwordFile = dataDir.resolve(NUWA_ROOT_PASSWORD_FILE);
+    if (rootPassword.isEmpty() && Files.exists(passwordFile)) {
+      // Run without the identity service on a directory an earlier start secured: Nuwa still
+      // asks for its root user.
+      rootPassword = Optional.of(Files.readString(passwordFile).strip());
+    }
+    return new EmbeddedCluster(List.copyOf(started), identity, rootPassword);
   }
 
   public List<NuwaServer> nuwaMembers() {
@@ -115,6 +134,14 @@ public final class EmbeddedCluster implements AutoCloseable {
   /** The Nuwa client endpoints, "host:port", comma-separated, as etcdctl's --endpoints takes them. */
   public String nuwaEndpoints() {
     return String.join(",", nuwa.stream().map(NuwaServer::clientEndpoint).toList());
+  }
+
+  /**
+   * The password of Nuwa's {@code root} user, unless the cluster runs without authentication
+   * (then Nuwa, too, is open to anyone who can reach it).
+   */
+  public Optional<String> nuwaRootPassword() {
+    return nuwaRootPassword;
   }
 
   /** The identity service, unless the cluster runs without authentication. */

@@ -1,6 +1,7 @@
 package org.apsara.cli.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -44,7 +45,19 @@ class EmbeddedClusterTest {
         assertThat(caller.getUserName()).isEqualTo(IdentityNames.ROOT_USER);
         assertThat(caller.getAccessKeyId()).isEqualTo(accessKeyId);
       }
-      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
+      // Nuwa asks for credentials too: its root user's password is in the data directory.
+      String rootPassword = cluster.nuwaRootPassword().orElseThrow();
+      assertThat(Files.readString(data.resolve(EmbeddedCluster.NUWA_ROOT_PASSWORD_FILE)).strip())
+          .isEqualTo(rootPassword);
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
+          data.resolve(EmbeddedCluster.NUWA_ROOT_PASSWORD_FILE)))).isEqualTo("rw-------");
+      try (NuwaClient anonymous =
+          NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
+        assertThatThrownBy(() -> anonymous.kv().put("foo", "bar"))
+            .hasMessageContaining("user name is empty");
+      }
+      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints())
+          .user("root", rootPassword).build()) {
         nuwa.kv().put("foo", "bar");
       }
     }
@@ -58,7 +71,8 @@ class EmbeddedClusterTest {
       try (IdentityClient client = IdentityClient.connect(profile)) {
         assertThat(client.getCallerIdentity().getAccessKeyId()).isEqualTo(accessKeyId);
       }
-      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
+      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints())
+          .user("root", cluster.nuwaRootPassword().orElseThrow()).build()) {
         assertThat(nuwa.kv().get("foo").kvs())
             .singleElement()
             .satisfies(kv -> assertThat(kv.value().toStringUtf8()).isEqualTo("bar"));
@@ -73,7 +87,11 @@ class EmbeddedClusterTest {
         temp.resolve("data"), portWithTwoFreeNeighbours(), 1, Optional.empty(), credentials);
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
       assertThat(cluster.identity()).isEmpty();
+      assertThat(cluster.nuwaRootPassword()).isEmpty();
       assertThat(credentials).doesNotExist();
+      try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
+        nuwa.kv().put("open", "to anyone");
+      }
     }
   }
 

@@ -24,6 +24,8 @@ import org.apsara.common.net.HostPort;
  *     it (profile {@value org.apsara.tenant.api.CredentialsFile#DEFAULT_PROFILE}); empty: only
  *     {@link TenantServer#bootstrapCredentials()} returns it
  * @param registrationTtl how long the registration outlives the process if it dies
+ * @param nuwaUser the Nuwa user to authenticate as, when Nuwa has authentication enabled
+ * @param nuwaPasswordFile the file holding that user's password (read at start, never logged)
  */
 public record TenantConfig(
     List<String> nuwaEndpoints,
@@ -34,7 +36,9 @@ public record TenantConfig(
     String region,
     Optional<String> instanceId,
     Optional<Path> bootstrapCredentialsFile,
-    Duration registrationTtl) {
+    Duration registrationTtl,
+    Optional<String> nuwaUser,
+    Optional<Path> nuwaPasswordFile) {
   /** The port of the gRPC API unless told otherwise. */
   public static final int DEFAULT_PORT = 7070;
   /** The region of a cluster that names none. */
@@ -65,6 +69,10 @@ public record TenantConfig(
     if (registrationTtl.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new IllegalArgumentException("the registration TTL must be at least 1 s");
     }
+    if (nuwaUser.isPresent() != nuwaPasswordFile.isPresent()) {
+      throw new IllegalArgumentException(
+          "a Nuwa user needs a password file and a password file a user: give both or neither");
+    }
   }
 
   public static Builder builder() {
@@ -82,6 +90,8 @@ public record TenantConfig(
     private Optional<String> instanceId = Optional.empty();
     private Optional<Path> bootstrapCredentialsFile = Optional.empty();
     private Duration registrationTtl = DEFAULT_REGISTRATION_TTL;
+    private Optional<String> nuwaUser = Optional.empty();
+    private Optional<Path> nuwaPasswordFile = Optional.empty();
 
     private Builder() {}
 
@@ -130,9 +140,16 @@ public record TenantConfig(
       return this;
     }
 
+    /** Authenticates to Nuwa as {@code user}, with the password in {@code passwordFile}. */
+    public Builder nuwaLogin(String user, Path passwordFile) {
+      this.nuwaUser = Optional.of(user);
+      this.nuwaPasswordFile = Optional.of(passwordFile);
+      return this;
+    }
+
     public TenantConfig build() {
       return new TenantConfig(nuwaEndpoints, host, port, metricsPort, masterKeyFile, region,
-          instanceId, bootstrapCredentialsFile, registrationTtl);
+          instanceId, bootstrapCredentialsFile, registrationTtl, nuwaUser, nuwaPasswordFile);
     }
   }
 }

@@ -115,7 +115,12 @@ public final class TenantServer implements AutoCloseable {
   }
 
   private void startInternal() throws IOException {
-    nuwa = NuwaClient.builder().endpoints(config.nuwaEndpoints()).build();
+    NuwaClient.Builder nuwaBuilder = NuwaClient.builder().endpoints(config.nuwaEndpoints());
+    if (config.nuwaUser().isPresent()) {
+      nuwaBuilder.user(config.nuwaUser().get(),
+          java.nio.file.Files.readString(config.nuwaPasswordFile().get()).strip());
+    }
+    nuwa = nuwaBuilder.build();
     MasterKey masterKey = Bootstrap.loadOrCreateMasterKey(config.masterKeyFile());
     Clock clock = Clock.systemUTC();
     store = new IdentityStore(nuwa, new SecretBox(masterKey), clock);
