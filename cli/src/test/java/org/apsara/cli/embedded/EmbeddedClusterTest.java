@@ -3,9 +3,6 @@ package org.apsara.cli.embedded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -15,7 +12,6 @@ import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.api.IdentityNames;
 import org.apsara.tenant.api.v1.GetCallerIdentityResponse;
-import org.apsara.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +24,7 @@ class EmbeddedClusterTest {
     Path data = temp.resolve("data");
     Path credentials = temp.resolve("home/.apsara/credentials");
     EmbeddedCluster.Options options = new EmbeddedCluster.Options(
-        data, portWithTwoFreeNeighbours(), 1, Optional.of(portWithTwoFreeNeighbours()), credentials);
+        data, EmbeddedPorts.portWithTwoFreeNeighbours(), 1, Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials);
 
     String accessKeyId;
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
@@ -84,7 +80,7 @@ class EmbeddedClusterTest {
   void noAuthRunsWithoutTheIdentityServiceAndWritesNoCredentials() throws Exception {
     Path credentials = temp.resolve("credentials");
     EmbeddedCluster.Options options = new EmbeddedCluster.Options(
-        temp.resolve("data"), portWithTwoFreeNeighbours(), 1, Optional.empty(), credentials);
+        temp.resolve("data"), EmbeddedPorts.portWithTwoFreeNeighbours(), 1, Optional.empty(), credentials);
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
       assertThat(cluster.identity()).isEmpty();
       assertThat(cluster.nuwaRootPassword()).isEmpty();
@@ -92,25 +88,6 @@ class EmbeddedClusterTest {
       try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
         nuwa.kv().put("open", "to anyone");
       }
-    }
-  }
-
-  /** A free port P such that P + 1 and P + 2 are free too: the embedded cluster's layout. */
-  private static int portWithTwoFreeNeighbours() throws IOException {
-    for (int attempt = 0; attempt < Ports.ATTEMPTS_MAX; attempt++) {
-      int port = Ports.freePort();
-      if (port + 2 <= 65535 && bindable(port + 1) && bindable(port + 2)) {
-        return port;
-      }
-    }
-    throw new IllegalStateException("no port with two free neighbours");
-  }
-
-  private static boolean bindable(int port) {
-    try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
     }
   }
 }
