@@ -43,7 +43,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--clients", defaultValue = "1,16,128", description = "Concurrent clients per step (default: ${DEFAULT-VALUE}).")
     String clients;
 
-    @Option(names = "--systems", defaultValue = "nuwa,etcd,zookeeper", description = "Systems to run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--systems", defaultValue = "nuwa,etcd,zookeeper", description = "Systems to run: nuwa, nuwa-auth (Nuwa with authentication on), etcd, zookeeper (default: ${DEFAULT-VALUE}).")
     String systems;
 
     @Option(names = "--rounds", defaultValue = "2", description = "Alternating rounds; the median is reported (default: ${DEFAULT-VALUE}).")

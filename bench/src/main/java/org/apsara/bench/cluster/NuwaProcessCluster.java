@@ -1,5 +1,15 @@
 package org.apsara.bench.cluster;
 
+import com.google.protobuf.ByteString;
+import io.etcd.jetcd.api.AuthEnableRequest;
+import io.etcd.jetcd.api.AuthGrpc;
+import io.etcd.jetcd.api.AuthRoleAddRequest;
+import io.etcd.jetcd.api.AuthRoleGrantPermissionRequest;
+import io.etcd.jetcd.api.AuthUserAddRequest;
+import io.etcd.jetcd.api.AuthUserGrantRoleRequest;
+import io.etcd.jetcd.api.Permission;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -8,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A Nuwa cluster of {@code size} members, each a JVM running the {@code apsara} command line's
@@ -20,6 +32,23 @@ import java.util.StringJoiner;
 public final class NuwaProcessCluster extends LocalCluster {
   /** The display name used in messages and reports. */
   public static final String SYSTEM = "Nuwa";
+
+  /** The display name of a cluster with authentication on. */
+  public static final String SYSTEM_WITH_AUTH = "Nuwa (auth)";
+
+  /** The user {@link #enableAuthentication} creates for the benchmark's clients. */
+  public static final String BENCH_USER = "bench";
+
+  /** How long each call that sets authentication up may take. */
+  private static final long AUTH_SETUP_TIMEOUT_SECONDS = 30;
+
+  /** An etcd user name and password; the password never appears in {@code toString}. */
+  public record Login(String user, String password) {
+    @Override
+    public String toString() {
+      return "Login[" + user + "]";
+    }
+  }
 
   /** The command line's main class; a member runs {@code <MAIN_CLASS> run nuwa ...}. */
   public static final String MAIN_CLASS = "org.apsara.cli.Apsara";
@@ -47,6 +76,47 @@ public final class NuwaProcessCluster extends LocalCluster {
         "--peers", peers,
         "--data", dataDirectory.toString(),
         "--client-port", Integer.toString(clientPort));
+  }
+
+  /**
+   * Turns on etcd authentication, as a production cluster would run: a {@code root} user, and a
+   * user {@value #BENCH_USER} whose only role may read and write the keys under {@code prefix},
+   * so that every request pays for a token check and a permission check.
+   *
+   * @return the login of {@value #BENCH_USER}
+   */
+  public Login enableAuthentication(String prefix) {
+    String password = UUID.randomUUID().toString();
+    InetSocketAddress first = clientAddresses().get(0);
+    ManagedChannel channel = NettyChannelBuilder
+        .forAddress(first.getHostString(), first.getPort()).usePlaintext().build();
+    try {
+      AuthGrpc.AuthBlockingStub auth = AuthGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(AUTH_SETUP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      for (String name : List.of("root", BENCH_USER)) {
+        auth.roleAdd(AuthRoleAddRequest.newBuilder().setName(name).build());
+        auth.userAdd(AuthUserAddRequest.newBuilder().setName(name).setPassword(password).build());
+        auth.userGrantRole(
+            AuthUserGrantRoleRequest.newBuilder().setUser(name).setRole(name).build());
+      }
+      ByteString from = ByteString.copyFromUtf8(prefix);
+      auth.roleGrantPermission(AuthRoleGrantPermissionRequest.newBuilder()
+          .setName(BENCH_USER)
+          .setPerm(Permission.newBuilder()
+              .setPermType(Permission.Type.READWRITE).setKey(from).setRangeEnd(prefixEnd(from)))
+          .build());
+      auth.authEnable(AuthEnableRequest.getDefaultInstance());
+    } finally {
+      channel.shutdownNow();
+    }
+    return new Login(BENCH_USER, password);
+  }
+
+  /** The end of the range of every key that starts with {@code prefix}. */
+  private static ByteString prefixEnd(ByteString prefix) {
+    byte[] end = prefix.toByteArray();
+    end[end.length - 1]++;
+    return ByteString.copyFrom(end);
   }
 
   static String memberId(int index) {

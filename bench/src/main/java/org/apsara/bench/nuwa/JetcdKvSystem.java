@@ -2,6 +2,7 @@ package org.apsara.bench.nuwa;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.maintenance.StatusResponse;
@@ -16,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apsara.bench.cluster.LocalCluster;
 import org.apsara.bench.cluster.MemberProcess;
+import org.apsara.bench.cluster.NuwaProcessCluster;
 
 /**
  * A system speaking the etcd v3 API (etcd itself, or Nuwa), driven through the jetcd client so that
@@ -29,20 +31,31 @@ final class JetcdKvSystem implements KvSystem {
   private final LocalCluster cluster;
   private final String fixedVersion;
   private final Duration operationTimeout;
+  private final Optional<NuwaProcessCluster.Login> login;
 
   /**
    * @param cluster the running cluster, owned from now on
    * @param fixedVersion the version to report, or null to ask the members' Status
    */
   JetcdKvSystem(LocalCluster cluster, String fixedVersion, Duration operationTimeout) {
+    this(cluster, fixedVersion, operationTimeout, Optional.empty());
+  }
+
+  /**
+   * @param login the user every client authenticates as, when the cluster has authentication on
+   *     (the system is then reported as {@link NuwaProcessCluster#SYSTEM_WITH_AUTH})
+   */
+  JetcdKvSystem(LocalCluster cluster, String fixedVersion, Duration operationTimeout,
+      Optional<NuwaProcessCluster.Login> login) {
     this.cluster = cluster;
     this.fixedVersion = fixedVersion;
     this.operationTimeout = operationTimeout;
+    this.login = login;
   }
 
   @Override
   public String name() {
-    return cluster.systemName();
+    return login.isPresent() ? NuwaProcessCluster.SYSTEM_WITH_AUTH : cluster.systemName();
   }
 
   @Override
@@ -56,10 +69,13 @@ final class JetcdKvSystem implements KvSystem {
     return new JetcdConnection(newClient(address), keys, operationTimeout);
   }
 
-  private static Client newClient(InetSocketAddress address) {
-    return Client.builder()
-        .endpoints("http://" + address.getHostString() + ":" + address.getPort())
-        .build();
+  private Client newClient(InetSocketAddress address) {
+    ClientBuilder builder = Client.builder()
+        .endpoints("http://" + address.getHostString() + ":" + address.getPort());
+    login.ifPresent(l -> builder
+        .user(ByteSequence.from(l.user(), StandardCharsets.UTF_8))
+        .password(ByteSequence.from(l.password(), StandardCharsets.UTF_8)));
+    return builder.build();
   }
 
   @Override
@@ -112,7 +128,10 @@ final class JetcdKvSystem implements KvSystem {
 
   @Override
   public String putDescription() {
-    return "Put";
+    return login.isPresent()
+        ? "Put, with authentication on, by a user whose only role may read and write the"
+            + " benchmark's keys (a token and a permission check on every request)"
+        : "Put";
   }
 
   @Override

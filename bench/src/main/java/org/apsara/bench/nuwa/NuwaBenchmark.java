@@ -40,6 +40,8 @@ public final class NuwaBenchmark {
   /** The systems this benchmark can run. */
   public enum SystemUnderTest {
     NUWA("nuwa", NuwaProcessCluster.SYSTEM),
+    /** Nuwa with etcd authentication on, driven by a user confined to the benchmark's keys. */
+    NUWA_AUTH("nuwa-auth", NuwaProcessCluster.SYSTEM_WITH_AUTH),
     ETCD("etcd", EtcdCluster.SYSTEM),
     ZOOKEEPER("zookeeper", ZooKeeperEnsemble.SYSTEM);
 
@@ -69,7 +71,7 @@ public final class NuwaBenchmark {
         }
       }
       throw new IllegalArgumentException(
-          "unknown system '" + name + "'; expected one of nuwa, etcd, zookeeper");
+          "unknown system '" + name + "'; expected one of nuwa, nuwa-auth, etcd, zookeeper");
     }
   }
 
@@ -504,7 +506,8 @@ public final class NuwaBenchmark {
                 + "); install etcd or pass --etcd PATH");
       }
     }
-    if (settings.systems().contains(SystemUnderTest.NUWA)
+    if ((settings.systems().contains(SystemUnderTest.NUWA)
+            || settings.systems().contains(SystemUnderTest.NUWA_AUTH))
         && !NuwaProcessCluster.launcherAvailable()) {
       throw new IllegalStateException(
           "Nuwa: the launcher " + NuwaProcessCluster.MAIN_CLASS + " is not on the class path;"
@@ -520,6 +523,17 @@ public final class NuwaBenchmark {
               settings.members(), settings.workDirectory(), settings.startupTimeout()),
           null,
           settings.operationTimeout());
+      case NUWA_AUTH -> {
+        NuwaProcessCluster cluster = NuwaProcessCluster.start(
+            settings.members(), settings.workDirectory(), settings.startupTimeout());
+        try {
+          yield new JetcdKvSystem(cluster, null, settings.operationTimeout(),
+              Optional.of(cluster.enableAuthentication(KeySpace.PARENT + "/")));
+        } catch (RuntimeException e) {
+          cluster.close();
+          throw e;
+        }
+      }
       case ETCD -> new JetcdKvSystem(
           EtcdCluster.start(
               etcdBinary.orElseThrow(),
