@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -48,6 +49,7 @@ import org.apsara.tenant.server.store.IdentityKeys.GroupAttachmentKey;
 import org.apsara.tenant.server.store.IdentityKeys.MembershipKey;
 import org.apsara.tenant.server.store.IdentityKeys.Parsed;
 import org.apsara.tenant.server.store.IdentityKeys.PolicyKey;
+import org.apsara.tenant.server.store.IdentityKeys.TenantKey;
 import org.apsara.tenant.server.store.IdentityKeys.UserAttachmentKey;
 import org.apsara.tenant.server.store.IdentityStore;
 import org.apsara.tenant.server.store.proto.AccessKeyRecord;
@@ -74,6 +76,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Freshness.</b> {@link #revision()} is the store revision whose changes are all visible and
  * have invalidated the cache; {@link #awaitRevision} waits for it to reach a revision, for example
  * that of a write just made, so that the writer sees its own change.
+ *
+ * <p><b>Listeners.</b> {@link #addChangeListener} tells {@link NuwaAuthSync} that the tenants or
+ * AccessKeys may have changed; it then reads them with {@link #accessSnapshot}.
  *
  * <p>Thread-safe. Lookups take a read lock and never block on I/O; changes are applied on the Nuwa
  * client's callback threads, one revision at a time.
@@ -108,6 +113,8 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
   private volatile long revision;
   private volatile boolean following;
 
+  private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
+
   private IdentityView(NuwaClient nuwa, SecretBox secretBox, DecisionCache decisions) {
     this.nuwa = Objects.requireNonNull(nuwa, "nuwa");
     this.secretBox = Objects.requireNonNull(secretBox, "secretBox");
@@ -134,6 +141,42 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
   @Override
   public Optional<ResolvedAccessKey> resolve(String accessKeyId) {
     return read(image -> Optional.ofNullable(image.accessKeys.get(accessKeyId)));
+  }
+
+  /**
+   * The tenants and AccessKeys (with opened secrets, enabled or not) as they are now, for
+   * {@link NuwaAuthSync}. Consistent: taken under the read lock, so no change is half in it.
+   */
+  AccessSnapshot accessSnapshot() {
+    return read(image -> new AccessSnapshot(
+        revision, Set.copyOf(image.tenants), List.copyOf(image.accessKeys.values())));
+  }
+
+  /**
+   * What {@link #accessSnapshot} returns.
+   *
+   * @param revision every change up to this store revision is in it (later ones may be too)
+   */
+  record AccessSnapshot(long revision, Set<String> tenants, List<ResolvedAccessKey> accessKeys) {}
+
+  /**
+   * Calls {@code listener} after every change that became visible here, and after every reload.
+   * It runs on the thread applying the change, with the view's writer lock held: it must return
+   * at once (hand the work to a thread of its own) and must not call back into the view's writers.
+   */
+  void addChangeListener(Runnable listener) {
+    changeListeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  private void notifyChangeListeners() {
+    for (Runnable listener : changeListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        // A listener's bug must not stop the view from following the store.
+        LOG.atError().setCause(e).log("an identity view change listener failed");
+      }
+    }
   }
 
   /**
@@ -282,6 +325,7 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
       revision = Math.max(revision, loadedAt);
       revisionMonitor.notifyAll();
     }
+    notifyChangeListeners();
     int myGeneration = ++generation;
     watcher = nuwa.watch().watch(all,
         WatchOptions.builder().startRevision(loadedAt + 1).build(), new Follower(myGeneration));
@@ -349,6 +393,7 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
         // no decision cached from before it.
         invalidation.applyTo(decisions);
         publish(response.events().get(response.events().size() - 1).revision());
+        notifyChangeListeners();
       }
     }
 
@@ -415,6 +460,7 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
    * once it is shared), read under the read lock.
    */
   private final class Image {
+    final Set<String> tenants = new HashSet<>();
     final Map<String, ResolvedAccessKey> accessKeys = new HashMap<>();
     /** By "tenant/policy". */
     final Map<String, PolicyEntry> policies = new HashMap<>();
@@ -443,7 +489,14 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
     /** Applies a put ({@code value} non-null) or a delete of {@code key}. */
     void apply(String key, ByteString value, Invalidation invalidation) {
       Parsed parsed = IdentityKeys.parse(key).orElse(null);
-      if (parsed instanceof AccessKeyKey k) {
+      if (parsed instanceof TenantKey k) {
+        // Decides nothing here, but each tenant has a Nuwa role (NuwaAuthSync).
+        if (value == null) {
+          tenants.remove(k.tenant());
+        } else {
+          tenants.add(k.tenant());
+        }
+      } else if (parsed instanceof AccessKeyKey k) {
         applyAccessKey(k, key, value);
       } else if (parsed instanceof PolicyKey k) {
         applyPolicy(k, key, value);
@@ -458,7 +511,7 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
         link(policiesOfGroup, userKey(k.tenant(), k.group()), k.policy(), value != null);
         invalidation.all();
       }
-      // Tenants, users and groups themselves decide nothing: what hangs off them does.
+      // Users and groups themselves decide nothing: what hangs off them does.
     }
 
     private void applyAccessKey(AccessKeyKey k, String key, ByteString value) {

@@ -50,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #start} bootstraps the cluster if this is its first server (see {@link Bootstrap}),
  * loads the {@link IdentityView}, opens the port, and registers. Every call except the gRPC health
  * check must be signed; every call is authorized by the {@link PolicyAuthorizer} and audited to
- * the {@value Slf4jAuditSink#LOGGER_NAME} logger unless another sink is given.
+ * the {@value Slf4jAuditSink#LOGGER_NAME} logger unless another sink is given. With a Nuwa login
+ * ({@link TenantConfig#nuwaUser()}, the root user of a Nuwa with authentication on), a {@link
+ * NuwaAuthSync} also makes every enabled AccessKey a Nuwa user confined to its tenant's keys.
  *
  * <p>{@link #close} deregisters first, so that clients stop picking this server, then stops
  * serving and releases everything. Thread-safe.
@@ -74,6 +76,7 @@ public final class TenantServer implements AutoCloseable {
   private NuwaClient nuwa;
   private IdentityStore store;
   private IdentityView view;
+  private Optional<NuwaAuthSync> nuwaAuthSync = Optional.empty();
   private DecisionCache decisions;
   private Optional<CreatedAccessKey> bootstrapCredentials = Optional.empty();
   private Server grpcServer;
@@ -116,9 +119,11 @@ public final class TenantServer implements AutoCloseable {
 
   private void startInternal() throws IOException {
     NuwaClient.Builder nuwaBuilder = NuwaClient.builder().endpoints(config.nuwaEndpoints());
+    Optional<String> nuwaPassword = Optional.empty();
     if (config.nuwaUser().isPresent()) {
-      nuwaBuilder.user(config.nuwaUser().get(),
+      nuwaPassword = Optional.of(
           java.nio.file.Files.readString(config.nuwaPasswordFile().get()).strip());
+      nuwaBuilder.user(config.nuwaUser().get(), nuwaPassword.get());
     }
     nuwa = nuwaBuilder.build();
     MasterKey masterKey = Bootstrap.loadOrCreateMasterKey(config.masterKeyFile());
@@ -129,6 +134,11 @@ public final class TenantServer implements AutoCloseable {
 
     decisions = new DecisionCache(DecisionCache.DEFAULT_MAX_ENTRIES);
     view = IdentityView.start(nuwa, new SecretBox(masterKey), decisions);
+    if (nuwaPassword.isPresent()) {
+      // Only a Nuwa with authentication on confines anyone, and only its root may set that up.
+      nuwaAuthSync = Optional.of(NuwaAuthSync.start(view, new NuwaAuthAdmin(
+          config.nuwaEndpoints(), config.nuwaUser().get(), nuwaPassword.get())));
+    }
     PolicyAuthorizer authorizer = new PolicyAuthorizer(view, decisions, config.region());
     IdentityServiceImpl service = new IdentityServiceImpl(store, view, authorizer,
         new Authorization(authorizer, auditSink, clock), clock);
@@ -182,6 +192,14 @@ public final class TenantServer implements AutoCloseable {
         .description("Authorization decisions answered from the cache").register(metrics);
     FunctionCounter.builder("tenant_decision_cache_misses", decisions, DecisionCache::misses)
         .description("Authorization decisions evaluated from policies").register(metrics);
+    nuwaAuthSync.ifPresent(sync -> {
+      Gauge.builder("tenant_nuwa_auth_synced_revision", sync, NuwaAuthSync::syncedRevision)
+          .description("Store revision up to which Nuwa's users and roles match the identities")
+          .register(metrics);
+      Gauge.builder("tenant_nuwa_auth_failures", sync, NuwaAuthSync::failuresInARow)
+          .description("Failed passes in a row of bringing Nuwa's users and roles in line")
+          .register(metrics);
+    });
     if (config.metricsPort() < 0) {
       return;
     }
@@ -222,6 +240,11 @@ public final class TenantServer implements AutoCloseable {
     return view;
   }
 
+  /** What keeps Nuwa's users and roles in line with the identities; present with a Nuwa login. */
+  public Optional<NuwaAuthSync> nuwaAuthSync() {
+    return nuwaAuthSync;
+  }
+
   public PrometheusMeterRegistry metrics() {
     return metrics;
   }
@@ -256,6 +279,7 @@ public final class TenantServer implements AutoCloseable {
         grpcServer.shutdownNow();
       }
     }
+    nuwaAuthSync.ifPresent(NuwaAuthSync::close);
     if (view != null) {
       view.close();
     }

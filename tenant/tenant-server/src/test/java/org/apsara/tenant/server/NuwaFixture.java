@@ -2,6 +2,13 @@ package org.apsara.tenant.server;
 
 import static org.awaitility.Awaitility.await;
 
+import io.etcd.jetcd.api.AuthEnableRequest;
+import io.etcd.jetcd.api.AuthGrpc;
+import io.etcd.jetcd.api.AuthRoleAddRequest;
+import io.etcd.jetcd.api.AuthUserAddRequest;
+import io.etcd.jetcd.api.AuthUserGrantRoleRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,12 +18,14 @@ import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.nuwa.server.auth.PasswordHasher;
 import org.apsara.testkit.Ports;
 
 /**
  * A real one-member Nuwa in this JVM. {@link #shared()} is one for every test class that only
  * needs names of its own ({@link #uniqueName}); {@link #start} gives a class a store of its own,
- * for tests of what happens once per cluster (the bootstrap).
+ * for tests of what happens once per cluster (the bootstrap); {@link #startWithAuth} one with
+ * Nuwa's authentication on.
  */
 public final class NuwaFixture implements AutoCloseable {
   /**
@@ -57,7 +66,37 @@ public final class NuwaFixture implements AutoCloseable {
   }
 
   public static NuwaFixture start(Path dir) throws IOException {
-    NuwaServer server = NuwaServer.start(NuwaConfig.builder()
+    return start(dir, NuwaConfig.builder());
+  }
+
+  /**
+   * A member of its own with Nuwa's authentication on and a {@code root} user with {@code
+   * rootPassword}, enabled by hand as an operator does with etcdctl. Passwords are hashed with
+   * the fewest iterations Nuwa allows, so that tests adding many users stay fast.
+   */
+  public static NuwaFixture startWithAuth(Path dir, String rootPassword) throws IOException {
+    NuwaFixture fixture = start(dir, NuwaConfig.builder()
+        .passwordHashIterations(PasswordHasher.MIN_ITERATIONS));
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(fixture.endpoint()).usePlaintext().build();
+    try {
+      AuthGrpc.AuthBlockingStub auth = AuthGrpc.newBlockingStub(channel);
+      auth.roleAdd(AuthRoleAddRequest.newBuilder().setName("root").build());
+      auth.userAdd(AuthUserAddRequest.newBuilder().setName("root").setPassword(rootPassword).build());
+      auth.userGrantRole(
+          AuthUserGrantRoleRequest.newBuilder().setUser("root").setRole("root").build());
+      auth.authEnable(AuthEnableRequest.getDefaultInstance());
+    } catch (RuntimeException e) {
+      fixture.close();
+      throw e;
+    } finally {
+      channel.shutdownNow();
+    }
+    return fixture;
+  }
+
+  private static NuwaFixture start(Path dir, NuwaConfig.Builder config) throws IOException {
+    NuwaServer server = NuwaServer.start(config
         .memberId("n1")
         .peer("n1", HostPort.of("127.0.0.1", Ports.freePort()))
         .dataDir(dir.resolve("n1"))
@@ -79,6 +118,12 @@ public final class NuwaFixture implements AutoCloseable {
 
   public NuwaClient newClient() {
     return NuwaClient.builder().endpoints(endpoint()).requestTimeout(CLIENT_REQUEST_TIMEOUT).build();
+  }
+
+  /** A client that authenticates as {@code user}; it logs in on its first call. */
+  public NuwaClient newClient(String user, String password) {
+    return NuwaClient.builder().endpoints(endpoint()).requestTimeout(CLIENT_REQUEST_TIMEOUT)
+        .user(user, password).build();
   }
 
   /** A name no other test of this JVM uses, valid for tenants, users, groups and policies. */

@@ -19,12 +19,14 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
+import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.client.Cmp;
 import org.apsara.nuwa.client.CompactedException;
 import org.apsara.nuwa.client.DeleteOptions;
 import org.apsara.nuwa.client.GetOptions;
 import org.apsara.nuwa.client.KeyRange;
 import org.apsara.nuwa.client.KeyValue;
+import org.apsara.nuwa.client.NuwaAuthenticationException;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.NuwaException;
 import org.apsara.nuwa.client.Op;
@@ -102,7 +104,7 @@ public final class IdentityStore {
 
   /** Nuwa's current revision: every change acknowledged so far is at or below it. */
   public long currentRevision() {
-    return nuwaCall(() -> nuwa.kv().get(KeyRange.prefix(IdentityKeys.tenants()),
+    return read(reads -> nuwa.kv().get(KeyRange.prefix(IdentityKeys.tenants()),
         GetOptions.builder().countOnly(true).build()).header().revision());
   }
 
@@ -746,21 +748,35 @@ public final class IdentityStore {
         } catch (CompactedException e) {
           // The revision read at was compacted between two reads: start from a fresh one.
           continue;
+        } catch (NuwaAuthenticationException e) {
+          if (isStaleToken(e)) {
+            continue; // as below: reads refused while Nuwa's users or roles changed
+          }
+          throw e;
         }
         if (change.ops().isEmpty()) {
           return change.result();
         }
         beforeCommit.run();
-        TxnResponse response = nuwa.kv().txn(Txn.builder()
-            .when(reads.guards().toArray(new Cmp[0]))
-            .then(change.ops().toArray(new Op[0]))
-            .build());
+        TxnResponse response;
+        try {
+          response = nuwa.kv().txn(Txn.builder()
+              .when(reads.guards().toArray(new Cmp[0]))
+              .then(change.ops().toArray(new Op[0]))
+              .build());
+        } catch (NuwaAuthenticationException e) {
+          if (isStaleToken(e)) {
+            continue; // refused unapplied while Nuwa's users or roles changed: decide again
+          }
+          throw e;
+        }
         if (response.succeeded()) {
           return change.result();
         }
       }
       throw Status.ABORTED.withDescription("could not " + description + ": concurrent changes"
-          + " to the same tenant got in the way " + COMMIT_ATTEMPTS_MAX + " times; retry")
+          + " to the same tenant, or to Nuwa's users and roles, got in the way "
+          + COMMIT_ATTEMPTS_MAX + " times; retry")
           .asRuntimeException();
     });
   }
@@ -773,11 +789,33 @@ public final class IdentityStore {
           return reader.apply(new SnapshotReads(nuwa.kv()));
         } catch (CompactedException e) {
           // As in change(): read again at a fresh revision.
+        } catch (NuwaAuthenticationException e) {
+          if (!isStaleToken(e)) {
+            throw e;
+          }
+          pauseBeforeRetry(attempt); // as in change()
         }
       }
-      throw Status.ABORTED.withDescription("the store was compacted under every one of "
-          + COMMIT_ATTEMPTS_MAX + " attempts to read it; retry").asRuntimeException();
+      throw Status.ABORTED.withDescription("the store was compacted, or Nuwa's users and roles"
+          + " changed, under every one of " + COMMIT_ATTEMPTS_MAX + " attempts to read it; retry")
+          .asRuntimeException();
     });
+  }
+
+  /**
+   * Whether Nuwa refused a request for its token having gone stale. With authentication on, every
+   * change of Nuwa's users or roles (by {@code NuwaAuthSync}, or an operator) stales every token,
+   * and a request checked before such a change and applied after it is refused; either way it was
+   * not applied. nuwa-client renews the token and sends the request once more, which a burst of
+   * such changes (adding a user and granting its role) can defeat; the store then decides and
+   * sends it again, as after a lost race, within the same {@link #COMMIT_ATTEMPTS_MAX}.
+   */
+  private static boolean isStaleToken(NuwaAuthenticationException e) {
+    return isError(e, NuwaErrors.AUTH_OLD_REVISION) || isError(e, NuwaErrors.INVALID_AUTH_TOKEN);
+  }
+
+  private static boolean isError(NuwaException e, Status expected) {
+    return e.code() == expected.getCode() && expected.getDescription().equals(e.getMessage());
   }
 
   /** Spreads out the retries of changes that keep colliding, so that one of them gets through. */
