@@ -33,10 +33,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * second revision; a second txn may take the other branch). Retries stop at the call's deadline or
  * after {@link #MAX_ATTEMPTS} attempts, whichever comes first.
  *
- * <p>A call refused because of its auth token ({@link Errors#isStaleToken}) is sent once more,
- * after the client authenticated again, whether idempotent or not: the server refuses a stale
- * token without applying anything. It is sent once more only, so a server that keeps refusing fresh
- * tokens fails the call rather than trap it in a loop.
+ * <p>A call refused because of its auth token ({@link Errors#isStaleToken}) is sent again, after
+ * the client authenticated again, whether idempotent or not: the server refuses a stale token
+ * without applying anything. Every change of the server's users or roles makes every token stale,
+ * so a burst of such changes can refuse a fresh token again; the call is renewed and re-sent up to
+ * {@link #TOKEN_RENEWALS_MAX} times, so that a server that keeps refusing fresh tokens fails the
+ * call rather than trap it in a loop.
  *
  * <p>An idempotent attempt also gets only {@link #IDEMPOTENT_ATTEMPT_SHARE} of the call's timeout,
  * so that a read stuck on a member that lost its leader (etcd holds such a read for its whole
@@ -45,6 +47,9 @@ import java.util.concurrent.atomic.AtomicReference;
 final class RpcInvoker {
   /** Attempts per call at most, the first included. */
   static final int MAX_ATTEMPTS = 16;
+
+  /** Token renewals per call at most; see the class comment. */
+  static final int TOKEN_RENEWALS_MAX = 3;
 
   /** Share of the call's timeout that one attempt of an idempotent call may use. */
   static final double IDEMPOTENT_ATTEMPT_SHARE = 0.5;
@@ -132,8 +137,8 @@ final class RpcInvoker {
     final CompletableFuture<R> result = new CompletableFuture<>();
     final AtomicReference<ClientCall<Q, R>> current = new AtomicReference<>();
 
-    /** Whether this call already had its token renewed; attempts run one after another. */
-    volatile boolean tokenRenewed;
+    /** How often this call had its token renewed; attempts run one after another. */
+    volatile int tokenRenewals;
 
     Attempts(MethodDescriptor<Q, R> method, Q request, Idempotency idempotency, Deadline deadline) {
       this.method = method;
@@ -218,10 +223,10 @@ final class RpcInvoker {
       Status status = Status.fromThrowable(t);
       if (auth != null
           && sentToken != null
-          && !tokenRenewed
+          && tokenRenewals < TOKEN_RENEWALS_MAX
           && attempt < MAX_ATTEMPTS
           && Errors.isStaleToken(status)) {
-        tokenRenewed = true;
+        tokenRenewals++;
         auth.renew(sentToken);
         // At once: the next attempt's token waits for the renewal, however it ends.
         start(attempt + 1);
