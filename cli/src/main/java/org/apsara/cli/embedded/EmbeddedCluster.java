@@ -52,8 +52,8 @@ public final class EmbeddedCluster implements AutoCloseable {
    * @param dataDir where every role keeps its data; the same directory brings everything back
    * @param nuwaBasePort the first Nuwa member's client port
    * @param nuwaMembers 1, 3 or 5
-   * @param identityPort the identity service's API port, or empty to run without it (no
-   *     authentication anywhere)
+   * @param identityPort the identity service's API port, or empty to run without it and, on a data
+   *     directory no earlier start secured, without Nuwa authentication
    * @param credentialsFile where the first start writes the system root's AccessKey
    */
   public record Options(
@@ -98,9 +98,9 @@ public final class EmbeddedCluster implements AutoCloseable {
     }
     Optional<TenantServer> identity = Optional.empty();
     Optional<String> rootPassword = Optional.empty();
+    Path passwordFile = dataDir.resolve(NUWA_ROOT_PASSWORD_FILE);
     if (options.identityPort().isPresent()) {
       int port = options.identityPort().get();
-      Path passwordFile = dataDir.resolve(NUWA_ROOT_PASSWORD_FILE);
       try {
         rootPassword = Optional.of(
             NuwaRootLogin.ensureEnabled(started.get(0).clientEndpoint(), passwordFile));
@@ -118,7 +118,6 @@ public final class EmbeddedCluster implements AutoCloseable {
         throw e;
       }
     }
-    Path passwordFile = dataDir.resolve(NUWA_ROOT_PASSWORD_FILE);
     if (rootPassword.isEmpty() && Files.exists(passwordFile)) {
       // Run without the identity service on a directory an earlier start secured: Nuwa still
       // asks for its root user.
