@@ -10,7 +10,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apsara.common.json.TinyJson;
+import org.apsara.common.json.JsonReader;
 import org.junit.jupiter.api.Test;
 import org.slf4j.event.KeyValuePair;
 
@@ -125,6 +125,6 @@ class JsonLineLayoutTest {
   private static Map<String, Object> parseLine(String line) {
     assertThat(line).endsWith("\n");
     assertThat(line.indexOf('\n')).isEqualTo(line.length() - 1);
-    return TinyJson.parseObject(line.trim());
+    return JsonReader.parseObject(line.trim());
   }
 }

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.apsara.common.json.TinyJson;
+import org.apsara.common.json.JsonReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -71,7 +71,7 @@ class LoggingTest {
     MDC.put("member", "n3");
     log.atDebug().addKeyValue("index", 12L).log("applied");
 
-    Map<String, Object> json = TinyJson.parseObject(consoleText().trim());
+    Map<String, Object> json = JsonReader.parseObject(consoleText().trim());
     assertThat(json).containsEntry("level", "DEBUG").containsEntry("msg", "applied")
         .containsEntry("member", "n3").containsEntry("index", 12L)
         .containsEntry("logger", "org.apsara.nuwa.server.Test");
@@ -134,7 +134,7 @@ class LoggingTest {
 
     log.atInfo().addKeyValue("n", 0).log("first");
     assertThat(Files.readString(logDirectory.resolve("nuwa.log")).trim())
-        .satisfies(line -> assertThat(TinyJson.parseObject(line)).containsEntry("msg", "first"));
+        .satisfies(line -> assertThat(JsonReader.parseObject(line)).containsEntry("msg", "first"));
 
     // Logback compares the size with the limit at most every ROLL_CHECK_INTERVAL_MS, so keep
     // writing until the window is full and has rolled once more, dropping the oldest file.
@@ -167,17 +167,17 @@ class LoggingTest {
     for (String file : files) {
       List<String> lines = Files.readAllLines(logDirectory.resolve(file));
       assertThat(lines).isNotEmpty();
-      lines.forEach(line -> assertThat(TinyJson.parseObject(line)).containsKey("n"));
+      lines.forEach(line -> assertThat(JsonReader.parseObject(line)).containsKey("n"));
     }
     List<String> last = Files.readAllLines(logDirectory.resolve("nuwa.log"));
-    assertThat(TinyJson.parseObject(last.get(last.size() - 1))).containsEntry("n", next[0] - 1);
+    assertThat(JsonReader.parseObject(last.get(last.size() - 1))).containsEntry("n", next[0] - 1);
     assertThat(Files.size(logDirectory.resolve("nuwa.1.log")))
         .isGreaterThanOrEqualTo(LogSettings.FILE_SIZE_BYTES_MIN);
   }
 
   private static long firstN(Path file) throws IOException {
     String first = Files.readAllLines(file).get(0);
-    return (Long) TinyJson.parseObject(first).get("n");
+    return (Long) JsonReader.parseObject(first).get("n");
   }
 
   @Test

@@ -14,7 +14,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apsara.common.json.TinyJson;
+import org.apsara.common.json.JsonReader;
 import org.apsara.common.net.HostPort;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,13 +79,13 @@ class ServiceHttpEndpointTest {
 
     HttpResponse<String> health = get("/health");
     assertThat(health.statusCode()).isEqualTo(503);
-    Map<String, Object> body = TinyJson.parseObject(health.body());
+    Map<String, Object> body = JsonReader.parseObject(health.body());
     assertThat(body).containsOnly(
         Map.entry("health", "false"), Map.entry("reason", "raft: no leader for 5 s \"term\" 7"));
     assertThat(get("/ready").statusCode()).isEqualTo(503);
 
     storage.set(HealthStatus.unhealthy("disk full"));
-    assertThat(TinyJson.parseObject(get("/health").body()))
+    assertThat(JsonReader.parseObject(get("/health").body()))
         .containsEntry("reason", "storage: disk full; raft: no leader for 5 s \"term\" 7");
   }
 
@@ -98,7 +98,7 @@ class ServiceHttpEndpointTest {
     assertThat(get("/health").statusCode()).isEqualTo(200);
     HttpResponse<String> ready = get("/ready");
     assertThat(ready.statusCode()).isEqualTo(503);
-    assertThat(TinyJson.parseObject(ready.body()))
+    assertThat(JsonReader.parseObject(ready.body()))
         .containsEntry("health", "false")
         .containsEntry("reason", "caught-up: applied index 3 of 10");
 
@@ -113,7 +113,7 @@ class ServiceHttpEndpointTest {
     });
     HttpResponse<String> health = get("/health");
     assertThat(health.statusCode()).isEqualTo(503);
-    assertThat(TinyJson.parseObject(health.body()).get("reason").toString())
+    assertThat(JsonReader.parseObject(health.body()).get("reason").toString())
         .startsWith("broken: check threw java.lang.IllegalStateException: boom");
   }
 

@@ -3,6 +3,8 @@ package org.apsara.nuwa.client.recipes;
 import com.google.protobuf.ByteString;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apsara.common.json.JsonReader;
+import org.apsara.common.json.JsonStrings;
 
 /**
  * The value stored for a registered instance: a small JSON object, readable with {@code etcdctl
@@ -11,8 +13,7 @@ import java.util.Map;
  * <pre>{"address":"10.0.0.7:8080","metadata":{"version":"1.4","zone":"a"}}</pre>
  *
  * <p>The service and instance ID are not repeated in the value: they are the key. A reader ignores
- * members it does not know, so that later versions can add some. Only what this format needs of
- * JSON is parsed: objects whose members are strings or objects of strings.
+ * members it does not know, so that later versions can add some.
  */
 final class ServiceInstanceCodec {
   /** Largest value accepted when decoding; registrations are small. */
@@ -23,7 +24,7 @@ final class ServiceInstanceCodec {
   static ByteString encode(ServiceInstance instance) {
     StringBuilder out = new StringBuilder();
     out.append("{\"address\":");
-    string(out, instance.address());
+    JsonStrings.appendQuoted(out, instance.address());
     out.append(",\"metadata\":{");
     boolean first = true;
     for (Map.Entry<String, String> e : instance.metadata().entrySet()) {
@@ -31,9 +32,9 @@ final class ServiceInstanceCodec {
         out.append(',');
       }
       first = false;
-      string(out, e.getKey());
+      JsonStrings.appendQuoted(out, e.getKey());
       out.append(':');
-      string(out, e.getValue());
+      JsonStrings.appendQuoted(out, e.getValue());
     }
     out.append("}}");
     return ByteString.copyFromUtf8(out.toString());
@@ -45,9 +46,12 @@ final class ServiceInstanceCodec {
       throw new IllegalArgumentException(
           "registration value too large: " + value.size() + " bytes");
     }
-    Parser parser = new Parser(value.toStringUtf8());
-    Map<String, Object> object = parser.object();
-    parser.end();
+    Map<String, Object> object;
+    try {
+      object = JsonReader.parseObject(value.toStringUtf8());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("bad registration value: " + e.getMessage(), e);
+    }
     if (!(object.get("address") instanceof String address)) {
       throw new IllegalArgumentException("registration has no address");
     }
@@ -66,151 +70,5 @@ final class ServiceInstanceCodec {
       }
     }
     return new ServiceInstance(service, instanceId, address, metadata);
-  }
-
-  private static void string(StringBuilder out, String s) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
-  }
-
-  /** A recursive-descent parser for the JSON subset above. */
-  private static final class Parser {
-    /** Objects nest at most this deep (the format needs two levels). */
-    private static final int MAX_DEPTH = 8;
-
-    private final String text;
-    private int pos;
-    private int depth;
-
-    Parser(String text) {
-      this.text = text;
-    }
-
-    Map<String, Object> object() {
-      if (++depth > MAX_DEPTH) {
-        throw error("objects nested too deep");
-      }
-      skipSpace();
-      expect('{');
-      Map<String, Object> members = new LinkedHashMap<>();
-      skipSpace();
-      if (peek() == '}') {
-        pos++;
-        depth--;
-        return members;
-      }
-      while (true) {
-        skipSpace();
-        String name = string();
-        skipSpace();
-        expect(':');
-        skipSpace();
-        Object value = peek() == '{' ? object() : string();
-        if (members.put(name, value) != null) {
-          throw error("duplicate member " + name);
-        }
-        skipSpace();
-        char next = next();
-        if (next == '}') {
-          depth--;
-          return members;
-        }
-        if (next != ',') {
-          throw error("expected ',' or '}'");
-        }
-      }
-    }
-
-    void end() {
-      skipSpace();
-      if (pos != text.length()) {
-        throw error("trailing characters");
-      }
-    }
-
-    private String string() {
-      expect('"');
-      StringBuilder out = new StringBuilder();
-      while (true) {
-        char c = next();
-        if (c == '"') {
-          return out.toString();
-        }
-        if (c != '\\') {
-          if (c < 0x20) {
-            throw error("control character in string");
-          }
-          out.append(c);
-          continue;
-        }
-        char escaped = next();
-        switch (escaped) {
-          case '"', '\\', '/' -> out.append(escaped);
-          case 'b' -> out.append('\b');
-          case 'f' -> out.append('\f');
-          case 'n' -> out.append('\n');
-          case 'r' -> out.append('\r');
-          case 't' -> out.append('\t');
-          case 'u' -> {
-            if (pos + 4 > text.length()) {
-              throw error("short unicode escape");
-            }
-            try {
-              out.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-            } catch (NumberFormatException e) {
-              throw error("bad unicode escape");
-            }
-            pos += 4;
-          }
-          default -> throw error("bad escape \\" + escaped);
-        }
-      }
-    }
-
-    private void skipSpace() {
-      while (pos < text.length() && " \t\n\r".indexOf(text.charAt(pos)) >= 0) {
-        pos++;
-      }
-    }
-
-    private char peek() {
-      if (pos >= text.length()) {
-        throw error("unexpected end");
-      }
-      return text.charAt(pos);
-    }
-
-    private char next() {
-      char c = peek();
-      pos++;
-      return c;
-    }
-
-    private void expect(char c) {
-      if (next() != c) {
-        throw error("expected '" + c + "'");
-      }
-    }
-
-    private IllegalArgumentException error(String what) {
-      return new IllegalArgumentException("bad registration value at " + pos + ": " + what);
-    }
   }
 }

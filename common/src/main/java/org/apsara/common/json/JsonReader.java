@@ -6,20 +6,31 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A strict RFC 8259 parser for tests: objects become {@link LinkedHashMap}s, arrays {@link List}s,
- * numbers {@link Double} or {@link Long}. It rejects what a lenient parser would let through (raw
- * control characters in strings, duplicate keys, trailing text), so that tests prove output valid.
+ * A strict RFC 8259 parser for small documents (registrations, test output): objects become
+ * {@link LinkedHashMap}s, arrays {@link List}s, numbers {@link Double} or {@link Long}. It rejects
+ * what a lenient parser would let through (raw control characters in strings, duplicate keys,
+ * trailing text), so that tests prove output valid and readers never guess. Stateless entry
+ * points; thread-safe.
  */
-public final class TinyJson {
+public final class JsonReader {
+  /** Objects and arrays nest at most this deep, so that hostile input cannot exhaust the stack. */
+  public static final int MAX_DEPTH = 64;
+
   private final String text;
   private int pos;
+  private int depth;
 
-  private TinyJson(String text) {
+  private JsonReader(String text) {
     this.text = text;
   }
 
+  /**
+   * The value {@code text} holds.
+   *
+   * @throws IllegalArgumentException saying what is wrong and where
+   */
   public static Object parse(String text) {
-    TinyJson parser = new TinyJson(text);
+    JsonReader parser = new JsonReader(text);
     parser.skipWhitespace();
     Object value = parser.value();
     parser.skipWhitespace();
@@ -29,11 +40,16 @@ public final class TinyJson {
     return value;
   }
 
+  /**
+   * The object {@code text} holds.
+   *
+   * @throws IllegalArgumentException if it is not valid JSON or not an object
+   */
   @SuppressWarnings("unchecked")
   public static Map<String, Object> parseObject(String text) {
     Object value = parse(text);
     if (!(value instanceof Map)) {
-      throw new IllegalArgumentException("not a JSON object: " + text);
+      throw new IllegalArgumentException("not a JSON object");
     }
     return (Map<String, Object>) value;
   }
@@ -45,9 +61,9 @@ public final class TinyJson {
     char c = text.charAt(pos);
     switch (c) {
       case '{':
-        return object();
+        return nested(this::object);
       case '[':
-        return array();
+        return nested(this::array);
       case '"':
         return string();
       case 't':
@@ -59,6 +75,15 @@ public final class TinyJson {
       default:
         return number();
     }
+  }
+
+  private Object nested(java.util.function.Supplier<Object> container) {
+    if (++depth > MAX_DEPTH) {
+      throw error("nested deeper than " + MAX_DEPTH);
+    }
+    Object value = container.get();
+    depth--;
+    return value;
   }
 
   private Map<String, Object> object() {
@@ -202,6 +227,6 @@ public final class TinyJson {
   }
 
   private IllegalArgumentException error(String what) {
-    return new IllegalArgumentException(what + " at " + pos + " in: " + text);
+    return new IllegalArgumentException(what + " at character " + pos);
   }
 }
