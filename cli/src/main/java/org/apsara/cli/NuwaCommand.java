@@ -1,10 +1,16 @@
 package org.apsara.cli;
 
 import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apsara.cli.identity.IdentityConnection;
 import org.apsara.nuwa.client.ClusterClient;
 import org.apsara.nuwa.client.DeleteOptions;
 import org.apsara.nuwa.client.GetOptions;
@@ -19,6 +25,8 @@ import org.apsara.nuwa.client.WatchListener;
 import org.apsara.nuwa.client.WatchOptions;
 import org.apsara.nuwa.client.WatchResponse;
 import org.apsara.nuwa.client.Watcher;
+import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.tenant.api.CredentialsFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -66,10 +74,30 @@ final class NuwaCommand implements Runnable {
             + "(or set APSARA_NUWA_USER).")
     String user;
 
+    @Option(names = "--profile", paramLabel = "NAME",
+        description = "Authenticate with the AccessKey of this profile of the credentials file "
+            + "(the one `apsara key create --save-profile NAME` wrote): a tenant's user reaches "
+            + "the keys under /tenants/TENANT/ that its policies allow (see `apsara policy "
+            + "--help`).")
+    String profile;
+
+    @Option(names = "--credentials", paramLabel = "FILE",
+        defaultValue = "${env:" + IdentityConnection.CREDENTIALS_FILE_ENV + "}",
+        description = "The credentials file of --profile: "
+            + IdentityConnection.CREDENTIALS_FILE_ENV + " if set, else ~/.apsara/credentials.")
+    Path credentials;
+
     NuwaClient open() {
       LogSetup.forClient();
       NuwaClient.Builder builder = NuwaClient.builder().endpoints(endpoints).requestTimeout(timeout);
-      if (user != null && !user.isEmpty()) {
+      if (profile != null) {
+        if (user != null && !user.isEmpty()) {
+          throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+              "--user and --profile both say who is asking; give one");
+        }
+        AccessKeyCredentials key = profileCredentials();
+        builder.user(key.accessKeyId(), key.accessKeySecret());
+      } else if (user != null && !user.isEmpty()) {
         int colon = user.indexOf(':');
         if (colon <= 0) {
           throw new picocli.CommandLine.ParameterException(spec.commandLine(),
@@ -78,6 +106,44 @@ final class NuwaCommand implements Runnable {
         builder.user(user.substring(0, colon), user.substring(colon + 1));
       }
       return builder.build();
+    }
+
+    private AccessKeyCredentials profileCredentials() {
+      Path file = credentials != null ? credentials : CredentialsFile.defaultPath();
+      Map<String, CredentialsFile.Profile> profiles;
+      try {
+        profiles = CredentialsFile.readAll(file);
+      } catch (NoSuchFileException e) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--profile " + profile + ": there is no credentials file at " + file);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the credentials file " + file, e);
+      }
+      CredentialsFile.Profile found = profiles.get(profile);
+      if (found == null) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "credentials file " + file + " has no profile [" + profile + "] (it has: "
+                + String.join(", ", profiles.keySet()) + ")");
+      }
+      return found.credentials();
+    }
+
+    /**
+     * {@code failure}, or for a refusal the same refusal with what was refused and where access
+     * comes from: Nuwa itself answers only etcd's "permission denied".
+     */
+    NuwaException explained(NuwaException failure, String attempt) {
+      if (failure.code() != io.grpc.Status.Code.PERMISSION_DENIED) {
+        return failure;
+      }
+      String who = profile != null ? "the AccessKey of profile [" + profile + "]"
+          : user != null && !user.isEmpty() ? "Nuwa user " + user.substring(0, user.indexOf(':'))
+          : "an anonymous client";
+      return new NuwaException(failure.code(), failure.getMessage() + ": " + who + " may not "
+          + attempt + (profile == null ? "" : ". A tenant's users reach only keys under "
+          + "/tenants/TENANT/, and of those what their policies allow: actions nuwa:Read and "
+          + "nuwa:Write on acs:nuwa:*:TENANT:key/PATH (a tenant's root user reaches them all)"),
+          failure);
     }
   }
 
@@ -91,6 +157,11 @@ final class NuwaCommand implements Runnable {
 
     KeyRange range() {
       return prefix ? KeyRange.prefix(key) : KeyRange.key(ByteString.copyFromUtf8(key));
+    }
+
+    /** The keys, as an error message names them. */
+    String describe() {
+      return prefix ? "the keys under " + key : key;
     }
   }
 
@@ -120,7 +191,12 @@ final class NuwaCommand implements Runnable {
         GetOptions.Builder options = GetOptions.builder().revision(revision).limit(limit)
             .keysOnly(keysOnly).serializable(serializable);
         KeyRange range = keys.range();
-        GetResponse response = client.kv().get(range, options.build());
+        GetResponse response;
+        try {
+          response = client.kv().get(range, options.build());
+        } catch (NuwaException e) {
+          throw connection.explained(e, "read " + keys.describe());
+        }
         for (KeyValue kv : response.kvs()) {
           System.out.println(kv.key().toStringUtf8());
           if (!keysOnly) {
@@ -157,7 +233,11 @@ final class NuwaCommand implements Runnable {
             new picocli.CommandLine(this), "--lease must be a hexadecimal lease ID, not '" + lease + "'");
       }
       try (NuwaClient client = connection.open()) {
-        client.kv().put(key, value, PutOptions.builder().lease(leaseId).build());
+        try {
+          client.kv().put(key, value, PutOptions.builder().lease(leaseId).build());
+        } catch (NuwaException e) {
+          throw connection.explained(e, "write " + key);
+        }
         System.out.println("OK");
         return 0;
       }
@@ -175,7 +255,11 @@ final class NuwaCommand implements Runnable {
     public Integer call() {
       try (NuwaClient client = connection.open()) {
         KeyRange range = keys.range();
-        System.out.println(client.kv().delete(range, DeleteOptions.DEFAULT).deleted());
+        try {
+          System.out.println(client.kv().delete(range, DeleteOptions.DEFAULT).deleted());
+        } catch (NuwaException e) {
+          throw connection.explained(e, "write " + keys.describe());
+        }
         return 0;
       }
     }
@@ -214,7 +298,7 @@ final class NuwaCommand implements Runnable {
 
           @Override
           public void onError(NuwaException e) {
-            error[0] = e.getMessage();
+            error[0] = connection.explained(e, "read " + keys.describe()).getMessage();
             failed.countDown();
           }
         })) {

@@ -60,7 +60,12 @@ public final class Statement {
     return conditions;
   }
 
-  boolean matchesAction(String action) {
+  /**
+   * Whether one of this statement's action patterns matches {@code action} (ignoring case). For
+   * code that maps policies onto another permission model; requests are decided by {@link
+   * PolicyEvaluator}.
+   */
+  public boolean matchesAction(String action) {
     for (String pattern : actions) {
       if (GlobMatcher.matches(pattern, action, true)) {
         return true;

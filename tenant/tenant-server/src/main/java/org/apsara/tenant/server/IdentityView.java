@@ -144,20 +144,32 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
   }
 
   /**
-   * The tenants and AccessKeys (with opened secrets, enabled or not) as they are now, for
-   * {@link NuwaAuthSync}. Consistent: taken under the read lock, so no change is half in it.
+   * The tenants, the AccessKeys (with opened secrets, enabled or not) and the policies of their
+   * users as they are now, for {@link NuwaAuthSync}. Consistent: taken under the read lock, so no
+   * change is half in it.
    */
   AccessSnapshot accessSnapshot() {
-    return read(image -> new AccessSnapshot(
-        revision, Set.copyOf(image.tenants), List.copyOf(image.accessKeys.values())));
+    return read(image -> {
+      Map<String, List<Policy>> policies = new HashMap<>();
+      for (ResolvedAccessKey key : image.accessKeys.values()) {
+        Principal principal = key.principal();
+        policies.computeIfAbsent(principal.arn(), arn -> image.policiesOf(
+            principal.tenantId(), principal.userName(), false));
+      }
+      return new AccessSnapshot(revision, Set.copyOf(image.tenants),
+          List.copyOf(image.accessKeys.values()), Map.copyOf(policies));
+    });
   }
 
   /**
    * What {@link #accessSnapshot} returns.
    *
    * @param revision every change up to this store revision is in it (later ones may be too)
+   * @param policiesByUser for the user (by ARN) of each AccessKey: its policies, as {@link
+   *     #policiesFor} gives them
    */
-  record AccessSnapshot(long revision, Set<String> tenants, List<ResolvedAccessKey> accessKeys) {}
+  record AccessSnapshot(long revision, Set<String> tenants, List<ResolvedAccessKey> accessKeys,
+      Map<String, List<Policy>> policiesByUser) {}
 
   /**
    * Calls {@code listener} after every change that became visible here, and after every reload.
@@ -207,16 +219,8 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
     if (!arn.service().equals(ResourceName.RAM) || !arn.relativeId().startsWith("user/")) {
       return List.of();
     }
-    String user = userKey(arn.tenant(), arn.relativeId().substring("user/".length()));
-    return read(image -> {
-      Map<String, Policy> applicable = new LinkedHashMap<>();
-      image.addPolicies(applicable, arn.tenant(), image.policiesOfUser.get(user), crossTenant);
-      for (String group : image.groupsOfUser.getOrDefault(user, new TreeSet<>())) {
-        image.addPolicies(applicable, arn.tenant(),
-            image.policiesOfGroup.get(userKey(arn.tenant(), group)), crossTenant);
-      }
-      return List.copyOf(applicable.values());
-    });
+    String user = arn.relativeId().substring("user/".length());
+    return read(image -> image.policiesOf(arn.tenant(), user, crossTenant));
   }
 
   private <T> T read(Function<Image, T> lookup) {
@@ -470,6 +474,17 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
     final Map<String, SortedSet<String>> policiesOfUser = new HashMap<>();
     /** By "tenant/group": policies attached to the group. */
     final Map<String, SortedSet<String>> policiesOfGroup = new HashMap<>();
+
+    /** The policies of a user: its own in name order, then each group's, groups in name order. */
+    List<Policy> policiesOf(String tenant, String userName, boolean crossTenant) {
+      String user = userKey(tenant, userName);
+      Map<String, Policy> applicable = new LinkedHashMap<>();
+      addPolicies(applicable, tenant, policiesOfUser.get(user), crossTenant);
+      for (String group : groupsOfUser.getOrDefault(user, new TreeSet<>())) {
+        addPolicies(applicable, tenant, policiesOfGroup.get(userKey(tenant, group)), crossTenant);
+      }
+      return List.copyOf(applicable.values());
+    }
 
     void addPolicies(Map<String, Policy> out, String tenant, SortedSet<String> names,
         boolean crossTenant) {

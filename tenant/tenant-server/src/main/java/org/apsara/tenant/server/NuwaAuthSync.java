@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.client.KeyRange;
 import org.apsara.security.crypto.Secrets;
+import org.apsara.security.sign.Principal;
 import org.apsara.security.sign.ResolvedAccessKey;
 import org.apsara.tenant.api.IdentityNames;
 import org.slf4j.Logger;
@@ -24,23 +25,28 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps Nuwa's own users and roles (etcd's authentication) in line with the identity store, so
- * that a tenant can use Nuwa directly with its AccessKey ({@code etcdctl --user
- * <AccessKeyId>:<AccessKeySecret>}) and reach only its own keys:
+ * that a tenant's users can use Nuwa directly with their AccessKeys ({@code etcdctl --user
+ * <AccessKeyId>:<AccessKeySecret>}) and reach the keys their policies allow, inside their
+ * tenant's prefix {@link #tenantKeyPrefix}{@code (T)} = {@code /tenants/T/}:
  *
  * <ul>
  *   <li>each tenant T but the system tenant has the role {@link #tenantRole}{@code (T)} =
- *       {@code apsara.tenant.T}, with READWRITE on the prefix {@link #tenantKeyPrefix}{@code (T)}
- *       = {@code /tenants/T/} and nothing else;
- *   <li>each enabled AccessKey of a user of T is a Nuwa user named by the AccessKey id, with the
- *       secret as password and that role as its only role; the system tenant's keys get Nuwa's
+ *       {@code apsara.tenant.T}, with READWRITE on all of {@code /tenants/T/}: the role of the
+ *       tenant's root user, who may do anything in its tenant;
+ *   <li>each other user U of T with an enabled AccessKey has the role {@link #userRole}{@code (T,
+ *       U)} = {@code apsara.user.T.U}, with the permissions its RAM policies grant on Nuwa keys
+ *       (see {@link NuwaKeyGrants}; none by default);
+ *   <li>each enabled AccessKey is a Nuwa user named by the AccessKey id, with the secret as
+ *       password and its user's role as its only role; the system tenant's keys get Nuwa's
  *       {@value #NUWA_ROOT_ROLE} role instead, since its users are the cluster's operators;
- *   <li>a disabled or deleted key (a deleted user or tenant deletes its keys) has no Nuwa user,
- *       and a deleted tenant no role.
+ *   <li>a disabled or deleted key (a deleted user or tenant deletes its keys) has no Nuwa user; a
+ *       deleted tenant, and a user without enabled keys, no role.
  * </ul>
  *
  * <p>It owns exactly the users named like AccessKeys ({@value Secrets#ACCESS_KEY_ID_PREFIX}...)
- * and the roles named {@value #TENANT_ROLE_PREFIX}...: those it creates, changes and deletes;
- * every other user and role, {@code root} included, it never touches.
+ * and the roles named {@value #TENANT_ROLE_PREFIX}... and {@value #USER_ROLE_PREFIX}...: those it
+ * creates, changes and deletes; every other user and role, {@code root} included, it never
+ * touches.
  *
  * <p><b>How.</b> A reconciler, apart from the identity RPCs (which neither wait for it nor fail
  * with it): the desired state is computed from the {@link IdentityView} (which holds the opened
@@ -70,6 +76,8 @@ import org.slf4j.LoggerFactory;
 public final class NuwaAuthSync implements AutoCloseable {
   /** The start of the name of every role this class manages: {@code apsara.tenant.<tenant>}. */
   public static final String TENANT_ROLE_PREFIX = "apsara.tenant.";
+  /** The start of the name of every user's role: {@code apsara.user.<tenant>.<user>}. */
+  public static final String USER_ROLE_PREFIX = "apsara.user.";
   /** The start of every tenant's key prefix in Nuwa: {@code /tenants/<tenant>/}. */
   public static final String TENANTS_KEY_PREFIX = "/tenants/";
   /** Nuwa's (etcd's) all-powerful role, given to the system tenant's AccessKeys. */
@@ -85,6 +93,7 @@ public final class NuwaAuthSync implements AutoCloseable {
 
   private final IdentityView view;
   private final NuwaAuthAdmin admin;
+  private final String region;
   private final ScheduledExecutorService thread;
 
   // Guarded by this.
@@ -97,14 +106,17 @@ public final class NuwaAuthSync implements AutoCloseable {
   private DesiredState reached;
   /** Users whose password this process has set to their secret. */
   private final Set<String> passwordsSet = new HashSet<>();
+  /** By role: what of its policies could not be mapped exactly, as last logged. */
+  private Map<String, List<String>> notMappedLogged = Map.of();
 
   // Written on the sync thread, read by anyone.
   private volatile long syncedRevision;
   private volatile int failuresInARow;
 
-  private NuwaAuthSync(IdentityView view, NuwaAuthAdmin admin) {
+  private NuwaAuthSync(IdentityView view, NuwaAuthAdmin admin, String region) {
     this.view = Objects.requireNonNull(view, "view");
     this.admin = Objects.requireNonNull(admin, "admin");
+    this.region = Objects.requireNonNull(region, "region");
     this.thread = Executors.newSingleThreadScheduledExecutor(runnable -> {
       Thread t = new Thread(runnable, "nuwa-auth-sync");
       t.setDaemon(true);
@@ -115,9 +127,11 @@ public final class NuwaAuthSync implements AutoCloseable {
   /**
    * Starts following {@code view}: a full pass now, in the background, then a pass after each
    * change. Takes ownership of {@code admin} (closed with this).
+   *
+   * @param region this cluster's region, as the resource names of Nuwa keys carry it
    */
-  static NuwaAuthSync start(IdentityView view, NuwaAuthAdmin admin) {
-    NuwaAuthSync sync = new NuwaAuthSync(view, admin);
+  static NuwaAuthSync start(IdentityView view, NuwaAuthAdmin admin, String region) {
+    NuwaAuthSync sync = new NuwaAuthSync(view, admin, region);
     view.addChangeListener(sync::requestPass);
     sync.requestPass();
     return sync;
@@ -126,6 +140,11 @@ public final class NuwaAuthSync implements AutoCloseable {
   /** The Nuwa role of {@code tenant}'s AccessKeys: {@code apsara.tenant.<tenant>}. */
   public static String tenantRole(String tenant) {
     return TENANT_ROLE_PREFIX + tenant;
+  }
+
+  /** The Nuwa role of the AccessKeys of {@code tenant}'s user {@code user} (not its root user). */
+  public static String userRole(String tenant, String user) {
+    return USER_ROLE_PREFIX + tenant + "." + user;
   }
 
   /** The only keys {@code tenant}'s AccessKeys may read and write in Nuwa: {@code /tenants/<tenant>/}. */
@@ -215,7 +234,8 @@ public final class NuwaAuthSync implements AutoCloseable {
     boolean full = reached == null;
     try {
       IdentityView.AccessSnapshot snapshot = view.accessSnapshot();
-      DesiredState desired = DesiredState.of(snapshot);
+      DesiredState desired = DesiredState.of(snapshot, region);
+      logNotMapped(desired.notMapped());
       if (full) {
         fullPass(desired);
       } else {
@@ -281,7 +301,7 @@ public final class NuwaAuthSync implements AutoCloseable {
         rolesInNuwa.add(role);
       }
     }
-    for (Map.Entry<String, Permission> role : desired.roles().entrySet()) {
+    for (Map.Entry<String, List<Permission>> role : desired.roles().entrySet()) {
       ensureRole(role.getKey(), role.getValue(), rolesInNuwa.contains(role.getKey()));
     }
     Set<String> usersInNuwa = new HashSet<>();
@@ -307,7 +327,7 @@ public final class NuwaAuthSync implements AutoCloseable {
 
   /** Applies what changed between {@code before} (Nuwa's state, as the last pass left it) and now. */
   private void differencePass(DesiredState before, DesiredState desired) {
-    for (Map.Entry<String, Permission> role : desired.roles().entrySet()) {
+    for (Map.Entry<String, List<Permission>> role : desired.roles().entrySet()) {
       if (!role.getValue().equals(before.roles().get(role.getKey()))) {
         ensureRole(role.getKey(), role.getValue(), before.roles().containsKey(role.getKey()));
       }
@@ -335,8 +355,8 @@ public final class NuwaAuthSync implements AutoCloseable {
     }
   }
 
-  /** Makes {@code role} exist with {@code permission} as its only permission. */
-  private void ensureRole(String role, Permission permission, boolean existsInNuwa) {
+  /** Makes {@code role} exist with exactly {@code permissions}. */
+  private void ensureRole(String role, List<Permission> permissions, boolean existsInNuwa) {
     if (!existsInNuwa) {
       try {
         admin.roleAdd(role);
@@ -348,16 +368,15 @@ public final class NuwaAuthSync implements AutoCloseable {
       }
     }
     List<Permission> held = admin.rolePermissions(role).orElse(List.of());
-    boolean granted = false;
     for (Permission existing : held) {
-      if (existing.equals(permission)) {
-        granted = true;
-      } else {
+      if (!permissions.contains(existing)) {
         revokePermission(role, existing);
       }
     }
-    if (!granted) {
-      admin.roleGrantPermission(role, permission);
+    for (Permission permission : permissions) {
+      if (!held.contains(permission)) {
+        admin.roleGrantPermission(role, permission);
+      }
     }
   }
 
@@ -443,7 +462,20 @@ public final class NuwaAuthSync implements AutoCloseable {
   }
 
   static boolean isManagedRole(String name) {
-    return name.startsWith(TENANT_ROLE_PREFIX);
+    return name.startsWith(TENANT_ROLE_PREFIX) || name.startsWith(USER_ROLE_PREFIX);
+  }
+
+  /** Logs, once per change, which policies Nuwa can only enforce approximately. */
+  private void logNotMapped(Map<String, List<String>> notMapped) {
+    for (Map.Entry<String, List<String>> role : notMapped.entrySet()) {
+      if (!role.getValue().equals(notMappedLogged.get(role.getKey()))) {
+        for (String problem : role.getValue()) {
+          LOG.atWarn().addKeyValue("role", role.getKey()).addKeyValue("problem", problem)
+              .log("a policy cannot be enforced exactly in Nuwa");
+        }
+      }
+    }
+    notMappedLogged = notMapped;
   }
 
   // -------------------------------------------------------------------------------- desired state
@@ -459,31 +491,49 @@ public final class NuwaAuthSync implements AutoCloseable {
   /**
    * The managed part of Nuwa's users and roles as the identity store says it should be.
    *
-   * @param roles by role name: its one permission
+   * @param roles by role name: its permissions
    * @param users by user name (an AccessKey id)
+   * @param notMapped by role name: what of its user's policies Nuwa cannot enforce exactly
    */
-  record DesiredState(Map<String, Permission> roles, Map<String, DesiredUser> users) {
-    static DesiredState of(IdentityView.AccessSnapshot snapshot) {
-      Map<String, Permission> roles = new TreeMap<>();
+  record DesiredState(Map<String, List<Permission>> roles, Map<String, DesiredUser> users,
+      Map<String, List<String>> notMapped) {
+    static DesiredState of(IdentityView.AccessSnapshot snapshot, String region) {
+      Map<String, List<Permission>> roles = new TreeMap<>();
       for (String tenant : snapshot.tenants()) {
         if (!tenant.equals(IdentityNames.SYSTEM_TENANT)) {
-          roles.put(tenantRole(tenant), readWrite(tenantKeyPrefix(tenant)));
+          roles.put(tenantRole(tenant), List.of(readWrite(tenantKeyPrefix(tenant))));
         }
       }
       Map<String, DesiredUser> users = new HashMap<>();
+      Map<String, List<String>> notMapped = new HashMap<>();
       for (ResolvedAccessKey key : snapshot.accessKeys()) {
-        String id = key.principal().accessKeyId();
-        String tenant = key.principal().tenantId();
+        Principal principal = key.principal();
+        String id = principal.accessKeyId();
+        String tenant = principal.tenantId();
         if (!key.enabled() || !isManagedUser(id) || !snapshot.tenants().contains(tenant)) {
           // Disabled: no Nuwa user. An id of another form would be a user this class does not
           // own, and a key without its tenant is a store edited by hand: neither gets access.
           continue;
         }
-        String role = tenant.equals(IdentityNames.SYSTEM_TENANT)
-            ? NUWA_ROOT_ROLE : tenantRole(tenant);
+        String role;
+        if (tenant.equals(IdentityNames.SYSTEM_TENANT)) {
+          role = NUWA_ROOT_ROLE;
+        } else if (principal.userName().equals(IdentityNames.ROOT_USER)) {
+          role = tenantRole(tenant);
+        } else {
+          role = userRole(tenant, principal.userName());
+          if (!roles.containsKey(role)) {
+            NuwaKeyGrants.Grants grants = NuwaKeyGrants.of(tenant, region,
+                snapshot.policiesByUser().getOrDefault(principal.arn(), List.of()));
+            roles.put(role, grants.permissions());
+            if (!grants.notMapped().isEmpty()) {
+              notMapped.put(role, grants.notMapped());
+            }
+          }
+        }
         users.put(id, new DesiredUser(key.accessKeySecret(), role));
       }
-      return new DesiredState(Map.copyOf(roles), Map.copyOf(users));
+      return new DesiredState(Map.copyOf(roles), Map.copyOf(users), Map.copyOf(notMapped));
     }
 
     private static Permission readWrite(String prefix) {

@@ -52,7 +52,8 @@ import org.slf4j.LoggerFactory;
  * check must be signed; every call is authorized by the {@link PolicyAuthorizer} and audited to
  * the {@value Slf4jAuditSink#LOGGER_NAME} logger unless another sink is given. With a Nuwa login
  * ({@link TenantConfig#nuwaUser()}, the root user of a Nuwa with authentication on), a {@link
- * NuwaAuthSync} also makes every enabled AccessKey a Nuwa user confined to its tenant's keys.
+ * NuwaAuthSync} also makes every enabled AccessKey a Nuwa user that reaches the keys of its
+ * tenant that its policies allow.
  *
  * <p>{@link #close} deregisters first, so that clients stop picking this server, then stops
  * serving and releases everything. Thread-safe.
@@ -137,7 +138,8 @@ public final class TenantServer implements AutoCloseable {
     if (nuwaPassword.isPresent()) {
       // Only a Nuwa with authentication on confines anyone, and only its root may set that up.
       nuwaAuthSync = Optional.of(NuwaAuthSync.start(view, new NuwaAuthAdmin(
-          config.nuwaEndpoints(), config.nuwaUser().get(), nuwaPassword.get())));
+          config.nuwaEndpoints(), config.nuwaUser().get(), nuwaPassword.get()),
+          config.region()));
     }
     PolicyAuthorizer authorizer = new PolicyAuthorizer(view, decisions, config.region());
     IdentityServiceImpl service = new IdentityServiceImpl(store, view, authorizer,

@@ -118,11 +118,16 @@ class NuwaAuthSyncTest {
     }
   }
 
-  /** A tenant with a user "app" that has one AccessKey. */
+  /** A tenant whose root user, which may do anything in it, has one AccessKey. */
   private static CreatedAccessKey tenantWithKey(String tenant) {
     systemRoot.createTenant(tenant, "");
-    systemRoot.createUser(tenant, "app", "");
-    return systemRoot.createAccessKey(tenant, "app");
+    return systemRoot.createAccessKey(tenant, "root");
+  }
+
+  /** A policy document of one statement. */
+  private static String statement(String effect, String action, String resource) {
+    return "{\"Version\": \"1\", \"Statement\": [{\"Effect\": \"" + effect
+        + "\", \"Action\": \"" + action + "\", \"Resource\": \"" + resource + "\"}]}";
   }
 
   @Test
@@ -189,6 +194,56 @@ class NuwaAuthSyncTest {
   }
 
   @Test
+  void aUserReachesTheKeysItsPoliciesGrantAndFollowsTheirChanges() throws Exception {
+    String tenant = NuwaFixture.uniqueName("r");
+    String own = NuwaAuthSync.tenantKeyPrefix(tenant);
+    systemRoot.createTenant(tenant, "");
+    systemRoot.createUser(tenant, "alice", "");
+    CreatedAccessKey alice = systemRoot.createAccessKey(tenant, "alice");
+    awaitSynced(server);
+    try (NuwaClient asAlice = login(alice)) {
+      // No policy: nothing, not even in her own tenant.
+      assertDenied(() -> asAlice.kv().put(own + "app/x", "1"));
+      assertDenied(() -> asAlice.kv().get(own + "app/x"));
+
+      systemRoot.createPolicy(tenant, "app-writer", statement("Allow", "nuwa:*",
+          "acs:nuwa:*:" + tenant + ":key/app/*"), "");
+      systemRoot.createPolicy(tenant, "config-reader", statement("Allow", "nuwa:Read",
+          "acs:nuwa:*:" + tenant + ":key/config/*"), "");
+      systemRoot.attachPolicyToUser(tenant, "app-writer", "alice");
+      systemRoot.createGroup(tenant, "readers", "");
+      systemRoot.addUserToGroup(tenant, "alice", "readers");
+      systemRoot.attachPolicyToGroup(tenant, "config-reader", "readers");
+      awaitSynced(server);
+      try (NuwaClient admin = nuwa.newClient("root", ROOT_PASSWORD)) {
+        admin.kv().put(own + "config/level", "high");
+      }
+
+      asAlice.kv().put(own + "app/x", "1");
+      assertThat(asAlice.kv().getPrefix(own + "app/").kvs()).hasSize(1);
+      asAlice.kv().delete(own + "app/x");
+      assertThat(asAlice.kv().get(own + "config/level").kvs()).hasSize(1);
+      assertDenied(() -> asAlice.kv().put(own + "config/level", "low"));
+      assertDenied(() -> asAlice.kv().put(own + "other", "1"));
+      assertDenied(() -> asAlice.kv().getPrefix(own));
+
+      // An explicit deny cuts a hole; detaching takes the grant away.
+      systemRoot.createPolicy(tenant, "no-locked", statement("Deny", "nuwa:Write",
+          "acs:nuwa:*:" + tenant + ":key/app/locked/*"), "");
+      systemRoot.attachPolicyToUser(tenant, "no-locked", "alice");
+      awaitSynced(server);
+      assertDenied(() -> asAlice.kv().put(own + "app/locked/x", "1"));
+      asAlice.kv().put(own + "app/y", "1");
+      assertThat(asAlice.kv().get(own + "app/locked/x").kvs()).isEmpty();
+
+      systemRoot.detachPolicyFromUser(tenant, "app-writer", "alice");
+      awaitSynced(server);
+      assertDenied(() -> asAlice.kv().put(own + "app/y", "2"));
+      assertThat(asAlice.kv().get(own + "config/level").kvs()).hasSize(1);
+    }
+  }
+
+  @Test
   void onlyAnEnabledKeyOfAnExistingUserAndTenantCanLogIn() throws Exception {
     String tenant = NuwaFixture.uniqueName("t");
     CreatedAccessKey key = tenantWithKey(tenant);
@@ -198,25 +253,34 @@ class NuwaAuthSyncTest {
       client.kv().put(NuwaAuthSync.tenantKeyPrefix(tenant) + "k", "v");
     }
 
-    systemRoot.setAccessKeyEnabled(tenant, "app", id, false);
+    systemRoot.setAccessKeyEnabled(tenant, "root", id, false);
     awaitSynced(server);
     assertLoginFails(key);
     assertThat(root.userList()).doesNotContain(id);
 
-    systemRoot.setAccessKeyEnabled(tenant, "app", id, true);
+    systemRoot.setAccessKeyEnabled(tenant, "root", id, true);
     awaitSynced(server);
     try (NuwaClient client = login(key)) {
       assertThat(client.kv().get(NuwaAuthSync.tenantKeyPrefix(tenant) + "k").kvs()).hasSize(1);
     }
 
-    systemRoot.deleteAccessKey(tenant, "app", id);
+    systemRoot.deleteAccessKey(tenant, "root", id);
     awaitSynced(server);
     assertLoginFails(key);
 
-    CreatedAccessKey second = systemRoot.createAccessKey(tenant, "app");
+    systemRoot.createUser(tenant, "app", "");
+    CreatedAccessKey ofUser = systemRoot.createAccessKey(tenant, "app");
+    awaitSynced(server);
+    assertThat(root.userList()).contains(ofUser.accessKey().getAccessKeyId());
+    assertThat(root.roleList()).contains(NuwaAuthSync.userRole(tenant, "app"));
+    systemRoot.deleteUser(tenant, "app");
+    awaitSynced(server);
+    assertLoginFails(ofUser);
+    assertThat(root.roleList()).doesNotContain(NuwaAuthSync.userRole(tenant, "app"));
+
+    CreatedAccessKey second = systemRoot.createAccessKey(tenant, "root");
     awaitSynced(server);
     assertThat(root.userList()).contains(second.accessKey().getAccessKeyId());
-    systemRoot.deleteUser(tenant, "app");
     systemRoot.deleteTenant(tenant);
     awaitSynced(server);
     assertLoginFails(second);
@@ -246,7 +310,8 @@ class NuwaAuthSyncTest {
     // A login that may not administer Nuwa: every pass fails until it is given the root role.
     root.userAdd("not-yet-admin", "its-password");
     try (NuwaAuthSync sync = NuwaAuthSync.start(server.view(),
-        new NuwaAuthAdmin(nuwa.endpoints(), "not-yet-admin", "its-password"))) {
+        new NuwaAuthAdmin(nuwa.endpoints(), "not-yet-admin", "its-password"),
+        TenantConfig.DEFAULT_REGION)) {
       await().atMost(SYNC_TIMEOUT).until(() -> sync.failuresInARow() >= 2);
       assertThat(sync.syncedRevision()).isZero();
 
