@@ -6,8 +6,8 @@ import org.apsara.cli.identity.PolicyCommand;
 import org.apsara.cli.identity.TenantCommand;
 import org.apsara.cli.identity.UserCommand;
 import org.apsara.cli.identity.WhoamiCommand;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code apsara} command: one entry point to run, use and measure every Apsara service. */
 @Command(
@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
       PolicyCommand.class,
       WhoamiCommand.class,
       BenchCommand.class,
+      CaCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Apsara implements Runnable {

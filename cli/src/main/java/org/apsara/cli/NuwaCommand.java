@@ -87,6 +87,20 @@ final class NuwaCommand implements Runnable {
             + IdentityConnection.CREDENTIALS_FILE_ENV + " if set, else ~/.apsara/credentials.")
     Path credentials;
 
+    @Option(names = "--cacert", paramLabel = "FILE", defaultValue = "${env:APSARA_NUWA_CACERT}",
+        description = "Talk TLS, verifying members against these PEM CA certificates, as "
+            + "etcdctl's --cacert (or set APSARA_NUWA_CACERT).")
+    Path cacert;
+
+    @Option(names = "--cert", paramLabel = "FILE", defaultValue = "${env:APSARA_NUWA_CERT}",
+        description = "PEM client certificate to present, as etcdctl's --cert "
+            + "(or set APSARA_NUWA_CERT).")
+    Path cert;
+
+    @Option(names = "--key", paramLabel = "FILE", defaultValue = "${env:APSARA_NUWA_KEY}",
+        description = "PEM private key of --cert, as etcdctl's --key (or set APSARA_NUWA_KEY).")
+    Path key;
+
     NuwaClient open() {
       LogSetup.forClient();
       NuwaClient.Builder builder = NuwaClient.builder().endpoints(endpoints).requestTimeout(timeout);
@@ -104,6 +118,14 @@ final class NuwaCommand implements Runnable {
               "--user takes NAME:PASSWORD");
         }
         builder.user(user.substring(0, colon), user.substring(colon + 1));
+      }
+      if (cacert != null || cert != null || key != null) {
+        try {
+          builder.tls(org.apsara.security.tls.TlsMaterial.of(cert, key, cacert));
+        } catch (IllegalArgumentException e) {
+          throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+              "--cert and --key go together: " + e.getMessage());
+        }
       }
       return builder.build();
     }

@@ -3,11 +3,12 @@ package org.apsara.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.security.tls.TlsMaterial;
 import org.apsara.tenant.server.TenantConfig;
 import org.apsara.tenant.server.TenantServer;
 import picocli.CommandLine.Command;
@@ -103,6 +104,34 @@ final class RunCommand implements Runnable {
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
+    @Option(names = "--cert-file", paramLabel = "FILE",
+        description = "PEM certificate of the client port: serve the etcd API over TLS.")
+    Path certFile;
+
+    @Option(names = "--key-file", paramLabel = "FILE",
+        description = "PEM private key of --cert-file.")
+    Path keyFile;
+
+    @Option(names = "--trusted-ca-file", paramLabel = "FILE",
+        description = "PEM CA certificates that client certificates are verified against.")
+    Path trustedCaFile;
+
+    @Option(names = "--client-cert-auth",
+        description = "Require every client to present a certificate of --trusted-ca-file.")
+    boolean clientCertAuth;
+
+    @Option(names = "--peer-cert-file", paramLabel = "FILE",
+        description = "PEM certificate for mutual TLS between members (the Raft port).")
+    Path peerCertFile;
+
+    @Option(names = "--peer-key-file", paramLabel = "FILE",
+        description = "PEM private key of --peer-cert-file.")
+    Path peerKeyFile;
+
+    @Option(names = "--peer-trusted-ca-file", paramLabel = "FILE",
+        description = "PEM CA certificates that other members' certificates are verified against.")
+    Path peerTrustedCaFile;
+
     @Override
     public Integer call() throws Exception {
       NuwaConfig.Builder config = NuwaConfig.builder()
@@ -116,11 +145,18 @@ final class RunCommand implements Runnable {
           .autoCompactionRetainRevisions(autoCompactionRetention)
           .authTokenTtl(authTokenTtl);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));
+      if (certFile != null || keyFile != null || trustedCaFile != null) {
+        config.clientTls(TlsMaterial.of(certFile, keyFile, trustedCaFile));
+      }
+      config.clientCertAuth(clientCertAuth);
+      if (peerCertFile != null || peerKeyFile != null || peerTrustedCaFile != null) {
+        config.peerTls(TlsMaterial.of(peerCertFile, peerKeyFile, peerTrustedCaFile));
+      }
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
       NuwaServer server = NuwaServer.start(config.build());
       return runUntilStopped(server,
-          "nuwa member " + id + " serving etcd clients on " + server.clientEndpoint());
+          "nuwa member " + id + " serving etcd clients on " + server.clientUrl());
     }
   }
 
@@ -181,6 +217,34 @@ final class RunCommand implements Runnable {
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
+    @Option(names = "--cert-file", paramLabel = "FILE",
+        description = "PEM certificate of the API port: serve the API over TLS.")
+    Path certFile;
+
+    @Option(names = "--key-file", paramLabel = "FILE",
+        description = "PEM private key of --cert-file.")
+    Path keyFile;
+
+    @Option(names = "--trusted-ca-file", paramLabel = "FILE",
+        description = "PEM CA certificates that client certificates are verified against.")
+    Path trustedCaFile;
+
+    @Option(names = "--client-cert-auth",
+        description = "Require every caller to present a certificate of --trusted-ca-file.")
+    boolean clientCertAuth;
+
+    @Option(names = "--nuwa-cacert", paramLabel = "FILE",
+        description = "Talk TLS to Nuwa, verifying its members against these PEM CA certificates.")
+    Path nuwaCacert;
+
+    @Option(names = "--nuwa-cert", paramLabel = "FILE",
+        description = "PEM client certificate to present to Nuwa (with --nuwa-cacert).")
+    Path nuwaCert;
+
+    @Option(names = "--nuwa-key", paramLabel = "FILE",
+        description = "PEM private key of --nuwa-cert.")
+    Path nuwaKey;
+
     @Override
     public Integer call() throws Exception {
       TenantConfig.Builder config = TenantConfig.builder()
@@ -195,6 +259,16 @@ final class RunCommand implements Runnable {
       }
       if (nuwaPasswordFile != null) {
         config.nuwaLogin(nuwaUser, nuwaPasswordFile);
+      }
+      if (certFile != null || keyFile != null || trustedCaFile != null) {
+        config.tls(TlsMaterial.of(certFile, keyFile, trustedCaFile));
+      }
+      config.clientCertAuth(clientCertAuth);
+      if (nuwaCacert != null) {
+        config.nuwaTls(TlsMaterial.of(nuwaCert, nuwaKey, nuwaCacert));
+      } else if (nuwaCert != null || nuwaKey != null) {
+        throw new picocli.CommandLine.ParameterException(
+            new picocli.CommandLine(this), "--nuwa-cert and --nuwa-key need --nuwa-cacert");
       }
       DataDirectoryLock.acquire(data);
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));

@@ -47,6 +47,12 @@ final class UpCommand implements Callable<Integer> {
           + "For local experiments only.")
   boolean noAuth;
 
+  @Option(names = "--tls",
+      description = "Every port speaks TLS with certificates of the cluster CA, created in "
+          + "DATA/tls on the first start with --tls and reused afterwards; Nuwa's client and "
+          + "peer ports require a client certificate.")
+  boolean tls;
+
   @Override
   public Integer call() throws Exception {
     Path dataDir = data.toAbsolutePath().normalize();
@@ -55,7 +61,7 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("Starting Apsara (embedded) with data in " + dataDir + " ...");
     Path credentialsFile = credentials != null ? credentials : CredentialsFile.defaultPath();
     EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Options(dataDir, nuwaPort,
-        nuwaMembers, noAuth ? Optional.empty() : Optional.of(identityPort), credentialsFile));
+        nuwaMembers, noAuth ? Optional.empty() : Optional.of(identityPort), credentialsFile, tls));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("\nStopping Apsara ...");
@@ -83,6 +89,9 @@ final class UpCommand implements Callable<Integer> {
           : "  credentials         the system root's AccessKey is in " + credentialsFile
               + " (profile default), written by the first start");
     });
+    cluster.cliTls().ifPresent(material -> System.out.println("  TLS                 cluster CA "
+        + material.trustedCaFile().orElseThrow() + ", client certificate "
+        + material.certChainFile().orElseThrow()));
     System.out.println("  logs                " + dataDir.resolve("logs"));
     if (noAuth) {
       System.out.println();
@@ -93,11 +102,14 @@ final class UpCommand implements Callable<Integer> {
     System.out.println();
     System.out.println("Try this next:");
     String user = cluster.nuwaRootPassword().map(p -> " --user root:" + p).orElse("");
-    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + user + " put foo bar");
-    System.out.println("  etcdctl --endpoints=" + first.clientEndpoint() + user + " get foo");
-    System.out.println("  ./apsara nuwa put greeting hello" + user + " && ./apsara nuwa get greeting"
-        + user);
-    System.out.println("  ./apsara nuwa members");
+    String tlsFlags = cluster.etcdctlTlsFlags();
+    String etcdctl = "  etcdctl --endpoints=" + first.clientUrl().replace("http://", "")
+        + tlsFlags + user;
+    System.out.println(etcdctl + " put foo bar");
+    System.out.println(etcdctl + " get foo");
+    System.out.println("  ./apsara nuwa put greeting hello" + tlsFlags + user
+        + " && ./apsara nuwa get greeting" + tlsFlags + user);
+    System.out.println("  ./apsara nuwa members" + tlsFlags);
     if (!noAuth) {
       System.out.println("  ./apsara whoami && ./apsara tenant create acme && ./apsara user list"
           + " --tenant acme");

@@ -10,6 +10,8 @@ import java.util.Optional;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.security.tls.TlsMaterial;
+import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.server.TenantConfig;
 import org.apsara.tenant.server.TenantServer;
 
@@ -27,6 +29,14 @@ import org.apsara.tenant.server.TenantServer;
  * user (its random password in {@value #NUWA_ROOT_PASSWORD_FILE}, mode 0600), and the identity
  * service keeps the cluster master key in the data directory and creates the system tenant's root
  * AccessKey, which it writes to the credentials file, so that the CLI works at once.
+ *
+ * <p>With {@link Options#tls()}, every port speaks TLS: the cluster CA ({@link ClusterTls}) gives
+ * each Nuwa member a certificate for its client port and one for its peer port, the identity
+ * service one, and the command line a client certificate. Nuwa's client port and its peer port
+ * require a certificate of the CA (the identity service presents its own to Nuwa); the identity
+ * service verifies a client certificate when one is presented, its callers being authenticated by
+ * their signatures. The credentials file's {@code default} profile is kept in line: with TLS it
+ * names the CA and the command line's certificate, without TLS it names neither.
  */
 public final class EmbeddedCluster implements AutoCloseable {
   /** Ports between one member's and the next one's. */
@@ -38,12 +48,14 @@ public final class EmbeddedCluster implements AutoCloseable {
   private final List<NuwaServer> nuwa;
   private final Optional<TenantServer> identity;
   private final Optional<String> nuwaRootPassword;
+  private final Optional<TlsMaterial> cliTls;
 
-  private EmbeddedCluster(
-      List<NuwaServer> nuwa, Optional<TenantServer> identity, Optional<String> nuwaRootPassword) {
+  private EmbeddedCluster(List<NuwaServer> nuwa, Optional<TenantServer> identity,
+      Optional<String> nuwaRootPassword, Optional<TlsMaterial> cliTls) {
     this.nuwa = nuwa;
     this.identity = identity;
     this.nuwaRootPassword = nuwaRootPassword;
+    this.cliTls = cliTls;
   }
 
   /**
@@ -55,13 +67,21 @@ public final class EmbeddedCluster implements AutoCloseable {
    * @param identityPort the identity service's API port, or empty to run without it and, on a data
    *     directory no earlier start secured, without Nuwa authentication
    * @param credentialsFile where the first start writes the system root's AccessKey
+   * @param tls whether every port speaks TLS with certificates of the cluster CA
    */
   public record Options(
       Path dataDir,
       int nuwaBasePort,
       int nuwaMembers,
       Optional<Integer> identityPort,
-      Path credentialsFile) {}
+      Path credentialsFile,
+      boolean tls) {
+    /** Options for a cluster in plaintext on loopback. */
+    public Options(Path dataDir, int nuwaBasePort, int nuwaMembers, Optional<Integer> identityPort,
+        Path credentialsFile) {
+      this(dataDir, nuwaBasePort, nuwaMembers, identityPort, credentialsFile, false);
+    }
+  }
 
   /** Starts (or restarts, finding its data again) the embedded cluster. */
   public static EmbeddedCluster start(Options options) throws IOException {
@@ -79,10 +99,19 @@ public final class EmbeddedCluster implements AutoCloseable {
       names.add(name);
       template.peer(name, HostPort.of("127.0.0.1", nuwaBasePort + PORT_STRIDE * i + 1));
     }
+    Optional<ClusterTls> tls = options.tls()
+        ? Optional.of(ClusterTls.open(dataDir)) : Optional.empty();
+    Optional<TlsMaterial> cliTls = tls.isEmpty() ? Optional.empty()
+        : Optional.of(tls.get().certificate(ClusterTls.CLI_CERTIFICATE));
     List<NuwaServer> started = new ArrayList<>();
     try {
       for (int i = 0; i < nuwaMembers; i++) {
         String name = names.get(i);
+        if (tls.isPresent()) {
+          template.clientTls(tls.get().certificate("nuwa-" + name))
+              .clientCertAuth(true)
+              .peerTls(tls.get().certificate("nuwa-" + name + "-peer"));
+        }
         NuwaConfig config = template
             .memberId(name)
             .dataDir(dataDir.resolve("nuwa").resolve(name))
@@ -102,9 +131,14 @@ public final class EmbeddedCluster implements AutoCloseable {
     if (options.identityPort().isPresent()) {
       int port = options.identityPort().get();
       try {
-        rootPassword = Optional.of(
-            NuwaRootLogin.ensureEnabled(started.get(0).clientEndpoint(), passwordFile));
-        identity = Optional.of(TenantServer.start(TenantConfig.builder()
+        rootPassword = Optional.of(NuwaRootLogin.ensureEnabled(started.get(0).clientEndpoint(),
+            passwordFile, cliTls.orElse(null)));
+        TenantConfig.Builder identityConfig = TenantConfig.builder();
+        if (tls.isPresent()) {
+          TlsMaterial identityTls = tls.get().certificate("identity");
+          identityConfig.tls(identityTls).nuwaTls(identityTls);
+        }
+        identity = Optional.of(TenantServer.start(identityConfig
             .nuwaLogin(NuwaRootLogin.ROOT, passwordFile)
             .nuwaEndpoints(started.stream().map(NuwaServer::clientEndpoint).toList())
             .host("127.0.0.1")
@@ -123,7 +157,39 @@ public final class EmbeddedCluster implements AutoCloseable {
       // asks for its root user.
       rootPassword = Optional.of(Files.readString(passwordFile).strip());
     }
-    return new EmbeddedCluster(List.copyOf(started), identity, rootPassword);
+    EmbeddedCluster cluster = new EmbeddedCluster(List.copyOf(started), identity, rootPassword,
+        cliTls);
+    if (identity.isPresent()) {
+      try {
+        alignProfile(options.credentialsFile(), identity.get(), cliTls);
+      } catch (IOException | RuntimeException e) {
+        cluster.close();
+        throw e;
+      }
+    }
+    return cluster;
+  }
+
+  /**
+   * Makes the {@code default} profile that calls this cluster's identity service use TLS exactly
+   * when the cluster does: a profile written by a start without TLS gains the CA and the command
+   * line's certificate, and loses them again at a start without TLS. Profiles calling elsewhere
+   * are left alone.
+   */
+  private static void alignProfile(Path credentialsFile, TenantServer identity,
+      Optional<TlsMaterial> cliTls) throws IOException {
+    if (!Files.exists(credentialsFile)) {
+      return;
+    }
+    Optional<CredentialsFile.Profile> found =
+        CredentialsFile.read(credentialsFile, CredentialsFile.DEFAULT_PROFILE);
+    if (found.isEmpty() || !found.get().endpoint().equals(Optional.of(identity.address()))
+        || found.get().tls().equals(cliTls)) {
+      return;
+    }
+    CredentialsFile.Profile profile = found.get();
+    CredentialsFile.write(credentialsFile, new CredentialsFile.Profile(profile.name(),
+        profile.credentials(), profile.endpoint(), cliTls));
   }
 
   public List<NuwaServer> nuwaMembers() {
@@ -141,6 +207,24 @@ public final class EmbeddedCluster implements AutoCloseable {
    */
   public Optional<String> nuwaRootPassword() {
     return nuwaRootPassword;
+  }
+
+  /**
+   * The command line's certificate, key and the cluster CA, when the cluster runs with TLS: what
+   * etcdctl's {@code --cert}, {@code --key} and {@code --cacert} take.
+   */
+  public Optional<TlsMaterial> cliTls() {
+    return cliTls;
+  }
+
+  /**
+   * etcdctl's flags for the command line's certificate ({@code " --cacert CA --cert CRT --key
+   * KEY"}, with a leading space), or {@code ""} without TLS; {@code apsara nuwa} takes the same.
+   */
+  public String etcdctlTlsFlags() {
+    return cliTls.map(material -> " --cacert " + material.trustedCaFile().orElseThrow()
+        + " --cert " + material.certChainFile().orElseThrow()
+        + " --key " + material.keyFile().orElseThrow()).orElse("");
   }
 
   /** The identity service, unless the cluster runs without authentication. */

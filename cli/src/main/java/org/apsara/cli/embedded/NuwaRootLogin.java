@@ -18,6 +18,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.security.crypto.Secrets;
+import org.apsara.security.tls.TlsContexts;
+import org.apsara.security.tls.TlsMaterial;
 
 /**
  * Turns on etcd authentication on the embedded Nuwa the first time, with a {@code root} user whose
@@ -40,6 +42,12 @@ final class NuwaRootLogin {
    * @throws IllegalStateException if Nuwa has a root user but the password file is gone
    */
   static String ensureEnabled(String endpoint, Path passwordFile) throws IOException {
+    return ensureEnabled(endpoint, passwordFile, null);
+  }
+
+  /** {@link #ensureEnabled(String, Path)} over TLS with {@code tls}'s files (plaintext if null). */
+  static String ensureEnabled(String endpoint, Path passwordFile, TlsMaterial tls)
+      throws IOException {
     if (Files.exists(passwordFile)) {
       return Files.readString(passwordFile).strip();
     }
@@ -58,7 +66,9 @@ final class NuwaRootLogin {
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Files.writeString(partial, password + "\n");
     }
-    ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
+    NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoint);
+    ManagedChannel channel = (tls == null ? builder.usePlaintext()
+        : builder.sslContext(TlsContexts.forClient(tls))).build();
     try {
       AuthGrpc.AuthBlockingStub auth = AuthGrpc.newBlockingStub(channel);
       if (resumed && authenticates(auth, password)) {

@@ -3,7 +3,6 @@ package org.apsara.cli.identity;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -20,15 +19,16 @@ import org.apsara.security.grpc.SigningClientInterceptor;
 import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.server.TenantConfig;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The options every identity command shares: which profile of which credentials file to sign with,
  * where the identity service is, and how long a call may take.
  *
  * <p>The endpoint is the first of: {@code --endpoint}, the profile's {@code endpoint}, {@link
- * #DEFAULT_ENDPOINT}. A picocli mixin: one instance per command invocation, not thread-safe.
+ * #DEFAULT_ENDPOINT}. The connection is TLS when the profile names a CA file ({@code ca_file}, as
+ * {@code apsara up --tls} writes it), with the profile's client certificate if it has one. A picocli mixin: one instance per command invocation, not thread-safe.
  */
 public final class IdentityConnection {
   /** Where the identity service of a cluster started with {@code apsara up} listens. */
@@ -91,8 +91,9 @@ public final class IdentityConnection {
     Path file = credentialsFile();
     CredentialsFile.Profile signer = readProfile(file);
     HostPort target = endpoint != null ? endpoint : signer.endpoint().orElse(DEFAULT_ENDPOINT);
+    // The profile says whether the service speaks TLS (its ca_file) and with which certificate.
     ManagedChannel channel = Grpc.newChannelBuilderForAddress(
-            target.host(), target.port(), InsecureChannelCredentials.create())
+            target.host(), target.port(), IdentityClient.channelCredentials(signer.tls()))
         .maxInboundMessageSize(IdentityClient.MAX_INBOUND_MESSAGE_BYTES)
         .build();
     Channel signed = ClientInterceptors.intercept(

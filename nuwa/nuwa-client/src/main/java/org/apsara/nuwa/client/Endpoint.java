@@ -3,8 +3,9 @@ package org.apsara.nuwa.client;
 import java.util.Objects;
 
 /**
- * One server address the client may talk to, parsed from {@code host:port}, {@code [v6]:port} or
- * {@code http://host:port} (the form etcd prints in its client URLs).
+ * One server address the client may talk to, parsed from {@code host:port}, {@code [v6]:port},
+ * {@code http://host:port} or {@code https://host:port} (the forms etcd prints in its client
+ * URLs). Whether TLS is used is the client's setting; {@link #scheme} tells what a text asked for.
  */
 record Endpoint(String host, int port) {
   Endpoint {
@@ -20,11 +21,9 @@ record Endpoint(String host, int port) {
   static Endpoint parse(String text) {
     Objects.requireNonNull(text, "endpoint");
     String rest = text.trim();
-    if (rest.startsWith("https://")) {
-      throw new IllegalArgumentException("TLS endpoints are not supported yet: " + text);
-    }
-    if (rest.startsWith("http://")) {
-      rest = rest.substring("http://".length());
+    String scheme = scheme(rest);
+    if (!scheme.isEmpty()) {
+      rest = rest.substring(scheme.length() + "://".length());
     }
     if (rest.endsWith("/")) {
       rest = rest.substring(0, rest.length() - 1);
@@ -51,6 +50,26 @@ record Endpoint(String host, int port) {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("bad port in endpoint " + text, e);
     }
+  }
+
+  /**
+   * {@code "http"} or {@code "https"} if {@code text} starts with that scheme, {@code ""} if it
+   * names none.
+   *
+   * @throws IllegalArgumentException for any other scheme
+   */
+  static String scheme(String text) {
+    String trimmed = text.trim();
+    int separator = trimmed.indexOf("://");
+    if (separator < 0) {
+      return "";
+    }
+    String scheme = trimmed.substring(0, separator);
+    if (!scheme.equals("http") && !scheme.equals("https")) {
+      throw new IllegalArgumentException("unsupported scheme " + scheme + " in endpoint " + text
+          + "; use http://, https:// or none");
+    }
+    return scheme;
   }
 
   /** {@code host:port}, bracketing an IPv6 literal. */

@@ -4,6 +4,7 @@ import io.etcd.jetcd.api.AuthGrpc;
 import io.etcd.jetcd.api.AuthenticateRequest;
 import io.etcd.jetcd.api.AuthenticateResponse;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
@@ -12,13 +13,19 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.NameResolverRegistry;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettySslContextChannelCredentials;
 import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -28,6 +35,8 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apsara.common.time.MonotonicClock;
+import org.apsara.security.tls.TlsContexts;
+import org.apsara.security.tls.TlsMaterial;
 
 /**
  * A connection to a Nuwa cluster (or any etcd v3 cluster), speaking etcd's v3 gRPC API.
@@ -103,7 +112,7 @@ public final class NuwaClient implements AutoCloseable {
   private final Object closeLock = new Object();
   private boolean closed;
 
-  private NuwaClient(Builder b) {
+  private NuwaClient(Builder b, ChannelCredentials credentials) {
     List<Endpoint> parsed = b.endpoints.stream().map(Endpoint::parse).toList();
     this.endpoints = parsed.stream().map(Endpoint::authority).toList();
     this.user = b.user;
@@ -113,9 +122,7 @@ public final class NuwaClient implements AutoCloseable {
     registry.register(new StaticEndpointsResolverProvider(parsed));
     ManagedChannelBuilder<?> channelBuilder =
         Grpc.newChannelBuilder(
-                StaticEndpointsResolverProvider.target(),
-                InsecureChannelCredentials.create(),
-                registry)
+                StaticEndpointsResolverProvider.target(), credentials, registry)
             .defaultLoadBalancingPolicy("round_robin")
             .disableServiceConfigLookUp()
             .maxInboundMessageSize(b.maxInboundMessageBytes)
@@ -267,10 +274,15 @@ public final class NuwaClient implements AutoCloseable {
     private MonotonicClock clock = MonotonicClock.SYSTEM;
     private String user;
     private String password;
+    private TlsMaterial tls;
 
     private Builder() {}
 
-    /** Servers to connect to, as {@code host:port} or {@code http://host:port}. */
+    /**
+     * Servers to connect to, as {@code host:port}, {@code http://host:port} or
+     * {@code https://host:port}. {@code https://} endpoints without {@link #tls} are checked
+     * against the platform's trusted CAs; {@code http://} ones cannot be mixed with TLS.
+     */
     public Builder endpoints(String... endpoints) {
       return endpoints(Arrays.asList(endpoints));
     }
@@ -371,7 +383,7 @@ public final class NuwaClient implements AutoCloseable {
      *
      * <p>The password is kept in memory for the life of the client, to authenticate again; it is
      * sent only in Authenticate requests, and appears in no message, log or {@code toString}.
-     * Connections are plaintext, as elsewhere in this client: use it on trusted networks only.
+     * Without {@link #tls} connections are plaintext: use it on trusted networks only.
      *
      * @param name the user; must not be empty
      * @param password the user's password
@@ -387,22 +399,65 @@ public final class NuwaClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Talks TLS to every endpoint: servers are verified against {@code material}'s trusted CA
+     * file (the cluster CA's {@code ca.crt}; the platform's CAs if it has none) and must name the
+     * endpoint's host in their certificate; the material's certificate and key, if it has them,
+     * are presented to servers that ask for a client certificate (etcd's
+     * {@code --client-cert-auth}), as etcdctl's {@code --cacert}, {@code --cert} and
+     * {@code --key} do. The files are read by {@link #build()}.
+     */
+    public Builder tls(TlsMaterial material) {
+      this.tls = Objects.requireNonNull(material, "material");
+      return this;
+    }
+
     /** The endpoints and the user; never the password. */
     @Override
     public String toString() {
       return "NuwaClient.Builder{endpoints="
           + endpoints
           + (user == null ? "" : ", user=" + user)
+          + (tls == null ? "" : ", tls=" + tls)
           + ", requestTimeout="
           + requestTimeout
           + "}";
     }
 
+    /**
+     * The client. It connects lazily; only the TLS files, if any, are read now.
+     *
+     * @throws IllegalStateException if no endpoint was given
+     * @throws IllegalArgumentException if {@code http://} and {@code https://} endpoints are
+     *     mixed, or an {@code http://} endpoint is given with {@link #tls}
+     * @throws UncheckedIOException if a TLS file cannot be read or its key does not match its
+     *     certificate
+     */
     public NuwaClient build() {
       if (endpoints.isEmpty()) {
         throw new IllegalStateException("at least one endpoint is required");
       }
-      return new NuwaClient(this);
+      return new NuwaClient(this, credentials());
+    }
+
+    private ChannelCredentials credentials() {
+      Set<String> schemes = new TreeSet<>();
+      endpoints.forEach(endpoint -> schemes.add(Endpoint.scheme(endpoint)));
+      if (schemes.contains("http") && schemes.contains("https")) {
+        throw new IllegalArgumentException("endpoints mix http:// and https://: " + endpoints);
+      }
+      if (schemes.contains("http") && tls != null) {
+        throw new IllegalArgumentException("TLS is set, but endpoints say http://: " + endpoints);
+      }
+      if (tls == null && !schemes.contains("https")) {
+        return InsecureChannelCredentials.create();
+      }
+      try {
+        return NettySslContextChannelCredentials.create(tls != null
+            ? TlsContexts.forClient(tls) : GrpcSslContexts.forClient().build());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e.getMessage(), e);
+      }
     }
   }
 }

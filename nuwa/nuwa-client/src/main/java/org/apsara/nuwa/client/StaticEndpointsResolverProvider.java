@@ -1,5 +1,6 @@
 package org.apsara.nuwa.client;
 
+import io.grpc.Attributes;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import io.grpc.NameResolverProvider;
@@ -134,7 +135,11 @@ final class StaticEndpointsResolverProvider extends NameResolverProvider {
           for (InetAddress address : InetAddress.getAllByName(endpoint.host())) {
             addresses.add(new InetSocketAddress(address, endpoint.port()));
           }
-          groups.add(new EquivalentAddressGroup(addresses));
+          // Each endpoint's own name is the authority of its connections, so that TLS checks
+          // each server's certificate against the name it was dialed by, not the first one's.
+          groups.add(new EquivalentAddressGroup(addresses, Attributes.newBuilder()
+              .set(EquivalentAddressGroup.ATTR_AUTHORITY_OVERRIDE, endpoint.authority())
+              .build()));
         } catch (UnknownHostException e) {
           failures.add(endpoint + " (" + e.getMessage() + ")");
         }

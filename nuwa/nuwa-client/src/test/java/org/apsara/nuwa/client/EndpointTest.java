@@ -12,6 +12,20 @@ class EndpointTest {
     assertThat(Endpoint.parse("http://node-1:2379/")).isEqualTo(new Endpoint("node-1", 2379));
     assertThat(Endpoint.parse("[::1]:2379")).isEqualTo(new Endpoint("::1", 2379));
     assertThat(new Endpoint("::1", 2379).authority()).isEqualTo("[::1]:2379");
+    assertThat(Endpoint.parse("https://node-1:2379")).isEqualTo(new Endpoint("node-1", 2379));
+    assertThat(Endpoint.scheme("https://node-1:2379")).isEqualTo("https");
+    assertThat(Endpoint.scheme("http://node-1:2379")).isEqualTo("http");
+    assertThat(Endpoint.scheme("node-1:2379")).isEmpty();
+  }
+
+  @Test
+  void tlsMustAgreeWithTheEndpointsSchemes() {
+    assertThatThrownBy(() -> NuwaClient.builder().endpoints("http://h:1", "https://h:2").build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("mix");
+    assertThatThrownBy(() -> NuwaClient.builder().endpoints("http://h:1")
+        .tls(org.apsara.security.tls.TlsMaterial.trusting(java.nio.file.Path.of("ca.crt")))
+        .build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("http://");
   }
 
   @Test
@@ -26,7 +40,7 @@ class EndpointTest {
           "host:70000",
           "::1:2379",
           "[::1]2379",
-          "https://h:1"
+          "grpc://h:1"
         }) {
       assertThatThrownBy(() -> Endpoint.parse(bad))
           .as(bad)

@@ -8,6 +8,8 @@ import java.util.Objects;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.api.NuwaLimits;
 import org.apsara.nuwa.server.auth.PasswordHasher;
+import org.apsara.security.tls.ClientAuth;
+import org.apsara.security.tls.TlsMaterial;
 
 /**
  * Everything one Nuwa member needs to start: who it is, who its peers are, where it keeps its
@@ -34,6 +36,13 @@ import org.apsara.nuwa.server.auth.PasswordHasher;
  *     {@code --auth-token-ttl}); clients authenticate again when theirs is refused
  * @param passwordHashIterations PBKDF2 iterations for passwords hashed from now on (hashes keep
  *     the count they were made with)
+ * @param clientTls TLS on the client port (etcd's {@code --cert-file}, {@code --key-file},
+ *     {@code --trusted-ca-file}), or {@code null} for plaintext; it needs a certificate and key
+ * @param clientCertAuth whether every client must present a certificate of the trusted CA
+ *     (etcd's {@code --client-cert-auth}); needs {@code clientTls} with a trusted CA file
+ * @param peerTls mutual TLS between members on the Raft port (etcd's {@code --peer-cert-file},
+ *     {@code --peer-key-file}, {@code --peer-trusted-ca-file}), or {@code null} for plaintext;
+ *     it needs all three files, and every member must use it or none
  */
 public record NuwaConfig(
     String memberId,
@@ -50,7 +59,10 @@ public record NuwaConfig(
     long autoCompactionRetainRevisions,
     Duration autoCompactionInterval,
     Duration authTokenTtl,
-    int passwordHashIterations) {
+    int passwordHashIterations,
+    TlsMaterial clientTls,
+    boolean clientCertAuth,
+    TlsMaterial peerTls) {
 
   public NuwaConfig {
     Objects.requireNonNull(memberId, "memberId");
@@ -87,6 +99,40 @@ public record NuwaConfig(
       throw new IllegalArgumentException("password hash iterations must be at least "
           + PasswordHasher.MIN_ITERATIONS + ", not " + passwordHashIterations);
     }
+    if (clientTls != null && !clientTls.hasIdentity()) {
+      throw new IllegalArgumentException(
+          "TLS on the client port needs a certificate file and a key file");
+    }
+    if (clientCertAuth && (clientTls == null || clientTls.trustedCaFile().isEmpty())) {
+      throw new IllegalArgumentException("client certificate authentication needs TLS on the"
+          + " client port with a trusted CA file (--cert-file, --key-file, --trusted-ca-file)");
+    }
+    if (peerTls != null && (!peerTls.hasIdentity() || peerTls.trustedCaFile().isEmpty())) {
+      throw new IllegalArgumentException("TLS between members is mutual: it needs a peer"
+          + " certificate file, key file and trusted CA file");
+    }
+  }
+
+  /**
+   * What the client port asks of clients: a certificate with {@code clientCertAuth}; with only a
+   * trusted CA, a certificate is verified if one is presented; otherwise none.
+   */
+  public ClientAuth clientAuth() {
+    if (clientCertAuth) {
+      return ClientAuth.REQUIRE;
+    }
+    return clientTls != null && clientTls.trustedCaFile().isPresent()
+        ? ClientAuth.OPTIONAL : ClientAuth.NONE;
+  }
+
+  /** {@code https} when the client port has TLS, else {@code http}, as etcd's URLs say. */
+  public String clientScheme() {
+    return clientTls != null ? "https" : "http";
+  }
+
+  /** {@code https} when members talk over TLS, else {@code http}. */
+  public String peerScheme() {
+    return peerTls != null ? "https" : "http";
   }
 
   /** etcd's default {@code --auth-token-ttl}: 300 s. */
@@ -118,6 +164,9 @@ public record NuwaConfig(
     private Duration autoCompactionInterval = Duration.ofMinutes(1);
     private Duration authTokenTtl = DEFAULT_AUTH_TOKEN_TTL;
     private int passwordHashIterations = PasswordHasher.DEFAULT_ITERATIONS;
+    private TlsMaterial clientTls;
+    private boolean clientCertAuth;
+    private TlsMaterial peerTls;
 
     public Builder memberId(String memberId) {
       this.memberId = memberId;
@@ -199,11 +248,29 @@ public record NuwaConfig(
       return this;
     }
 
+    /** TLS on the client port; {@code null} (the default) for plaintext. */
+    public Builder clientTls(TlsMaterial clientTls) {
+      this.clientTls = clientTls;
+      return this;
+    }
+
+    /** Whether clients must present a certificate of the client port's trusted CA. */
+    public Builder clientCertAuth(boolean clientCertAuth) {
+      this.clientCertAuth = clientCertAuth;
+      return this;
+    }
+
+    /** Mutual TLS between members; {@code null} (the default) for plaintext. */
+    public Builder peerTls(TlsMaterial peerTls) {
+      this.peerTls = peerTls;
+      return this;
+    }
+
     public NuwaConfig build() {
       return new NuwaConfig(memberId, peers, dataDir, clientHost, clientPort, metricsPort,
           electionTimeoutMin, requestTimeout, snapshotEveryEntries, maxRequestBytes,
           progressNotifyInterval, autoCompactionRetainRevisions, autoCompactionInterval,
-          authTokenTtl, passwordHashIterations);
+          authTokenTtl, passwordHashIterations, clientTls, clientCertAuth, peerTls);
     }
   }
 }

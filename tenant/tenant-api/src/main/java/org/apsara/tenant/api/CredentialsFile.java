@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.apsara.common.net.HostPort;
 import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.tls.TlsMaterial;
 
 /**
  * The {@code credentials} file: named profiles of AccessKeys, in the INI style of the Alibaba Cloud
@@ -33,11 +34,16 @@ import org.apsara.security.sign.AccessKeyCredentials;
  * access_key_id = LTAI5tQ3wJx9Bz2Kd7Lm1Np8
  * access_key_secret = 0s9dR2...
  * endpoint = 10.0.0.5:7070
+ * ca_file = /var/lib/apsara/ca/ca.crt
+ * cert_file = /var/lib/apsara/certs/cli.crt
+ * key_file = /var/lib/apsara/certs/cli.key
  * </pre>
  *
  * <p>Lines starting with {@code #} or {@code ;} are comments. A profile needs {@value #KEY_ID} and
  * {@value #KEY_SECRET}; {@value #KEY_ENDPOINT} (the identity service's {@code host:port}) is
- * optional. Other keys are ignored; rewriting their profile drops them.
+ * optional. With {@value #KEY_CA_FILE} the service is called over TLS and verified against that CA
+ * certificate; {@value #KEY_CERT_FILE} and {@value #KEY_KEY_FILE} (both or neither) add a client
+ * certificate. Other keys are ignored; rewriting their profile drops them.
  *
  * <p>The file holds secrets, so it is written with mode 0600 only (its directory, when created
  * here, with 0700), and a file that group or others may access is refused on reading, as ssh
@@ -54,6 +60,12 @@ public final class CredentialsFile {
   public static final String KEY_ID = "access_key_id";
   public static final String KEY_SECRET = "access_key_secret";
   public static final String KEY_ENDPOINT = "endpoint";
+  /** The CA certificate file that verifies the service; its presence means TLS. */
+  public static final String KEY_CA_FILE = "ca_file";
+  /** The client certificate file presented to the service. */
+  public static final String KEY_CERT_FILE = "cert_file";
+  /** The private key file of {@link #KEY_CERT_FILE}. */
+  public static final String KEY_KEY_FILE = "key_file";
   /** Largest file read: a few dozen profiles take a few kilobytes. */
   public static final int FILE_BYTES_MAX = 64 * 1024;
   /** Longest profile name. */
@@ -74,12 +86,24 @@ public final class CredentialsFile {
    * @param name the profile's name, for example {@code default}
    * @param credentials the AccessKey; its {@code toString} hides the secret
    * @param endpoint where the identity service is, if the profile says
+   * @param tls the files to call the service over TLS with, if the profile says; always with a
+   *     trusted CA file
    */
-  public record Profile(String name, AccessKeyCredentials credentials, Optional<HostPort> endpoint) {
+  public record Profile(String name, AccessKeyCredentials credentials, Optional<HostPort> endpoint,
+      Optional<TlsMaterial> tls) {
     public Profile {
       checkProfileName(name);
       Objects.requireNonNull(credentials, "credentials");
       Objects.requireNonNull(endpoint, "endpoint");
+      Objects.requireNonNull(tls, "tls");
+      if (tls.isPresent() && tls.get().trustedCaFile().isEmpty()) {
+        throw new IllegalArgumentException("profile [" + name + "]: TLS needs " + KEY_CA_FILE);
+      }
+    }
+
+    /** A profile for a plaintext service. */
+    public Profile(String name, AccessKeyCredentials credentials, Optional<HostPort> endpoint) {
+      this(name, credentials, endpoint, Optional.empty());
     }
   }
 
@@ -161,6 +185,11 @@ public final class CredentialsFile {
     lines.add(KEY_ID + " = " + profile.credentials().accessKeyId());
     lines.add(KEY_SECRET + " = " + profile.credentials().accessKeySecret());
     profile.endpoint().ifPresent(endpoint -> lines.add(KEY_ENDPOINT + " = " + endpoint.format()));
+    profile.tls().ifPresent(tls -> {
+      lines.add(KEY_CA_FILE + " = " + tls.trustedCaFile().orElseThrow());
+      tls.certChainFile().ifPresent(file -> lines.add(KEY_CERT_FILE + " = " + file));
+      tls.keyFile().ifPresent(file -> lines.add(KEY_KEY_FILE + " = " + file));
+    });
     return lines;
   }
 
@@ -291,17 +320,28 @@ public final class CredentialsFile {
       }
       AccessKeyCredentials credentials;
       Optional<HostPort> endpoint = Optional.empty();
+      Optional<TlsMaterial> tls = Optional.empty();
       try {
         credentials = new AccessKeyCredentials(id, secret);
         String endpointText = values.get(KEY_ENDPOINT);
         if (endpointText != null) {
           endpoint = Optional.of(HostPort.parse(endpointText));
         }
+        String caFile = values.get(KEY_CA_FILE);
+        String certFile = values.get(KEY_CERT_FILE);
+        String keyFile = values.get(KEY_KEY_FILE);
+        if (caFile != null) {
+          tls = Optional.of(TlsMaterial.of(certFile == null ? null : Path.of(certFile),
+              keyFile == null ? null : Path.of(keyFile), Path.of(caFile)));
+        } else if (certFile != null || keyFile != null) {
+          throw new IllegalArgumentException(KEY_CERT_FILE + " and " + KEY_KEY_FILE + " need "
+              + KEY_CA_FILE);
+        }
       } catch (IllegalArgumentException e) {
         // The exception's message never holds the secret: AccessKeyCredentials does not echo it.
         throw malformed(file, headerLine, "profile [" + name + "]: " + e.getMessage());
       }
-      return new Profile(name, credentials, endpoint);
+      return new Profile(name, credentials, endpoint, tls);
     }
   }
 }

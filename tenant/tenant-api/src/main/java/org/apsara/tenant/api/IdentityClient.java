@@ -1,18 +1,24 @@
 package org.apsara.tenant.api;
 
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettySslContextChannelCredentials;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apsara.common.net.HostPort;
 import org.apsara.security.grpc.SigningClientInterceptor;
 import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.tls.TlsContexts;
+import org.apsara.security.tls.TlsMaterial;
 import org.apsara.tenant.api.v1.AccessKey;
 import org.apsara.tenant.api.v1.AccessKeyStatus;
 import org.apsara.tenant.api.v1.AddUserToGroupRequest;
@@ -104,12 +110,28 @@ public final class IdentityClient implements AutoCloseable {
   }
 
   /**
-   * Connects to the service at {@code endpoint} (plaintext; the service does not serve TLS yet) and
-   * signs every call with {@code credentials}.
+   * Connects to the service at {@code endpoint} in plaintext and signs every call with
+   * {@code credentials}.
    */
   public static IdentityClient connect(HostPort endpoint, AccessKeyCredentials credentials) {
+    try {
+      return connect(endpoint, credentials, Optional.empty());
+    } catch (IOException e) {
+      throw new AssertionError("plaintext reads no file", e);
+    }
+  }
+
+  /**
+   * Connects to the service at {@code endpoint}, over TLS if {@code tls} is given (the service
+   * verified against its trusted CA file, the material's certificate presented if it has one),
+   * and signs every call with {@code credentials}.
+   *
+   * @throws IOException if a TLS file cannot be read
+   */
+  public static IdentityClient connect(HostPort endpoint, AccessKeyCredentials credentials,
+      Optional<TlsMaterial> tls) throws IOException {
     ManagedChannel channel = Grpc.newChannelBuilderForAddress(
-            endpoint.host(), endpoint.port(), InsecureChannelCredentials.create())
+            endpoint.host(), endpoint.port(), channelCredentials(tls))
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
         .build();
     Channel signed = ClientInterceptors.intercept(
@@ -121,11 +143,30 @@ public final class IdentityClient implements AutoCloseable {
    * Connects with a profile of the credentials file.
    *
    * @throws IllegalArgumentException if the profile names no endpoint
+   * @throws java.io.UncheckedIOException if the profile's TLS files cannot be read
    */
   public static IdentityClient connect(CredentialsFile.Profile profile) {
     HostPort endpoint = profile.endpoint().orElseThrow(() -> new IllegalArgumentException(
         "profile [" + profile.name() + "] has no " + CredentialsFile.KEY_ENDPOINT));
-    return connect(endpoint, profile.credentials());
+    try {
+      return connect(endpoint, profile.credentials(), profile.tls());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The channel credentials for calling the service: TLS with {@code tls}'s files, plaintext
+   * without.
+   *
+   * @throws IOException if a TLS file cannot be read
+   */
+  public static ChannelCredentials channelCredentials(Optional<TlsMaterial> tls)
+      throws IOException {
+    if (tls.isEmpty()) {
+      return InsecureChannelCredentials.create();
+    }
+    return NettySslContextChannelCredentials.create(TlsContexts.forClient(tls.get()));
   }
 
   /** The generated stub, with this client's deadline, for calls the methods below do not cover. */

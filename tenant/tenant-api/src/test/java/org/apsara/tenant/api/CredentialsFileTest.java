@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import org.apsara.common.net.HostPort;
 import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.tls.TlsMaterial;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,6 +47,34 @@ class CredentialsFileTest {
         + "endpoint = 10.0.0.5:7070\n");
     assertThat(CredentialsFile.read(file, "default")).contains(profile("default", ALICE));
     assertThat(CredentialsFile.read(file, "other")).isEmpty();
+  }
+
+  @Test
+  void aProfileCarriesTheFilesToCallTheServiceOverTls() throws Exception {
+    Path file = dir.resolve("credentials");
+    TlsMaterial tls = TlsMaterial.mutual(Path.of("/etc/apsara/certs/cli.crt"),
+        Path.of("/etc/apsara/certs/cli.key"), Path.of("/etc/apsara/ca/ca.crt"));
+    CredentialsFile.Profile profile = new CredentialsFile.Profile("default",
+        new AccessKeyCredentials(ALICE.accessKeyId(), ALICE.accessKeySecret()),
+        Optional.of(HostPort.parse("10.0.0.5:7070")), Optional.of(tls));
+
+    CredentialsFile.write(file, profile);
+
+    assertThat(Files.readString(file)).endsWith("endpoint = 10.0.0.5:7070\n"
+        + "ca_file = /etc/apsara/ca/ca.crt\n"
+        + "cert_file = /etc/apsara/certs/cli.crt\n"
+        + "key_file = /etc/apsara/certs/cli.key\n");
+    assertThat(CredentialsFile.read(file, "default")).contains(profile);
+
+    CredentialsFile.write(file, new CredentialsFile.Profile("default", profile.credentials(),
+        profile.endpoint(), Optional.of(TlsMaterial.trusting(Path.of("/ca.crt")))));
+    assertThat(CredentialsFile.read(file, "default").orElseThrow().tls())
+        .contains(TlsMaterial.trusting(Path.of("/ca.crt")));
+
+    Files.writeString(file, "[default]\naccess_key_id = LTAIalice000000000000000\n"
+        + "access_key_secret = s\ncert_file = /cli.crt\nkey_file = /cli.key\n");
+    assertThatThrownBy(() -> CredentialsFile.read(file, "default"))
+        .hasMessageContaining("cert_file and key_file need ca_file");
   }
 
   @Test

@@ -21,7 +21,10 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -29,6 +32,8 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.security.tls.TlsContexts;
+import org.apsara.security.tls.TlsMaterial;
 
 /**
  * Nuwa's (etcd's) Auth service as an administrator uses it: users, roles and permissions, over a
@@ -59,6 +64,8 @@ final class NuwaAuthAdmin implements AutoCloseable {
 
   private final List<String> endpoints;
   private final AuthenticateRequest login;
+  /** TLS to Nuwa, or null for plaintext. */
+  private final SslContext sslContext;
 
   // Guarded by this.
   private int endpointIndex;
@@ -69,6 +76,21 @@ final class NuwaAuthAdmin implements AutoCloseable {
   private volatile boolean closed;
 
   NuwaAuthAdmin(List<String> endpoints, String user, String password) {
+    this(endpoints, user, password, null);
+  }
+
+  /**
+   * An admin talking TLS to Nuwa when {@code tls} is given (the cluster CA to verify members
+   * with, and the certificate to present where Nuwa asks for one), plaintext when it is null.
+   *
+   * @throws UncheckedIOException if a TLS file cannot be read
+   */
+  NuwaAuthAdmin(List<String> endpoints, String user, String password, TlsMaterial tls) {
+    try {
+      this.sslContext = tls == null ? null : TlsContexts.forClient(tls);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
     this.endpoints = List.copyOf(endpoints);
     if (this.endpoints.isEmpty()) {
       throw new IllegalArgumentException("at least one Nuwa endpoint is required");
@@ -210,7 +232,9 @@ final class NuwaAuthAdmin implements AutoCloseable {
 
   private AuthGrpc.AuthBlockingStub stub() {
     if (channel == null) {
-      channel = NettyChannelBuilder.forTarget(endpoints.get(endpointIndex)).usePlaintext().build();
+      NettyChannelBuilder builder = NettyChannelBuilder.forTarget(endpoints.get(endpointIndex));
+      channel = (sslContext == null ? builder.usePlaintext() : builder.sslContext(sslContext))
+          .build();
       if (closed) {
         channel.shutdownNow(); // closed while this call was opening it: the call then fails
       }

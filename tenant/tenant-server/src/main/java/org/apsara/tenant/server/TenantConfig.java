@@ -7,6 +7,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.apsara.common.net.HostPort;
+import org.apsara.security.tls.ClientAuth;
+import org.apsara.security.tls.TlsMaterial;
 
 /**
  * Everything one identity server needs to start. Immutable; build with {@link #builder()}.
@@ -26,6 +28,12 @@ import org.apsara.common.net.HostPort;
  * @param registrationTtl how long the registration outlives the process if it dies
  * @param nuwaUser the Nuwa user to authenticate as, when Nuwa has authentication enabled
  * @param nuwaPasswordFile the file holding that user's password (read at start, never logged)
+ * @param tls TLS on the API port (certificate, key and, for client certificates, a trusted CA
+ *     file), or empty for plaintext
+ * @param clientCertAuth whether every caller must present a certificate of {@code tls}'s trusted
+ *     CA, besides signing its calls
+ * @param nuwaTls TLS to Nuwa (its CA, and a client certificate where Nuwa asks for one), or empty
+ *     for plaintext
  */
 public record TenantConfig(
     List<String> nuwaEndpoints,
@@ -38,7 +46,10 @@ public record TenantConfig(
     Optional<Path> bootstrapCredentialsFile,
     Duration registrationTtl,
     Optional<String> nuwaUser,
-    Optional<Path> nuwaPasswordFile) {
+    Optional<Path> nuwaPasswordFile,
+    Optional<TlsMaterial> tls,
+    boolean clientCertAuth,
+    Optional<TlsMaterial> nuwaTls) {
   /** The port of the gRPC API unless told otherwise. */
   public static final int DEFAULT_PORT = 7070;
   /** The region of a cluster that names none. */
@@ -73,6 +84,24 @@ public record TenantConfig(
       throw new IllegalArgumentException(
           "a Nuwa user needs a password file and a password file a user: give both or neither");
     }
+    Objects.requireNonNull(tls, "tls");
+    Objects.requireNonNull(nuwaTls, "nuwaTls");
+    if (tls.isPresent() && !tls.get().hasIdentity()) {
+      throw new IllegalArgumentException("TLS on the API port needs a certificate and key file");
+    }
+    if (clientCertAuth && (tls.isEmpty() || tls.get().trustedCaFile().isEmpty())) {
+      throw new IllegalArgumentException(
+          "client certificate authentication needs TLS with a trusted CA file");
+    }
+  }
+
+  /** What the API port asks of callers, as Nuwa's client port does. */
+  public ClientAuth clientAuth() {
+    if (clientCertAuth) {
+      return ClientAuth.REQUIRE;
+    }
+    return tls.isPresent() && tls.get().trustedCaFile().isPresent()
+        ? ClientAuth.OPTIONAL : ClientAuth.NONE;
   }
 
   public static Builder builder() {
@@ -92,6 +121,9 @@ public record TenantConfig(
     private Duration registrationTtl = DEFAULT_REGISTRATION_TTL;
     private Optional<String> nuwaUser = Optional.empty();
     private Optional<Path> nuwaPasswordFile = Optional.empty();
+    private Optional<TlsMaterial> tls = Optional.empty();
+    private boolean clientCertAuth;
+    private Optional<TlsMaterial> nuwaTls = Optional.empty();
 
     private Builder() {}
 
@@ -147,9 +179,28 @@ public record TenantConfig(
       return this;
     }
 
+    /** Serves the API over TLS with {@code tls}'s certificate and key. */
+    public Builder tls(TlsMaterial tls) {
+      this.tls = Optional.of(tls);
+      return this;
+    }
+
+    /** Requires a client certificate of the API's trusted CA from every caller. */
+    public Builder clientCertAuth(boolean clientCertAuth) {
+      this.clientCertAuth = clientCertAuth;
+      return this;
+    }
+
+    /** Talks TLS to Nuwa with {@code tls}'s trusted CA and, if it has them, certificate and key. */
+    public Builder nuwaTls(TlsMaterial tls) {
+      this.nuwaTls = Optional.of(tls);
+      return this;
+    }
+
     public TenantConfig build() {
       return new TenantConfig(nuwaEndpoints, host, port, metricsPort, masterKeyFile, region,
-          instanceId, bootstrapCredentialsFile, registrationTtl, nuwaUser, nuwaPasswordFile);
+          instanceId, bootstrapCredentialsFile, registrationTtl, nuwaUser, nuwaPasswordFile, tls,
+          clientCertAuth, nuwaTls);
     }
   }
 }

@@ -5,6 +5,7 @@ import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -35,6 +36,7 @@ import org.apsara.security.grpc.Authorization;
 import org.apsara.security.policy.DecisionCache;
 import org.apsara.security.sign.NonceCache;
 import org.apsara.security.sign.SignatureVerifier;
+import org.apsara.security.tls.TlsContexts;
 import org.apsara.tenant.api.CreatedAccessKey;
 import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.server.store.IdentityStore;
@@ -119,7 +121,11 @@ public final class TenantServer implements AutoCloseable {
   }
 
   private void startInternal() throws IOException {
+    // Unusable TLS files fail the start before anything else happens.
+    SslContext apiSsl = config.tls().isEmpty() ? null
+        : TlsContexts.forServer(config.tls().get(), config.clientAuth());
     NuwaClient.Builder nuwaBuilder = NuwaClient.builder().endpoints(config.nuwaEndpoints());
+    config.nuwaTls().ifPresent(nuwaBuilder::tls);
     Optional<String> nuwaPassword = Optional.empty();
     if (config.nuwaUser().isPresent()) {
       nuwaPassword = Optional.of(
@@ -138,8 +144,8 @@ public final class TenantServer implements AutoCloseable {
     if (nuwaPassword.isPresent()) {
       // Only a Nuwa with authentication on confines anyone, and only its root may set that up.
       nuwaAuthSync = Optional.of(NuwaAuthSync.start(view, new NuwaAuthAdmin(
-          config.nuwaEndpoints(), config.nuwaUser().get(), nuwaPassword.get()),
-          config.region()));
+          config.nuwaEndpoints(), config.nuwaUser().get(), nuwaPassword.get(),
+          config.nuwaTls().orElse(null)), config.region()));
     }
     PolicyAuthorizer authorizer = new PolicyAuthorizer(view, decisions, config.region());
     IdentityServiceImpl service = new IdentityServiceImpl(store, view, authorizer,
@@ -148,13 +154,15 @@ public final class TenantServer implements AutoCloseable {
         new SignatureVerifier(clock, new NonceCache()), view, auditSink, UNAUTHENTICATED_METHODS);
     CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(metrics);
     // The last interceptor given runs first: metrics see every call, rejected ones included.
-    grpcServer = NettyServerBuilder
+    NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .addService(ServerInterceptors.intercept(service, authentication, callMetrics))
         .addService(ServerInterceptors.intercept(
-            grpcHealth.getHealthService(), authentication, callMetrics))
-        .build()
-        .start();
+            grpcHealth.getHealthService(), authentication, callMetrics));
+    if (apiSsl != null) {
+      builder.sslContext(apiSsl);
+    }
+    grpcServer = builder.build().start();
     grpcHealth.setStatus("", ServingStatus.SERVING);
     startHttpEndpoint();
 
@@ -179,8 +187,13 @@ public final class TenantServer implements AutoCloseable {
       return;
     }
     java.nio.file.Path file = config.bootstrapCredentialsFile().get();
-    CredentialsFile.write(file, new CredentialsFile.Profile(
-        CredentialsFile.DEFAULT_PROFILE, created.credentials(), Optional.of(address())));
+    // Over TLS, the profile trusts the CA this service trusts: in a cluster CA's cluster, the one
+    // that signed this service's certificate too. A client certificate is the caller's to add.
+    Optional<org.apsara.security.tls.TlsMaterial> profileTls = config.tls()
+        .flatMap(tls -> tls.trustedCaFile())
+        .map(org.apsara.security.tls.TlsMaterial::trusting);
+    CredentialsFile.write(file, new CredentialsFile.Profile(CredentialsFile.DEFAULT_PROFILE,
+        created.credentials(), Optional.of(address()), profileTls));
     LOG.atInfo().addKeyValue("accessKeyId", id).addKeyValue("file", file)
         .log("created the system root's AccessKey and wrote it to the credentials file");
   }

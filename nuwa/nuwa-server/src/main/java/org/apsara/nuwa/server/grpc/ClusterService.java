@@ -38,7 +38,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
       Member.Builder member = Member.newBuilder()
           .setID(ServerContext.memberId(peer.getKey()))
           .setName(peer.getKey())
-          .addPeerURLs("http://" + peer.getValue().format());
+          .addPeerURLs(ctx.config.peerScheme() + "://" + peer.getValue().format());
       MemberAttributes published = attributes.get(peer.getKey());
       if (published != null) {
         member.addAllClientURLs(published.getClientUrlsList());

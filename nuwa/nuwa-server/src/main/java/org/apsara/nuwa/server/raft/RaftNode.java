@@ -13,31 +13,32 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.ratis.client.RaftClientRpc;
-import org.apache.ratis.protocol.RaftClientRequest;
-import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
-import org.apache.ratis.protocol.exceptions.NotLeaderException;
-import org.apache.ratis.protocol.exceptions.RaftException;
-import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.client.RaftClientRpc;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.protocol.exceptions.RaftException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -53,6 +54,8 @@ import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
 import org.apsara.nuwa.server.raft.proto.RecordBatch;
 import org.apsara.nuwa.server.raft.proto.Reply;
+import org.apsara.security.tls.TlsContexts;
+import org.apsara.security.tls.TlsMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,6 +104,8 @@ public final class RaftNode implements AutoCloseable {
   private final Batcher batcher = new Batcher();
   /** Bytes of records in one batch at most: a batch is one log entry, which Ratis limits. */
   private final long batchBytesMax;
+  /** Ratis's RPC parameters: the peer TLS settings, shared by the server and its clients. */
+  private final Parameters rpcParameters;
   private RaftClientRpc leaderRpc;
   private RaftClient adminClient;
 
@@ -121,10 +126,12 @@ public final class RaftNode implements AutoCloseable {
     boolean fresh = !Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
     Files.createDirectories(raftDir);
     RaftProperties properties = serverProperties(config, raftDir);
+    this.rpcParameters = rpcParameters(config);
     this.server = RaftServer.newBuilder()
         .setServerId(selfId)
         .setGroup(group)
         .setProperties(properties)
+        .setParameters(rpcParameters)
         .setStateMachine(stateMachine)
         .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
         .build();
@@ -134,6 +141,28 @@ public final class RaftNode implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
+  }
+
+  /**
+   * With peer TLS, every Ratis connection of this member is mutual TLS: the one port that serves
+   * other members, Ratis clients and admin calls requires a certificate of the peer CA, and this
+   * member's own connections to the others present its certificate and check theirs, including
+   * that it names the address dialed.
+   */
+  private static Parameters rpcParameters(NuwaConfig config) throws IOException {
+    Parameters parameters = new Parameters();
+    TlsMaterial tls = config.peerTls();
+    if (tls == null) {
+      return parameters;
+    }
+    // Read and check the files here, for an error that names them; Ratis reads them again
+    // itself (keeping the whole chain) and would only report a failed handshake.
+    TlsContexts.readIdentity(tls);
+    TlsContexts.readTrustedCertificates(tls);
+    GrpcConfigKeys.TLS.setConf(parameters, new GrpcTlsConfig(tls.keyFile().orElseThrow().toFile(),
+        tls.certChainFile().orElseThrow().toFile(), tls.trustedCaFile().orElseThrow().toFile(),
+        true));
+    return parameters;
   }
 
   private static RaftProperties serverProperties(NuwaConfig config, Path raftDir) {
@@ -175,7 +204,7 @@ public final class RaftNode implements AutoCloseable {
 
   public void start() throws IOException {
     server.start();
-    leaderRpc = new GrpcFactory(new Parameters()).newRaftClientRpc(clientId, clientProperties());
+    leaderRpc = new GrpcFactory(rpcParameters).newRaftClientRpc(clientId, clientProperties());
     leaderRpc.addRaftPeers(group.getPeers());
   }
 
@@ -518,6 +547,7 @@ public final class RaftNode implements AutoCloseable {
       adminClient = RaftClient.newBuilder()
           .setRaftGroup(group)
           .setProperties(clientProperties())
+          .setParameters(rpcParameters)
           .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
               TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
           .build();
