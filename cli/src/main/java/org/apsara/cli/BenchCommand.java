@@ -58,6 +58,11 @@ final class BenchCommand implements Runnable {
     @Option(names = "--etcd", description = "Path of the etcd binary (default: found on PATH).")
     Path etcd;
 
+    @Option(names = "--nuwa-append-batch-wait", paramLabel = "DURATION",
+        description = "Run Nuwa's members with this --append-batch-wait, e.g. 250us "
+            + "(default: that of `apsara run nuwa`).")
+    String nuwaAppendBatchWait;
+
     @Override
     public Integer call() throws Exception {
       LogSetup.forClient();
@@ -70,6 +75,9 @@ final class BenchCommand implements Runnable {
       }
       if (etcd != null) {
         args.addAll(List.of("--etcd", etcd.toString()));
+      }
+      if (nuwaAppendBatchWait != null) {
+        args.addAll(List.of("--nuwa-append-batch-wait", nuwaAppendBatchWait));
       }
       new NuwaBenchmark(NuwaBenchmark.Settings.fromArguments(args.toArray(String[]::new)))
           .run(System.out);

@@ -36,6 +36,8 @@ import org.apsara.testkit.TcpProxy;
  */
 final class NuwaProcessCluster implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  /** How long the members may take to agree on a leader, after a restart or a healed partition. */
+  private static final Duration LEADER_AGREEMENT_TIMEOUT = Duration.ofSeconds(60);
 
   private final Path dir;
   private final int size;
@@ -186,9 +188,14 @@ final class NuwaProcessCluster implements AutoCloseable {
     return endpoints;
   }
 
-  /** The index of the member every live member that answers names as leader, once there is one. */
+  /**
+   * The index of the member every live member that answers names as leader, once there is one.
+   * After a partition heals, a member that was cut off may rejoin only at its next reconnect
+   * attempt, and gRPC spaces those out more and more while a link stays dead; on a loaded machine
+   * that took more than 30 s once, hence the margin.
+   */
   int awaitLeader() {
-    return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+    return await().atMost(LEADER_AGREEMENT_TIMEOUT).pollInterval(Duration.ofMillis(100))
         .until(this::agreedLeader, Optional::isPresent).orElseThrow();
   }
 

@@ -66,16 +66,18 @@ public final class NuwaProcessCluster extends LocalCluster {
 
   /**
    * The arguments after the main class for member {@code id}: {@code run nuwa --id n1 --peers
-   * n1=127.0.0.1:P1,... --data DIR --client-port C}.
+   * n1=127.0.0.1:P1,... --data DIR --client-port C}, then {@code memberOptions}.
    */
   static List<String> memberArguments(
-      String id, String peers, Path dataDirectory, int clientPort) {
-    return List.of(
+      String id, String peers, Path dataDirectory, int clientPort, List<String> memberOptions) {
+    List<String> arguments = new ArrayList<>(List.of(
         "run", "nuwa",
         "--id", id,
         "--peers", peers,
         "--data", dataDirectory.toString(),
-        "--client-port", Integer.toString(clientPort));
+        "--client-port", Integer.toString(clientPort)));
+    arguments.addAll(memberOptions);
+    return List.copyOf(arguments);
   }
 
   /**
@@ -128,11 +130,13 @@ public final class NuwaProcessCluster extends LocalCluster {
    *
    * @param parentDirectory where the cluster's temporary directory is created
    * @param startupTimeout how long all members together may take to come up
+   * @param memberOptions more options of {@code apsara run nuwa} for every member
    * @throws ClusterStartException naming the member and its log if one does not come up, or if the
    *     command line is not on the class path; any member already started is stopped and the
    *     directory deleted
    */
-  public static NuwaProcessCluster start(int size, Path parentDirectory, Duration startupTimeout) {
+  public static NuwaProcessCluster start(
+      int size, Path parentDirectory, Duration startupTimeout, List<String> memberOptions) {
     if (size < 1) {
       throw new IllegalArgumentException("cluster size " + size + " < 1");
     }
@@ -162,7 +166,8 @@ public final class NuwaProcessCluster extends LocalCluster {
                 List.of(),
                 MAIN_CLASS,
                 memberArguments(
-                    memberId(i), peers.toString(), memberDirectory.resolve("data"), clientPort));
+                    memberId(i), peers.toString(), memberDirectory.resolve("data"), clientPort,
+                    memberOptions));
         members.add(
             MemberProcess.start(
                 SYSTEM + " member " + memberId(i),

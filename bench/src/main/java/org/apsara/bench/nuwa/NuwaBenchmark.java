@@ -135,7 +135,8 @@ public final class NuwaBenchmark {
       Optional<Path> etcdBinary,
       Duration startupTimeout,
       Duration operationTimeout,
-      long seed) {
+      long seed,
+      Optional<Duration> nuwaAppendBatchWait) {
 
     public Settings {
       requireWithin("warm-up", warmup, Duration.ZERO, STEP_DURATION_MAX);
@@ -166,6 +167,9 @@ public final class NuwaBenchmark {
       java.util.Objects.requireNonNull(outputFile, "outputFile");
       java.util.Objects.requireNonNull(workDirectory, "workDirectory");
       java.util.Objects.requireNonNull(etcdBinary, "etcdBinary");
+      java.util.Objects.requireNonNull(nuwaAppendBatchWait, "nuwaAppendBatchWait");
+      nuwaAppendBatchWait.ifPresent(wait ->
+          requireWithin("Nuwa append batch wait", wait, Duration.ZERO, Duration.ofMillis(100)));
     }
 
     /**
@@ -188,116 +192,155 @@ public final class NuwaBenchmark {
           Optional.empty(),
           Duration.ofSeconds(60),
           Duration.ofSeconds(10),
-          1L);
-    }
-
-    public Settings withClusterWarmup(Duration value) {
-      return new Settings(warmup, value, duration, clientCounts, valueSizeBytes, keyCount, systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+          1L,
+          Optional.empty());
     }
 
     public Settings withWarmup(Duration value) {
-      return new Settings(value, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.warmup = value;
+      return copy.build();
+    }
+
+    public Settings withClusterWarmup(Duration value) {
+      Copy copy = new Copy(this);
+      copy.clusterWarmup = value;
+      return copy.build();
     }
 
     public Settings withDuration(Duration value) {
-      return new Settings(warmup, clusterWarmup, value, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.duration = value;
+      return copy.build();
     }
 
     public Settings withClientCounts(List<Integer> value) {
-      return new Settings(warmup, clusterWarmup, duration, value, valueSizeBytes, keyCount, systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.clientCounts = value;
+      return copy.build();
     }
 
     public Settings withValueSizeBytes(int value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, value, keyCount, systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.valueSizeBytes = value;
+      return copy.build();
     }
 
     public Settings withKeyCount(int value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes,
-          value, systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.keyCount = value;
+      return copy.build();
     }
 
     public Settings withSystems(List<SystemUnderTest> value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          value,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.systems = value;
+      return copy.build();
     }
 
     public Settings withRounds(int value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          value, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.rounds = value;
+      return copy.build();
     }
 
     public Settings withMembers(int value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, value, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.members = value;
+      return copy.build();
     }
 
     public Settings withOutputFile(Path value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, Optional.of(value), workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.outputFile = Optional.of(value);
+      return copy.build();
     }
 
     public Settings withWorkDirectory(Path value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, value, etcdBinary, startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.workDirectory = value;
+      return copy.build();
     }
 
     public Settings withEtcdBinary(Path value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, workDirectory, Optional.of(value), startupTimeout,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.etcdBinary = Optional.of(value);
+      return copy.build();
     }
 
     public Settings withStartupTimeout(Duration value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, value,
-          operationTimeout, seed);
+      Copy copy = new Copy(this);
+      copy.startupTimeout = value;
+      return copy.build();
     }
 
     public Settings withOperationTimeout(Duration value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          value, seed);
+      Copy copy = new Copy(this);
+      copy.operationTimeout = value;
+      return copy.build();
     }
 
     public Settings withSeed(long value) {
-      return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount,
-          systems,
-          rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout,
-          operationTimeout, value);
+      Copy copy = new Copy(this);
+      copy.seed = value;
+      return copy.build();
+    }
+
+    public Settings withNuwaAppendBatchWait(Duration value) {
+      Copy copy = new Copy(this);
+      copy.nuwaAppendBatchWait = Optional.of(value);
+      return copy.build();
+    }
+
+    /** A mutable copy of some settings, so that each {@code with...} names only what it changes. */
+    private static final class Copy {
+      private Duration warmup;
+      private Duration clusterWarmup;
+      private Duration duration;
+      private List<Integer> clientCounts;
+      private int valueSizeBytes;
+      private int keyCount;
+      private List<SystemUnderTest> systems;
+      private int rounds;
+      private int members;
+      private Optional<Path> outputFile;
+      private Path workDirectory;
+      private Optional<Path> etcdBinary;
+      private Duration startupTimeout;
+      private Duration operationTimeout;
+      private long seed;
+      private Optional<Duration> nuwaAppendBatchWait;
+
+      Copy(Settings from) {
+        warmup = from.warmup;
+        clusterWarmup = from.clusterWarmup;
+        duration = from.duration;
+        clientCounts = from.clientCounts;
+        valueSizeBytes = from.valueSizeBytes;
+        keyCount = from.keyCount;
+        systems = from.systems;
+        rounds = from.rounds;
+        members = from.members;
+        outputFile = from.outputFile;
+        workDirectory = from.workDirectory;
+        etcdBinary = from.etcdBinary;
+        startupTimeout = from.startupTimeout;
+        operationTimeout = from.operationTimeout;
+        seed = from.seed;
+        nuwaAppendBatchWait = from.nuwaAppendBatchWait;
+      }
+
+      Settings build() {
+        return new Settings(warmup, clusterWarmup, duration, clientCounts, valueSizeBytes, keyCount, systems, rounds, members, outputFile, workDirectory, etcdBinary, startupTimeout, operationTimeout, seed, nuwaAppendBatchWait);
+      }
     }
 
     /**
      * The settings from command-line options, starting from {@link #defaults()}: {@code
      * --cluster-warmup 2m --warmup 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
      * 256 --keys 1000 --members 3 --out FILE --work-dir DIR --etcd PATH --startup-timeout 60s
-     * --op-timeout 10s --seed 1}. Durations are written {@code 500ms}, {@code 10s}, {@code 2m} or
+     * --op-timeout 10s --seed 1}, and optionally {@code --nuwa-append-batch-wait 250us}. Durations
+     * are written {@code 250us}, {@code 500ms}, {@code 10s}, {@code 2m} or
      * ISO-8601 ({@code PT10S}).
      *
      * @throws IllegalArgumentException naming the offending option
@@ -329,6 +372,8 @@ public final class NuwaBenchmark {
                 case "--startup-timeout" -> settings.withStartupTimeout(parseDuration(value));
                 case "--op-timeout" -> settings.withOperationTimeout(parseDuration(value));
                 case "--seed" -> settings.withSeed(Long.parseLong(value));
+                case "--nuwa-append-batch-wait" ->
+                    settings.withNuwaAppendBatchWait(parseDuration(value));
                 default -> throw new IllegalArgumentException("unknown option");
               };
         } catch (IllegalArgumentException e) {
@@ -352,6 +397,8 @@ public final class NuwaBenchmark {
       command.append(" --value-size ").append(valueSizeBytes);
       command.append(" --keys ").append(keyCount);
       command.append(" --members ").append(members);
+      nuwaAppendBatchWait.ifPresent(wait ->
+          command.append(" --nuwa-append-batch-wait ").append(formatDuration(wait)));
       return command.toString();
     }
 
@@ -370,14 +417,18 @@ public final class NuwaBenchmark {
     }
   }
 
-  private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+  private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(us|ms|s|m|h)");
 
-  /** Parses {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h} or ISO-8601 ({@code PT10S}). */
+  /**
+   * Parses {@code 250us}, {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h} or ISO-8601
+   * ({@code PT10S}).
+   */
   public static Duration parseDuration(String text) {
     Matcher matcher = SHORT_DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
     if (matcher.matches()) {
       long amount = Long.parseLong(matcher.group(1));
       return switch (matcher.group(2)) {
+        case "us" -> Duration.ofNanos(Math.multiplyExact(amount, 1000L));
         case "ms" -> Duration.ofMillis(amount);
         case "s" -> Duration.ofSeconds(amount);
         case "m" -> Duration.ofMinutes(amount);
@@ -394,6 +445,9 @@ public final class NuwaBenchmark {
   }
 
   static String formatDuration(Duration duration) {
+    if (duration.toNanos() % 1_000_000 != 0) {
+      return duration.toNanos() / 1000 + "us";
+    }
     long millis = duration.toMillis();
     return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
   }
@@ -516,16 +570,23 @@ public final class NuwaBenchmark {
     return etcdBinary;
   }
 
+  /** The options of {@code apsara run nuwa} these settings add to its defaults. */
+  private List<String> nuwaMemberOptions() {
+    return settings.nuwaAppendBatchWait()
+        .map(wait -> List.of("--append-batch-wait", wait.toNanos() / 1000 + "us"))
+        .orElse(List.of());
+  }
+
   private KvSystem start(SystemUnderTest system, Optional<Path> etcdBinary) {
     return switch (system) {
       case NUWA -> new JetcdKvSystem(
-          NuwaProcessCluster.start(
-              settings.members(), settings.workDirectory(), settings.startupTimeout()),
+          NuwaProcessCluster.start(settings.members(), settings.workDirectory(),
+              settings.startupTimeout(), nuwaMemberOptions()),
           null,
           settings.operationTimeout());
       case NUWA_AUTH -> {
-        NuwaProcessCluster cluster = NuwaProcessCluster.start(
-            settings.members(), settings.workDirectory(), settings.startupTimeout());
+        NuwaProcessCluster cluster = NuwaProcessCluster.start(settings.members(),
+            settings.workDirectory(), settings.startupTimeout(), nuwaMemberOptions());
         try {
           yield new JetcdKvSystem(cluster, null, settings.operationTimeout(),
               Optional.of(cluster.enableAuthentication(KeySpace.PARENT + "/")));
@@ -719,7 +780,10 @@ public final class NuwaBenchmark {
           .append("; gets are ").append(getDescriptions.get(name)).append(".\n");
     }
     md.append("- Durability: etcd fsyncs its write-ahead log before acknowledging (its default);")
-        .append(" ZooKeeper runs with forceSync=yes; Nuwa with the defaults of `apsara run nuwa`.\n");
+        .append(" ZooKeeper runs with forceSync=yes; Nuwa with the defaults of `apsara run nuwa`")
+        .append(nuwaMemberOptions().isEmpty() ? ""
+            : " and " + String.join(" ", nuwaMemberOptions()))
+        .append(".\n");
     md.append("- Leader at the start of each round, which connection 0 went to (member 1 where")
         .append(" unknown): ").append(String.join("; ", leaders)).append(".\n");
     md.append("- Absolute figures drift by 20% or more between runs on a shared machine; the")

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,13 +16,15 @@ class NuwaProcessClusterTest {
   void buildsTheRunNuwaCommandLine() {
     assertThat(
             NuwaProcessCluster.memberArguments(
-                "n2", "n1=127.0.0.1:7001,n2=127.0.0.1:7002", Path.of("d"), 2379))
+                "n2", "n1=127.0.0.1:7001,n2=127.0.0.1:7002", Path.of("d"), 2379,
+                List.of("--append-batch-wait", "250us")))
         .containsExactly(
             "run", "nuwa",
             "--id", "n2",
             "--peers", "n1=127.0.0.1:7001,n2=127.0.0.1:7002",
             "--data", "d",
-            "--client-port", "2379");
+            "--client-port", "2379",
+            "--append-batch-wait", "250us");
   }
 
   @Test
@@ -32,7 +35,7 @@ class NuwaProcessClusterTest {
     ClusterStartException error =
         catchThrowableOfType(
             ClusterStartException.class,
-            () -> NuwaProcessCluster.start(3, temp, Duration.ofSeconds(5)));
+            () -> NuwaProcessCluster.start(3, temp, Duration.ofSeconds(5), List.of()));
 
     assertThat(error.getMessage()).contains("Nuwa", NuwaProcessCluster.MAIN_CLASS, "apsara bench nuwa");
   }

@@ -34,14 +34,17 @@ class SettingsTest {
 
   @Test
   void printsACommandThatReproducesTheSettings() {
-    Settings settings =
-        Settings.defaults().withDuration(Duration.ofMillis(1500)).withSystems(List.of(SystemUnderTest.ETCD));
+    Settings settings = Settings.defaults().withDuration(Duration.ofMillis(1500))
+        .withSystems(List.of(SystemUnderTest.ETCD))
+        .withNuwaAppendBatchWait(Duration.ofNanos(250_000));
 
     Settings again = Settings.fromArguments(settings.toCommandLine()
         .replace("apsara bench nuwa ", "").split(" "));
 
     assertThat(again).isEqualTo(settings);
-    assertThat(settings.toCommandLine()).contains("--duration 1500ms", "--systems etcd");
+    assertThat(settings.toCommandLine())
+        .contains("--duration 1500ms", "--systems etcd", "--nuwa-append-batch-wait 250us");
+    assertThat(Settings.defaults().toCommandLine()).doesNotContain("--nuwa-append-batch-wait");
   }
 
   @Test
@@ -70,6 +73,8 @@ class SettingsTest {
         .hasMessageContaining("not a duration");
     assertThatThrownBy(() -> Settings.fromArguments("--duration"))
         .hasMessageContaining("needs a value");
+    assertThatThrownBy(() -> Settings.fromArguments("--nuwa-append-batch-wait", "1s"))
+        .hasMessageContaining("--nuwa-append-batch-wait 1s: Nuwa append batch wait");
     assertThatThrownBy(() -> Settings.fromArguments("--colour", "red"))
         .hasMessageContaining("unknown option");
   }
@@ -77,6 +82,7 @@ class SettingsTest {
   @Test
   void parsesShortAndIsoDurations() {
     assertThat(NuwaBenchmark.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(NuwaBenchmark.parseDuration("250us")).isEqualTo(Duration.ofNanos(250_000));
     assertThat(NuwaBenchmark.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
     assertThat(NuwaBenchmark.parseDuration("PT1.5S")).isEqualTo(Duration.ofMillis(1500));
   }

@@ -12,6 +12,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +35,17 @@ class GroupCommitTest {
 
   @Test
   void concurrentWritesAreEachAppliedOnTheirOwn() throws Exception {
-    try (NuwaTestCluster cluster = NuwaTestCluster.start(dir, 3)) {
+    concurrentWritesAreEachAppliedOnTheirOwn(config -> { });
+  }
+
+  @Test
+  void soAreTheyWhenTheLeaderSendsEntriesWithoutWaiting() throws Exception {
+    concurrentWritesAreEachAppliedOnTheirOwn(config -> config.appendBatchWait(Duration.ZERO));
+  }
+
+  private void concurrentWritesAreEachAppliedOnTheirOwn(Consumer<NuwaConfig.Builder> customize)
+      throws Exception {
+    try (NuwaTestCluster cluster = NuwaTestCluster.start(dir, 3, customize)) {
       int leader = cluster.awaitLeader();
       ManagedChannel channel = NettyChannelBuilder.forTarget(cluster.endpoint(leader))
           .usePlaintext().build();

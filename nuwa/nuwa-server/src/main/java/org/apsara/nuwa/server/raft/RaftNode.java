@@ -184,6 +184,10 @@ public final class RaftNode implements AutoCloseable {
     // then wait that long to hear from the leader. Retry every 100 ms instead: cheap, and a
     // member that comes back serves again within moments.
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, "1ms,10, 100ms,1000000000");
+    // Counted from the last message to that follower: a write on an idle group leaves at once,
+    // one right behind another message (the commit update of the write before, say) waits.
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties,
+        TimeDuration.valueOf(config.appendBatchWait().toNanos(), TimeUnit.NANOSECONDS));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
