@@ -22,6 +22,7 @@ import org.apsara.nuwa.server.grpc.ServerContext;
 import org.apsara.testkit.ChildProcess;
 import org.apsara.testkit.Ports;
 import org.apsara.testkit.TcpProxy;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A Nuwa group of separate OS processes, each started with {@code apsara run nuwa} exactly as a
@@ -38,6 +39,8 @@ final class NuwaProcessCluster implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   /** How long the members may take to agree on a leader, after a restart or a healed partition. */
   private static final Duration LEADER_AGREEMENT_TIMEOUT = Duration.ofSeconds(60);
+  /** How many of each member's last warnings and errors a failed wait for a leader shows. */
+  private static final int LOG_PROBLEM_LINES = 8;
 
   private final Path dir;
   private final int size;
@@ -190,13 +193,36 @@ final class NuwaProcessCluster implements AutoCloseable {
 
   /**
    * The index of the member every live member that answers names as leader, once there is one.
-   * After a partition heals, a member that was cut off may rejoin only at its next reconnect
-   * attempt, and gRPC spaces those out more and more while a link stays dead; on a loaded machine
-   * that took more than 30 s once, hence the margin.
+   * A member that was killed or cut off rejoins once the leader reaches it again; on a loaded
+   * machine that can take a while, hence the margin. On a timeout the error shows what each member
+   * reports and the last warnings in its log.
    */
   int awaitLeader() {
-    return await().atMost(LEADER_AGREEMENT_TIMEOUT).pollInterval(Duration.ofMillis(100))
-        .until(this::agreedLeader, Optional::isPresent).orElseThrow();
+    try {
+      return await().atMost(LEADER_AGREEMENT_TIMEOUT).pollInterval(Duration.ofMillis(100))
+          .until(this::agreedLeader, Optional::isPresent).orElseThrow();
+    } catch (ConditionTimeoutException e) {
+      StringBuilder state = new StringBuilder("the members did not agree on a leader within "
+          + LEADER_AGREEMENT_TIMEOUT.toSeconds() + " s:");
+      for (int i = 0; i < size; i++) {
+        state.append("\n  member ").append(name(i)).append(": ").append(!isAlive(i) ? "dead"
+            : reportedLeader(i).map(j -> "names " + name(j) + " as leader")
+                .orElse("names no leader, or does not answer"))
+            .append("; last warnings and errors in its log:\n").append(lastProblems(i));
+      }
+      throw new AssertionError(state.toString(), e);
+    }
+  }
+
+  private String lastProblems(int i) {
+    try {
+      List<String> problems = Files.readAllLines(logFile(i)).stream()
+          .filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")).toList();
+      return String.join("\n",
+          problems.subList(Math.max(0, problems.size() - LOG_PROBLEM_LINES), problems.size()));
+    } catch (IOException | RuntimeException e) {
+      return "(no log: " + e + ")";
+    }
   }
 
   /** The leader as the first answering live member reports it, if it knows one. */
