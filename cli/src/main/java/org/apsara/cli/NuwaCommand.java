@@ -3,13 +3,12 @@ package org.apsara.cli;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apsara.cli.identity.IdentityCommandException;
 import org.apsara.cli.identity.IdentityConnection;
 import org.apsara.nuwa.client.ClusterClient;
 import org.apsara.nuwa.client.DeleteOptions;
@@ -132,22 +131,14 @@ final class NuwaCommand implements Runnable {
 
     private AccessKeyCredentials profileCredentials() {
       Path file = credentials != null ? credentials : CredentialsFile.defaultPath();
-      Map<String, CredentialsFile.Profile> profiles;
       try {
-        profiles = CredentialsFile.readAll(file);
-      } catch (NoSuchFileException e) {
+        return IdentityConnection.readProfile(file, profile).credentials();
+      } catch (IdentityCommandException e) {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-            "--profile " + profile + ": there is no credentials file at " + file);
+            "--profile " + profile + ": " + e.getMessage(), e);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read the credentials file " + file, e);
       }
-      CredentialsFile.Profile found = profiles.get(profile);
-      if (found == null) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-            "credentials file " + file + " has no profile [" + profile + "] (it has: "
-                + String.join(", ", profiles.keySet()) + ")");
-      }
-      return found.credentials();
     }
 
     /**

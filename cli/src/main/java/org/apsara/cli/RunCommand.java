@@ -3,6 +3,7 @@ package org.apsara.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.common.net.HostPort;
@@ -12,6 +13,7 @@ import org.apsara.security.tls.TlsMaterial;
 import org.apsara.tenant.server.TenantConfig;
 import org.apsara.tenant.server.TenantServer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code apsara run <role>}: one service role as its own OS process. */
@@ -111,21 +113,7 @@ final class RunCommand implements Runnable {
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
-    @Option(names = "--cert-file", paramLabel = "FILE",
-        description = "PEM certificate of the client port: serve the etcd API over TLS.")
-    Path certFile;
-
-    @Option(names = "--key-file", paramLabel = "FILE",
-        description = "PEM private key of --cert-file.")
-    Path keyFile;
-
-    @Option(names = "--trusted-ca-file", paramLabel = "FILE",
-        description = "PEM CA certificates that client certificates are verified against.")
-    Path trustedCaFile;
-
-    @Option(names = "--client-cert-auth",
-        description = "Require every client to present a certificate of --trusted-ca-file.")
-    boolean clientCertAuth;
+    @Mixin ServerTlsOptions tls;
 
     @Option(names = "--peer-cert-file", paramLabel = "FILE",
         description = "PEM certificate for mutual TLS between members (the Raft port).")
@@ -153,10 +141,8 @@ final class RunCommand implements Runnable {
           .autoCompactionRetainRevisions(autoCompactionRetention)
           .authTokenTtl(authTokenTtl);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));
-      if (certFile != null || keyFile != null || trustedCaFile != null) {
-        config.clientTls(TlsMaterial.of(certFile, keyFile, trustedCaFile));
-      }
-      config.clientCertAuth(clientCertAuth);
+      tls.material().ifPresent(config::clientTls);
+      config.clientCertAuth(tls.clientCertAuth);
       if (peerCertFile != null || peerKeyFile != null || peerTrustedCaFile != null) {
         config.peerTls(TlsMaterial.of(peerCertFile, peerKeyFile, peerTrustedCaFile));
       }
@@ -225,21 +211,7 @@ final class RunCommand implements Runnable {
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
-    @Option(names = "--cert-file", paramLabel = "FILE",
-        description = "PEM certificate of the API port: serve the API over TLS.")
-    Path certFile;
-
-    @Option(names = "--key-file", paramLabel = "FILE",
-        description = "PEM private key of --cert-file.")
-    Path keyFile;
-
-    @Option(names = "--trusted-ca-file", paramLabel = "FILE",
-        description = "PEM CA certificates that client certificates are verified against.")
-    Path trustedCaFile;
-
-    @Option(names = "--client-cert-auth",
-        description = "Require every caller to present a certificate of --trusted-ca-file.")
-    boolean clientCertAuth;
+    @Mixin ServerTlsOptions tls;
 
     @Option(names = "--nuwa-cacert", paramLabel = "FILE",
         description = "Talk TLS to Nuwa, verifying its members against these PEM CA certificates.")
@@ -268,10 +240,8 @@ final class RunCommand implements Runnable {
       if (nuwaPasswordFile != null) {
         config.nuwaLogin(nuwaUser, nuwaPasswordFile);
       }
-      if (certFile != null || keyFile != null || trustedCaFile != null) {
-        config.tls(TlsMaterial.of(certFile, keyFile, trustedCaFile));
-      }
-      config.clientCertAuth(clientCertAuth);
+      tls.material().ifPresent(config::tls);
+      config.clientCertAuth(tls.clientCertAuth);
       if (nuwaCacert != null) {
         config.nuwaTls(TlsMaterial.of(nuwaCert, nuwaKey, nuwaCacert));
       } else if (nuwaCert != null || nuwaKey != null) {
@@ -284,6 +254,33 @@ final class RunCommand implements Runnable {
       return runUntilStopped(server, "identity service serving on " + server.address()
           + (server.bootstrapCredentials().isPresent() && credentials != null
               ? "; wrote the system root's new AccessKey to " + credentials : ""));
+    }
+  }
+
+  /** TLS on a service's own API port, with etcd's option names. A picocli mixin. */
+  static final class ServerTlsOptions {
+    @Option(names = "--cert-file", paramLabel = "FILE",
+        description = "PEM certificate of the API port: serve the API over TLS.")
+    Path certFile;
+
+    @Option(names = "--key-file", paramLabel = "FILE",
+        description = "PEM private key of --cert-file.")
+    Path keyFile;
+
+    @Option(names = "--trusted-ca-file", paramLabel = "FILE",
+        description = "PEM CA certificates that client certificates are verified against.")
+    Path trustedCaFile;
+
+    @Option(names = "--client-cert-auth",
+        description = "Require every client to present a certificate of --trusted-ca-file.")
+    boolean clientCertAuth;
+
+    /** The files given, or empty when none is: the port stays plaintext. */
+    Optional<TlsMaterial> material() {
+      if (certFile == null && keyFile == null && trustedCaFile == null) {
+        return Optional.empty();
+      }
+      return Optional.of(TlsMaterial.of(certFile, keyFile, trustedCaFile));
     }
   }
 }

@@ -89,7 +89,7 @@ public final class IdentityConnection {
     // Only warnings reach the console: what a client command prints is its answer.
     LogSetup.forClient();
     Path file = credentialsFile();
-    CredentialsFile.Profile signer = readProfile(file);
+    CredentialsFile.Profile signer = readProfile(file, profile);
     HostPort target = endpoint != null ? endpoint : signer.endpoint().orElse(DEFAULT_ENDPOINT);
     // The profile says whether the service speaks TLS (its ca_file) and with which certificate.
     ManagedChannel channel = Grpc.newChannelBuilderForAddress(
@@ -101,7 +101,15 @@ public final class IdentityConnection {
     return new Session(new IdentityClient(signed, timeout), channel, target, signer, file, timeout);
   }
 
-  private CredentialsFile.Profile readProfile(Path file) throws IOException {
+  /**
+   * Profile {@code profile} of the credentials file {@code file}.
+   *
+   * @throws IdentityCommandException if the file or the profile does not exist; the message says
+   *     how to get one
+   * @throws IOException if the file cannot be read or is malformed or too open
+   */
+  public static CredentialsFile.Profile readProfile(Path file, String profile)
+      throws IOException {
     Map<String, CredentialsFile.Profile> profiles;
     try {
       profiles = CredentialsFile.readAll(file);
