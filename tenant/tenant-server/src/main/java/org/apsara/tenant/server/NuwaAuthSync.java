@@ -59,9 +59,12 @@ import org.slf4j.LoggerFactory;
  * Nuwa may come back at any time.
  *
  * <p><b>Passwords.</b> Nuwa cannot tell a password, only check one; a key's Nuwa user that exists
- * already when this process first meets it is given the secret with {@code UserChangePassword}
- * once, and remembered in memory as synced. Each password costs a hash on the Nuwa member
- * (PBKDF2, tens of ms), so the first pass of a process costs that per enabled key.
+ * already when this process first meets it is checked with {@code Authenticate}, given the secret
+ * with {@code UserChangePassword} only if the check fails, and remembered in memory as synced.
+ * Checking rather than setting keeps a restart of the identity service from changing Nuwa's auth
+ * store once per key, which would make every Nuwa client log in again as often. Each check or
+ * change costs a hash on the Nuwa member (PBKDF2, tens of ms), so the first pass of a process
+ * costs that per enabled key.
  *
  * <p><b>Several identity servers</b> run this against one Nuwa at once. Their changes are the same
  * ones computed from the same store, and each treats "already exists" / "not found" as done, so
@@ -409,8 +412,11 @@ public final class NuwaAuthSync implements AutoCloseable {
     }
     if (!added) {
       if (!passwordsSet.contains(user)) {
-        // Added by another server, a former run, or by hand: its password may be anything.
-        admin.userChangePassword(user, wanted.secret());
+        // Added by another server, a former run, or by hand: its password may be anything. Check
+        // it first: a change would stale every Nuwa client's token, a check stales none.
+        if (!admin.authenticates(user, wanted.secret())) {
+          admin.userChangePassword(user, wanted.secret());
+        }
         passwordsSet.add(user);
       }
       roles = admin.userRoles(user).orElseThrow(() -> NuwaErrors.USER_NOT_FOUND
