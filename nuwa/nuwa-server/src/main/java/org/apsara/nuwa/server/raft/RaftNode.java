@@ -19,6 +19,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.client.RaftClientRpc;
@@ -168,6 +169,7 @@ public final class RaftNode implements AutoCloseable {
   private static RaftProperties serverProperties(NuwaConfig config, Path raftDir) {
     RaftProperties properties = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(properties, List.of(raftDir.toFile()));
+    RaftConfigKeys.Rpc.setType(properties, new RaftTransport());
     HostPort self = config.peers().get(config.memberId());
     GrpcConfigKeys.Server.setHost(properties, self.host());
     GrpcConfigKeys.Server.setPort(properties, self.port());
