@@ -82,6 +82,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private static final int SNAPSHOT_VERSION_WITHOUT_AUTH = 1;
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
+  private static final Reply READ_BARRIER_REPLY =
+      Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
 
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   /** See {@link #getLatestSnapshot}; null until the first snapshot is taken or loaded. */
@@ -449,6 +451,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
         }
         return Reply.newBuilder().setLeaseLeases(response).build();
       }
+      case READ_BARRIER:
+        return READ_BARRIER_REPLY;
       default:
         throw Status.INVALID_ARGUMENT.withDescription("unknown query " + query.getOpCase())
             .asRuntimeException();

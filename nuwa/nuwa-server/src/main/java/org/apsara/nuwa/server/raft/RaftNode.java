@@ -14,6 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,10 +52,12 @@ import org.apsara.common.fault.Failpoints;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.server.NuwaConfig;
+import org.apsara.nuwa.server.raft.proto.Empty;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
 import org.apsara.nuwa.server.raft.proto.RecordBatch;
 import org.apsara.nuwa.server.raft.proto.Reply;
+import org.apsara.raft.RaftTransport;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.tls.TlsMaterial;
 import org.slf4j.Logger;
@@ -93,6 +96,8 @@ public final class RaftNode implements AutoCloseable {
    */
   public static final String FAILPOINT_SKIP_READ_INDEX = "nuwa.read.skipReadIndex";
   private static final boolean SKIP_READ_INDEX = Failpoints.enabled(FAILPOINT_SKIP_READ_INDEX);
+  private static final Message READ_BARRIER = NuwaStateMachine.toMessage(
+      Query.newBuilder().setReadBarrier(Empty.getDefaultInstance()).build());
 
   private final NuwaConfig config;
   private final RaftPeerId selfId;
@@ -103,6 +108,9 @@ public final class RaftNode implements AutoCloseable {
   private final AtomicLong callIds = new AtomicLong();
   private final ScheduledExecutorService retries;
   private final Batcher batcher = new Batcher();
+  /** Runs what follows a read index round: the next round, and the reads served by this one. */
+  private final ExecutorService reads;
+  private final ReadRounds<Reply> readRounds;
   /** Bytes of records in one batch at most: a batch is one log entry, which Ratis limits. */
   private final long batchBytesMax;
   /** Ratis's RPC parameters: the peer TLS settings, shared by the server and its clients. */
@@ -142,6 +150,12 @@ public final class RaftNode implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
+    this.reads = Executors.newSingleThreadExecutor(r -> {
+      Thread thread = new Thread(r, "nuwa-" + config.memberId() + "-reads");
+      thread.setDaemon(true);
+      return thread;
+    });
+    this.readRounds = new ReadRounds<>(this::readIndexRound, reads);
   }
 
   /**
@@ -302,7 +316,10 @@ public final class RaftNode implements AutoCloseable {
     }
   }
 
-  /** A linearizable read: this member learns the leader's commit index, catches up, then answers. */
+  /**
+   * A linearizable read: this member learns the leader's commit index, catches up, then answers
+   * from its own state. Concurrent reads share that work; see {@link ReadRounds}.
+   */
   public CompletableFuture<Reply> readLinearizable(Query query) {
     if (SKIP_READ_INDEX) {
       return finishLocal(readLocal(query));
@@ -315,10 +332,15 @@ public final class RaftNode implements AutoCloseable {
           ? finishLocal(readLocal(query))
           : CompletableFuture.failedFuture(NuwaErrors.NO_LEADER.asRuntimeException());
     }
+    return readRounds.awaitRound().thenCompose(caughtUp -> finishLocal(readLocal(query)));
+  }
+
+  /** One read index round through Ratis: done once this member has applied the read index. */
+  private CompletableFuture<Reply> readIndexRound() {
     long deadlineNanos = System.nanoTime() + config.requestTimeout().toNanos();
     CompletableFuture<RaftClientReply> result = new CompletableFuture<>();
-    attempt(NuwaStateMachine.toMessage(query), RaftClientRequest.readRequestType(),
-        callIds.incrementAndGet(), deadlineNanos, selfId, true, result);
+    attempt(READ_BARRIER, RaftClientRequest.readRequestType(), callIds.incrementAndGet(),
+        deadlineNanos, selfId, true, result);
     return finish(result);
   }
 
@@ -564,6 +586,7 @@ public final class RaftNode implements AutoCloseable {
   @Override
   public void close() throws IOException {
     retries.shutdownNow();
+    reads.shutdownNow();
     synchronized (this) {
       if (adminClient != null) {
         adminClient.close();

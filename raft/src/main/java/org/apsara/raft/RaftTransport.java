@@ -1,4 +1,4 @@
-package org.apsara.nuwa.server.raft;
+package org.apsara.raft;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -36,7 +36,7 @@ public final class RaftTransport implements RpcType {
    * Pause before an appender that failed is replaced, so an error that repeats at once costs at
    * most this many restarts a second per follower; the same as the appender's retry interval.
    */
-  static final long RESTART_PAUSE_MS = 100;
+  public static final long RESTART_PAUSE_MS = 100;
 
   public RaftTransport() {
   }
