@@ -25,12 +25,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apsara.common.fault.Failpoints;
 import org.apsara.common.net.HostPort;
+import org.apsara.common.observe.GrpcServerMetrics;
 import org.apsara.common.observe.HealthStatus;
 import org.apsara.common.observe.Metrics;
 import org.apsara.common.observe.ServiceHttpEndpoint;
 import org.apsara.common.time.MonotonicClock;
 import org.apsara.nuwa.server.grpc.AuthTokenInterceptor;
-import org.apsara.nuwa.server.grpc.MetricsInterceptor;
 import org.apsara.nuwa.server.grpc.NuwaServices;
 import org.apsara.nuwa.server.grpc.ServerContext;
 import org.apsara.nuwa.server.raft.NuwaStateMachine;
@@ -141,7 +141,7 @@ public final class NuwaServer implements AutoCloseable {
     if (clientSsl != null) {
       builder.sslContext(clientSsl);
     }
-    MetricsInterceptor metricsInterceptor = new MetricsInterceptor(metrics);
+    GrpcServerMetrics metricsInterceptor = new GrpcServerMetrics(metrics);
     AuthTokenInterceptor tokens = new AuthTokenInterceptor();
     // The last interceptor given runs first: metrics see every call, tokens reach the handlers.
     services.definitions().forEach(d -> builder.addService(

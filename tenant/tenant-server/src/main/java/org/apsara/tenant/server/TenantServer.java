@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apsara.common.net.HostPort;
+import org.apsara.common.observe.GrpcServerMetrics;
 import org.apsara.common.observe.HealthStatus;
 import org.apsara.common.observe.Metrics;
 import org.apsara.common.observe.ServiceHttpEndpoint;
@@ -152,7 +153,7 @@ public final class TenantServer implements AutoCloseable {
         new Authorization(authorizer, auditSink, clock), clock);
     AuthenticationServerInterceptor authentication = new AuthenticationServerInterceptor(
         new SignatureVerifier(clock, new NonceCache()), view, auditSink, UNAUTHENTICATED_METHODS);
-    CallMetricsInterceptor callMetrics = new CallMetricsInterceptor(metrics);
+    GrpcServerMetrics callMetrics = new GrpcServerMetrics(metrics);
     // The last interceptor given runs first: metrics see every call, rejected ones included.
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))

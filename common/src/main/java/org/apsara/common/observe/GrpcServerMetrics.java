@@ -1,4 +1,4 @@
-package org.apsara.nuwa.server.grpc;
+package org.apsara.common.observe;
 
 import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;
@@ -13,15 +13,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Counts and times every gRPC call by method and status code ({@code grpc_server_handled}), the
- * series operators alert on: error rates per method and latency percentiles.
+ * Times every gRPC call a server handles, by method and status code ({@value #METER}): the series
+ * operators alert on, error rates per method and latency percentiles. Install it outermost, before
+ * authentication, so that rejected calls ({@code UNAUTHENTICATED}, {@code PERMISSION_DENIED}) are
+ * counted too. Thread-safe.
  */
-public final class MetricsInterceptor implements ServerInterceptor {
+public final class GrpcServerMetrics implements ServerInterceptor {
+  public static final String METER = "grpc_server_handled";
+
   private final MeterRegistry registry;
   /** One timer per method and status code, found once: registering is too slow for every call. */
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
-  public MetricsInterceptor(MeterRegistry registry) {
+  public GrpcServerMetrics(MeterRegistry registry) {
     this.registry = registry;
   }
 
@@ -42,7 +46,7 @@ public final class MetricsInterceptor implements ServerInterceptor {
   }
 
   private Timer timer(String method, Status.Code code) {
-    return timers.computeIfAbsent(method + ' ' + code, key -> Timer.builder("grpc_server_handled")
+    return timers.computeIfAbsent(method + ' ' + code, key -> Timer.builder(METER)
         .description("gRPC calls handled, by method and status code")
         .tag("method", method)
         .tag("code", code.name())
