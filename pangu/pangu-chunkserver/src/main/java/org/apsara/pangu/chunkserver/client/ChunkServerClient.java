@@ -1,0 +1,223 @@
+package org.apsara.pangu.chunkserver.client;
+
+import io.grpc.Channel;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.ChunkServerLimits;
+import org.apsara.pangu.api.v1.BumpGenerationRequest;
+import org.apsara.pangu.api.v1.ChunkServerGrpc;
+import org.apsara.pangu.api.v1.DeleteReplicasRequest;
+import org.apsara.pangu.api.v1.GetReplicaRequest;
+import org.apsara.pangu.api.v1.GetReplicaResponse;
+import org.apsara.pangu.api.v1.ReadReplicaRequest;
+import org.apsara.pangu.api.v1.ReadReplicaResponse;
+import org.apsara.pangu.api.v1.ReplicaDeletion;
+import org.apsara.pangu.api.v1.ReplicaDeletionResult;
+import org.apsara.pangu.api.v1.ReplicateReplicaRequest;
+import org.apsara.pangu.api.v1.ReplicateReplicaResponse;
+import org.apsara.pangu.api.v1.SealReplicaRequest;
+import org.apsara.pangu.api.v1.WriteReplicaHeader;
+
+/**
+ * A small client of one chunkserver's data path: for tests, for chunkservers copying replicas
+ * from each other, and as the base of the file system client.
+ *
+ * <p>Errors are gRPC's: every method throws {@link StatusRuntimeException} with the status the
+ * chunkserver answered (see the contract in {@code chunkserver.proto}); a data message whose
+ * CRC32C or offset is wrong on arrival fails with {@code DATA_LOSS}.
+ *
+ * <p>Thread-safe: any number of calls may run concurrently over the one channel. Unary calls
+ * wait at most {@link #unaryTimeout}.
+ */
+public final class ChunkServerClient implements AutoCloseable {
+  /** How long a unary call waits unless the client was built with another timeout. */
+  public static final Duration DEFAULT_UNARY_TIMEOUT = Duration.ofSeconds(30);
+
+  private final Channel channel;
+  private final ManagedChannel owned;
+  private final Duration unaryTimeout;
+
+  /** A client over {@code channel}, which the caller keeps and closes. */
+  public ChunkServerClient(Channel channel, Duration unaryTimeout) {
+    this.channel = Objects.requireNonNull(channel, "channel");
+    this.owned = null;
+    this.unaryTimeout = Objects.requireNonNull(unaryTimeout, "unaryTimeout");
+  }
+
+  private ChunkServerClient(ManagedChannel channel, Duration unaryTimeout) {
+    this.channel = channel;
+    this.owned = channel;
+    this.unaryTimeout = unaryTimeout;
+  }
+
+  /**
+   * Connects to a chunkserver (lazily, on the first call); {@link #close} closes the channel.
+   *
+   * @param tls a client context ({@code TlsContexts.forClient}), or {@code null} for plaintext
+   */
+  public static ChunkServerClient connect(HostPort address, SslContext tls) {
+    NettyChannelBuilder builder = NettyChannelBuilder
+        .forAddress(address.host(), address.port())
+        .maxInboundMessageSize(ChunkServerLimits.DATA_MESSAGE_BYTES_MAX
+            + ChunkServerLimits.MESSAGE_OVERHEAD_BYTES_MAX)
+        .initialFlowControlWindow(ChunkServerLimits.FLOW_CONTROL_WINDOW_BYTES)
+        // A retried stream would replay packets that wrap the caller's buffers, and a replayed
+        // write is wrong anyway: offsets decide what a retry must resend.
+        .disableRetry();
+    if (tls != null) {
+      builder.sslContext(tls);
+    } else {
+      builder.usePlaintext();
+    }
+    return new ChunkServerClient(builder.build(), DEFAULT_UNARY_TIMEOUT);
+  }
+
+  /**
+   * Starts a WriteReplica stream.
+   *
+   * @param create whether to create the replica (then {@code startOffset} must be 0)
+   * @param startOffset the replica's length, where the first packet goes
+   */
+  public ReplicaWriter openWriter(long chunkId, long generation, String token, boolean create,
+      long startOffset) {
+    return new ReplicaWriter(ChunkServerGrpc.newStub(channel), WriteReplicaHeader.newBuilder()
+        .setChunkId(chunkId).setGeneration(generation).setToken(token).setCreate(create)
+        .setStartOffset(startOffset).build());
+  }
+
+  /** Receives the data of a read in order, one message at a time. */
+  @FunctionalInterface
+  public interface DataConsumer {
+    /**
+     * @param offset where {@code data} starts in the replica
+     * @param data a read-only view of the received bytes (no copy); valid after the call returns
+     */
+    void accept(long offset, ByteBuffer data);
+  }
+
+  /**
+   * Reads {@code length} bytes at {@code offset}, handing each message's data to {@code
+   * consumer} without copying it. Each message's CRC32C and offset are checked on arrival. If the
+   * consumer throws, the call is cancelled and the exception propagates.
+   */
+  public void read(long chunkId, long generation, long offset, long length, String token,
+      DataConsumer consumer) {
+    ReadReplicaRequest request = ReadReplicaRequest.newBuilder().setChunkId(chunkId)
+        .setGeneration(generation).setOffset(offset).setLength(length).setToken(token).build();
+    Context.CancellableContext context = Context.current().withCancellation();
+    Context previous = context.attach();
+    try {
+      Iterator<ReadReplicaResponse> responses =
+          ChunkServerGrpc.newBlockingStub(channel).readReplica(request);
+      long next = offset;
+      while (responses.hasNext()) {
+        ReadReplicaResponse response = responses.next();
+        if (response.getOffset() != next) {
+          throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
+              + ": expected data at offset " + next + ", got offset " + response.getOffset())
+              .asRuntimeException();
+        }
+        ByteBuffer data = response.getData().asReadOnlyByteBuffer();
+        CRC32C crc = new CRC32C();
+        crc.update(data.duplicate());
+        if ((int) crc.getValue() != response.getCrc32C()) {
+          throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
+              + ": data at offset " + next + " arrived with a wrong CRC32C").asRuntimeException();
+        }
+        int size = data.remaining(); // before the consumer moves the position
+        consumer.accept(next, data);
+        next += size;
+      }
+      if (next != offset + length) {
+        throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
+            + ": the read ended at offset " + next + ", expected " + (offset + length))
+            .asRuntimeException();
+      }
+    } finally {
+      context.detach(previous);
+      context.cancel(null); // ends the call if the loop stopped early; a no-op after completion
+    }
+  }
+
+  /** Reads {@code target.remaining()} bytes at {@code offset} into {@code target}. */
+  public void read(long chunkId, long generation, long offset, ByteBuffer target, String token) {
+    read(chunkId, generation, offset, target.remaining(), token, (at, data) -> target.put(data));
+  }
+
+  /** Seals the replica at {@code length}; returns the sealed length. */
+  public long seal(long chunkId, long generation, long length, String token) {
+    return blocking().sealReplica(SealReplicaRequest.newBuilder().setChunkId(chunkId)
+        .setGeneration(generation).setLength(length).setToken(token).build()).getLength();
+  }
+
+  /** The replica's generation, lengths and state; the token must grant read or admin. */
+  public GetReplicaResponse getReplica(long chunkId, String token) {
+    return blocking().getReplica(GetReplicaRequest.newBuilder().setChunkId(chunkId)
+        .setToken(token).build());
+  }
+
+  /** Deletes a batch of replicas; one result per entry, in order. */
+  public List<ReplicaDeletionResult> deleteReplicas(List<ReplicaDeletion> replicas) {
+    return blocking().deleteReplicas(DeleteReplicasRequest.newBuilder()
+        .addAllReplicas(replicas).build()).getResultsList();
+  }
+
+  /** Raises a sealed replica's generation; returns the new generation. */
+  public long bumpGeneration(long chunkId, long generation, long newGeneration, String token) {
+    return blocking().bumpGeneration(BumpGenerationRequest.newBuilder().setChunkId(chunkId)
+        .setGeneration(generation).setNewGeneration(newGeneration).setToken(token).build())
+        .getGeneration();
+  }
+
+  /**
+   * Asks this chunkserver to copy a sealed replica from {@code source}.
+   *
+   * @param token grants "admin" on the chunk here
+   * @param sourceToken grants "read" on the chunk at the source
+   */
+  public ReplicateReplicaResponse replicate(long chunkId, long generation, HostPort source,
+      String token, String sourceToken) {
+    return blocking().replicateReplica(ReplicateReplicaRequest.newBuilder().setChunkId(chunkId)
+        .setGeneration(generation).setSourceAddress(source.format()).setToken(token)
+        .setSourceToken(sourceToken).build());
+  }
+
+  private ChunkServerGrpc.ChunkServerBlockingStub blocking() {
+    return ChunkServerGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(unaryTimeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** A client sharing this one's channel whose unary calls wait at most {@code timeout}. */
+  public ChunkServerClient withUnaryTimeout(Duration timeout) {
+    return new ChunkServerClient(channel, timeout);
+  }
+
+  /** Closes the channel if {@link #connect} opened it; waits briefly for calls to end. */
+  @Override
+  public void close() {
+    if (owned == null) {
+      return;
+    }
+    owned.shutdown();
+    try {
+      if (!owned.awaitTermination(1, TimeUnit.SECONDS)) {
+        owned.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      owned.shutdownNow();
+    }
+  }
+}

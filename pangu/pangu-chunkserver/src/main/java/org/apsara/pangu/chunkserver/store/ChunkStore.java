@@ -1,0 +1,359 @@
+package org.apsara.pangu.chunkserver.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apsara.common.fault.Failpoints;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The chunk replicas of one chunkserver, kept on one or more volumes (disks), each block of 4 KiB
+ * checksummed with CRC32C. The on-disk format and its crash guarantees are described in {@code
+ * package-info}.
+ *
+ * <p>A replica is named by its chunk id and must be addressed with its current generation: a
+ * request naming another generation fails with {@link StaleGenerationException}. This store
+ * holds at most one replica per chunk id.
+ *
+ * <p>Threading: all methods are thread-safe. Each replica has a single writer at a time: {@link
+ * #append}, {@link #sync}, {@link #seal}, {@link #setGeneration} and {@link #delete} on the same
+ * replica are serialized (and an append naming a stale offset fails rather than interleaving).
+ * Any number of {@link #read}s run concurrently with each other and with the writer, without
+ * locks; a reader sees a length no greater than the one published by the last completed append,
+ * and never a block whose checksum does not cover exactly the bytes it read. Do not interrupt
+ * threads calling into the store: an interrupt closes the file channel in use (a Java {@code
+ * FileChannel} rule); the store reopens it for later calls, but the interrupted call fails.
+ *
+ * <p>Durability: an append is visible to readers when it returns but durable only once a later
+ * {@link #sync} returns; only then may the write be acknowledged. After a crash, {@link #open}
+ * recovers every byte a completed sync covered, or reports the replica corrupt.
+ *
+ * <p>Errors: refused requests throw a {@link ChunkStoreException} subclass naming the reason;
+ * other {@link IOException}s are disk errors. Corruption is reported once per replica to the
+ * {@link CorruptReplicaListener} given to {@link #open}, and flagged in {@link #replicas()}.
+ */
+public final class ChunkStore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ChunkStore.class);
+
+  /** Bytes covered by one CRC32C. Part of the on-disk format (recorded in each metadata file). */
+  public static final int BLOCK_SIZE_BYTES = 4096;
+
+  /** The generation reported for a replica whose metadata is unreadable. */
+  public static final long UNKNOWN_GENERATION = -1;
+
+  /**
+   * Failpoint that turns {@link #sync} into a no-op, so that a crash test can prove it notices
+   * acknowledged data being lost. Never enable it outside such a test.
+   */
+  public static final String FAILPOINT_SYNC_NOOP = "pangu.chunkserver.syncNoop";
+
+  private static final Pattern REPLICA_FILE =
+      Pattern.compile("([0-9a-f]{16})\\.(data|meta|meta\\.tmp)");
+
+  private final ChunkStoreConfig config;
+  private final List<Volume> volumes;
+  private final CorruptReplicaListener listener;
+  private final Map<Long, Replica> replicas = new ConcurrentHashMap<>();
+  /** Serializes creating and deleting replicas (rare), so a chunk id is never created twice. */
+  private final Object layoutLock = new Object();
+  private volatile boolean closed;
+
+  private ChunkStore(ChunkStoreConfig config, CorruptReplicaListener listener) {
+    this.config = config;
+    this.listener = listener;
+    List<Volume> list = new ArrayList<>();
+    for (VolumeConfig volume : config.volumes()) {
+      list.add(new Volume(volume));
+    }
+    this.volumes = List.copyOf(list);
+  }
+
+  /**
+   * Opens the store, creating the volume layout where missing and recovering every replica found:
+   * open replicas are cut back to their longest verified prefix (never below what was synced),
+   * interrupted seals are finished, and replicas that cannot be trusted are reported to {@code
+   * listener} (on this thread, before this method returns) and listed as corrupt.
+   *
+   * @throws IOException if a volume cannot be read, or two volumes hold the same chunk
+   */
+  public static ChunkStore open(ChunkStoreConfig config, CorruptReplicaListener listener)
+      throws IOException {
+    ChunkStore store = new ChunkStore(config, listener);
+    if (!Failpoints.enabled().isEmpty()) {
+      LOG.warn("failpoints enabled, guarantees are off on purpose: {}", Failpoints.enabled());
+    }
+    for (Volume volume : store.volumes) {
+      volume.prepareLayout();
+      store.recoverVolume(volume);
+    }
+    LOG.info("chunk store open: {} replicas on {} volumes", store.replicas.size(),
+        store.volumes.size());
+    return store;
+  }
+
+  private void recoverVolume(Volume volume) throws IOException {
+    // chunk id -> {has data, has metadata}, in id order so logs and reports are stable
+    Map<Long, boolean[]> found = new TreeMap<>();
+    try (DirectoryStream<Path> subdirectories = Files.newDirectoryStream(
+        volume.chunksDirectory(), Files::isDirectory)) {
+      for (Path subdirectory : subdirectories) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(subdirectory)) {
+          for (Path file : files) {
+            Matcher match = REPLICA_FILE.matcher(file.getFileName().toString());
+            if (!match.matches()) {
+              LOG.warn("ignoring unknown file {}", file);
+              continue;
+            }
+            long chunkId = Long.parseUnsignedLong(match.group(1), 16);
+            if (!volume.subdirectory(chunkId).equals(subdirectory)) {
+              LOG.warn("ignoring {}: chunk {} belongs in {}", file, chunkId,
+                  volume.subdirectory(chunkId));
+              continue;
+            }
+            switch (match.group(2)) {
+              case "data" -> found.computeIfAbsent(chunkId, id -> new boolean[2])[0] = true;
+              case "meta" -> found.computeIfAbsent(chunkId, id -> new boolean[2])[1] = true;
+              default -> {
+                // A metadata replacement that never got renamed into place: the old file (or,
+                // for a create, none) is the truth.
+                Files.delete(file);
+                LOG.info("deleted unfinished metadata replacement {}", file);
+              }
+            }
+          }
+        }
+      }
+    }
+    for (Map.Entry<Long, boolean[]> entry : found.entrySet()) {
+      long chunkId = entry.getKey();
+      Replica existing = replicas.get(chunkId);
+      if (existing != null) {
+        throw new IOException("chunk " + chunkId + " has replica files on both "
+            + existing.volume + " and " + volume + "; remove one copy before starting");
+      }
+      Replica replica = Replica.recover(chunkId, volume, entry.getValue()[0],
+          entry.getValue()[1], config.chunkSizeBytes(), this::reportCorrupt);
+      replicas.put(chunkId, replica);
+      volume.adjust(replica.accountedBytes());
+      volume.replicaAdded();
+    }
+  }
+
+  /**
+   * Creates an empty open replica on the volume with the most free space.
+   *
+   * @throws ReplicaExistsException if a replica of this chunk is already here
+   * @throws NoVolumeAvailableException if every volume is at its reserve
+   */
+  public ReplicaInfo create(long chunkId, long generation) throws IOException {
+    requireOpen();
+    if (chunkId < 0 || generation < 0) {
+      throw new IllegalArgumentException(
+          "chunk id and generation must not be negative: " + chunkId + ", " + generation);
+    }
+    synchronized (layoutLock) {
+      Replica existing = replicas.get(chunkId);
+      if (existing != null) {
+        throw new ReplicaExistsException(chunkId, existing.generation());
+      }
+      long bytes = Replica.initialMetaBytes();
+      Volume volume = volumeForNewReplica(chunkId, bytes);
+      volume.allocate(bytes);
+      Replica replica;
+      try {
+        replica = Replica.create(chunkId, generation, volume, config.chunkSizeBytes(),
+            this::reportCorrupt);
+      } catch (IOException e) {
+        volume.adjust(-bytes);
+        throw e;
+      }
+      replicas.put(chunkId, replica);
+      volume.replicaAdded();
+      return replica.info();
+    }
+  }
+
+  private Volume volumeForNewReplica(long chunkId, long bytes) throws NoVolumeAvailableException {
+    Volume best = null;
+    long bestFree = -1;
+    for (Volume volume : volumes) {
+      long free = volume.freeBytes();
+      if (volume.canTake(bytes) && free > bestFree) {
+        best = volume;
+        bestFree = free;
+      }
+    }
+    if (best == null) {
+      throw new NoVolumeAvailableException(chunkId, bytes, volumeUsage());
+    }
+    return best;
+  }
+
+  /**
+   * Appends all of {@code data} (from its position to its limit) at {@code expectedOffset}, which
+   * must equal the replica's current length. On return the bytes are visible to readers and
+   * {@code data}'s position is at its limit; they are durable only after {@link #sync}. The
+   * caller must not modify {@code data} during the call.
+   *
+   * <p>If an append fails with a plain {@link IOException} (a disk error), the replica accepts no
+   * more writes: the writer must seal it (or drop it) at its acknowledged length.
+   *
+   * @return the replica's new length
+   * @throws AppendOffsetMismatchException if {@code expectedOffset} is not the current length
+   * @throws ChunkSizeExceededException if the replica would exceed the chunk size
+   * @throws VolumeFullException if the volume would drop below its reserve
+   * @throws ReplicaStateException if the replica is sealed or an earlier write failed
+   */
+  public long append(long chunkId, long generation, long expectedOffset, ByteBuffer data)
+      throws IOException {
+    return requireReplica(chunkId).append(generation, expectedOffset, data);
+  }
+
+  /**
+   * Forces everything appended so far to disk: the data, then the checksums, then the sync
+   * record that vouches for them. When it returns, the replica's length at the time of the call
+   * survives any crash, and writes up to it may be acknowledged. A no-op on a sealed replica.
+   *
+   * @return the synced length
+   */
+  public long sync(long chunkId, long generation) throws IOException {
+    return requireReplica(chunkId).sync(generation);
+  }
+
+  /**
+   * Fixes the replica's final length, cutting any bytes past it (an unacknowledged tail), and
+   * makes it read-only. Repeating a seal at the same length is a no-op.
+   *
+   * @throws ReplicaStateException if {@code length} exceeds the replica's length, or it is
+   *     already sealed at another length
+   * @throws ChecksumMismatchException if the block holding the new end fails verification
+   */
+  public void seal(long chunkId, long generation, long length) throws IOException {
+    requireReplica(chunkId).seal(generation, length);
+  }
+
+  /**
+   * Reads exactly {@code target.remaining()} bytes at {@code offset} into {@code target},
+   * verifying every block the range touches in full; on success {@code target}'s position
+   * advances by that many bytes, on failure its contents are unspecified and its position is
+   * unchanged.
+   *
+   * @throws ReadBeyondEndException if the range ends past the replica's visible length
+   * @throws ChecksumMismatchException if a touched block fails verification (the replica is
+   *     then marked corrupt and reported; its other blocks stay readable)
+   * @throws CorruptReplicaException if the replica cannot be verified at all
+   */
+  public void read(long chunkId, long generation, long offset, ByteBuffer target)
+      throws IOException {
+    requireReplica(chunkId).read(generation, offset, target);
+  }
+
+  /**
+   * Deletes the replica's files. A replica listed with {@link #UNKNOWN_GENERATION} is deleted by
+   * naming that generation.
+   */
+  public void delete(long chunkId, long generation) throws IOException {
+    requireOpen();
+    synchronized (layoutLock) {
+      Replica replica = requireReplica(chunkId);
+      replica.delete(generation);
+      replicas.remove(chunkId, replica);
+      replica.volume.replicaRemoved();
+    }
+  }
+
+  /**
+   * Changes a sealed replica's generation to a higher one, as the master does after recovering
+   * the chunk at its sealed length, so that replicas that missed the recovery are recognisably
+   * stale. Atomic on disk. Repeating a completed change is a no-op.
+   *
+   * @throws ReplicaStateException if the replica is open, or {@code newGeneration} is not higher
+   */
+  public void setGeneration(long chunkId, long generation, long newGeneration)
+      throws IOException {
+    requireReplica(chunkId).setGeneration(generation, newGeneration);
+  }
+
+  /** The replica of this chunk, if here. */
+  public Optional<ReplicaInfo> replica(long chunkId) {
+    Replica replica = replicas.get(chunkId);
+    return replica == null ? Optional.empty() : Optional.of(replica.info());
+  }
+
+  /** Every replica, in chunk id order: the chunk report. A snapshot; replicas may change. */
+  public List<ReplicaInfo> replicas() {
+    List<ReplicaInfo> list = new ArrayList<>(replicas.size());
+    for (Replica replica : replicas.values()) {
+      list.add(replica.info());
+    }
+    list.sort(Comparator.comparingLong(ReplicaInfo::chunkId));
+    return list;
+  }
+
+  /** Space accounting of every volume, in configuration order, for heartbeats. */
+  public List<VolumeUsage> volumeUsage() {
+    List<VolumeUsage> list = new ArrayList<>(volumes.size());
+    for (Volume volume : volumes) {
+      list.add(volume.usage(Replica.initialMetaBytes()));
+    }
+    return list;
+  }
+
+  public long chunkSizeBytes() {
+    return config.chunkSizeBytes();
+  }
+
+  /** Verifies a range of a replica without copying it out; the scrubber's read. */
+  void verify(long chunkId, long generation, long offset, int length) throws IOException {
+    requireReplica(chunkId).verify(generation, offset, length);
+  }
+
+  /**
+   * Releases all file handles. Appends not yet synced are not forced: they may or may not be
+   * there when the store is opened again, exactly as after a crash. Later calls fail.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    synchronized (layoutLock) {
+      for (Replica replica : replicas.values()) {
+        replica.close();
+      }
+    }
+  }
+
+  private Replica requireReplica(long chunkId) throws ChunkStoreException {
+    requireOpen();
+    Replica replica = replicas.get(chunkId);
+    if (replica == null) {
+      throw new ReplicaNotFoundException(chunkId);
+    }
+    return replica;
+  }
+
+  private void requireOpen() throws ChunkStoreException {
+    if (closed) {
+      throw new ChunkStoreException("the chunk store is closed");
+    }
+  }
+
+  private void reportCorrupt(CorruptReplicaReport report) {
+    try {
+      listener.onCorruptReplica(report);
+    } catch (RuntimeException e) {
+      LOG.warn("corrupt replica listener failed for chunk {}", report.chunkId(), e);
+    }
+  }
+}

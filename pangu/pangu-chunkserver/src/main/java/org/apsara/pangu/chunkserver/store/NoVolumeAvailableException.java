@@ -1,0 +1,32 @@
+package org.apsara.pangu.chunkserver.store;
+
+import java.util.List;
+
+/** No volume has room for a new replica above its reserve; the message lists every volume. */
+public final class NoVolumeAvailableException extends ChunkStoreException {
+  private static final long serialVersionUID = 1L;
+  private final transient List<VolumeUsage> volumes;
+
+  public NoVolumeAvailableException(long chunkId, long requestedBytes, List<VolumeUsage> volumes) {
+    super("no volume can take chunk " + chunkId + " (" + requestedBytes + " bytes) without going"
+        + " below its reserve: " + describe(volumes));
+    this.volumes = List.copyOf(volumes);
+  }
+
+  /** The volumes as they were when the request was refused. */
+  public List<VolumeUsage> volumes() {
+    return volumes;
+  }
+
+  private static String describe(List<VolumeUsage> volumes) {
+    StringBuilder text = new StringBuilder();
+    for (VolumeUsage volume : volumes) {
+      if (text.length() > 0) {
+        text.append("; ");
+      }
+      text.append(volume.directory()).append(" free ").append(volume.freeBytes())
+          .append(" bytes, reserved ").append(volume.reservedBytes()).append(" bytes");
+    }
+    return text.toString();
+  }
+}

@@ -1,0 +1,254 @@
+package org.apsara.pangu.master.namespace;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import org.apsara.pangu.master.namespace.NamespaceStore.Column;
+import org.apsara.pangu.master.namespace.NamespaceStore.EntryVisitor;
+import org.apsara.pangu.master.namespace.proto.ChunkEntry;
+import org.apsara.pangu.master.namespace.proto.GarbageChunk;
+import org.apsara.pangu.master.namespace.proto.Inode;
+import org.apsara.pangu.master.namespace.proto.NamespaceMeta;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.RocksDBException;
+
+/**
+ * The changes of one record, staged over a read view of the store. Reads see the staged changes
+ * (a record may create a directory and then a child in it); nothing reaches the store until the
+ * caller writes {@link #toWriteBatch()}, so a refused record is simply dropped. The leader's dry
+ * run and the replicas' apply run the same code on a txn, which is why both judge a record the
+ * same way. Not thread-safe: one txn per record, on one thread.
+ */
+final class NamespaceTxn {
+  /** Marks a staged delete; compared by identity. */
+  private static final byte[] DELETED = new byte[0];
+
+  private final NamespaceStore store;
+  private final ReadOptions readOptions;
+  private final EnumMap<Column, TreeMap<byte[], byte[]>> staged = new EnumMap<>(Column.class);
+  private NamespaceMeta meta;
+
+  NamespaceTxn(NamespaceStore store, ReadOptions readOptions) {
+    this.store = store;
+    this.readOptions = readOptions;
+  }
+
+  // ------------------------------------------------------------------ raw access
+
+  byte[] get(Column column, byte[] key) {
+    TreeMap<byte[], byte[]> writes = staged.get(column);
+    if (writes != null) {
+      byte[] value = writes.get(key);
+      if (value != null) {
+        return value == DELETED ? null : value;
+      }
+    }
+    return store.get(column, readOptions, key);
+  }
+
+  void put(Column column, byte[] key, byte[] value) {
+    writes(column).put(key, value);
+  }
+
+  void delete(Column column, byte[] key) {
+    writes(column).put(key, DELETED);
+  }
+
+  private TreeMap<byte[], byte[]> writes(Column column) {
+    return staged.computeIfAbsent(column, c -> new TreeMap<>(Arrays::compareUnsigned));
+  }
+
+  /**
+   * Visits the entries in [from, to) in key order, staged changes included, until the visitor
+   * returns false. The visitor may stage changes to keys it has already visited.
+   */
+  void scan(Column column, byte[] from, byte[] to, EntryVisitor visitor) {
+    if (from == null) {
+      from = new byte[0];
+    }
+    TreeMap<byte[], byte[]> writes = staged.get(column);
+    if (writes == null || writes.isEmpty()) {
+      store.scan(column, readOptions, from, to, visitor);
+      return;
+    }
+    // Snapshot the staged range first: the visitor may stage more while we scan.
+    NavigableMap<byte[], byte[]> range = new TreeMap<>(Arrays::compareUnsigned);
+    range.putAll(to == null ? writes.tailMap(from, true) : writes.subMap(from, true, to, false));
+    MergedScan merged = new MergedScan(range.entrySet().iterator(), visitor);
+    store.scan(column, readOptions, from, to, merged::visitStored);
+    merged.finish();
+  }
+
+  /** Merges staged entries into a scan of the stored ones; staged values win. */
+  private static final class MergedScan {
+    private final Iterator<Map.Entry<byte[], byte[]>> staged;
+    private final EntryVisitor visitor;
+    private Map.Entry<byte[], byte[]> next;
+    private boolean stopped;
+
+    MergedScan(Iterator<Map.Entry<byte[], byte[]>> staged, EntryVisitor visitor) {
+      this.staged = staged;
+      this.visitor = visitor;
+      advance();
+    }
+
+    private void advance() {
+      next = staged.hasNext() ? staged.next() : null;
+    }
+
+    boolean visitStored(byte[] key, byte[] value) {
+      while (next != null && Arrays.compareUnsigned(next.getKey(), key) < 0) {
+        Map.Entry<byte[], byte[]> entry = next;
+        advance();
+        if (!emit(entry, visitor)) {
+          stopped = true;
+          return false;
+        }
+      }
+      if (next != null && Arrays.compareUnsigned(next.getKey(), key) == 0) {
+        Map.Entry<byte[], byte[]> entry = next;
+        advance();
+        stopped = !emit(entry, visitor);
+        return !stopped;
+      }
+      stopped = !visitor.visit(key, value);
+      return !stopped;
+    }
+
+    void finish() {
+      while (!stopped && next != null) {
+        Map.Entry<byte[], byte[]> entry = next;
+        advance();
+        stopped = !emit(entry, visitor);
+      }
+    }
+  }
+
+  private static boolean emit(Map.Entry<byte[], byte[]> entry, EntryVisitor visitor) {
+    return entry.getValue() == DELETED || visitor.visit(entry.getKey(), entry.getValue());
+  }
+
+  /** The staged changes as one batch, meta included; the caller owns and closes it. */
+  WriteBatch toWriteBatch() {
+    WriteBatch batch = new WriteBatch();
+    try {
+      if (meta != null) {
+        put(Column.META, Keys.META, meta.toByteArray());
+      }
+      for (Map.Entry<Column, TreeMap<byte[], byte[]>> e : staged.entrySet()) {
+        var handle = store.handle(e.getKey());
+        for (Map.Entry<byte[], byte[]> w : e.getValue().entrySet()) {
+          if (w.getValue() == DELETED) {
+            batch.delete(handle, w.getKey());
+          } else {
+            batch.put(handle, w.getKey(), w.getValue());
+          }
+        }
+      }
+      return batch;
+    } catch (RocksDBException e) {
+      batch.close();
+      throw new NamespaceStorageException("cannot build the write batch", e);
+    }
+  }
+
+  // ------------------------------------------------------------------ typed access
+
+  NamespaceMeta meta() {
+    if (meta == null) {
+      byte[] bytes = store.get(Column.META, readOptions, Keys.META);
+      if (bytes == null) {
+        throw new NamespaceStorageException("namespace store has no meta record");
+      }
+      meta = parse(NamespaceMeta.parser(), bytes, "meta");
+    }
+    return meta;
+  }
+
+  void setMeta(NamespaceMeta meta) {
+    this.meta = meta;
+  }
+
+  Inode inode(long id) {
+    byte[] bytes = get(Column.INODES, Keys.id(id));
+    return bytes == null ? null : parse(Inode.parser(), bytes, "inode " + id);
+  }
+
+  void putInode(long id, Inode inode) {
+    put(Column.INODES, Keys.id(id), inode.toByteArray());
+  }
+
+  void deleteInode(long id) {
+    delete(Column.INODES, Keys.id(id));
+  }
+
+  /** The id of {@code name} in directory {@code parentId}, or 0. */
+  long child(long parentId, String name) {
+    byte[] value = get(Column.DENTRIES, Keys.dentry(parentId, name));
+    return value == null ? 0 : Keys.readId(value, 0);
+  }
+
+  void putDentry(long parentId, String name, long childId) {
+    put(Column.DENTRIES, Keys.dentry(parentId, name), Keys.id(childId));
+  }
+
+  void deleteDentry(long parentId, String name) {
+    delete(Column.DENTRIES, Keys.dentry(parentId, name));
+  }
+
+  ChunkEntry chunk(long fileId, int index) {
+    byte[] bytes = get(Column.CHUNKS, Keys.chunk(fileId, index));
+    return bytes == null
+        ? null
+        : parse(ChunkEntry.parser(), bytes, "chunk " + fileId + "/" + index);
+  }
+
+  void putChunk(long fileId, int index, ChunkEntry chunk) {
+    put(Column.CHUNKS, Keys.chunk(fileId, index), chunk.toByteArray());
+  }
+
+  void deleteChunk(long fileId, int index) {
+    delete(Column.CHUNKS, Keys.chunk(fileId, index));
+  }
+
+  void putGarbage(long chunkId, GarbageChunk garbage) {
+    put(Column.GARBAGE, Keys.id(chunkId), garbage.toByteArray());
+  }
+
+  boolean isGarbage(long chunkId) {
+    return get(Column.GARBAGE, Keys.id(chunkId)) != null;
+  }
+
+  void deleteGarbage(long chunkId) {
+    delete(Column.GARBAGE, Keys.id(chunkId));
+  }
+
+  void putLease(String holder, long fileId) {
+    put(Column.LEASES, Keys.lease(holder, fileId), new byte[0]);
+  }
+
+  void deleteLease(String holder, long fileId) {
+    delete(Column.LEASES, Keys.lease(holder, fileId));
+  }
+
+  void enqueueReclaim(long id) {
+    put(Column.RECLAIM, Keys.id(id), new byte[0]);
+  }
+
+  void dequeueReclaim(long id) {
+    delete(Column.RECLAIM, Keys.id(id));
+  }
+
+  static <T> T parse(com.google.protobuf.Parser<T> parser, byte[] bytes, String what) {
+    try {
+      return parser.parseFrom(bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw new NamespaceStorageException("corrupt " + what + " in the namespace store", e);
+    }
+  }
+}
