@@ -17,9 +17,10 @@ import java.util.function.Supplier;
  *
  * <p>Thread-safe. A failed round fails the reads that waited for it, and only those. What
  * follows a round (starting the next one, and the reads that waited for it) runs on the given
- * executor, never on the thread that completed the round: in Ratis that is the thread that applies
- * the log, and a stream of reads served there, each round starting the next at once, would keep
- * it from ever applying another entry.
+ * executor, never on the thread that completed the round. That is one of Ratis's own threads (the
+ * one applying the log, or the one handling a follower's heartbeat reply, with a lock held), and a
+ * stream of reads served there, each round starting the next at once, would keep it from ever
+ * getting back to its own work.
  *
  * @param <T> what a round yields
  */
