@@ -20,7 +20,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.client.RaftClientRpc;
@@ -57,7 +56,7 @@ import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
 import org.apsara.nuwa.server.raft.proto.RecordBatch;
 import org.apsara.nuwa.server.raft.proto.Reply;
-import org.apsara.raft.RaftTransport;
+import org.apsara.raft.RaftServerSettings;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.tls.TlsMaterial;
 import org.slf4j.Logger;
@@ -181,35 +180,11 @@ public final class RaftNode implements AutoCloseable {
   }
 
   private static RaftProperties serverProperties(NuwaConfig config, Path raftDir) {
-    RaftProperties properties = new RaftProperties();
-    RaftServerConfigKeys.setStorageDir(properties, List.of(raftDir.toFile()));
-    RaftConfigKeys.Rpc.setType(properties, new RaftTransport());
     HostPort self = config.peers().get(config.memberId());
-    GrpcConfigKeys.Server.setHost(properties, self.host());
-    GrpcConfigKeys.Server.setPort(properties, self.port());
-    long electionMinMs = config.electionTimeoutMin().toMillis();
-    RaftServerConfigKeys.Rpc.setTimeoutMin(properties,
-        TimeDuration.valueOf(electionMinMs, TimeUnit.MILLISECONDS));
-    RaftServerConfigKeys.Rpc.setTimeoutMax(properties,
-        TimeDuration.valueOf(electionMinMs * 2, TimeUnit.MILLISECONDS));
-    // Linearizable reads by read index, served by followers too (etcd's default read mode).
-    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-    RaftServerConfigKeys.Read.setTimeout(properties, TimeDuration.valueOf(
-        config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
-    // Ratis backs off to 5 s between tries at an unreachable follower; a restarted member would
-    // then wait that long to hear from the leader. Retry every 100 ms instead: cheap, and a
-    // member that comes back serves again within moments.
-    RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, "1ms,10, 100ms,1000000000");
-    // Counted from the last message to that follower: a write on an idle group leaves at once,
-    // one right behind another message (the commit update of the write before, say) waits.
-    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties,
-        TimeDuration.valueOf(config.appendBatchWait().toNanos(), TimeUnit.NANOSECONDS));
-    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
+    RaftProperties properties = RaftServerSettings.base(raftDir, self.host(), self.port(),
+        config.electionTimeoutMin(), config.requestTimeout(), config.appendBatchWait());
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
-    // An acknowledged write is on disk: never report a log entry as flushed before its fsync.
-    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(properties, false);
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("64MB"));
     // One append batch holds several maximal requests; Ratis wants the gRPC message limit to
     // exceed the batch limit by at least 1 MiB of framing.

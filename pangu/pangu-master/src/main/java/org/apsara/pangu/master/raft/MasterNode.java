@@ -24,9 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -43,7 +41,6 @@ import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.util.SizeInBytes;
-import org.apache.ratis.util.TimeDuration;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.observe.HealthCheck;
 import org.apsara.common.observe.HealthStatus;
@@ -56,7 +53,7 @@ import org.apsara.pangu.master.namespace.NamespaceException;
 import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.pangu.master.raft.MasterStateMachine.LeaderTerm;
-import org.apsara.raft.RaftTransport;
+import org.apsara.raft.RaftServerSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,8 +95,6 @@ public final class MasterNode implements AutoCloseable {
   private static final int READ_THREADS = 2;
   /** Reads waiting for a read thread at most; beyond it reads are shed, not queued. */
   private static final int QUEUED_READS_MAX = 10_000;
-  /** Ratis backs off up to 5 s between tries at an unreachable follower; retry often instead. */
-  private static final String APPENDER_RETRY_POLICY = "1ms,10, 100ms,1000000000";
   /** Each snapshot file travels in chunks of at most this size. */
   private static final SizeInBytes SNAPSHOT_CHUNK_SIZE_MAX = SizeInBytes.valueOf("4MB");
 
@@ -161,36 +156,16 @@ public final class MasterNode implements AutoCloseable {
   }
 
   private static RaftProperties serverProperties(MasterConfig config, Path raftDir) {
-    RaftProperties properties = new RaftProperties();
-    RaftServerConfigKeys.setStorageDir(properties, List.of(raftDir.toFile()));
-    // Ratis's gRPC transport, with log appenders that come back after they fail.
-    RaftConfigKeys.Rpc.setType(properties, new RaftTransport());
-    GrpcConfigKeys.Server.setHost(properties, config.self().host());
-    GrpcConfigKeys.Server.setPort(properties, config.self().port());
-    long electionMinMs = config.electionTimeoutMin().toMillis();
-    RaftServerConfigKeys.Rpc.setTimeoutMin(properties,
-        TimeDuration.valueOf(electionMinMs, TimeUnit.MILLISECONDS));
-    RaftServerConfigKeys.Rpc.setTimeoutMax(properties,
-        TimeDuration.valueOf(electionMinMs * 2, TimeUnit.MILLISECONDS));
-    RaftServerConfigKeys.Read.setOption(properties, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-    RaftServerConfigKeys.Read.setTimeout(properties,
-        TimeDuration.valueOf(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
-    RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, APPENDER_RETRY_POLICY);
-    // Counted from the last message to that follower: a command on an idle group leaves at
-    // once, one right behind another message waits this long for company.
-    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties,
-        TimeDuration.valueOf(config.appendBatchWait().toNanos(), TimeUnit.NANOSECONDS));
-    // An acknowledged command is on disk: never report a log entry flushed before its fsync.
-    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(properties, false);
+    RaftProperties properties = RaftServerSettings.base(raftDir, config.self().host(),
+        config.self().port(), config.electionTimeoutMin(), config.requestTimeout(),
+        config.appendBatchWait());
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties,
         SizeInBytes.valueOf(config.logSegmentSizeBytes()));
     RaftServerConfigKeys.Log.setPurgeGap(properties, config.logPurgeGap());
     // Followers may fall behind the purged log; the leader then sends its snapshot (see
     // MasterStateMachine for why Ratis's own transfer).
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(properties, true);
     RaftServerConfigKeys.Log.Appender.setSnapshotChunkSizeMax(properties, SNAPSHOT_CHUNK_SIZE_MAX);
-    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties,
         config.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, config.snapshotsRetained());
