@@ -497,13 +497,16 @@ final class Replica {
         content.clear();
         current.data().force(false);
         DurableFiles.replaceAtomically(metaPath, content);
+        // Publish the shorter view before cutting the file: a reader that then finds the data
+        // file shorter than its older view sees why, and reads again instead of calling the
+        // replica corrupt. Recovery finishes a seal whose truncation did not happen.
+        view = new View(generation, ReplicaState.SEALED, length, tailChecksum, null, null);
+        syncedLength = length;
         long dataSize = current.data().size();
         if (dataSize > length) {
           current.data().truncate(length); // cuts the unacknowledged tail
           current.data().force(false);
         }
-        view = new View(generation, ReplicaState.SEALED, length, tailChecksum, null, null);
-        syncedLength = length;
         closeQuietly(current.data(), current.meta());
         long accounted = length + content.capacity();
         volume.adjust(accounted - accountedBytes);
