@@ -26,7 +26,7 @@ import org.apsara.common.observe.HealthStatus;
 import org.apsara.common.observe.Metrics;
 import org.apsara.common.observe.ServiceHttpEndpoint;
 import org.apsara.pangu.api.ChunkServerLimits;
-import org.apsara.pangu.chunkserver.client.ChunkServerClient;
+import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaListener;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;

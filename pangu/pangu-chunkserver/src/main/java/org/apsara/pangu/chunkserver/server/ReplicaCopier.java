@@ -13,7 +13,7 @@ import org.apsara.pangu.api.ChunkServerLimits;
 import org.apsara.pangu.api.v1.GetReplicaResponse;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.api.v1.ReplicateReplicaResponse;
-import org.apsara.pangu.chunkserver.client.ChunkServerClient;
+import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

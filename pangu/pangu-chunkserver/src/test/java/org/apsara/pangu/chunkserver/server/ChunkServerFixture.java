@@ -11,7 +11,7 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.apsara.pangu.api.ChunkCapabilities;
-import org.apsara.pangu.chunkserver.client.ChunkServerClient;
+import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;
 import org.apsara.pangu.chunkserver.store.VolumeConfig;
 import org.apsara.security.token.CapabilityTokenIssuer;

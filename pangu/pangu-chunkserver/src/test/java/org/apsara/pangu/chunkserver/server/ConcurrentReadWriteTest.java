@@ -14,8 +14,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apsara.pangu.chunkserver.client.ChunkServerClient;
-import org.apsara.pangu.chunkserver.client.ReplicaWriter;
+import org.apsara.pangu.client.chunkserver.ChunkServerClient;
+import org.apsara.pangu.client.chunkserver.ReplicaWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -17,8 +17,8 @@ import org.apsara.pangu.api.ChunkServerLimits;
 import org.apsara.pangu.api.v1.ChunkServerGrpc;
 import org.apsara.pangu.api.v1.ReadReplicaRequest;
 import org.apsara.pangu.api.v1.ReadReplicaResponse;
-import org.apsara.pangu.chunkserver.client.ChunkServerClient;
-import org.apsara.pangu.chunkserver.client.ReplicaWriter;
+import org.apsara.pangu.client.chunkserver.ChunkServerClient;
+import org.apsara.pangu.client.chunkserver.ReplicaWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

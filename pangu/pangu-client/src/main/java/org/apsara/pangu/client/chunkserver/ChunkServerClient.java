@@ -1,4 +1,4 @@
-package org.apsara.pangu.chunkserver.client;
+package org.apsara.pangu.client.chunkserver;
 
 import io.grpc.Channel;
 import io.grpc.Context;

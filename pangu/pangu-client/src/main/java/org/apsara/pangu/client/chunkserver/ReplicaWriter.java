@@ -1,4 +1,4 @@
-package org.apsara.pangu.chunkserver.client;
+package org.apsara.pangu.client.chunkserver;
 
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
