@@ -1,0 +1,2 @@
+/** Parsing configuration values the same way in every service and command. */
+package org.apsara.common.config;
