@@ -1,0 +1,232 @@
+package org.apsara.fuxi.tubo.cgroup;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apsara.fuxi.tubo.WorkerClass;
+
+/** What both cgroup versions share: the layout, reading pids, killing by signal, removing. */
+abstract class AbstractCgroupDriver implements CgroupDriver {
+  /** How often a kill looks again at the group it empties. */
+  static final long KILL_POLL_MILLIS = 5;
+
+  /** How often removing a group retries while the kernel still releases its last processes. */
+  static final int REMOVE_ATTEMPTS_MAX = 100;
+
+  final CgroupFiles files;
+  final String parentName;
+
+  AbstractCgroupDriver(CgroupFiles files, String parentName) {
+    this.files = files;
+    this.parentName = CgroupDrivers.requireParentName(parentName);
+  }
+
+  /** The hierarchy roots this driver makes its groups in (one for v2, one per mount for v1). */
+  abstract List<Path> hierarchies();
+
+  /** The hierarchy whose {@code cgroup.procs} lists a worker's processes. */
+  abstract Path primaryHierarchy();
+
+  final Path tuboGroup(Path hierarchy) {
+    return hierarchy.resolve(parentName);
+  }
+
+  final Path classGroup(Path hierarchy, WorkerClass workerClass) {
+    return tuboGroup(hierarchy).resolve(workerClass.groupName());
+  }
+
+  final Path workerGroup(Path hierarchy, WorkerClass workerClass, String workerId) {
+    return classGroup(hierarchy, workerClass).resolve(workerId);
+  }
+
+  @Override
+  public boolean exists(WorkerClass workerClass, String workerId) {
+    return files.exists(workerGroup(primaryHierarchy(), workerClass, workerId));
+  }
+
+  @Override
+  public List<Long> pids(WorkerClass workerClass, String workerId) throws IOException {
+    Path procs = workerGroup(primaryHierarchy(), workerClass, workerId).resolve("cgroup.procs");
+    if (!files.exists(procs)) {
+      return List.of();
+    }
+    return parsePids(files.read(procs));
+  }
+
+  static List<Long> parsePids(String procs) {
+    List<Long> pids = new ArrayList<>();
+    for (String line : procs.split("\n")) {
+      String trimmed = line.trim();
+      if (!trimmed.isEmpty()) {
+        pids.add(Long.parseLong(trimmed));
+      }
+    }
+    return pids;
+  }
+
+  /**
+   * Sends SIGKILL to every pid in the group, again and again, until the group is empty. A
+   * process that forks between the read and the kill leaves a child behind, which the next round
+   * finds; {@link CgroupDrivers#KILL_TIMEOUT} bounds a fork bomb.
+   */
+  final void signalUntilEmpty(WorkerClass workerClass, String workerId) throws IOException {
+    long deadline = System.nanoTime() + CgroupDrivers.KILL_TIMEOUT.toNanos();
+    long self = ProcessHandle.current().pid();
+    while (true) {
+      List<Long> pids = pids(workerClass, workerId);
+      if (pids.isEmpty()) {
+        return;
+      }
+      for (long pid : pids) {
+        if (pid != self) {
+          ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException("group of worker " + workerId + " still has processes " + pids
+            + " after " + CgroupDrivers.KILL_TIMEOUT);
+      }
+      pause();
+    }
+  }
+
+  /** Waits until the group has no process; after a kill the kernel takes a moment. */
+  final void awaitEmpty(WorkerClass workerClass, String workerId) throws IOException {
+    long deadline = System.nanoTime() + CgroupDrivers.KILL_TIMEOUT.toNanos();
+    while (!pids(workerClass, workerId).isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new IOException("group of worker " + workerId + " still has processes "
+            + pids(workerClass, workerId) + " after " + CgroupDrivers.KILL_TIMEOUT);
+      }
+      pause();
+    }
+  }
+
+  static void pause() throws IOException {
+    try {
+      TimeUnit.MILLISECONDS.sleep(KILL_POLL_MILLIS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
+  @Override
+  public void removeWorkerGroup(WorkerClass workerClass, String workerId) throws IOException {
+    for (Path hierarchy : hierarchies()) {
+      removeGroup(workerGroup(hierarchy, workerClass, workerId));
+    }
+  }
+
+  /**
+   * rmdir of a group fails with EBUSY while the kernel still counts a just-killed process in it;
+   * that lasts microseconds to milliseconds, so a few bounded retries.
+   */
+  final void removeGroup(Path group) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      if (!files.exists(group)) {
+        return;
+      }
+      try {
+        files.rmdir(group);
+        return;
+      } catch (IOException e) {
+        if (attempt >= REMOVE_ATTEMPTS_MAX) {
+          throw new IOException("cannot remove cgroup " + group + ": " + e.getMessage(), e);
+        }
+        pause();
+      }
+    }
+  }
+
+  @Override
+  public Map<WorkerClass, List<String>> listWorkerGroups() throws IOException {
+    Map<WorkerClass, List<String>> groups = new LinkedHashMap<>();
+    for (WorkerClass workerClass : WorkerClass.values()) {
+      groups.put(workerClass, files.childGroups(classGroup(primaryHierarchy(), workerClass)));
+    }
+    return groups;
+  }
+
+  @Override
+  public boolean removeTuboGroups() throws IOException {
+    for (List<String> workers : listWorkerGroups().values()) {
+      if (!workers.isEmpty()) {
+        return false;
+      }
+    }
+    for (Path hierarchy : hierarchies()) {
+      for (WorkerClass workerClass : WorkerClass.values()) {
+        removeGroup(classGroup(hierarchy, workerClass));
+      }
+      // A nested parent such as a/b: remove b, then a if nothing else lives in it.
+      Path group = tuboGroup(hierarchy);
+      while (!group.equals(hierarchy)) {
+        if (files.exists(group) && !files.childGroups(group).isEmpty()) {
+          break;
+        }
+        removeGroup(group);
+        group = group.getParent();
+      }
+    }
+    return true;
+  }
+
+  /** Makes a directory unless it exists. */
+  final void ensureDir(Path dir) throws IOException {
+    if (!files.exists(dir)) {
+      files.mkdir(dir);
+    }
+  }
+
+  /** Makes Tubo's group (and the parents of a nested name) and the class groups. */
+  final void ensureLayout(Path hierarchy) throws IOException {
+    Path group = hierarchy;
+    for (Path part : Path.of(parentName)) {
+      group = group.resolve(part.toString());
+      ensureDir(group);
+      afterTuboLevelMade(group);
+    }
+    for (WorkerClass workerClass : WorkerClass.values()) {
+      ensureDir(classGroup(hierarchy, workerClass));
+    }
+  }
+
+  /** v2 enables controllers for the children of every group on the way down. */
+  void afterTuboLevelMade(Path group) throws IOException {}
+
+  /** Reads "key value" lines (cpu.stat, memory.events, memory.oom_control) for one key; -1 if absent. */
+  final long readKeyed(Path file, String key) throws IOException {
+    if (!files.exists(file)) {
+      return -1;
+    }
+    for (String line : files.read(file).split("\n")) {
+      String[] parts = line.trim().split("\\s+");
+      if (parts.length == 2 && parts[0].equals(key)) {
+        return Long.parseLong(parts[1]);
+      }
+    }
+    return -1;
+  }
+
+  final long readLong(Path file) throws IOException {
+    if (!files.exists(file)) {
+      return -1;
+    }
+    return Long.parseLong(files.read(file).trim());
+  }
+
+  /** Removes a half-made worker group after a failure, keeping the first error. */
+  final IOException cleanUpAfter(IOException failure, WorkerClass workerClass, String workerId) {
+    try {
+      removeWorkerGroup(workerClass, workerId);
+    } catch (IOException e) {
+      failure.addSuppressed(e);
+    }
+    return failure;
+  }
+}
