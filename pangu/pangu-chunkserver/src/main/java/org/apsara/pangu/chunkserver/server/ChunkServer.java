@@ -1,7 +1,9 @@
 package org.apsara.pangu.chunkserver.server;
 
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -14,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -25,12 +28,16 @@ import org.apsara.common.observe.GrpcServerMetrics;
 import org.apsara.common.observe.HealthStatus;
 import org.apsara.common.observe.Metrics;
 import org.apsara.common.observe.ServiceHttpEndpoint;
+import org.apsara.common.time.MonotonicClock;
 import org.apsara.pangu.api.ChunkServerLimits;
+import org.apsara.pangu.api.v1.ChunkServerLocation;
 import org.apsara.pangu.client.chunkserver.ChunkServerClient;
+import org.apsara.pangu.chunkserver.store.ChunkServerIdentity;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaListener;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;
 import org.apsara.pangu.chunkserver.store.Scrubber;
+import org.apsara.pangu.chunkserver.store.VolumeConfig;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.token.CapabilityTokenVerifier;
 import org.apsara.security.token.TokenKeyFile;
@@ -48,9 +55,13 @@ import org.slf4j.LoggerFactory;
  * calls in flight finish for {@value #SHUTDOWN_GRACE_SECONDS} s, and closes the store: writes not
  * yet synced are then as after a crash, never acknowledged.
  *
- * <p>Heartbeats to the master are not sent from here yet; {@link #heartbeatReport} returns what
- * one carries, and {@link #acknowledgeCorruptReports} drops the corrupt reports the master has
- * received.
+ * <p>The chunkserver is known to the master by a stable {@link #id}, generated once and kept on
+ * its volumes ({@link ChunkServerIdentity}); a start whose volumes disagree about it fails. When
+ * master addresses are configured, a heartbeat thread reports to the master leader (full and
+ * incremental replica reports, corrupt replicas, following the leader; see {@code
+ * HeartbeatSender}), and {@code /ready} fails after three heartbeat intervals without an
+ * answer. {@link #heartbeatReport} returns what a heartbeat carries, and {@link
+ * #acknowledgeCorruptReports} drops the corrupt reports the master has received.
  *
  * <p>Thread-safe.
  */
@@ -73,7 +84,10 @@ public final class ChunkServer implements AutoCloseable {
   private final ChunkServerMetrics metrics;
   /** Chunk id -> the latest report not yet acknowledged; insertion order is report order. */
   private final Map<Long, CorruptReplicaReport> pendingCorrupt = new LinkedHashMap<>();
+  private String id;
   private ChunkStore store;
+  private HeartbeatSender heartbeats;
+  private ChunkServiceImpl service;
   private Scrubber scrubber;
   private ExecutorService handlers;
   private ScheduledExecutorService deadlineTimer;
@@ -124,6 +138,8 @@ public final class ChunkServer implements AutoCloseable {
     SslContext peerTls = config.tls().isEmpty() ? null
         : TlsContexts.forClient(config.tls().get());
 
+    id = ChunkServerIdentity.loadOrCreate(config.storeConfig().volumes().stream()
+        .map(VolumeConfig::directory).toList(), ChunkServerIdentity::generate);
     store = ChunkStore.open(config.storeConfig(), this::onCorruptReplica);
     metrics.bindStore(store);
     scrubber = new Scrubber(store, config.scrubBytesPerSecond(), Scrubber.DEFAULT_BATCH_BYTES,
@@ -134,7 +150,7 @@ public final class ChunkServer implements AutoCloseable {
     deadlineTimer = Executors.newSingleThreadScheduledExecutor(daemonThreads("chunk-deadline"));
     ReplicaCopier copier = new ReplicaCopier(store, metrics,
         source -> ChunkServerClient.connect(source, peerTls));
-    ChunkServiceImpl service = new ChunkServiceImpl(store, new TokenGate(verifier, metrics),
+    service = new ChunkServiceImpl(store, new TokenGate(verifier, metrics),
         metrics, copier, config.replicationTimeout().toNanos(), deadlineTimer);
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
@@ -145,22 +161,80 @@ public final class ChunkServer implements AutoCloseable {
         .initialFlowControlWindow(ChunkServerLimits.FLOW_CONTROL_WINDOW_BYTES)
         .permitKeepAliveWithoutCalls(true)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
-        .addService(ServerInterceptors.intercept(service, new GrpcServerMetrics(registry)));
+        .addService(ServerInterceptors.intercept(service.definition(),
+            new GrpcServerMetrics(registry)));
     if (serverTls != null) {
       builder.sslContext(serverTls);
     }
     grpcServer = builder.build().start();
+    if (!config.masterAddresses().isEmpty()) {
+      heartbeats = new HeartbeatSender(reportSource(), location(), config.masterAddresses(),
+          member -> masterChannel(member, peerTls), metrics, MonotonicClock.SYSTEM, new Random());
+      metrics.bindHeartbeats(heartbeats);
+      heartbeats.start();
+    }
     if (config.metricsPort() >= 0) {
       httpEndpoint = new ServiceHttpEndpoint(
           HostPort.of(config.host(), config.metricsPort()), registry);
       httpEndpoint.addHealthCheck("serving", () -> grpcServer.isShutdown()
           ? HealthStatus.unhealthy("the gRPC server is shut down") : HealthStatus.ok());
+      if (heartbeats != null) {
+        httpEndpoint.addReadinessCheck("master", heartbeats::readiness);
+      }
       httpEndpoint.start();
     }
-    LOG.atInfo().addKeyValue("address", address()).addKeyValue("tls", serverTls != null)
+    LOG.atInfo().addKeyValue("id", id).addKeyValue("address", address())
+        .addKeyValue("advertised", location().getAddress()).addKeyValue("rack", config.rack())
+        .addKeyValue("masters", config.masterAddresses()).addKeyValue("tls", serverTls != null)
         .addKeyValue("replicas", store.replicas().size())
         .addKeyValue("volumes", config.storeConfig().volumes().size())
         .log("chunkserver started");
+  }
+
+  /** This chunkserver as the master knows it: its id, advertised address and rack. */
+  ChunkServerLocation location() {
+    return ChunkServerLocation.newBuilder()
+        .setId(id)
+        .setAddress(HostPort.of(config.advertiseHost(), grpcServer.getPort()).format())
+        .setRack(config.rack())
+        .build();
+  }
+
+  /** What heartbeats report, read from this chunkserver. */
+  HeartbeatSender.ReportSource reportSource() {
+    return new HeartbeatSender.ReportSource() {
+      @Override
+      public HeartbeatReport heartbeatReport() {
+        return ChunkServer.this.heartbeatReport();
+      }
+
+      @Override
+      public void acknowledgeCorruptReports(Collection<CorruptReplicaReport> delivered) {
+        ChunkServer.this.acknowledgeCorruptReports(delivered);
+      }
+    };
+  }
+
+  /** How WriteReplica packets were parsed; for tests. */
+  WriteRequestMarshaller writeMarshaller() {
+    return service.writeMarshaller();
+  }
+
+  /** The heartbeat sender, or null when no master is configured; for tests. */
+  HeartbeatSender heartbeats() {
+    return heartbeats;
+  }
+
+  static ManagedChannel masterChannel(HostPort member, SslContext tls) {
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(member.host(), member.port())
+        // A heartbeat is never retried by gRPC: the sender decides what the next one carries.
+        .disableRetry();
+    if (tls != null) {
+      builder.sslContext(tls);
+    } else {
+      builder.usePlaintext();
+    }
+    return builder.build();
   }
 
   private void onCorruptReplica(CorruptReplicaReport report) {
@@ -198,6 +272,14 @@ public final class ChunkServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The stable id the master knows this chunkserver by, kept on its volumes (see {@link
+   * ChunkServerIdentity}).
+   */
+  public String id() {
+    return id;
+  }
+
   /** Where the gRPC service listens, with the port actually bound. */
   public HostPort address() {
     return HostPort.of(config.host(), grpcServer.getPort());
@@ -229,6 +311,9 @@ public final class ChunkServer implements AutoCloseable {
         return;
       }
       closed = true;
+    }
+    if (heartbeats != null) {
+      heartbeats.close();
     }
     if (httpEndpoint != null) {
       httpEndpoint.close();

@@ -2,7 +2,6 @@ package org.apsara.pangu.chunkserver.server;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -13,6 +12,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apsara.common.config.ByteSizes;
+import org.apsara.common.config.ConfigValues;
 import org.apsara.common.net.HostPort;
 import org.apsara.pangu.chunkserver.store.ChunkStoreConfig;
 import org.apsara.pangu.chunkserver.store.Scrubber;
@@ -50,7 +51,18 @@ import org.apsara.security.token.TokenKeyFile;
  *       Scrubber}.
  *   <li>handler threads [{@code handler.threads}]: threads running calls (they block on disk);
  *       default {@value #DEFAULT_HANDLER_THREADS}, at most {@value #HANDLER_THREADS_MAX}.
- *   <li>server id [{@code server.id}]: the name in metrics; default {@code host-port}.
+ *   <li>server id [{@code server.id}]: the name in metrics; default {@code host-port}. Not the
+ *       chunkserver's identity towards the master: that is generated once and kept on the volumes
+ *       (see {@link org.apsara.pangu.chunkserver.store.ChunkServerIdentity}).
+ *   <li>master addresses [{@code master.addresses}]: the client addresses of the master's members,
+ *       {@code host:port,host:port}, at most {@value #MASTER_ADDRESSES_MAX}. Heartbeats go to the
+ *       leader among them; without this setting none are sent (a chunkserver on its own, for
+ *       tests and tools).
+ *   <li>advertised host [{@code advertise.host}]: the host the master hands to clients and other
+ *       chunkservers for this one's service; default the bind host. Required with master
+ *       addresses when the bind host is a wildcard address ({@code 0.0.0.0} or {@code ::}).
+ *   <li>rack [{@code rack}]: this machine's rack for placement, such as {@code /dc1/rack7}: at most
+ *       {@value #RACK_LENGTH_MAX} characters of letters, digits and {@code . _ - /}; default none.
  * </ul>
  */
 public final class ChunkServerConfig {
@@ -62,13 +74,18 @@ public final class ChunkServerConfig {
   public static final int HANDLER_THREADS_MAX = 256;
   /** How long a ReplicateReplica may take unless told otherwise: a 64 MiB chunk at ~1 MB/s. */
   public static final Duration DEFAULT_REPLICATION_TIMEOUT = Duration.ofMinutes(2);
+  /** Most master members listed: a Raft group has 1, 3 or 5, and a few more allow a move. */
+  public static final int MASTER_ADDRESSES_MAX = 9;
+  /** Longest rack name, in characters. */
+  public static final int RACK_LENGTH_MAX = 256;
 
   private static final Pattern VOLUME_KEY = Pattern.compile("volume\\.(\\d+)\\.(dir|capacity|reserve)");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)([KMGT]?)(i?B)?");
+  private static final Pattern RACK = Pattern.compile("[A-Za-z0-9._/-]+");
+  private static final Set<String> WILDCARD_HOSTS = Set.of("0.0.0.0", "::", "0:0:0:0:0:0:0:0");
   private static final Set<String> KNOWN_KEYS = Set.of("chunk.size", "host", "port",
       "metrics.port", "token.key.file", "tls.cert", "tls.key", "tls.ca", "tls.client.auth",
       "scrub.bytes.per.second", "scrub.interval", "handler.threads", "server.id",
-      "replication.timeout");
+      "replication.timeout", "master.addresses", "advertise.host", "rack");
 
   private final ChunkStoreConfig storeConfig;
   private final String host;
@@ -82,6 +99,9 @@ public final class ChunkServerConfig {
   private final int handlerThreads;
   private final Optional<String> serverId;
   private final Duration replicationTimeout;
+  private final List<HostPort> masterAddresses;
+  private final Optional<String> advertiseHost;
+  private final String rack;
 
   private ChunkServerConfig(Builder b) {
     if (b.volumes.isEmpty()) {
@@ -120,6 +140,36 @@ public final class ChunkServerConfig {
     if (b.replicationTimeout.isNegative() || b.replicationTimeout.isZero()) {
       throw new IllegalArgumentException("the replication timeout must be positive");
     }
+    if (b.masterAddresses.size() > MASTER_ADDRESSES_MAX) {
+      throw new IllegalArgumentException("master.addresses lists " + b.masterAddresses.size()
+          + " members, at most " + MASTER_ADDRESSES_MAX + " are allowed");
+    }
+    if (b.masterAddresses.size() != Set.copyOf(b.masterAddresses).size()) {
+      throw new IllegalArgumentException("master.addresses lists a member twice: "
+          + b.masterAddresses);
+    }
+    if (b.advertiseHost.isPresent()) {
+      try {
+        HostPort.of(b.advertiseHost.get(), 0);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("advertise.host: " + e.getMessage(), e);
+      }
+      if (WILDCARD_HOSTS.contains(b.advertiseHost.get())) {
+        throw new IllegalArgumentException("advertise.host = " + b.advertiseHost.get()
+            + " is a wildcard address; clients need one they can connect to");
+      }
+    } else if (!b.masterAddresses.isEmpty() && WILDCARD_HOSTS.contains(b.host)) {
+      throw new IllegalArgumentException("advertise.host is required: the service listens on the"
+          + " wildcard address " + b.host + ", which the master cannot hand to clients");
+    }
+    if (!b.rack.isEmpty()
+        && (b.rack.length() > RACK_LENGTH_MAX || !RACK.matcher(b.rack).matches())) {
+      throw new IllegalArgumentException("rack = '" + b.rack + "' must be at most "
+          + RACK_LENGTH_MAX + " characters of letters, digits and . _ - /");
+    }
+    this.masterAddresses = List.copyOf(b.masterAddresses);
+    this.advertiseHost = b.advertiseHost;
+    this.rack = b.rack;
     this.host = b.host;
     this.port = b.port;
     this.metricsPort = b.metricsPort;
@@ -169,17 +219,26 @@ public final class ChunkServerConfig {
         throw new IllegalArgumentException("unknown setting " + key);
       }
       switch (key) {
-        case "chunk.size" -> builder.chunkSizeBytes(parseSize(key, value));
+        case "chunk.size" -> builder.chunkSizeBytes(ByteSizes.parse(key, value));
         case "host" -> builder.host(value);
-        case "port" -> builder.port(parseInt(key, value));
-        case "metrics.port" -> builder.metricsPort(parseInt(key, value));
+        case "port" -> builder.port(ConfigValues.parseInt(key, value));
+        case "metrics.port" -> builder.metricsPort(ConfigValues.parseInt(key, value));
         case "token.key.file" -> builder.tokenKeyFile(Path.of(value));
-        case "scrub.bytes.per.second" -> builder.scrubBytesPerSecond(parseSize(key, value));
-        case "scrub.interval" -> builder.scrubInterval(parseDuration(key, value));
-        case "replication.timeout" -> builder.replicationTimeout(parseDuration(key, value));
-        case "handler.threads" -> builder.handlerThreads(parseInt(key, value));
+        case "scrub.bytes.per.second" -> builder.scrubBytesPerSecond(ByteSizes.parse(key, value));
+        case "scrub.interval" -> builder.scrubInterval(ConfigValues.parseDuration(key, value));
+        case "replication.timeout" -> builder.replicationTimeout(ConfigValues.parseDuration(key, value));
+        case "handler.threads" -> builder.handlerThreads(ConfigValues.parseInt(key, value));
         case "server.id" -> builder.serverId(value);
-        case "tls.client.auth" -> builder.clientCertAuth(parseBoolean(key, value));
+        case "master.addresses" -> {
+          try {
+            builder.masterAddresses(HostPort.parseList(value));
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+          }
+        }
+        case "advertise.host" -> builder.advertiseHost(value);
+        case "rack" -> builder.rack(value);
+        case "tls.client.auth" -> builder.clientCertAuth(ConfigValues.parseBoolean(key, value));
         default -> { } // TLS files, below
       }
     }
@@ -198,9 +257,9 @@ public final class ChunkServerConfig {
             + " ... without gaps, each with a dir)");
       }
       long capacity = fields[1] == null ? VolumeConfig.CAPACITY_WHOLE_FILE_SYSTEM
-          : parseSize(prefix + "capacity", fields[1]);
+          : ByteSizes.parse(prefix + "capacity", fields[1]);
       long reserve = fields[2] == null ? VolumeConfig.DEFAULT_RESERVED_BYTES
-          : parseSize(prefix + "reserve", fields[2]);
+          : ByteSizes.parse(prefix + "reserve", fields[2]);
       try {
         builder.volume(new VolumeConfig(Path.of(fields[0]), capacity, reserve));
       } catch (IllegalArgumentException e) {
@@ -208,57 +267,6 @@ public final class ChunkServerConfig {
       }
     }
     return builder.build();
-  }
-
-  /** Parses {@code 1024}, {@code 64M}, {@code 64MiB}, {@code 2G}: powers of 1024. */
-  static long parseSize(String key, String value) {
-    Matcher match = SIZE.matcher(value.toUpperCase(Locale.ROOT).replace("IB", "iB"));
-    if (!match.matches()) {
-      throw new IllegalArgumentException(key + " = '" + value
-          + "' is not a size: expected bytes, or a number with K, M, G or T (powers of 1024)");
-    }
-    int shift = switch (match.group(2)) {
-      case "K" -> 10;
-      case "M" -> 20;
-      case "G" -> 30;
-      case "T" -> 40;
-      default -> 0;
-    };
-    try {
-      long number = Long.parseLong(match.group(1));
-      if (number > (Long.MAX_VALUE >> shift)) {
-        throw new NumberFormatException();
-      }
-      return number << shift;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " = '" + value + "' is too large");
-    }
-  }
-
-  private static int parseInt(String key, String value) {
-    try {
-      return Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " = '" + value + "' is not an integer");
-    }
-  }
-
-  private static boolean parseBoolean(String key, String value) {
-    return switch (value) {
-      case "true" -> true;
-      case "false" -> false;
-      default -> throw new IllegalArgumentException(
-          key + " = '" + value + "' must be true or false");
-    };
-  }
-
-  private static Duration parseDuration(String key, String value) {
-    try {
-      return Duration.parse(value);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(key + " = '" + value
-          + "' is not an ISO-8601 duration such as PT1H or PT30S");
-    }
   }
 
   public ChunkStoreConfig storeConfig() {
@@ -316,6 +324,21 @@ public final class ChunkServerConfig {
     return replicationTimeout;
   }
 
+  /** The master members heartbeats go to; empty when this chunkserver reports to no master. */
+  public List<HostPort> masterAddresses() {
+    return masterAddresses;
+  }
+
+  /** The host the master hands out for this chunkserver's service: advertise.host, else host. */
+  public String advertiseHost() {
+    return advertiseHost.orElse(host);
+  }
+
+  /** This machine's rack, "" when racks are not configured. */
+  public String rack() {
+    return rack;
+  }
+
   /** Not thread-safe. Everything but the volumes and the token key file has a default. */
   public static final class Builder {
     private final List<VolumeConfig> volumes = new ArrayList<>();
@@ -331,6 +354,9 @@ public final class ChunkServerConfig {
     private int handlerThreads = DEFAULT_HANDLER_THREADS;
     private Optional<String> serverId = Optional.empty();
     private Duration replicationTimeout = DEFAULT_REPLICATION_TIMEOUT;
+    private List<HostPort> masterAddresses = List.of();
+    private Optional<String> advertiseHost = Optional.empty();
+    private String rack = "";
 
     private Builder() {}
 
@@ -396,6 +422,23 @@ public final class ChunkServerConfig {
 
     public Builder replicationTimeout(Duration timeout) {
       this.replicationTimeout = Objects.requireNonNull(timeout, "timeout");
+      return this;
+    }
+
+    /** The master's members; an empty list sends no heartbeats. */
+    public Builder masterAddresses(List<HostPort> addresses) {
+      this.masterAddresses = List.copyOf(addresses);
+      return this;
+    }
+
+    public Builder advertiseHost(String host) {
+      this.advertiseHost = Optional.of(host);
+      return this;
+    }
+
+    /** This machine's rack; "" for none. */
+    public Builder rack(String rack) {
+      this.rack = Objects.requireNonNull(rack, "rack");
       return this;
     }
 

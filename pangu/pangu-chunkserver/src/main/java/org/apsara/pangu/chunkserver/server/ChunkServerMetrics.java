@@ -20,6 +20,10 @@ final class ChunkServerMetrics {
   private final Counter syncs;
   private final Counter corruptReplicasFound;
   private final Map<String, Counter> tokenRejections = new ConcurrentHashMap<>();
+  private final Map<String, Counter> heartbeatFailures = new ConcurrentHashMap<>();
+  private final Counter fullHeartbeats;
+  private final Counter incrementalHeartbeats;
+  private final Counter replicasReported;
 
   ChunkServerMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -35,6 +39,27 @@ final class ChunkServerMetrics {
         .description("Syncs (forces to disk) requested by writers").register(registry);
     corruptReplicasFound = Counter.builder("pangu_chunkserver_corrupt_replicas_found")
         .description("Replicas found corrupt (by reads, the scrubber or recovery)")
+        .register(registry);
+    fullHeartbeats = heartbeatCounter("full");
+    incrementalHeartbeats = heartbeatCounter("incremental");
+    replicasReported = Counter.builder("pangu_chunkserver_heartbeat_replicas_reported")
+        .description("Replica reports in heartbeats the master answered (all of them in a full"
+            + " report, the changed ones in an incremental one)")
+        .register(registry);
+  }
+
+  private Counter heartbeatCounter(String report) {
+    return Counter.builder("pangu_chunkserver_heartbeats_sent")
+        .description("Heartbeats the master answered, by kind of replica report")
+        .tag("report", report).register(registry);
+  }
+
+  /** Registers the gauge of the heartbeats' age; call once, if heartbeats are sent. */
+  void bindHeartbeats(HeartbeatSender sender) {
+    Gauge.builder("pangu_chunkserver_heartbeat_last_success_age_seconds", sender,
+            HeartbeatSender::lastAnsweredAgeSeconds)
+        .description("Seconds since the master last answered a heartbeat (since the start if it"
+            + " never did)")
         .register(registry);
   }
 
@@ -82,6 +107,19 @@ final class ChunkServerMetrics {
 
   void corruptReplicaFound() {
     corruptReplicasFound.increment();
+  }
+
+  void heartbeatAnswered(boolean full, int replicaReports) {
+    (full ? fullHeartbeats : incrementalHeartbeats).increment();
+    replicasReported.increment(replicaReports);
+  }
+
+  void heartbeatFailed(String statusCode) {
+    heartbeatFailures.computeIfAbsent(statusCode, code -> Counter.builder(
+            "pangu_chunkserver_heartbeats_failed")
+        .description("Heartbeats that failed, by gRPC status (UNAVAILABLE includes redirects"
+            + " from followers to the leader)")
+        .tag("status", code).register(registry)).increment();
   }
 
   void tokenRejected(String reason) {

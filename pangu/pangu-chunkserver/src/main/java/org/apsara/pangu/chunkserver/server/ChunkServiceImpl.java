@@ -1,6 +1,8 @@
 package org.apsara.pangu.chunkserver.server;
 
 import io.grpc.Context;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -67,6 +69,7 @@ final class ChunkServiceImpl extends ChunkServerGrpc.ChunkServerImplBase {
   private final long replicationTimeoutNanos;
   private final ScheduledExecutorService deadlineTimer;
   private final Semaphore replicationSlots = new Semaphore(REPLICATIONS_CONCURRENT_MAX);
+  private final WriteRequestMarshaller writeMarshaller = new WriteRequestMarshaller();
 
   ChunkServiceImpl(ChunkStore store, TokenGate tokens, ChunkServerMetrics metrics,
       ReplicaCopier copier, long replicationTimeoutNanos,
@@ -83,7 +86,33 @@ final class ChunkServiceImpl extends ChunkServerGrpc.ChunkServerImplBase {
   public StreamObserver<WriteReplicaRequest> writeReplica(
       StreamObserver<WriteReplicaAck> responses) {
     return new WriteReplicaCall(store, tokens, metrics,
-        (ServerCallStreamObserver<WriteReplicaAck>) responses);
+        (ServerCallStreamObserver<WriteReplicaAck>) responses, writeMarshaller);
+  }
+
+  /**
+   * The service definition to serve: the generated one, with WriteReplica's requests parsed by
+   * {@link WriteRequestMarshaller} so that packet data is not copied out of the network buffers.
+   */
+  ServerServiceDefinition definition() {
+    String writeReplica = ChunkServerGrpc.getWriteReplicaMethod().getFullMethodName();
+    ServerServiceDefinition.Builder definition =
+        ServerServiceDefinition.builder(ChunkServerGrpc.SERVICE_NAME);
+    for (ServerMethodDefinition<?, ?> method : bindService().getMethods()) {
+      if (method.getMethodDescriptor().getFullMethodName().equals(writeReplica)) {
+        @SuppressWarnings("unchecked")
+        ServerMethodDefinition<WriteReplicaRequest, WriteReplicaAck> write =
+            (ServerMethodDefinition<WriteReplicaRequest, WriteReplicaAck>) method;
+        definition.addMethod(write.getMethodDescriptor().toBuilder()
+            .setRequestMarshaller(writeMarshaller).build(), write.getServerCallHandler());
+      } else {
+        definition.addMethod(method);
+      }
+    }
+    return definition.build();
+  }
+
+  WriteRequestMarshaller writeMarshaller() {
+    return writeMarshaller;
   }
 
   @Override
@@ -255,7 +284,7 @@ final class ChunkServiceImpl extends ChunkServerGrpc.ChunkServerImplBase {
     return generation;
   }
 
-  private static ReplicaState toProto(org.apsara.pangu.chunkserver.store.ReplicaState state) {
+  static ReplicaState toProto(org.apsara.pangu.chunkserver.store.ReplicaState state) {
     return switch (state) {
       case OPEN -> ReplicaState.REPLICA_STATE_OPEN;
       case SEALED -> ReplicaState.REPLICA_STATE_SEALED;

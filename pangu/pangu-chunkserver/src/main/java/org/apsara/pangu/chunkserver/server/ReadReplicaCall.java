@@ -18,14 +18,22 @@ import org.slf4j.LoggerFactory;
  * {@link ChunkServerLimits#DATA_MESSAGE_BYTES_MAX} while the transport is ready, and resumes
  * from onReady, so that a slow reader holds at most a flow-control window of data here.
  *
- * <p>Each message's bytes are read (and verified block by block) by the store into a buffer of
- * their own, which the message then wraps without copying; the buffer is never touched again.
+ * <p>Each message's bytes are read (and verified block by block) by the store straight into a
+ * buffer of the handler thread, which the message wraps without copying. gRPC serializes a
+ * message into its network buffers inside {@code onNext}, so the buffer is free again when that
+ * returns, and one buffer per handler thread serves every read: no allocation per message (a 1
+ * MiB array is a humongous object for G1). The buffer is on the heap on purpose: protobuf writes
+ * a heap array to gRPC's stream in one piece, but copies a direct buffer through a 4 KiB staging
+ * array, which costs more than the copy the JDK makes when reading a file into a heap buffer.
  *
  * <p>Threading: the first {@link #drain} runs in the call's handler, later ones from onReady, all
  * serialized by gRPC on the handler executor; the fields need no lock.
  */
 final class ReadReplicaCall {
   private static final Logger LOG = LoggerFactory.getLogger(ReadReplicaCall.class);
+  /** One message's worth of memory per handler thread; bounded by the thread count. */
+  private static final ThreadLocal<ByteBuffer> MESSAGE_BUFFER = ThreadLocal.withInitial(
+      () -> ByteBuffer.allocate(ChunkServerLimits.DATA_MESSAGE_BYTES_MAX));
 
   private final ChunkStore store;
   private final ChunkServerMetrics metrics;
@@ -59,7 +67,7 @@ final class ReadReplicaCall {
     try {
       while (!done && next < end && responses.isReady()) {
         int take = (int) Math.min(ChunkServerLimits.DATA_MESSAGE_BYTES_MAX, end - next);
-        ByteBuffer data = ByteBuffer.allocate(take);
+        ByteBuffer data = MESSAGE_BUFFER.get().clear().limit(take);
         store.read(chunkId, generation, next, data);
         data.flip();
         CRC32C crc = new CRC32C();

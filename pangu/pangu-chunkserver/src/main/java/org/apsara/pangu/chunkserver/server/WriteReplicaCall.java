@@ -43,6 +43,7 @@ final class WriteReplicaCall implements StreamObserver<WriteReplicaRequest> {
   private final TokenGate tokens;
   private final ChunkServerMetrics metrics;
   private final ServerCallStreamObserver<WriteReplicaAck> responses;
+  private final WriteRequestMarshaller marshaller;
   private boolean started;
   private boolean finished;
   private long chunkId;
@@ -50,8 +51,9 @@ final class WriteReplicaCall implements StreamObserver<WriteReplicaRequest> {
   private long pendingAck = NO_PENDING_ACK;
 
   WriteReplicaCall(ChunkStore store, TokenGate tokens, ChunkServerMetrics metrics,
-      ServerCallStreamObserver<WriteReplicaAck> responses) {
+      ServerCallStreamObserver<WriteReplicaAck> responses, WriteRequestMarshaller marshaller) {
     this.store = store;
+    this.marshaller = marshaller;
     this.tokens = tokens;
     this.metrics = metrics;
     this.responses = responses;
@@ -60,6 +62,16 @@ final class WriteReplicaCall implements StreamObserver<WriteReplicaRequest> {
 
   @Override
   public void onNext(WriteReplicaRequest request) {
+    try {
+      handle(request);
+    } finally {
+      // The packet's data may view network buffers (see WriteRequestMarshaller): free them,
+      // whatever happened to the packet.
+      marshaller.release(request);
+    }
+  }
+
+  private void handle(WriteReplicaRequest request) {
     if (finished) {
       return; // nothing past an error is applied
     }
@@ -126,10 +138,13 @@ final class WriteReplicaCall implements StreamObserver<WriteReplicaRequest> {
       throw invalid("a packet carries at most " + ChunkServerLimits.DATA_MESSAGE_BYTES_MAX
           + " bytes, this one " + data.size());
     }
-    // A view of the received bytes: appended and checksummed without another copy.
-    ByteBuffer bytes = data.asReadOnlyByteBuffer();
+    // Views of the received bytes, usually the network buffers they arrived in: checksummed and
+    // appended without a copy.
+    List<ByteBuffer> bytes = data.asReadOnlyByteBufferList();
     CRC32C crc = new CRC32C();
-    crc.update(bytes.duplicate());
+    for (ByteBuffer piece : bytes) {
+      crc.update(piece.duplicate());
+    }
     if ((int) crc.getValue() != packet.getCrc32C()) {
       throw Status.DATA_LOSS.withDescription(String.format("chunk %d: the packet at offset %d"
               + " (%d bytes) arrived with CRC32C 0x%08x but was sent with 0x%08x; nothing of it"

@@ -10,10 +10,24 @@
  * MiB without waiting, within the HTTP/2 flow-control window; the server applies each before it
  * asks for the next, and acknowledges the synced length when a packet asks for a sync and when
  * the stream ends. ReadReplica streams the range back, sending while the transport is ready and
- * resuming on onReady, so that neither side buffers more than a window. Data moves between the
- * store and protobuf messages as {@link java.nio.ByteBuffer} views ({@code asReadOnlyByteBuffer}
- * and {@code UnsafeByteOperations.unsafeWrap}); the copies left are gRPC's own, between its
- * network buffers and the message.
+ * resuming on onReady, so that neither side buffers more than a window.
+ *
+ * <p>Copies on the way in: none in Java. {@code
+ * WriteRequestMarshaller} parses a packet so that its data
+ * views the direct network buffers it arrived in; the packet's CRC32C is checked over them, and
+ * the store checksums them per block and writes them with one gathering write, after which the
+ * buffers go back to gRPC. The kernel's copies (socket to network buffer, buffer to page cache)
+ * remain. On the way out, each message is read and verified straight into a direct buffer of the
+ * handler thread, which gRPC copies into its network buffers when the message is sent.
+ *
+ * <h2>Heartbeats</h2>
+ *
+ * With master addresses configured, {@code HeartbeatSender}
+ * reports to the master leader on a thread of its own: the chunkserver's stable id (kept on its
+ * volumes by {@link org.apsara.pangu.chunkserver.store.ChunkServerIdentity}), advertised address
+ * and rack, its volumes' space, full or incremental replica reports and corrupt replicas. It
+ * reads snapshots of the store and takes no replica's lock. {@code /ready} fails while the
+ * master answers no heartbeat; {@code /health} does not depend on the master.
  *
  * <h2>Security</h2>
  *

@@ -47,6 +47,31 @@ final class DurableFiles {
   }
 
   /**
+   * Writes all of {@code sources}, one after the other, at {@code position}: a gathering write,
+   * one system call for as many buffers as the platform takes at once. Moves the channel's
+   * position, which this store never uses otherwise (every other access is positional).
+   */
+  static void writeFully(FileChannel channel, ByteBuffer[] sources, long position)
+      throws IOException {
+    if (sources.length == 1) {
+      writeFully(channel, sources[0], position);
+      return;
+    }
+    long left = 0;
+    for (ByteBuffer source : sources) {
+      left += source.remaining();
+    }
+    channel.position(position);
+    int first = 0;
+    while (left > 0) {
+      while (!sources[first].hasRemaining()) {
+        first++;
+      }
+      left -= channel.write(sources, first, sources.length - first);
+    }
+  }
+
+  /**
    * Reads until {@code target} is full or the file ends.
    *
    * @return true if full, false if the file ended first

@@ -149,6 +149,13 @@ final class MetaFormat {
     return (int) crc.getValue();
   }
 
+  /** CRC32C of {@code length} bytes of {@code bytes} at absolute index {@code offset}. */
+  static int crc(ByteBuffer bytes, int offset, int length) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes.slice(offset, length));
+    return (int) crc.getValue();
+  }
+
   /** The metadata file does not parse. */
   static final class MetadataFormatException extends Exception {
     MetadataFormatException(String message) {

@@ -16,6 +16,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
@@ -42,6 +46,8 @@ final class Replica {
   static final int BLOCK_BYTES = ChunkStore.BLOCK_SIZE_BYTES;
   /** Blocks read and verified per read call into the file system (64 KiB). */
   static final int READ_BATCH_BLOCKS = 16;
+  /** Blocks read per call straight into the caller's buffer (1 MiB, one data message). */
+  static final int TARGET_READ_BATCH_BLOCKS = 256;
   /** Reads retried after the replica changed under them (sealed, files swapped) before failing. */
   static final int MAX_READ_ATTEMPTS = 3;
 
@@ -85,6 +91,8 @@ final class Replica {
   final Path metaPath;
   private final long chunkSizeBytes;
   private final CorruptionSink sink;
+  /** Runs the metadata file's force alongside the data file's in {@link #sync}. */
+  private final Executor forcer;
 
   private final ReentrantLock writeLock = new ReentrantLock();
   private volatile View view;
@@ -105,21 +113,23 @@ final class Replica {
   /** Corruption found while holding writeLock, reported once it is released. */
   private CorruptReplicaReport pendingReport;
 
-  private Replica(long chunkId, Volume volume, long chunkSizeBytes, CorruptionSink sink) {
+  private Replica(long chunkId, Volume volume, long chunkSizeBytes, CorruptionSink sink,
+      Executor forcer) {
     this.chunkId = chunkId;
     this.volume = volume;
     this.dataPath = volume.dataPath(chunkId);
     this.metaPath = volume.metaPath(chunkId);
     this.chunkSizeBytes = chunkSizeBytes;
     this.sink = sink;
+    this.forcer = forcer;
   }
 
   // ---------------------------------------------------------------- creation and recovery
 
   /** Creates an empty open replica; the caller has allocated {@link #initialMetaBytes()}. */
   static Replica create(long chunkId, long generation, Volume volume, long chunkSizeBytes,
-      CorruptionSink sink) throws IOException {
-    Replica replica = new Replica(chunkId, volume, chunkSizeBytes, sink);
+      CorruptionSink sink, Executor forcer) throws IOException {
+    Replica replica = new Replica(chunkId, volume, chunkSizeBytes, sink, forcer);
     FileChannel data = FileChannel.open(replica.dataPath, StandardOpenOption.CREATE_NEW,
         StandardOpenOption.READ, StandardOpenOption.WRITE);
     FileChannel meta = null;
@@ -154,8 +164,8 @@ final class Replica {
    * files; throws only if the volume itself fails.
    */
   static Replica recover(long chunkId, Volume volume, boolean hasData, boolean hasMeta,
-      long chunkSizeBytes, CorruptionSink sink) throws IOException {
-    Replica replica = new Replica(chunkId, volume, chunkSizeBytes, sink);
+      long chunkSizeBytes, CorruptionSink sink, Executor forcer) throws IOException {
+    Replica replica = new Replica(chunkId, volume, chunkSizeBytes, sink, forcer);
     replica.recoverFiles(hasData, hasMeta);
     // Whatever recovery kept, truncated or found damaged is what the volume holds for it.
     replica.accountedBytes = sizeIfExists(replica.dataPath) + sizeIfExists(replica.metaPath);
@@ -349,14 +359,18 @@ final class Replica {
 
   // ---------------------------------------------------------------- writes
 
-  long append(long generation, long expectedOffset, ByteBuffer source) throws IOException {
+  /** Appends the concatenation of {@code sources}, each from its position to its limit. */
+  long append(long generation, long expectedOffset, ByteBuffer[] sources) throws IOException {
     writeLock.lock();
     try {
       View current = writableView(generation, "append to");
       if (expectedOffset != current.length()) {
         throw new AppendOffsetMismatchException(chunkId, expectedOffset, current.length());
       }
-      int count = source.remaining();
+      long count = 0;
+      for (ByteBuffer source : sources) {
+        count += source.remaining();
+      }
       if (count == 0) {
         return current.length();
       }
@@ -373,8 +387,13 @@ final class Replica {
       try {
         current = openChannels(current);
         ByteBuffer entries = ByteBuffer.allocate(filledBlocks * CHECKSUM_BYTES);
-        int tailChecksum = checksumAppended(start, source.duplicate(), entries);
-        DurableFiles.writeFully(current.data(), source.duplicate(), start);
+        int tailChecksum = checksumAppended(start, count, sources, entries);
+        ByteBuffer[] views = new ByteBuffer[sources.length];
+        for (int i = 0; i < sources.length; i++) {
+          views[i] = sources[i].duplicate();
+        }
+        // One system call for the whole packet, from the caller's buffers as they are.
+        DurableFiles.writeFully(current.data(), views, start);
         if (filledBlocks > 0) {
           DurableFiles.writeFully(current.meta(), entries.flip(), checksumOffset(firstBlock));
           entriesUnforced = true;
@@ -382,7 +401,9 @@ final class Replica {
         // Publish only now: a reader never sees a length whose bytes or checksums are unwritten.
         view = new View(generation, ReplicaState.OPEN, end, tailChecksum, current.data(),
             current.meta());
-        source.position(source.limit());
+        for (ByteBuffer source : sources) {
+          source.position(source.limit());
+        }
         return end;
       } catch (IOException e) {
         failWrites("an append at offset " + start + " failed", e);
@@ -394,30 +415,43 @@ final class Replica {
   }
 
   /**
-   * Computes the entries of the blocks {@code bytes} fills (into {@code entries}) and the checksum
-   * of the new last partial block, keeping that block's bytes in {@link #tailBlock}.
+   * Computes the entries of the blocks the appended bytes fill (into {@code entries}) and the
+   * checksum of the new last partial block, keeping that block's bytes in {@link #tailBlock}.
+   * Leaves {@code sources} as they are.
    */
-  private int checksumAppended(long start, ByteBuffer bytes, ByteBuffer entries) {
+  private int checksumAppended(long start, long count, ByteBuffer[] sources, ByteBuffer entries) {
     int inBlock = (int) (start % BLOCK_BYTES);
     CRC32C crc = new CRC32C();
     crc.update(tailBlock, 0, inBlock);
-    while (bytes.hasRemaining()) {
-      int take = Math.min(BLOCK_BYTES - inBlock, bytes.remaining());
-      ByteBuffer piece = bytes.slice(bytes.position(), take);
-      crc.update(piece);
-      if (inBlock + take < BLOCK_BYTES) {
-        bytes.get(tailBlock, inBlock, take); // the last, partial block: keep its bytes
-      } else {
-        bytes.position(bytes.position() + take);
-      }
-      inBlock += take;
-      if (inBlock == BLOCK_BYTES) {
-        entries.putInt((int) crc.getValue());
-        crc.reset();
-        inBlock = 0;
+    for (ByteBuffer source : sources) {
+      for (int at = source.position(); at < source.limit(); ) {
+        int take = Math.min(BLOCK_BYTES - inBlock, source.limit() - at);
+        crc.update(source.slice(at, take));
+        at += take;
+        inBlock += take;
+        if (inBlock == BLOCK_BYTES) {
+          entries.putInt((int) crc.getValue());
+          crc.reset();
+          inBlock = 0;
+        }
       }
     }
-    return inBlock == 0 ? 0 : (int) crc.getValue();
+    if (inBlock == 0) {
+      return 0;
+    }
+    // The new last, partial block: its appended part is the last bytes appended (all of them if
+    // the append did not reach the end of the old partial block), possibly spread over several
+    // sources. Keep them after the old bytes of the block, if any.
+    int fromAppend = (int) Math.min(inBlock, count);
+    int tailEnd = inBlock;
+    for (int i = sources.length - 1; i >= 0 && fromAppend > 0; i--) {
+      ByteBuffer source = sources[i];
+      int take = Math.min(fromAppend, source.remaining());
+      source.get(source.limit() - take, tailBlock, tailEnd - take, take);
+      tailEnd -= take;
+      fromAppend -= take;
+    }
+    return (int) crc.getValue();
   }
 
   long sync(long generation) throws IOException {
@@ -436,11 +470,14 @@ final class Replica {
       }
       try {
         current = openChannels(current);
-        current.data().force(false);
         if (entriesUnforced) {
-          // The entries must be durable before a sync record that vouches for them.
-          current.meta().force(false);
+          // The data and the entries must both be durable before a sync record that vouches for
+          // them, in either order: force the two files at once, each fdatasync waiting for its
+          // own disk flush, instead of one after the other.
+          forceBoth(current.data(), current.meta());
           entriesUnforced = false;
+        } else {
+          current.data().force(false);
         }
         long sequence = syncSequence + 1;
         DurableFiles.writeFully(current.meta(), MetaFormat.encodeSyncRecord(
@@ -458,6 +495,53 @@ final class Replica {
       }
     } finally {
       unlock();
+    }
+  }
+
+  /** Forces {@code data} on this thread and {@code meta} on the forcer; returns when both are. */
+  private void forceBoth(FileChannel data, FileChannel meta) throws IOException {
+    FutureTask<Void> metaForce = new FutureTask<>(() -> {
+      meta.force(false);
+      return null;
+    });
+    try {
+      forcer.execute(metaForce);
+    } catch (RejectedExecutionException e) {
+      metaForce.run(); // the store is closing: force here instead
+    }
+    IOException dataFailure = null;
+    try {
+      data.force(false);
+    } catch (IOException e) {
+      dataFailure = e;
+    }
+    // Wait for the metadata force even if the data force failed, so that no force of this
+    // replica's files is still running when the caller gives up on it.
+    IOException metaFailure = null;
+    boolean interrupted = false;
+    while (true) {
+      try {
+        metaForce.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true; // the force cannot be abandoned half done; finish waiting
+      } catch (ExecutionException e) {
+        metaFailure = e.getCause() instanceof IOException io ? io
+            : new IOException("forcing " + metaPath + " failed", e.getCause());
+        break;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (dataFailure != null) {
+      if (metaFailure != null) {
+        dataFailure.addSuppressed(metaFailure);
+      }
+      throw dataFailure;
+    }
+    if (metaFailure != null) {
+      throw metaFailure;
     }
   }
 
@@ -701,15 +785,36 @@ final class Replica {
     // Blocks below this have an entry in the metadata file; a last partial block is checked
     // against the view's tail checksum, which matches the view's length exactly.
     long entryBlocks = current.length() / BLOCK_BYTES;
-    int batchBlocks = (int) Math.min(READ_BATCH_BLOCKS, lastBlock - firstBlock + 1);
-    ByteBuffer blocks = ByteBuffer.allocate(batchBlocks * BLOCK_BYTES);
-    ByteBuffer entries = ByteBuffer.allocate(batchBlocks * CHECKSUM_BYTES);
-    ByteBuffer out = target == null ? null : target.duplicate();
-    for (long batchFirst = firstBlock; batchFirst <= lastBlock; batchFirst += batchBlocks) {
-      long batchLast = Math.min(batchFirst + batchBlocks - 1, lastBlock);
+    // The target takes the blocks it covers whole straight from the file, in batches of up to
+    // TARGET_READ_BATCH_BLOCKS, verified where they land: no copy out of a scratch buffer (and,
+    // for a direct target, none inside the JDK either). Blocks it covers only in part (at an
+    // unaligned start or end) go through a scratch buffer one at a time; a verification without
+    // a target (the scrubber's) reads into the scratch buffer in batches of READ_BATCH_BLOCKS.
+    boolean intoTarget = target != null;
+    long lastWholeBlock = end == current.length() ? lastBlock : end / BLOCK_BYTES - 1;
+    int scratchBlocks = intoTarget ? 1 : (int) Math.min(READ_BATCH_BLOCKS, lastBlock - firstBlock + 1);
+    ByteBuffer scratch = null;
+    ByteBuffer entries = ByteBuffer.allocate(
+        (intoTarget ? TARGET_READ_BATCH_BLOCKS : scratchBlocks) * CHECKSUM_BYTES);
+    int targetStart = target == null ? 0 : target.position();
+    long batchFirst = firstBlock;
+    while (batchFirst <= lastBlock) {
       long readStart = batchFirst * BLOCK_BYTES;
+      boolean inTarget = intoTarget && readStart >= offset && batchFirst <= lastWholeBlock;
+      long batchLast = inTarget
+          ? Math.min(batchFirst + TARGET_READ_BATCH_BLOCKS - 1, lastWholeBlock)
+          : Math.min(batchFirst + scratchBlocks - 1, lastBlock);
       long readEnd = Math.min((batchLast + 1) * BLOCK_BYTES, current.length());
-      blocks.clear().limit((int) (readEnd - readStart));
+      int readBytes = (int) (readEnd - readStart);
+      ByteBuffer blocks;
+      if (inTarget) {
+        blocks = target.slice(targetStart + (int) (readStart - offset), readBytes);
+      } else {
+        if (scratch == null) {
+          scratch = ByteBuffer.allocate(scratchBlocks * BLOCK_BYTES);
+        }
+        blocks = scratch.clear().limit(readBytes);
+      }
       if (!DurableFiles.readFully(data, blocks, readStart)) {
         throw fileTooShort(current, "its data file ends before offset " + readEnd
             + " (the replica has " + current.length() + " bytes)");
@@ -723,14 +828,13 @@ final class Replica {
               + (entriesEnd - 1));
         }
       }
-      byte[] bytes = blocks.array();
       for (long index = batchFirst; index <= batchLast; index++) {
         int at = (int) ((index - batchFirst) * BLOCK_BYTES);
         int blockBytes = (int) Math.min(BLOCK_BYTES, current.length() - index * BLOCK_BYTES);
         int expected = index < entryBlocks
             ? entries.getInt((int) ((index - batchFirst) * CHECKSUM_BYTES))
             : current.tailChecksum();
-        int actual = MetaFormat.crc(bytes, at, blockBytes);
+        int actual = MetaFormat.crc(blocks, at, blockBytes);
         if (actual != expected) {
           if (changedUnder(current)) {
             throw new ViewChangedException();
@@ -738,14 +842,16 @@ final class Replica {
           throw checksumMismatch(current, index, expected, actual);
         }
       }
-      if (out != null) {
+      if (target != null && !inTarget) {
         long copyStart = Math.max(offset, readStart);
         long copyEnd = Math.min(end, readEnd);
-        out.put(bytes, (int) (copyStart - readStart), (int) (copyEnd - copyStart));
+        target.put(targetStart + (int) (copyStart - offset), scratch,
+            (int) (copyStart - readStart), (int) (copyEnd - copyStart));
       }
+      batchFirst = batchLast + 1;
     }
     if (target != null) {
-      target.position(target.position() + length);
+      target.position(targetStart + length);
     }
   }
 

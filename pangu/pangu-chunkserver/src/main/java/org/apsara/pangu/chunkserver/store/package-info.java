@@ -51,12 +51,13 @@
  * <h2>Crash consistency</h2>
  *
  * An append writes the data, then the entries of the blocks it filled, then publishes the new
- * length to readers. {@code sync()} forces the data file, forces the metadata file if blocks
- * filled since it was last forced (so that the entry of every full block below the new length is
- * durable), and only then writes the sync record for the new length into the slot not holding the
- * current one and forces the metadata file again: two or three {@code fdatasync} calls. The sync
- * record is therefore durable only after everything it vouches for, and the alternate slot keeps
- * the previous record intact if a crash tears this write.
+ * length to readers. {@code sync()} forces the data file and, at the same time (on another
+ * thread), the metadata file if blocks filled since it was last forced (so that the entry of every
+ * full block below the new length is durable); only when both are forced does it write the sync
+ * record for the new length into the slot not holding the current one and force the metadata file
+ * again: two or three {@code fdatasync} calls, of which the first two overlap. The sync record is
+ * therefore durable only after everything it vouches for, and the alternate slot keeps the
+ * previous record intact if a crash tears this write.
  *
  * <p>Recovery of an open replica starts from the current sync record's length {@code S}: it
  * verifies the partial block ending at {@code S} against the record's tail checksum, then extends

@@ -11,6 +11,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import org.apsara.common.net.HostPort;
 import org.apsara.pangu.chunkserver.store.VolumeConfig;
 import org.apsara.security.token.TokenKey;
 import org.apsara.security.token.TokenKeyFile;
@@ -84,6 +85,54 @@ class ChunkServerConfigTest {
     assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
         "volume.1.dir", "/d", "token.key.file", "/k", "chunk.size", "2T")))
         .hasMessageContaining("chunkSizeBytes");
+  }
+
+  @Test
+  void readsTheMasterSettings() {
+    ChunkServerConfig config = ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "host", "0.0.0.0",
+        "master.addresses", "m1:7200, [::1]:7200,m3:7200", "advertise.host", "cs7.example",
+        "rack", "/dc1/rack7"));
+    assertThat(config.masterAddresses()).extracting(HostPort::format)
+        .containsExactly("m1:7200", "[::1]:7200", "m3:7200");
+    assertThat(config.advertiseHost()).isEqualTo("cs7.example");
+    assertThat(config.rack()).isEqualTo("/dc1/rack7");
+
+    ChunkServerConfig alone = ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "host", "10.0.0.5"));
+    assertThat(alone.masterAddresses()).isEmpty();
+    assertThat(alone.advertiseHost()).isEqualTo("10.0.0.5");
+    assertThat(alone.rack()).isEmpty();
+  }
+
+  @Test
+  void badMasterSettingsAreNamed() {
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "master.addresses", "m1:7200,,m2:7200")))
+        .hasMessageContaining("master.addresses").hasMessageContaining("empty element");
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "master.addresses", "m1")))
+        .hasMessageContaining("master.addresses");
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "master.addresses", "m1:1,m1:1")))
+        .hasMessageContaining("lists a member twice");
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "master.addresses",
+        "a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,j:1")))
+        .hasMessageContaining("at most " + ChunkServerConfig.MASTER_ADDRESSES_MAX);
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "host", "0.0.0.0",
+        "master.addresses", "m1:7200")))
+        .hasMessageContaining("advertise.host is required");
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "advertise.host", "0.0.0.0")))
+        .hasMessageContaining("wildcard");
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "advertise.host", "bad host")))
+        .hasMessageContaining("advertise.host");
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "rack", "rack 7")))
+        .hasMessageContaining("rack = 'rack 7'");
   }
 
   @Test

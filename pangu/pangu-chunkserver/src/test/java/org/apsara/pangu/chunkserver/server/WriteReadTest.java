@@ -97,6 +97,11 @@ class WriteReadTest {
     ByteBuffer whole = ByteBuffer.allocate((int) length);
     client.read(CHUNK, GENERATION, 0, whole, readToken);
     assertThat(whole.array()).isEqualTo(content(SEED, 0, (int) length));
+
+    // The packets were appended from the network buffers they arrived in, and every one of
+    // those buffers was given back.
+    assertThat(server.writeMarshaller().aliasedPackets()).isPositive();
+    assertThat(server.writeMarshaller().retainedCount()).isZero();
   }
 
   @Test

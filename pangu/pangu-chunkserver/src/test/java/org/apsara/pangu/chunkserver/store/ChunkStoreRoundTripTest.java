@@ -10,7 +10,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,12 +37,15 @@ class ChunkStoreRoundTripTest {
         int size = nextAppendSize(random);
         byte[] bytes = new byte[size];
         random.nextBytes(bytes);
-        // Half the appends come from direct buffers, as a network layer would pass them.
-        ByteBuffer source = random.nextBoolean() ? ByteBuffer.wrap(bytes) : direct(bytes);
-        long newLength = store.append(CHUNK, GENERATION, expected.size(), source);
+        // Half the appends come from direct buffers, as a network layer would pass them, and
+        // some arrive in pieces (as a packet spread over network buffers), split anywhere.
+        List<ByteBuffer> sources = pieces(bytes, random);
+        long newLength = sources.size() == 1 && random.nextBoolean()
+            ? store.append(CHUNK, GENERATION, expected.size(), sources.get(0))
+            : store.append(CHUNK, GENERATION, expected.size(), sources);
         expected.write(bytes);
         assertThat(newLength).as(context).isEqualTo(expected.size());
-        assertThat(source.hasRemaining()).as(context).isFalse();
+        assertThat(sources).as(context).noneMatch(ByteBuffer::hasRemaining);
         if (random.nextInt(4) == 0) {
           assertThat(store.sync(CHUNK, GENERATION)).as(context).isEqualTo(expected.size());
         }
@@ -110,6 +115,23 @@ class ChunkStoreRoundTripTest {
     };
   }
 
+  /** {@code bytes} in one to five pieces, each heap or direct at random, in order. */
+  private static List<ByteBuffer> pieces(byte[] bytes, Random random) {
+    int count = 1 + random.nextInt(5);
+    int[] cuts = new int[count + 1];
+    cuts[count] = bytes.length;
+    for (int i = 1; i < count; i++) {
+      cuts[i] = random.nextInt(bytes.length + 1);
+    }
+    Arrays.sort(cuts, 1, count);
+    List<ByteBuffer> pieces = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      byte[] piece = Arrays.copyOfRange(bytes, cuts[i], cuts[i + 1]);
+      pieces.add(random.nextBoolean() ? ByteBuffer.wrap(piece) : direct(piece));
+    }
+    return pieces;
+  }
+
   private static ByteBuffer direct(byte[] bytes) {
     ByteBuffer buffer = ByteBuffer.allocateDirect(bytes.length);
     buffer.put(bytes).flip();
@@ -120,13 +142,19 @@ class ChunkStoreRoundTripTest {
       int reads, String context) throws Exception {
     for (int i = 0; i < reads && expected.length > 0; i++) {
       int offset = random.nextInt(expected.length);
-      int length = random.nextInt(Math.min(expected.length - offset, 3 * BLOCK) + 1);
+      // Mostly short reads; some long enough to span several batches read straight into a
+      // direct target.
+      int longest = random.nextInt(32) == 0 ? 600 * BLOCK : 3 * BLOCK;
+      int length = random.nextInt(Math.min(expected.length - offset, longest) + 1);
+      // The target may start anywhere in its buffer.
+      int skip = random.nextInt(3) == 0 ? random.nextInt(100) : 0;
       ByteBuffer target = random.nextBoolean()
-          ? ByteBuffer.allocate(length) : ByteBuffer.allocateDirect(length);
+          ? ByteBuffer.allocate(skip + length) : ByteBuffer.allocateDirect(skip + length);
+      target.position(skip);
       store.read(CHUNK, GENERATION, offset, target);
       assertThat(target.hasRemaining()).isFalse();
       byte[] actual = new byte[length];
-      target.flip().get(actual);
+      target.position(skip).get(actual);
       assertThat(actual).as("%s: read %d bytes at %d", context, length, offset)
           .isEqualTo(Arrays.copyOfRange(expected, offset, offset + length));
     }

@@ -114,13 +114,26 @@ public final class ChunkServerClient implements AutoCloseable {
    */
   public void read(long chunkId, long generation, long offset, long length, String token,
       DataConsumer consumer) {
+    read(chunkId, generation, offset, length, token, consumer, null);
+  }
+
+  /**
+   * Like {@link #read(long, long, long, long, String, DataConsumer)}, but the whole call fails
+   * with {@code DEADLINE_EXCEEDED} once {@code timeout} has passed ({@code null}: no limit), so
+   * that a chunkserver that stopped sending cannot block the reader forever.
+   */
+  public void read(long chunkId, long generation, long offset, long length, String token,
+      DataConsumer consumer, Duration timeout) {
     ReadReplicaRequest request = ReadReplicaRequest.newBuilder().setChunkId(chunkId)
         .setGeneration(generation).setOffset(offset).setLength(length).setToken(token).build();
     Context.CancellableContext context = Context.current().withCancellation();
     Context previous = context.attach();
     try {
-      Iterator<ReadReplicaResponse> responses =
-          ChunkServerGrpc.newBlockingStub(channel).readReplica(request);
+      ChunkServerGrpc.ChunkServerBlockingStub stub = ChunkServerGrpc.newBlockingStub(channel);
+      if (timeout != null) {
+        stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      }
+      Iterator<ReadReplicaResponse> responses = stub.readReplica(request);
       long next = offset;
       while (responses.hasNext()) {
         ReadReplicaResponse response = responses.next();

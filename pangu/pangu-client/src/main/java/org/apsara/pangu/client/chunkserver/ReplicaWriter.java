@@ -100,6 +100,20 @@ public final class ReplicaWriter implements AutoCloseable {
    * @throws InterruptedException if interrupted while waiting for flow control
    */
   public void write(ByteBuffer data, boolean sync) throws InterruptedException {
+    write(data, sync, null);
+  }
+
+  /**
+   * Like {@link #write(ByteBuffer, boolean)}, but waits at most {@code readyTimeout} for flow
+   * control before each packet, so that a chunkserver that stopped reading cannot block the
+   * writer forever.
+   *
+   * @param readyTimeout the longest wait for room in the stream, {@code null} for no limit
+   * @throws StatusRuntimeException if the stream has failed, or DEADLINE_EXCEEDED when the
+   *     stream had no room for {@code readyTimeout} (the stream is left open: {@link #close} it)
+   */
+  public void write(ByteBuffer data, boolean sync, Duration readyTimeout)
+      throws InterruptedException {
     if (halfClosed) {
       throw new IllegalStateException("the writer is finished");
     }
@@ -109,7 +123,7 @@ public final class ReplicaWriter implements AutoCloseable {
       boolean last = take == data.remaining();
       CRC32C crc = new CRC32C();
       crc.update(piece.duplicate());
-      awaitReady();
+      awaitReady(readyTimeout);
       requests.onNext(WriteReplicaRequest.newBuilder().setPacket(WritePacket.newBuilder()
           .setOffset(nextOffset)
           .setData(UnsafeByteOperations.unsafeWrap(piece))
@@ -120,12 +134,22 @@ public final class ReplicaWriter implements AutoCloseable {
     } while (data.hasRemaining());
   }
 
-  private void awaitReady() throws InterruptedException {
+  private void awaitReady(Duration timeout) throws InterruptedException {
+    long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
     lock.lock();
     try {
       while (!requests.isReady()) {
         throwIfFailed();
-        changed.await();
+        if (timeout == null) {
+          changed.await();
+          continue;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw Status.DEADLINE_EXCEEDED.withDescription("chunk " + Long.toUnsignedString(chunkId)
+              + ": the chunkserver took no data for " + timeout).asRuntimeException();
+        }
+        changed.awaitNanos(left);
       }
       throwIfFailed();
     } finally {

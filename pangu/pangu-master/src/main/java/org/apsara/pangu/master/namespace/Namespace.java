@@ -9,8 +9,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.apsara.pangu.master.namespace.NamespaceStore.Column;
 import org.apsara.pangu.master.namespace.NamespaceTree.Chain;
@@ -291,6 +293,100 @@ public final class Namespace implements AutoCloseable {
         return garbage.size() < limit;
       });
       return garbage;
+    });
+  }
+
+  /**
+   * What the namespace says about {@code chunkId}: in a file, garbage, an orphan (allocated once,
+   * now neither), or not allocated yet. Everything is read from one consistent state, so a chunk
+   * allocated after that state is never mistaken for an orphan.
+   */
+  public ChunkOwnership chunkOwnership(long chunkId) {
+    try {
+      return read(tree -> ownershipOf(tree, chunkId, new HashMap<>()));
+    } catch (NamespaceException e) {
+      throw new AssertionError("a chunk lookup cannot be refused", e);
+    }
+  }
+
+  /** As {@link #chunkOwnership}, for many ids read from one consistent state. */
+  public List<ChunkOwnership> chunkOwnerships(List<Long> chunkIds) throws NamespaceException {
+    checkReadLimit(Math.max(1, chunkIds.size()), "");
+    return read(tree -> {
+      Map<Long, Inode> files = new HashMap<>();
+      List<ChunkOwnership> result = new ArrayList<>(chunkIds.size());
+      for (long chunkId : chunkIds) {
+        result.add(ownershipOf(tree, chunkId, files));
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Up to {@code limit} chunks that belong to files, with ids above {@code afterChunkId} (0 for
+   * the first), in id order: what the leader's replication monitor walks to find chunks with too few replicas,
+   * including those no chunkserver reports at all.
+   */
+  public List<ChunkOwnership.InFile> chunksInFiles(long afterChunkId, int limit)
+      throws NamespaceException {
+    checkReadLimit(limit, "");
+    return read(tree -> {
+      Map<Long, Inode> files = new HashMap<>();
+      List<ChunkOwnership.InFile> chunks = new ArrayList<>();
+      tree.txn.scan(Column.CHUNK_OWNERS, Keys.id(Math.max(0, afterChunkId) + 1), null, (k, v) -> {
+        chunks.add(inFile(tree, Keys.readId(k, 0), v, files));
+        return chunks.size() < limit;
+      });
+      return chunks;
+    });
+  }
+
+  private static ChunkOwnership ownershipOf(NamespaceTree tree, long chunkId,
+      Map<Long, Inode> files) {
+    byte[] owner = tree.txn.get(Column.CHUNK_OWNERS, Keys.id(chunkId));
+    if (owner != null) {
+      return inFile(tree, chunkId, owner, files);
+    }
+    byte[] garbage = tree.txn.get(Column.GARBAGE, Keys.id(chunkId));
+    if (garbage != null) {
+      GarbageChunk g = NamespaceTxn.parse(GarbageChunk.parser(), garbage, "garbage chunk");
+      return new ChunkOwnership.Garbage(new GarbageChunkInfo(chunkId, g.getFileId(),
+          g.getGeneration(), g.getLengthBytes()));
+    }
+    // Ids are unsigned in the contract; anything the counter has not reached is not ours yet.
+    if (Long.compareUnsigned(chunkId, tree.txn.meta().getNextChunkId()) >= 0) {
+      return new ChunkOwnership.NotYetAllocated(chunkId);
+    }
+    return new ChunkOwnership.Orphan(chunkId);
+  }
+
+  private static ChunkOwnership.InFile inFile(NamespaceTree tree, long chunkId, byte[] owner,
+      Map<Long, Inode> files) {
+    long fileId = Keys.readId(owner, 0);
+    int index = Keys.chunkIndex(owner);
+    byte[] entry = tree.txn.get(Column.CHUNKS, owner);
+    if (entry == null) {
+      throw new NamespaceStorageException("chunk " + chunkId + " is indexed to file " + fileId
+          + " chunk " + index + ", which does not exist");
+    }
+    ChunkEntry c = NamespaceTxn.parse(ChunkEntry.parser(), entry, "chunk");
+    Inode file = files.computeIfAbsent(fileId, tree::existing);
+    return new ChunkOwnership.InFile(new ChunkInfo(fileId, index, c.getChunkId(),
+        c.getGeneration(), c.getLengthBytes(), c.getSealed()), file.getReplication(),
+        file.getChunkSizeBytes());
+  }
+
+  /**
+   * The status of the file or directory {@code inodeId}, under its current path: what a writer
+   * that addresses its open file by id needs.
+   *
+   * @throws NamespaceException {@link NamespaceErrorCode#NOT_FOUND} if there is no such inode or
+   *     it belongs to a deleted subtree
+   */
+  public FileStatus statusOf(long inodeId) throws NamespaceException {
+    return read(tree -> {
+      Chain chain = tree.locate(inodeId);
+      return NamespaceTree.statusOf(chain.path(), chain.id(), chain.inode());
     });
   }
 

@@ -7,8 +7,11 @@ package org.apsara.pangu.master.namespace;
  * sizes it proposes) live in {@link ProposerConfig}.
  */
 public final class NamespaceLimits {
-  /** Version of the stored layout and of these limits; kept in the meta record. */
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * Version of the stored layout and of these limits; kept in the meta record. Version 2 added
+   * the {@code chunk_owners} index and the last-chunk choice of {@code RecoverLease} records.
+   */
+  public static final int FORMAT_VERSION = 2;
 
   /** Longest path, in UTF-8 bytes (as HDFS and Linux' PATH_MAX). */
   public static final int MAX_PATH_BYTES = 4096;

@@ -14,6 +14,7 @@ import org.apsara.pangu.master.namespace.proto.NamespaceMeta;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.pangu.master.namespace.proto.ReclaimDeleted;
 import org.apsara.pangu.master.namespace.proto.RecoverLease;
+import org.apsara.pangu.master.namespace.proto.RecoveredChunk;
 import org.apsara.pangu.master.namespace.proto.Rename;
 import org.apsara.pangu.master.namespace.proto.RenewLease;
 import org.apsara.pangu.master.namespace.proto.SetOwner;
@@ -163,13 +164,43 @@ public final class NamespaceProposer {
   }
 
   /**
-   * Closes {@code path} at its committed length if its lease has expired (or {@code clientName}
-   * holds it); a closed file is left as it is.
+   * Closes {@code path} if its lease has expired (or {@code clientName} holds it) and every chunk
+   * is committed; a closed file is left as it is. A file whose last chunk is uncommitted is
+   * refused with {@link NamespaceErrorCode#CHUNK_NOT_COMMITTED}: use one of the other two forms.
    */
   public NamespaceRecord recoverLease(String path, String clientName) throws NamespaceException {
     return checked(stamp(namespace.meta()).setRecoverLease(RecoverLease.newBuilder()
         .setPath(path)
         .setClientName(clientName)).build());
+  }
+
+  /**
+   * As {@link #recoverLease(String, String)}, dropping an uncommitted last chunk (it becomes
+   * garbage). Only for a chunk no replica was ever placed for, or whose replicas hold no synced
+   * byte: anything else loses data a writer was told is durable.
+   */
+  public NamespaceRecord recoverLeaseDroppingLastChunk(String path, String clientName)
+      throws NamespaceException {
+    return checked(stamp(namespace.meta()).setRecoverLease(RecoverLease.newBuilder()
+        .setPath(path)
+        .setClientName(clientName)
+        .setDropLastChunk(true)).build());
+  }
+
+  /**
+   * As {@link #recoverLease(String, String)}, committing the uncommitted last chunk with the
+   * generation and length its replicas were recovered to, in the record that closes the file.
+   */
+  public NamespaceRecord recoverLeaseCommittingLastChunk(String path, String clientName,
+      int chunkIndex, long chunkId, long generation, long lengthBytes) throws NamespaceException {
+    return checked(stamp(namespace.meta()).setRecoverLease(RecoverLease.newBuilder()
+        .setPath(path)
+        .setClientName(clientName)
+        .setCommitLastChunk(RecoveredChunk.newBuilder()
+            .setChunkIndex(chunkIndex)
+            .setChunkId(chunkId)
+            .setGeneration(generation)
+            .setLengthBytes(lengthBytes))).build());
   }
 
   /** Moves {@code source} to {@code destination}, which must not exist, atomically. */

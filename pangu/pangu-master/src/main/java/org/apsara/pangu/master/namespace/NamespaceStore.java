@@ -40,7 +40,9 @@ final class NamespaceStore implements AutoCloseable {
     CHUNKS("chunks"),
     LEASES("leases"),
     RECLAIM("reclaim"),
-    GARBAGE("garbage");
+    GARBAGE("garbage"),
+    /** Chunk id -> (file id, chunk index): which file a replica a chunkserver reports belongs to. */
+    CHUNK_OWNERS("chunk_owners");
 
     final String cfName;
 

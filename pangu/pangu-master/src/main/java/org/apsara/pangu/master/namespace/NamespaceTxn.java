@@ -208,12 +208,16 @@ final class NamespaceTxn {
         : parse(ChunkEntry.parser(), bytes, "chunk " + fileId + "/" + index);
   }
 
+  /** Stages the chunk and its entry in the chunk-owner index, which always goes with it. */
   void putChunk(long fileId, int index, ChunkEntry chunk) {
-    put(Column.CHUNKS, Keys.chunk(fileId, index), chunk.toByteArray());
+    byte[] key = Keys.chunk(fileId, index);
+    put(Column.CHUNKS, key, chunk.toByteArray());
+    put(Column.CHUNK_OWNERS, Keys.id(chunk.getChunkId()), key);
   }
 
-  void deleteChunk(long fileId, int index) {
+  void deleteChunk(long fileId, int index, long chunkId) {
     delete(Column.CHUNKS, Keys.chunk(fileId, index));
+    delete(Column.CHUNK_OWNERS, Keys.id(chunkId));
   }
 
   void putGarbage(long chunkId, GarbageChunk garbage) {

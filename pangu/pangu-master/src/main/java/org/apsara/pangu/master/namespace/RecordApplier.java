@@ -44,6 +44,7 @@ import org.apsara.pangu.master.namespace.proto.NamespaceMeta;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.pangu.master.namespace.proto.ReclaimDeleted;
 import org.apsara.pangu.master.namespace.proto.RecoverLease;
+import org.apsara.pangu.master.namespace.proto.RecoveredChunk;
 import org.apsara.pangu.master.namespace.proto.Rename;
 import org.apsara.pangu.master.namespace.proto.RenewLease;
 import org.apsara.pangu.master.namespace.proto.SetOwner;
@@ -232,9 +233,16 @@ final class RecordApplier {
           Math.max(b.getLeaseExpiryMs(), r.getLeaseExpiryMs())));
       return new NamespaceReply.Status(statusOf(p, chain.id(), renewed));
     }
+    if (isOpen(file) && file.getLastChunkOpen()) {
+      // Closing here would drop bytes the previous writer synced into its last chunk: only a
+      // lease recovery that asks the replicas may close such a file.
+      throw new NamespaceException(CHUNK_NOT_COMMITTED, p, "cannot append to " + p
+          + ": the lease of client '" + file.getLeaseHolder() + "' expired with chunk "
+          + (file.getChunkCount() - 1) + " uncommitted; recover the lease first");
+    }
     checkOpenFileLimit(r.getClientName(), heldByCaller ? 1 : 0, p);
     if (isOpen(file)) {
-      // The previous writer's lease ran out: close the file at its committed length first.
+      // The previous writer's lease ran out with every chunk committed: close the file first.
       recover(chain);
     }
     Inode reopened = tree.update(chain.id(), b -> b
@@ -311,24 +319,35 @@ final class RecordApplier {
           + " is already committed with generation " + chunk.getGeneration() + " and length "
           + chunk.getLengthBytes());
     }
-    if (r.getGeneration() < chunk.getGeneration()) {
-      throw new NamespaceException(CHUNK_MISMATCH, p, "generation " + r.getGeneration()
+    return new NamespaceReply.Chunk(commitOpenChunk(chain, file, chunk, index, r.getGeneration(),
+        r.getLengthBytes()));
+  }
+
+  /**
+   * Commits the file's uncommitted chunk {@code index} with its final generation and length,
+   * which the caller checked against the chunk size: the file grows by the length and its
+   * quota charge shrinks from a whole chunk to the length.
+   */
+  private ChunkInfo commitOpenChunk(Chain chain, Inode file, ChunkEntry chunk, int index,
+      long generation, long lengthBytes) throws NamespaceException {
+    String p = chain.path();
+    if (generation < chunk.getGeneration()) {
+      throw new NamespaceException(CHUNK_MISMATCH, p, "generation " + generation
           + " of chunk " + index + " of " + p + " is older than " + chunk.getGeneration());
     }
     txn.putChunk(chain.id(), index, chunk.toBuilder()
-        .setGeneration(r.getGeneration())
-        .setLengthBytes(r.getLengthBytes())
+        .setGeneration(generation)
+        .setLengthBytes(lengthBytes)
         .setSealed(true)
         .build());
     tree.update(chain.id(), b -> b
-        .setLengthBytes(b.getLengthBytes() + r.getLengthBytes())
+        .setLengthBytes(b.getLengthBytes() + lengthBytes)
         .setLastChunkOpen(false)
         .setMtimeMs(timeMs));
     long replication = file.getReplication();
-    tree.adjustCounts(chain, 0, chain.found - 1, new Delta(0, 0, r.getLengthBytes(),
-        replication * (r.getLengthBytes() - file.getChunkSizeBytes())));
-    return new NamespaceReply.Chunk(new ChunkInfo(chain.id(), index, r.getChunkId(),
-        r.getGeneration(), r.getLengthBytes(), true));
+    tree.adjustCounts(chain, 0, chain.found - 1, new Delta(0, 0, lengthBytes,
+        replication * (lengthBytes - file.getChunkSizeBytes())));
+    return new ChunkInfo(chain.id(), index, chunk.getChunkId(), generation, lengthBytes, true);
   }
 
   private NamespaceReply close(CloseFile r) throws NamespaceException {
@@ -386,6 +405,30 @@ final class RecordApplier {
     if (!file.getLeaseHolder().equals(r.getClientName()) && !expired(file)) {
       throw leaseHeld(p, file);
     }
+    if (file.getLastChunkOpen()) {
+      int last = file.getChunkCount() - 1;
+      switch (r.getLastChunkCase()) {
+        case DROP_LAST_CHUNK -> { } // recover() drops it
+        case COMMIT_LAST_CHUNK -> {
+          RecoveredChunk c = r.getCommitLastChunk();
+          ChunkEntry chunk = txn.chunk(chain.id(), last);
+          if (c.getChunkIndex() != last || chunk.getChunkId() != c.getChunkId()) {
+            throw new NamespaceException(CHUNK_MISMATCH, p, "the uncommitted last chunk of " + p
+                + " is chunk " + chunk.getChunkId() + " at index " + last + ", not chunk "
+                + c.getChunkId() + " at index " + c.getChunkIndex());
+          }
+          if (c.getLengthBytes() < 0 || c.getLengthBytes() > file.getChunkSizeBytes()) {
+            throw new NamespaceException(INVALID_ARGUMENT, p, "recovered length "
+                + c.getLengthBytes() + " of chunk " + last + " of " + p + " is outside 0.."
+                + file.getChunkSizeBytes() + " bytes");
+          }
+          commitOpenChunk(chain, file, chunk, last, c.getGeneration(), c.getLengthBytes());
+        }
+        case LASTCHUNK_NOT_SET -> throw new NamespaceException(CHUNK_NOT_COMMITTED, p,
+            "cannot recover " + p + " without a decision on its uncommitted chunk " + last
+                + ": its replicas must be asked how much they synced");
+      }
+    }
     Inode closed = recover(chain);
     return new NamespaceReply.Status(statusOf(p, chain.id(), closed));
   }
@@ -400,7 +443,7 @@ final class RecordApplier {
     if (file.getLastChunkOpen()) {
       int last = file.getChunkCount() - 1;
       ChunkEntry chunk = txn.chunk(id, last);
-      txn.deleteChunk(id, last);
+      txn.deleteChunk(id, last, chunk.getChunkId());
       txn.putGarbage(chunk.getChunkId(), garbageOf(id, chunk));
       tree.adjustCounts(chain, 0, chain.found - 1, new Delta(0, 0, 0,
           -(long) file.getReplication() * file.getChunkSizeBytes()));
@@ -522,7 +565,7 @@ final class RecordApplier {
         return false;
       }
       ChunkEntry chunk = NamespaceTxn.parse(ChunkEntry.parser(), v, "chunk");
-      txn.deleteChunk(id, Keys.chunkIndex(k));
+      txn.deleteChunk(id, Keys.chunkIndex(k), chunk.getChunkId());
       txn.putGarbage(chunk.getChunkId(), garbageOf(id, chunk));
       freed[0]++;
       return true;

@@ -15,7 +15,7 @@
  * run and the apply, and the apply reads no clock, so every replica reaches the same state and
  * the same reply. A refused record changes nothing but the applied index.
  *
- * <h2>Stored layout (format version 1)</h2>
+ * <h2>Stored layout (format version 2)</h2>
  *
  * <p>One RocksDB database, bytewise key order, numbers big-endian unsigned:
  *
@@ -39,6 +39,10 @@
  *       waiting to be freed</td></tr>
  *   <tr><td>{@code garbage}</td><td>chunk id (8)</td><td>{@code GarbageChunk}: chunks no file
  *       refers to, whose replicas may be deleted</td></tr>
+ *   <tr><td>{@code chunk_owners}</td><td>chunk id (8)</td><td>file id (8) + chunk index (4): the
+ *       key of the chunk in {@code chunks}, written and deleted with it, so that a replica a
+ *       chunkserver reports is looked up by its chunk id
+ *       ({@link org.apsara.pangu.master.namespace.Namespace#chunkOwnership})</td></tr>
  * </table>
  *
  * <p>The root is inode 1; a new namespace holds only the root (owner {@code pangu}, group
@@ -74,8 +78,12 @@
  * <p>A lease belongs to one open file and one client and ends at an expiry time the leader
  * stamped. It is live while the record time is before the expiry. An expired lease makes the file
  * recoverable by anyone: {@code recoverLease} (or an {@code append} or overwriting {@code create}
- * by another client) closes it at its committed length and turns an uncommitted last chunk into
- * garbage. Lease times are wall-clock milliseconds: a new leader whose clock runs ahead could
+ * by another client) closes it. A file whose last chunk is uncommitted is closed only by a
+ * {@code RecoverLease} record that says what to do with that chunk: commit it at the generation
+ * and length the leader recovered from its replicas, or drop it (no replica was ever placed, or
+ * none synced a byte). Without that choice the record is refused, and so is an {@code append}:
+ * no record drops synced bytes by omission. An overwriting {@code create} replaces the file and
+ * its chunks become garbage. Lease times are wall-clock milliseconds: a new leader whose clock runs ahead could
  * expire leases early, so it should grant a grace period (one lease duration) before recovering.
  *
  * <h2>Snapshots</h2>

@@ -58,6 +58,11 @@ final class LeaderDuties implements MasterStateMachine.LeadershipListener, AutoC
     CompletableFuture<NamespaceReply> submit(MasterCommand command);
 
     Namespace namespace();
+
+    /** The chunk-aware lease recovery, or null to drop uncommitted last chunks. */
+    default LeaseRecovery leaseRecovery() {
+      return null;
+    }
   }
 
   private final Leader leader;
@@ -187,24 +192,43 @@ final class LeaderDuties implements MasterStateMachine.LeadershipListener, AutoC
       return false;
     }
     try {
-      NamespaceReply reply = leader.submit(p -> p.recoverLease(path, LEASE_MONITOR_CLIENT))
-          .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-      if (reply instanceof NamespaceReply.Status status && !status.status().open()) {
+      LeaseRecovery recovery = leader.leaseRecovery();
+      boolean closed = recovery != null ? recovery.recover(path, LEASE_MONITOR_CLIENT)
+          : dropUncommitted(path);
+      if (closed) {
         metrics.leasesRecovered.increment();
         LOG.atInfo().addKeyValue("path", path).addKeyValue("holder", file.clientName())
             .addKeyValue("expiredAtMs", file.leaseExpiryMs()).log("recovered an expired lease");
-        return true;
+      }
+      return closed;
+    } catch (NamespaceException refused) {
+      if (refused.code() != NamespaceErrorCode.LEASE_HELD_BY_OTHER) {
+        // LEASE_HELD_BY_OTHER: renewed since the scan, or the path now names another file.
+        LOG.atInfo().addKeyValue("path", path).addKeyValue("error", refused.getMessage())
+            .log("lease recovery refused; the next round tries again");
       }
       return false;
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof NamespaceException refused
-          && refused.code() == NamespaceErrorCode.LEASE_HELD_BY_OTHER) {
-        // Renewed since the scan, or the path now names another writer's file.
-        return false;
-      }
-      LOG.atInfo().addKeyValue("path", path).addKeyValue("error", e.getCause().toString())
+    } catch (RuntimeException e) {
+      LOG.atInfo().addKeyValue("path", path).addKeyValue("error", e.toString())
           .log("lease recovery failed; the next round tries again");
       return false;
+    }
+  }
+
+  /**
+   * Without a chunk-aware {@link LeaseRecovery} no chunkserver can hold a replica, so an
+   * uncommitted last chunk holds no byte and is dropped.
+   */
+  private boolean dropUncommitted(String path) throws NamespaceException {
+    try {
+      NamespaceReply reply = leader.submit(p -> p.recoverLeaseDroppingLastChunk(path,
+          LEASE_MONITOR_CLIENT)).get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      return reply instanceof NamespaceReply.Status status && !status.status().open();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof NamespaceException refused) {
+        throw refused;
+      }
+      throw new IllegalStateException(e.getCause());
     } catch (TimeoutException e) {
       return false;
     } catch (InterruptedException e) {

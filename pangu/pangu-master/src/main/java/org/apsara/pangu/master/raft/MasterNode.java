@@ -12,10 +12,12 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -111,6 +113,8 @@ public final class MasterNode implements AutoCloseable {
   private final ExecutorService reads;
   private final MeterRegistry registry;
   private final List<Meter> gauges = new ArrayList<>();
+  private final List<LeadershipObserver> observers = new CopyOnWriteArrayList<>();
+  private volatile LeaseRecovery leaseRecovery;
 
   /**
    * Prepares the member; {@link #start} starts it.
@@ -136,7 +140,19 @@ public final class MasterNode implements AutoCloseable {
     this.duties = new LeaderDuties(config.memberId(), new DutiesLeader(), wallClock,
         config.proposer().leaseDuration(), config.leaseMonitorInterval(),
         config.reclaimInterval(), config.requestTimeout(), metrics);
-    stateMachine.setListener(duties);
+    stateMachine.setListener(new MasterStateMachine.LeadershipListener() {
+      @Override
+      public void leaderReady(LeaderTerm leaderTerm) {
+        duties.leaderReady(leaderTerm);
+        observers.forEach(o -> o.leaderReady(leaderTerm.term()));
+      }
+
+      @Override
+      public void leadershipLost() {
+        duties.leadershipLost();
+        observers.forEach(LeadershipObserver::leadershipLost);
+      }
+    });
 
     Path raftDir = config.dataDir().resolve("raft");
     boolean fresh = !Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
@@ -170,6 +186,40 @@ public final class MasterNode implements AutoCloseable {
         config.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, config.snapshotsRetained());
     return properties;
+  }
+
+  /**
+   * Adds an observer of this member's leadership; call before {@link #start} so that no
+   * transition is missed.
+   */
+  public void addLeadershipObserver(LeadershipObserver observer) {
+    observers.add(Objects.requireNonNull(observer, "observer"));
+  }
+
+  /**
+   * Sets how the lease monitor closes files whose lease expired (see {@link LeaseRecovery});
+   * call before {@link #start}.
+   */
+  public void setLeaseRecovery(LeaseRecovery recovery) {
+    this.leaseRecovery = recovery;
+  }
+
+  /**
+   * Returns normally on the ready leader; otherwise throws the {@link MasterUnavailableException}
+   * a command would fail with (not leader, naming the leader it knows; not ready; stopped). For
+   * leader-only work that is not a command, such as placing replicas or taking heartbeats.
+   */
+  public void requireReadyLeader() {
+    readyLeaderTerm();
+  }
+
+  /** True while this member leads in {@code term} and is ready to propose. */
+  public boolean leading(long term) {
+    try {
+      return readyLeaderTerm().term() == term;
+    } catch (MasterUnavailableException e) {
+      return false;
+    }
   }
 
   /** Starts the Ratis server; the member joins its group and takes part in elections. */
@@ -531,6 +581,11 @@ public final class MasterNode implements AutoCloseable {
     @Override
     public Namespace namespace() {
       return stateMachine.namespace();
+    }
+
+    @Override
+    public LeaseRecovery leaseRecovery() {
+      return leaseRecovery;
     }
   }
 }

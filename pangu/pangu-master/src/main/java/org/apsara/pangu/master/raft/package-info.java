@@ -23,6 +23,9 @@
  *
  * <p>Only the ready leader runs the lease monitor (recovers leases that expired, after a grace of
  * one lease duration from taking office) and the reclaim driver (frees deleted subtrees in
- * bounded records); both stop when leadership is lost.
+ * bounded records); both stop when leadership is lost. How a file with an uncommitted last chunk
+ * is recovered is a {@link org.apsara.pangu.master.raft.LeaseRecovery} the server installs (it
+ * asks the chunkservers); other leader-only state follows leadership through a {@link
+ * org.apsara.pangu.master.raft.LeadershipObserver}.
  */
 package org.apsara.pangu.master.raft;

@@ -1,5 +1,6 @@
 package org.apsara.pangu.master.namespace;
 
+import static org.apsara.pangu.master.namespace.NamespaceErrorCode.CHUNK_NOT_COMMITTED;
 import static org.apsara.pangu.master.namespace.NamespaceErrorCode.IS_A_DIRECTORY;
 import static org.apsara.pangu.master.namespace.NamespaceErrorCode.LEASE_EXPIRED;
 import static org.apsara.pangu.master.namespace.NamespaceErrorCode.LEASE_HELD_BY_OTHER;
@@ -86,7 +87,12 @@ class LeaseTest {
     ns.assertRefused(LEASE_HELD_BY_OTHER, p -> p.append("/f", "recoverer"), "client 'w'");
 
     ns.clock.advance(Duration.ofMillis(1));
-    FileStatus recovered = ns.status(p -> p.recoverLease("/f", "recoverer"));
+    // Without a decision on the uncommitted chunk nothing is dropped by omission.
+    ns.assertRefused(CHUNK_NOT_COMMITTED, p -> p.recoverLease("/f", "recoverer"),
+        "uncommitted chunk 1");
+    ns.assertRefused(CHUNK_NOT_COMMITTED, p -> p.append("/f", "recoverer"),
+        "expired with chunk 1 uncommitted");
+    FileStatus recovered = ns.status(p -> p.recoverLeaseDroppingLastChunk("/f", "recoverer"));
     assertThat(recovered.open()).isFalse();
     assertThat(recovered.leaseHolder()).isEmpty();
     assertThat(recovered.lengthBytes()).isEqualTo(100);
@@ -107,7 +113,7 @@ class LeaseTest {
   void theHolderMayRecoverItsOwnFileAtAnyTime() throws Exception {
     FileStatus f = ns.create("/f", "w");
     ns.addChunk(f.inodeId(), "w");
-    FileStatus recovered = ns.status(p -> p.recoverLease("/f", "w"));
+    FileStatus recovered = ns.status(p -> p.recoverLeaseDroppingLastChunk("/f", "w"));
     assertThat(recovered.open()).isFalse();
     assertThat(recovered.chunkCount()).isZero();
   }
@@ -116,8 +122,8 @@ class LeaseTest {
   void appendAndOverwriteTakeOverAnExpiredLease() throws Exception {
     FileStatus f = ns.create("/f", "w");
     ns.commit(ns.addChunk(f.inodeId(), "w"), "w", 7);
-    ns.addChunk(f.inodeId(), "w");
     ns.create("/g", "w");
+    ns.addChunk(ns.namespace.getStatus("/g").inodeId(), "w");
     ns.clock.advance(LEASE);
 
     FileStatus appended = ns.status(p -> p.append("/f", "next"));

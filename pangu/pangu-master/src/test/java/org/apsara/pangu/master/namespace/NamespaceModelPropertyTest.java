@@ -205,7 +205,8 @@ class NamespaceModelPropertyTest {
           expected[0] + "/" + expected[1]};
     } else if (op instanceof Recover r) {
       return new String[] {
-        outcome(() -> run(ns, step, p -> p.recoverLease(r.path(), r.client()))),
+        outcome(() -> run(ns, step,
+            p -> p.recoverLeaseDroppingLastChunk(r.path(), r.client()))),
         outcome(() -> model.recoverLease(r.path(), r.client()))};
     } else if (op instanceof Rename r) {
       return new String[] {

@@ -87,7 +87,11 @@ final class RandomWorkload {
           ns.apply(p.close(file[0], fileClient));
         }
       }
-      case 9 -> ns.apply(random.nextBoolean() ? p.renewLease(client()) : p.recoverLease(path(), client()));
+      case 9 -> ns.apply(switch (random.nextInt(3)) {
+        case 0 -> p.renewLease(client());
+        case 1 -> p.recoverLease(path(), client());
+        default -> p.recoverLeaseDroppingLastChunk(path(), client());
+      });
       case 10 -> ns.apply(p.rename(path(), path()));
       case 11 -> ns.apply(p.delete(path(), random.nextInt(3) > 0));
       case 12 -> ns.apply(p.setQuota(path(), random.nextBoolean() ? -1 : 2 + random.nextInt(8),

@@ -260,6 +260,9 @@ final class ReferenceModel {
       file.expiry = Math.max(file.expiry, timeMs + LEASE_MS);
       return;
     }
+    if (file.open && file.lastChunkOpen()) {
+      throw new Refused(CHUNK_NOT_COMMITTED);
+    }
     if (file.open) {
       recover(file);
     }

@@ -1,0 +1,303 @@
+package org.apsara.pangu.client;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.MasterTrailers;
+import org.apsara.pangu.api.v1.PanguMasterGrpc.PanguMasterBlockingStub;
+import org.apsara.pangu.api.v1.PanguMasterGrpc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends master calls to the group's leader: follows the leader a follower names in the trailer
+ * {@value MasterTrailers#LEADER_NAME}, tries the next member when one is down, and retries what
+ * certainly had no effect with a growing, jittered pause until the operation's deadline.
+ *
+ * <p>Whether a call whose outcome is unknown (the master answered {@code OUTCOME_UNKNOWN}, the
+ * attempt timed out, or the connection broke after the call was sent) may simply be sent again is
+ * the caller's decision: {@link Retry#IDEMPOTENT} calls are retried, the others surface as a
+ * {@link PanguException} with {@link PanguErrorCode#OUTCOME_UNKNOWN}, which the caller resolves.
+ *
+ * <p>Thread-safe: calls run concurrently; the leader guess is shared.
+ */
+final class MasterCaller implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MasterCaller.class);
+
+  /** Whether an attempt whose outcome is unknown may be repeated as it is. */
+  enum Retry {
+    /** Repeating it leaves the same state (reads, mkdirs, setting an attribute, renewal). */
+    IDEMPOTENT,
+    /** Repeating it may fail or act twice; an unknown outcome goes back to the caller. */
+    NOT_IDEMPOTENT
+  }
+
+  /**
+   * Attempts per operation, besides the deadline: enough for a few elections with every member
+   * tried, small enough that a misbehaving group cannot keep a caller spinning.
+   */
+  static final int ATTEMPTS_MAX = 200;
+
+  private final PanguClientConfig config;
+  private final Function<HostPort, ManagedChannel> channelFactory;
+  private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
+  // Known members: the configured ones, then leaders learned from trailers (bounded).
+  private final List<HostPort> members;
+  private volatile HostPort leader;
+  private volatile boolean closed;
+
+  MasterCaller(PanguClientConfig config) {
+    this(config, address -> defaultChannel(address, config));
+  }
+
+  MasterCaller(PanguClientConfig config, Function<HostPort, ManagedChannel> channelFactory) {
+    this.config = config;
+    this.channelFactory = channelFactory;
+    this.members = new ArrayList<>(config.masters());
+    this.leader = config.masters().get(0);
+  }
+
+  private static ManagedChannel defaultChannel(HostPort address, PanguClientConfig config) {
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address.host(), address.port())
+        // This class decides what may be retried; gRPC's own retries would resend commands.
+        .disableRetry();
+    if (config.tls() != null) {
+      builder.sslContext(config.tls());
+    } else {
+      builder.usePlaintext();
+    }
+    return builder.build();
+  }
+
+  /** The member calls go to first: the last one that answered as leader, or a guess. */
+  HostPort leader() {
+    return leader;
+  }
+
+  /**
+   * Runs {@code rpc} on the leader.
+   *
+   * @param operation names the operation in errors, e.g. "mkdirs"
+   * @param path the path it is about, for errors; "" if none
+   * @throws PanguException with the master's code for a refusal; {@code OUTCOME_UNKNOWN} for an
+   *     unknown outcome of a {@link Retry#NOT_IDEMPOTENT} call; {@code MASTER_UNAVAILABLE} when
+   *     the deadline passed while retrying
+   * @throws InterruptedIOException if the thread was interrupted (the outcome is then unknown)
+   */
+  <T> T call(String operation, String path, Retry retry,
+      Function<PanguMasterBlockingStub, T> rpc) throws PanguException, InterruptedIOException {
+    long start = System.nanoTime();
+    long deadline = start + config.operationTimeout().toNanos();
+    HostPort target = leader;
+    String lastFailure = "no attempt";
+    int failuresInARow = 0;
+    for (int attempt = 1; attempt <= ATTEMPTS_MAX; attempt++) {
+      if (closed) {
+        throw new PanguException(PanguErrorCode.MASTER_UNAVAILABLE, path,
+            operation + " " + path + ": the client is closed");
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      long attemptNanos = Math.min(left, config.callTimeout().toNanos());
+      PanguMasterBlockingStub stub = PanguMasterGrpc.newBlockingStub(channel(target))
+          .withDeadlineAfter(attemptNanos, TimeUnit.NANOSECONDS);
+      try {
+        T result = rpc.apply(stub);
+        leader = target;
+        return result;
+      } catch (StatusRuntimeException e) {
+        if (Thread.currentThread().isInterrupted() || hasCause(e, InterruptedException.class)) {
+          Thread.currentThread().interrupt();
+          InterruptedIOException interrupted = new InterruptedIOException(operation + " " + path
+              + " was interrupted; whether it took effect is unknown");
+          interrupted.initCause(e);
+          throw interrupted;
+        }
+        Failure failure = classify(e);
+        lastFailure = target.format() + " answered " + describe(e);
+        switch (failure.kind) {
+          case REDIRECT -> {
+            HostPort named = failure.leader;
+            if (named != null && !named.equals(target)) {
+              learn(named);
+              leader = named;
+              target = named;
+              // Following a fresh hint needs no pause; a hint that keeps bouncing does.
+              if (++failuresInARow <= members.size()) {
+                continue;
+              }
+            } else {
+              target = next(target);
+            }
+          }
+          case RETRY_ELSEWHERE -> target = next(target);
+          case RETRY_HERE -> { }
+          case UNKNOWN_OUTCOME -> {
+            if (retry == Retry.NOT_IDEMPOTENT) {
+              throw new PanguException(PanguErrorCode.OUTCOME_UNKNOWN, path, operation + " "
+                  + path + ": " + lastFailure + "; it may or may not have taken effect", e);
+            }
+            // Leadership may have moved; the next member tells where it went.
+            target = next(target);
+          }
+          case FINAL -> throw toException(e, failure.code, path);
+          default -> throw new AssertionError(failure.kind);
+        }
+        pause(failuresInARow++, deadline, operation, path);
+      }
+    }
+    throw new PanguException(PanguErrorCode.MASTER_UNAVAILABLE, path, operation + " " + path
+        + ": no master leader answered within "
+        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms; last: " + lastFailure);
+  }
+
+  private void pause(int failuresInARow, long deadline, String operation, String path)
+      throws InterruptedIOException {
+    long min = config.backoffMin().toNanos();
+    long max = config.backoffMax().toNanos();
+    long backoff = min << Math.min(failuresInARow, 20);
+    if (backoff <= 0 || backoff > max) {
+      backoff = max;
+    }
+    // Full jitter over the upper half: members retried by many clients are not hit in step.
+    long sleep = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
+    sleep = Math.min(sleep, Math.max(0, deadline - System.nanoTime()));
+    try {
+      TimeUnit.NANOSECONDS.sleep(sleep);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException(operation + " " + path + " was interrupted");
+    }
+  }
+
+  private HostPort next(HostPort current) {
+    synchronized (members) {
+      int i = members.indexOf(current);
+      return members.get((i + 1) % members.size());
+    }
+  }
+
+  private void learn(HostPort address) {
+    synchronized (members) {
+      if (!members.contains(address)) {
+        if (members.size() >= PanguClientConfig.MASTERS_MAX) {
+          // Forget the oldest learned address, never a configured one.
+          if (members.size() > config.masters().size()) {
+            members.remove(config.masters().size());
+          } else {
+            return;
+          }
+        }
+        members.add(address);
+      }
+    }
+  }
+
+  private ManagedChannel channel(HostPort address) {
+    return channels.computeIfAbsent(address, channelFactory);
+  }
+
+  private enum Kind { REDIRECT, RETRY_ELSEWHERE, RETRY_HERE, UNKNOWN_OUTCOME, FINAL }
+
+  private record Failure(Kind kind, PanguErrorCode code, HostPort leader) {}
+
+  /** What an error status means for the retry loop. */
+  static Failure classify(StatusRuntimeException e) {
+    Metadata trailers = e.getTrailers();
+    PanguErrorCode code = trailers == null ? null
+        : PanguErrorCode.parse(trailers.get(MasterTrailers.ERROR_CODE));
+    Status.Code status = e.getStatus().getCode();
+    if (code != null) {
+      return switch (code) {
+        case NOT_LEADER -> new Failure(Kind.REDIRECT, code, leaderOf(trailers));
+        case LEADER_NOT_READY -> new Failure(Kind.RETRY_HERE, code, null);
+        case STOPPED -> new Failure(Kind.RETRY_ELSEWHERE, code, null);
+        case BUSY, ID_CONFLICT -> new Failure(Kind.RETRY_HERE, code, null);
+        case OUTCOME_UNKNOWN -> new Failure(Kind.UNKNOWN_OUTCOME, code, null);
+        default -> new Failure(Kind.FINAL, code, null);
+      };
+    }
+    return switch (status) {
+      // Never sent: the member could not be reached at all.
+      case UNAVAILABLE -> hasCause(e, ConnectException.class)
+          || hasCause(e, UnknownHostException.class)
+          ? new Failure(Kind.RETRY_ELSEWHERE, null, null)
+          // The connection broke: the call may have reached the leader.
+          : new Failure(Kind.UNKNOWN_OUTCOME, null, null);
+      case DEADLINE_EXCEEDED, CANCELLED, UNKNOWN ->
+          new Failure(Kind.UNKNOWN_OUTCOME, null, null);
+      default -> new Failure(Kind.FINAL, null, null);
+    };
+  }
+
+  private static HostPort leaderOf(Metadata trailers) {
+    String text = trailers.get(MasterTrailers.LEADER);
+    if (text == null || text.isEmpty()) {
+      return null;
+    }
+    try {
+      return HostPort.parse(text);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("A master named an unusable leader address '{}': {}", text, e.getMessage());
+      return null;
+    }
+  }
+
+  /** The exception for a final refusal. */
+  static PanguException toException(StatusRuntimeException e, PanguErrorCode code, String path) {
+    PanguErrorCode shown = code != null ? code : PanguErrorCode.UNCLASSIFIED;
+    String description = e.getStatus().getDescription();
+    return new PanguException(shown, path, description != null ? description : describe(e), e);
+  }
+
+  private static String describe(StatusRuntimeException e) {
+    Status s = e.getStatus();
+    Metadata trailers = e.getTrailers();
+    String code = trailers == null ? null : trailers.get(MasterTrailers.ERROR_CODE);
+    return s.getCode() + (code != null ? "/" + code : "")
+        + (s.getDescription() != null ? " (" + s.getDescription() + ")" : "");
+  }
+
+  private static boolean hasCause(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (ManagedChannel channel : channels.values()) {
+      channel.shutdown();
+    }
+    for (ManagedChannel channel : channels.values()) {
+      try {
+        if (!channel.awaitTermination(1, TimeUnit.SECONDS)) {
+          channel.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        channel.shutdownNow();
+      }
+    }
+    channels.clear();
+  }
+}

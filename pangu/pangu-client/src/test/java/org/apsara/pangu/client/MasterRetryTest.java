@@ -1,0 +1,308 @@
+package org.apsara.pangu.client;
+
+import static org.apsara.pangu.client.GrpcTestServer.masterError;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.v1.CloseFileResponse;
+import org.apsara.pangu.api.v1.DeleteResponse;
+import org.apsara.pangu.api.v1.FileStatus;
+import org.apsara.pangu.api.v1.GetFileStatusRequest;
+import org.apsara.pangu.api.v1.GetFileStatusResponse;
+import org.apsara.pangu.api.v1.MkdirsResponse;
+import org.apsara.pangu.api.v1.RenameResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How the client follows the leader, retries what had no effect, gives up at its deadline and
+ * settles unknown outcomes, against fake master members that answer with scripted statuses.
+ */
+class MasterRetryTest {
+  private static final String CLIENT = "test-client";
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+  }
+
+  private GrpcTestServer serve(ScriptedMaster master) throws Exception {
+    GrpcTestServer server = new GrpcTestServer(master);
+    open.add(server);
+    return server;
+  }
+
+  private PanguClient client(Duration operationTimeout, HostPort... masters) {
+    PanguClient client = PanguClient.connect(PanguClientConfig.builder(List.of(masters))
+        .clientName(CLIENT)
+        .operationTimeout(operationTimeout)
+        .callTimeout(Duration.ofSeconds(5))
+        .backoff(Duration.ofMillis(5), Duration.ofMillis(50))
+        .build());
+    open.add(client);
+    return client;
+  }
+
+  private PanguClient client(HostPort... masters) {
+    return client(Duration.ofSeconds(10), masters);
+  }
+
+  private static MkdirsResponse mkdirsOk() {
+    return MkdirsResponse.newBuilder().setStatus(FileStatus.newBuilder().setPath("/a")
+        .setDirectory(true)).build();
+  }
+
+  @Test
+  void followsTheLeaderAFollowerNamesAndKeepsCallingIt() throws Exception {
+    ScriptedMaster leader = new ScriptedMaster((method, request) -> mkdirsOk());
+    GrpcTestServer leaderServer = serve(leader);
+    ScriptedMaster follower = new ScriptedMaster((method, request) -> {
+      throw masterError(Status.Code.UNAVAILABLE, PanguErrorCode.NOT_LEADER,
+          leaderServer.address());
+    });
+    // Only the follower is configured: the leader's address is learned from its trailer.
+    PanguClient client = client(serve(follower).address());
+
+    assertThat(client.mkdirs("/a").getDirectory()).isTrue();
+    client.mkdirs("/a");
+
+    assertThat(follower.count("mkdirs")).isEqualTo(1);
+    assertThat(leader.count("mkdirs")).isEqualTo(2);
+  }
+
+  @Test
+  void triesTheNextMemberWhenAFollowerKnowsNoLeader() throws Exception {
+    ScriptedMaster follower = new ScriptedMaster((method, request) -> {
+      throw masterError(PanguErrorCode.NOT_LEADER);
+    });
+    ScriptedMaster leader = new ScriptedMaster((method, request) -> mkdirsOk());
+    PanguClient client = client(serve(follower).address(), serve(leader).address());
+
+    client.mkdirs("/a");
+
+    assertThat(follower.count("mkdirs")).isEqualTo(1);
+    assertThat(leader.count("mkdirs")).isEqualTo(1);
+  }
+
+  @Test
+  void retriesWhileTheLeaderIsNotReadyOrBusy() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> switch (calls
+        .incrementAndGet()) {
+      case 1, 2 -> throw masterError(PanguErrorCode.LEADER_NOT_READY);
+      case 3 -> throw masterError(PanguErrorCode.BUSY);
+      default -> mkdirsOk();
+    });
+    PanguClient client = client(serve(master).address());
+
+    client.mkdirs("/a");
+
+    assertThat(master.count("mkdirs")).isEqualTo(4);
+  }
+
+  @Test
+  void givesUpAtTheDeadlineWhenNoMemberCanBeReached() throws Exception {
+    GrpcTestServer a = new GrpcTestServer(new ScriptedMaster());
+    GrpcTestServer b = new GrpcTestServer(new ScriptedMaster());
+    HostPort addressA = a.address();
+    HostPort addressB = b.address();
+    a.close();
+    b.close();
+    PanguClient client = client(Duration.ofMillis(500), addressA, addressB);
+
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> client.getStatus("/a"))
+        .isInstanceOfSatisfying(PanguException.class, e -> {
+          assertThat(e.code()).isEqualTo(PanguErrorCode.MASTER_UNAVAILABLE);
+          assertThat(e.path()).isEqualTo("/a");
+        });
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(tookMs).isBetween(400L, 5_000L);
+  }
+
+  @Test
+  void aRefusalIsThrownWithItsCodeAndPathAndNotRetried() throws Exception {
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      throw masterError(PanguErrorCode.NOT_FOUND);
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThatThrownBy(() -> client.getStatus("/missing"))
+        .isInstanceOfSatisfying(PanguException.class, e -> {
+          assertThat(e.code()).isEqualTo(PanguErrorCode.NOT_FOUND);
+          assertThat(e.path()).isEqualTo("/missing");
+          assertThat(e.getMessage()).contains("fake NOT_FOUND");
+        });
+    assertThat(master.count("getFileStatus")).isEqualTo(1);
+  }
+
+  @Test
+  void aStatusWithoutCodeIsUnclassifiedAndNotRetried() throws Exception {
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      throw Status.PERMISSION_DENIED.withDescription("no access").asRuntimeException();
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThatThrownBy(() -> client.getStatus("/a"))
+        .isInstanceOfSatisfying(PanguException.class,
+            e -> assertThat(e.code()).isEqualTo(PanguErrorCode.UNCLASSIFIED));
+    assertThat(master.count("getFileStatus")).isEqualTo(1);
+  }
+
+  @Test
+  void anIdempotentCallIsRepeatedAfterAnUnknownOutcome() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      if (calls.incrementAndGet() == 1) {
+        throw masterError(PanguErrorCode.OUTCOME_UNKNOWN);
+      }
+      return mkdirsOk();
+    });
+    PanguClient client = client(serve(master).address());
+
+    client.mkdirs("/a");
+
+    assertThat(master.count("mkdirs")).isEqualTo(2);
+  }
+
+  @Test
+  void aDeleteWhoseFirstAttemptWorkedAnswersTrue() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      if (calls.incrementAndGet() == 1) {
+        throw masterError(PanguErrorCode.OUTCOME_UNKNOWN);
+      }
+      throw masterError(PanguErrorCode.NOT_FOUND);
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThat(client.delete("/a", true)).isTrue();
+    assertThat(master.count("delete")).isEqualTo(2);
+  }
+
+  @Test
+  void deletingWhatDoesNotExistAnswersFalse() throws Exception {
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      throw masterError(PanguErrorCode.NOT_FOUND);
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThat(client.delete("/a", false)).isFalse();
+  }
+
+  @Test
+  void aDeleteIsNotRepeatedWhenItsOutcomeIsKnown() throws Exception {
+    ScriptedMaster master = new ScriptedMaster(
+        (method, request) -> DeleteResponse.getDefaultInstance());
+    PanguClient client = client(serve(master).address());
+
+    assertThat(client.delete("/a", false)).isTrue();
+    assertThat(master.count("delete")).isEqualTo(1);
+  }
+
+  @Test
+  void aCreateThatMeetsItsOwnFileSucceeds() throws Exception {
+    AtomicInteger creates = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> switch (method) {
+      case "create" -> {
+        if (creates.incrementAndGet() == 1) {
+          throw masterError(PanguErrorCode.OUTCOME_UNKNOWN);
+        }
+        throw masterError(PanguErrorCode.ALREADY_EXISTS);
+      }
+      // The first attempt did create the file: open under this client's lease, still empty.
+      case "getFileStatus" -> GetFileStatusResponse.newBuilder().setStatus(FileStatus
+          .newBuilder().setPath(((GetFileStatusRequest) request).getPath()).setInodeId(7)
+          .setOpen(true).setLeaseHolder(CLIENT).setChunkSize(1 << 20).setReplication(3))
+          .build();
+      case "closeFile" -> CloseFileResponse.getDefaultInstance();
+      default -> throw Status.UNIMPLEMENTED.asRuntimeException();
+    });
+    PanguClient client = client(serve(master).address());
+
+    try (PanguOutputStream out = client.create("/f", CreateOptions.DEFAULTS)) {
+      assertThat(out.path()).isEqualTo("/f");
+    }
+
+    assertThat(master.count("create")).isEqualTo(1);
+    assertThat(master.count("closeFile")).isEqualTo(1);
+    assertThat(client.leases().openStreams()).isZero();
+  }
+
+  @Test
+  void aRetriedCreateThatMeetsAnotherWritersFileFails() throws Exception {
+    AtomicInteger creates = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> switch (method) {
+      case "create" -> {
+        if (creates.incrementAndGet() == 1) {
+          throw masterError(PanguErrorCode.OUTCOME_UNKNOWN);
+        }
+        throw masterError(PanguErrorCode.ALREADY_EXISTS);
+      }
+      case "getFileStatus" -> GetFileStatusResponse.newBuilder().setStatus(FileStatus
+          .newBuilder().setPath("/f").setOpen(true).setLeaseHolder("someone-else")).build();
+      default -> throw Status.UNIMPLEMENTED.asRuntimeException();
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThatThrownBy(() -> client.create("/f", CreateOptions.DEFAULTS))
+        .isInstanceOfSatisfying(PanguException.class,
+            e -> assertThat(e.code()).isEqualTo(PanguErrorCode.ALREADY_EXISTS));
+    assertThat(master.count("create")).isEqualTo(2);
+  }
+
+  @Test
+  void aRenameWhoseFirstAttemptWorkedSucceeds() throws Exception {
+    AtomicInteger renames = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> switch (method) {
+      case "rename" -> {
+        if (renames.incrementAndGet() == 1) {
+          throw masterError(PanguErrorCode.OUTCOME_UNKNOWN);
+        }
+        throw masterError(PanguErrorCode.NOT_FOUND);
+      }
+      case "getFileStatus" -> {
+        if (((GetFileStatusRequest) request).getPath().equals("/src")) {
+          throw masterError(PanguErrorCode.NOT_FOUND);
+        }
+        yield GetFileStatusResponse.newBuilder().setStatus(FileStatus.newBuilder()
+            .setPath("/dst")).build();
+      }
+      default -> throw Status.UNIMPLEMENTED.asRuntimeException();
+    });
+    PanguClient client = client(serve(master).address());
+
+    client.rename("/src", "/dst");
+
+    assertThat(master.count("rename")).isEqualTo(2);
+  }
+
+  @Test
+  void aRenameWithAnUnknownOutcomeAndNoTraceFailsWithTheRefusal() throws Exception {
+    AtomicInteger renames = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> switch (method) {
+      case "rename" -> {
+        if (renames.incrementAndGet() == 1) {
+          throw masterError(PanguErrorCode.OUTCOME_UNKNOWN);
+        }
+        throw masterError(PanguErrorCode.NOT_FOUND);
+      }
+      case "getFileStatus" -> throw masterError(PanguErrorCode.NOT_FOUND);
+      default -> RenameResponse.getDefaultInstance();
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThatThrownBy(() -> client.rename("/src", "/dst"))
+        .isInstanceOfSatisfying(PanguException.class,
+            e -> assertThat(e.code()).isEqualTo(PanguErrorCode.NOT_FOUND));
+  }
+}

@@ -1,0 +1,717 @@
+package org.apsara.pangu.master.chunks;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
+import org.apsara.common.net.HostPort;
+import org.apsara.common.time.MonotonicClock;
+import org.apsara.pangu.api.v1.HeartbeatRequest;
+import org.apsara.pangu.api.v1.HeartbeatResponse;
+import org.apsara.pangu.api.v1.ReplicaReport;
+import org.apsara.pangu.api.v1.ReplicaState;
+import org.apsara.pangu.api.v1.VolumeReport;
+import org.apsara.pangu.master.chunks.ChunkPlacement.Candidate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader's soft state about chunkservers and replicas: which chunkservers exist, whether
+ * they are alive and how full, and which replicas each holds, learnt from heartbeats and from
+ * the master's own calls. Nothing here is replicated or persisted: a new leader starts empty
+ * ({@link #reset}) and asks every chunkserver for a full report on its first heartbeat.
+ *
+ * <p>Liveness: a chunkserver is alive while its last heartbeat is at most the dead interval old,
+ * on the injected monotonic clock. {@link #declareDead} (run by the replication monitor) declares
+ * silent ones dead and forgets their replicas, so they stop counting towards a chunk's
+ * replication; a dead chunkserver that heartbeats again is asked for a full report.
+ *
+ * <p>Placement ({@link #placeNewChunk}, {@link #chooseCopyTarget}) follows {@link
+ * ChunkPlacement}, among live chunkservers whose free space, minus what was placed on them since
+ * their last heartbeat, holds a whole chunk.
+ *
+ * <p>Threading: every method takes this object's lock and none blocks or calls out, so the
+ * state is always consistent and the order of calls alone decides the outcome: with the same
+ * calls, clock readings and random seed, two managers end in the same state.
+ */
+public final class ChunkManager {
+  private static final Logger LOG = LoggerFactory.getLogger(ChunkManager.class);
+
+  /**
+   * Chunk ids waiting for the replication monitor's attention at most; beyond it new ones are
+   * dropped, and the monitor's walk over every replica finds them later.
+   */
+  public static final int ATTENTION_MAX = 100_000;
+  /** The all-ones generation a chunkserver reports for an unreadable replica. */
+  public static final long UNKNOWN_GENERATION = -1;
+
+  private final ChunkManagerConfig config;
+  private final MonotonicClock clock;
+  private final Clock wallClock;
+  private final RandomGenerator random;
+  private final Map<String, Server> servers = new TreeMap<>();
+  /** Chunk id -> server id -> replica. */
+  private final TreeMap<Long, TreeMap<String, Held>> replicas = new TreeMap<>();
+  /** Where replicas of a chunk were placed, for chunks still being written. */
+  private final Map<Long, List<String>> expected = new HashMap<>();
+  /** Copies under way, per chunk: target server ids. */
+  private final Map<Long, Set<String>> copyTargets = new HashMap<>();
+  /** Replicas with a master call under way ("chunkId/serverId"), not to be acted on again. */
+  private final Set<String> busy = new HashSet<>();
+  private final LinkedHashSet<Long> attention = new LinkedHashSet<>();
+  /** Told each time a chunk asks for attention; must only hand work to another thread. */
+  private Runnable attentionListener = () -> { };
+  private long resetNanos;
+
+  /**
+   * @param clock times heartbeats and the dead interval
+   * @param wallClock stamps heartbeat times for operators
+   * @param random breaks ties in placement; seed it for reproducible placement
+   */
+  public ChunkManager(ChunkManagerConfig config, MonotonicClock clock, Clock wallClock,
+      RandomGenerator random) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.wallClock = Objects.requireNonNull(wallClock, "wallClock");
+    this.random = Objects.requireNonNull(random, "random");
+    this.resetNanos = clock.nanos();
+  }
+
+  public ChunkManagerConfig config() {
+    return config;
+  }
+
+  /** Forgets everything: on taking and on losing leadership. */
+  public synchronized void reset() {
+    servers.clear();
+    replicas.clear();
+    expected.clear();
+    copyTargets.clear();
+    busy.clear();
+    attention.clear();
+    resetNanos = clock.nanos();
+  }
+
+  /**
+   * True once a dead interval has passed since {@link #reset}: every live chunkserver has
+   * heartbeat and been asked for its full report since, so a replica nobody reported is not on
+   * any live chunkserver.
+   */
+  public synchronized boolean reportsSettled() {
+    return clock.nanos() - resetNanos >= config.deadInterval().toNanos();
+  }
+
+  // ---------------------------------------------------------------- heartbeats
+
+  /**
+   * Records a heartbeat: the chunkserver's location and space, and its full or incremental
+   * replica report. A chunkserver the leader does not know (new, or declared dead, or any after
+   * a reset) is asked for a full report, and its incremental reports are ignored until then.
+   *
+   * @throws IllegalArgumentException if the location's id or address is malformed
+   */
+  public synchronized HeartbeatResponse heartbeat(HeartbeatRequest request) {
+    String id = request.getLocation().getId();
+    if (id.isEmpty()) {
+      throw new IllegalArgumentException("a heartbeat needs the chunkserver's id");
+    }
+    HostPort address = HostPort.parse(request.getLocation().getAddress());
+    long now = clock.nanos();
+    Server server = servers.computeIfAbsent(id, Server::new);
+    if (server.declaredDead) {
+      server.declaredDead = false;
+      server.fullReportNeeded = true;
+      LOG.atInfo().addKeyValue("chunkserver", id).log("chunkserver is back after being dead");
+    }
+    server.address = address;
+    server.rack = request.getLocation().getRack();
+    long capacity = 0;
+    long used = 0;
+    long available = 0;
+    boolean anyAccepts = false;
+    for (VolumeReport volume : request.getVolumesList()) {
+      capacity += volume.getCapacityBytes();
+      used += volume.getUsedBytes();
+      if (!volume.getFull()) {
+        available += volume.getAvailableBytes();
+        anyAccepts = true;
+      }
+    }
+    server.capacityBytes = capacity;
+    server.usedBytes = used;
+    server.availableBytes = available;
+    server.full = !anyAccepts;
+    server.lastHeartbeatNanos = now;
+    server.lastHeartbeatWallMs = wallClock.millis();
+    // The reported space now includes what was placed before this heartbeat, roughly: writes
+    // in flight are not counted twice for long.
+    server.scheduledBytes = 0;
+
+    if (request.getFullReport()) {
+      Set<Long> reported = new HashSet<>();
+      for (ReplicaReport r : request.getReplicasList()) {
+        reported.add(r.getChunkId());
+        upsert(r.getChunkId(), server, r.getGeneration(), r.getLength(), r.getState(),
+            r.getCorrupt());
+      }
+      for (Long chunkId : new ArrayList<>(server.chunks)) {
+        if (!reported.contains(chunkId)) {
+          remove(chunkId, server);
+        }
+      }
+      server.fullReportNeeded = false;
+    } else if (!server.fullReportNeeded) {
+      for (ReplicaReport r : request.getReplicasList()) {
+        upsert(r.getChunkId(), server, r.getGeneration(), r.getLength(), r.getState(),
+            r.getCorrupt());
+      }
+      for (long chunkId : request.getRemovedChunkIdsList()) {
+        remove(chunkId, server);
+      }
+    }
+    for (ReplicaReport r : request.getCorruptReplicasList()) {
+      markCorrupt(r.getChunkId(), id, r.getGeneration());
+    }
+    return HeartbeatResponse.newBuilder()
+        .setFullReportRequested(server.fullReportNeeded)
+        .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
+        .build();
+  }
+
+  /**
+   * Declares dead every chunkserver silent for the dead interval and forgets its replicas, so
+   * that their chunks are re-replicated. Returns the ids newly declared dead.
+   */
+  public synchronized List<String> declareDead() {
+    long now = clock.nanos();
+    List<String> dead = new ArrayList<>();
+    for (Server server : servers.values()) {
+      if (server.declaredDead || alive(server, now)) {
+        continue;
+      }
+      server.declaredDead = true;
+      dead.add(server.id);
+      int forgotten = server.chunks.size();
+      for (Long chunkId : new ArrayList<>(server.chunks)) {
+        remove(chunkId, server);
+      }
+      LOG.atWarn().addKeyValue("chunkserver", server.id)
+          .addKeyValue("silentMs", (now - server.lastHeartbeatNanos) / 1_000_000)
+          .addKeyValue("replicasForgotten", forgotten)
+          .log("chunkserver declared dead; its chunks will be re-replicated");
+    }
+    return dead;
+  }
+
+  // ---------------------------------------------------------------- placement
+
+  /**
+   * Chooses {@code replication} live chunkservers with room for a new chunk; the caller then
+   * allocates the chunk and records the choice with {@link #expectReplicas}.
+   *
+   * @param excluded chunkserver ids not to use
+   * @param clientHost the writer's host, or empty
+   * @throws NotEnoughChunkServersException if fewer than {@code replication} qualify
+   */
+  public synchronized List<ChunkServerView> placeNewChunk(int replication,
+      long chunkSizeBytes, Collection<String> excluded, String clientHost)
+      throws NotEnoughChunkServersException {
+    long now = clock.nanos();
+    List<Candidate> candidates = new ArrayList<>();
+    int alive = 0;
+    int excludedAlive = 0;
+    int withoutRoom = 0;
+    for (Server server : servers.values()) {
+      if (!alive(server, now)) {
+        continue;
+      }
+      alive++;
+      if (excluded.contains(server.id)) {
+        excludedAlive++;
+      } else if (!hasRoom(server, chunkSizeBytes)) {
+        withoutRoom++;
+      } else {
+        candidates.add(candidate(server));
+      }
+    }
+    if (candidates.size() < replication) {
+      throw new NotEnoughChunkServersException(replication, candidates.size(), "replication "
+          + replication + " needs " + replication + " live chunkservers with room for a chunk of "
+          + chunkSizeBytes + " bytes, but only " + candidates.size() + " qualify: "
+          + servers.size() + " known, " + alive + " alive, " + excludedAlive
+          + " of them excluded by the writer, " + withoutRoom + " without room");
+    }
+    List<Candidate> chosen = ChunkPlacement.choose(candidates, replication, List.of(),
+        clientHost, racksConfigured(now), random);
+    List<ChunkServerView> result = new ArrayList<>();
+    for (Candidate c : chosen) {
+      Server server = servers.get(c.id());
+      server.scheduledBytes += chunkSizeBytes;
+      result.add(view(server, now));
+    }
+    return result;
+  }
+
+  /**
+   * Remembers where the replicas of a newly allocated chunk were placed, for reads and lease
+   * recovery before the chunkservers report them; forgotten once the chunk is committed.
+   */
+  public synchronized void expectReplicas(long chunkId, List<String> serverIds) {
+    expected.put(chunkId, List.copyOf(serverIds));
+  }
+
+  /**
+   * A live chunkserver with room and a free copy slot that holds no replica of the chunk, to copy
+   * it to; placed for rack and host diversity against {@code healthyHolders}. Null if none.
+   */
+  public synchronized ChunkServerView chooseCopyTarget(long chunkId, long chunkSizeBytes,
+      Collection<String> healthyHolders) {
+    long now = clock.nanos();
+    Map<String, Held> held = replicas.getOrDefault(chunkId, new TreeMap<>());
+    Set<String> copying = copyTargets.getOrDefault(chunkId, Set.of());
+    List<Candidate> candidates = new ArrayList<>();
+    List<Candidate> placed = new ArrayList<>();
+    for (Server server : servers.values()) {
+      if (healthyHolders.contains(server.id)) {
+        placed.add(candidate(server));
+        continue;
+      }
+      if (alive(server, now) && hasRoom(server, chunkSizeBytes) && !held.containsKey(server.id)
+          && !copying.contains(server.id) && server.copies < config.copiesPerServerMax()) {
+        candidates.add(candidate(server));
+      }
+    }
+    List<Candidate> chosen = ChunkPlacement.choose(candidates, 1, placed, "",
+        racksConfigured(now), random);
+    if (chosen.isEmpty()) {
+      return null;
+    }
+    Server target = servers.get(chosen.get(0).id());
+    target.scheduledBytes += chunkSizeBytes;
+    return view(target, now);
+  }
+
+  // ---------------------------------------------------------------- copies and calls
+
+  /**
+   * Registers a copy of {@code chunkId} from {@code source} to {@code target} if both have a free
+   * copy slot; returns false (and registers nothing) otherwise.
+   */
+  public synchronized boolean startCopy(long chunkId, String source, String target) {
+    Server from = servers.get(source);
+    Server to = servers.get(target);
+    if (from == null || to == null || from.copies >= config.copiesPerServerMax()
+        || to.copies >= config.copiesPerServerMax()) {
+      return false;
+    }
+    from.copies++;
+    to.copies++;
+    copyTargets.computeIfAbsent(chunkId, k -> new HashSet<>()).add(target);
+    return true;
+  }
+
+  /**
+   * Ends a copy registered with {@link #startCopy}. On success the target holds a sealed replica
+   * with the given generation and length (its next report says so too).
+   */
+  public synchronized void copyFinished(long chunkId, String source, String target,
+      boolean succeeded, long generation, long lengthBytes) {
+    Server from = servers.get(source);
+    Server to = servers.get(target);
+    if (from != null && from.copies > 0) {
+      from.copies--;
+    }
+    if (to != null && to.copies > 0) {
+      to.copies--;
+    }
+    Set<String> targets = copyTargets.get(chunkId);
+    if (targets != null) {
+      targets.remove(target);
+      if (targets.isEmpty()) {
+        copyTargets.remove(chunkId);
+      }
+    }
+    if (succeeded && to != null && !to.declaredDead) {
+      upsert(chunkId, to, generation, lengthBytes, ReplicaState.REPLICA_STATE_SEALED, false);
+    }
+  }
+
+  /** Copies of the chunk under way. */
+  public synchronized int copiesInFlight(long chunkId) {
+    return copyTargets.getOrDefault(chunkId, Set.of()).size();
+  }
+
+  /** Copies one chunkserver takes part in now, as source or target. */
+  public synchronized int copiesOf(String serverId) {
+    Server server = servers.get(serverId);
+    return server == null ? 0 : server.copies;
+  }
+
+  /**
+   * Marks a replica as having a master call under way; returns false if it already has one.
+   * End it with {@link #endCall}.
+   */
+  public synchronized boolean beginCall(long chunkId, String serverId) {
+    return busy.add(chunkId + "/" + serverId);
+  }
+
+  public synchronized void endCall(long chunkId, String serverId) {
+    busy.remove(chunkId + "/" + serverId);
+  }
+
+  // ---------------------------------------------------------------- replica changes
+
+  /** The master sealed or bumped a replica: record its new generation, length and state. */
+  public synchronized void replicaChanged(long chunkId, String serverId, long generation,
+      long lengthBytes, ReplicaState state) {
+    Server server = servers.get(serverId);
+    if (server != null && !server.declaredDead) {
+      upsert(chunkId, server, generation, lengthBytes, state, false);
+    }
+  }
+
+  /** A replica is gone (deleted, or its chunkserver said it has none). */
+  public synchronized void replicaRemoved(long chunkId, String serverId) {
+    Server server = servers.get(serverId);
+    if (server != null) {
+      remove(chunkId, server);
+    }
+  }
+
+  /**
+   * A replica was found corrupt (by its chunkserver, a reader or the master). Applies only if
+   * the replica still has {@code generation} (or either side does not know it): a newer replica
+   * is not blamed for an old one's fault. Returns true if a replica was marked.
+   */
+  public synchronized boolean markCorrupt(long chunkId, String serverId, long generation) {
+    Map<String, Held> held = replicas.get(chunkId);
+    Held replica = held == null ? null : held.get(serverId);
+    if (replica == null) {
+      return false;
+    }
+    if (replica.generation != generation && generation != UNKNOWN_GENERATION
+        && replica.generation != UNKNOWN_GENERATION) {
+      return false;
+    }
+    if (!replica.corrupt) {
+      replica.corrupt = true;
+      noteAttention(chunkId);
+      LOG.atWarn().addKeyValue("chunk", Long.toUnsignedString(chunkId))
+          .addKeyValue("chunkserver", serverId).log("replica marked corrupt");
+    }
+    return true;
+  }
+
+  /** The chunk is committed: its placement no longer stands for replicas not yet reported. */
+  public synchronized void forgetExpected(long chunkId) {
+    expected.remove(chunkId);
+  }
+
+  /** Asks the replication monitor to look at this chunk soon (after a commit, a bad read...). */
+  public synchronized void noteAttention(long chunkId) {
+    if (attention.size() < ATTENTION_MAX) {
+      attention.add(chunkId);
+    }
+    attentionListener.run();
+  }
+
+  /**
+   * Sets what is told when a chunk asks for attention, so that the replication monitor can look
+   * at once rather than at its next round. Called under this manager's lock: {@code listener}
+   * must not block or call back into the manager.
+   */
+  public synchronized void setAttentionListener(Runnable listener) {
+    attentionListener = java.util.Objects.requireNonNull(listener, "listener");
+  }
+
+  /** Takes up to {@code max} chunk ids that asked for attention, oldest first. */
+  public synchronized List<Long> drainAttention(int max) {
+    List<Long> drained = new ArrayList<>();
+    Iterator<Long> it = attention.iterator();
+    while (it.hasNext() && drained.size() < max) {
+      drained.add(it.next());
+      it.remove();
+    }
+    return drained;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Every replica known of the chunk, on live and dead chunkservers alike, by server id. */
+  public synchronized List<ReplicaView> replicas(long chunkId) {
+    long now = clock.nanos();
+    List<ReplicaView> views = new ArrayList<>();
+    Map<String, Held> held = replicas.get(chunkId);
+    if (held != null) {
+      for (Map.Entry<String, Held> e : held.entrySet()) {
+        Server server = servers.get(e.getKey());
+        Held r = e.getValue();
+        views.add(new ReplicaView(view(server, now), alive(server, now), r.generation, r.length,
+            r.state, r.corrupt));
+      }
+    }
+    return views;
+  }
+
+  /**
+   * Where to read a chunk, nearest to {@code clientHost} first (same host, same rack, the rest),
+   * ties spread deterministically by chunk: for a committed chunk the live, not corrupt replicas
+   * with its generation that hold its committed length; for a chunk being written, also the
+   * chunkservers it was placed on that have not reported it yet.
+   */
+  public synchronized List<ChunkServerView> readLocations(long chunkId, long generation,
+      boolean committed, long lengthBytes, String clientHost) {
+    long now = clock.nanos();
+    List<Server> found = new ArrayList<>();
+    Map<String, Held> held = replicas.getOrDefault(chunkId, new TreeMap<>());
+    for (Map.Entry<String, Held> e : held.entrySet()) {
+      Server server = servers.get(e.getKey());
+      Held r = e.getValue();
+      boolean usable = alive(server, now) && !r.corrupt
+          && r.state != ReplicaState.REPLICA_STATE_UNREADABLE
+          && (committed ? r.generation == generation && r.length >= lengthBytes
+              : r.generation >= generation);
+      if (usable) {
+        found.add(server);
+      }
+    }
+    if (!committed) {
+      for (String id : expected.getOrDefault(chunkId, List.of())) {
+        Server server = servers.get(id);
+        if (server != null && alive(server, now) && !held.containsKey(id)) {
+          found.add(server);
+        }
+      }
+    }
+    String clientRack = rackOfHost(clientHost);
+    found.sort(Comparator.<Server>comparingInt(s -> distance(s, clientHost, clientRack))
+        .thenComparingLong(s -> spread(chunkId, s.id)));
+    List<ChunkServerView> views = new ArrayList<>();
+    for (Server server : found) {
+      views.add(view(server, now));
+    }
+    return views;
+  }
+
+  /**
+   * The live chunkservers that may hold a replica of a chunk being written: those that reported
+   * one (not corrupt) and those it was placed on. What lease recovery asks.
+   */
+  public synchronized List<ChunkServerView> possibleHolders(long chunkId) {
+    long now = clock.nanos();
+    Map<String, Server> found = new TreeMap<>();
+    Map<String, Held> held = replicas.getOrDefault(chunkId, new TreeMap<>());
+    for (Map.Entry<String, Held> e : held.entrySet()) {
+      Server server = servers.get(e.getKey());
+      if (alive(server, now) && !e.getValue().corrupt) {
+        found.put(server.id, server);
+      }
+    }
+    for (String id : expected.getOrDefault(chunkId, List.of())) {
+      Server server = servers.get(id);
+      if (server != null && alive(server, now)) {
+        found.put(id, server);
+      }
+    }
+    List<ChunkServerView> views = new ArrayList<>();
+    for (Server server : found.values()) {
+      views.add(view(server, now));
+    }
+    return views;
+  }
+
+  /**
+   * The live chunkservers a chunk was placed on that have not reported a replica of it yet: right
+   * after its writer commits, the replicas exist there before any heartbeat says so.
+   */
+  public synchronized List<ChunkServerView> unreportedPlacements(long chunkId) {
+    long now = clock.nanos();
+    Map<String, Held> held = replicas.getOrDefault(chunkId, new TreeMap<>());
+    List<ChunkServerView> views = new ArrayList<>();
+    for (String id : expected.getOrDefault(chunkId, List.of())) {
+      Server server = servers.get(id);
+      if (server != null && alive(server, now) && !held.containsKey(id)) {
+        views.add(view(server, now));
+      }
+    }
+    return views;
+  }
+
+  /** True if a replica of the chunk was ever placed or reported since the last reset. */
+  public synchronized boolean everPlacedOrReported(long chunkId) {
+    return expected.containsKey(chunkId) || replicas.containsKey(chunkId);
+  }
+
+  /** Up to {@code limit} chunk ids with known replicas above {@code afterChunkId}, in order. */
+  public synchronized List<Long> reportedChunksAfter(long afterChunkId, int limit) {
+    List<Long> ids = new ArrayList<>();
+    for (Long id : replicas.tailMap(afterChunkId, false).keySet()) {
+      if (ids.size() == limit) {
+        break;
+      }
+      ids.add(id);
+    }
+    return ids;
+  }
+
+  /** Every chunkserver known since the last reset, by id. */
+  public synchronized List<ChunkServerView> servers() {
+    long now = clock.nanos();
+    List<ChunkServerView> views = new ArrayList<>();
+    for (Server server : servers.values()) {
+      views.add(view(server, now));
+    }
+    return views;
+  }
+
+  /** The chunkserver, if known. */
+  public synchronized ChunkServerView server(String id) {
+    Server server = servers.get(id);
+    return server == null ? null : view(server, clock.nanos());
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private void upsert(long chunkId, Server server, long generation, long length,
+      ReplicaState state, boolean corrupt) {
+    TreeMap<String, Held> held = replicas.computeIfAbsent(chunkId, k -> new TreeMap<>());
+    Held old = held.get(server.id);
+    boolean stillCorrupt = corrupt || (old != null && old.corrupt && old.generation == generation
+        && old.length == length);
+    Held now = new Held(generation, length, state, stillCorrupt);
+    held.put(server.id, now);
+    server.chunks.add(chunkId);
+    if (!now.equals(old)) {
+      noteAttention(chunkId);
+    }
+  }
+
+  private void remove(long chunkId, Server server) {
+    server.chunks.remove(chunkId);
+    Map<String, Held> held = replicas.get(chunkId);
+    if (held != null && held.remove(server.id) != null) {
+      if (held.isEmpty()) {
+        replicas.remove(chunkId);
+      }
+      noteAttention(chunkId);
+    }
+  }
+
+  private boolean alive(Server server, long now) {
+    // Servers exist only once they heartbeat, so lastHeartbeatNanos is always a reading.
+    return !server.declaredDead
+        && now - server.lastHeartbeatNanos <= config.deadInterval().toNanos();
+  }
+
+  private static boolean hasRoom(Server server, long chunkSizeBytes) {
+    return !server.full && server.availableBytes - server.scheduledBytes >= chunkSizeBytes;
+  }
+
+  private boolean racksConfigured(long now) {
+    for (Server server : servers.values()) {
+      if (alive(server, now) && !server.rack.isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private String rackOfHost(String host) {
+    if (host.isEmpty()) {
+      return "";
+    }
+    for (Server server : servers.values()) {
+      if (server.address != null && server.address.host().equals(host)) {
+        return server.rack;
+      }
+    }
+    return "";
+  }
+
+  private static int distance(Server server, String clientHost, String clientRack) {
+    if (!clientHost.isEmpty() && server.address.host().equals(clientHost)) {
+      return 0;
+    }
+    if (!clientRack.isEmpty() && server.rack.equals(clientRack)) {
+      return 1;
+    }
+    return 2;
+  }
+
+  /** A per-chunk order of chunkservers, so that readers of different chunks go to different ones. */
+  private static long spread(long chunkId, String serverId) {
+    long x = chunkId * 0x9E3779B97F4A7C15L + serverId.hashCode();
+    x ^= x >>> 33;
+    x *= 0xff51afd7ed558ccdL;
+    return x ^ (x >>> 33);
+  }
+
+  private static Candidate candidate(Server server) {
+    return new Candidate(server.id, server.address.host(), server.rack,
+        server.availableBytes - server.scheduledBytes);
+  }
+
+  private ChunkServerView view(Server server, long now) {
+    return new ChunkServerView(server.id, server.address, server.rack, alive(server, now),
+        server.lastHeartbeatWallMs, server.capacityBytes, server.usedBytes, server.availableBytes,
+        server.full, server.chunks.size());
+  }
+
+  private static final class Server {
+    final String id;
+    HostPort address;
+    String rack = "";
+    long capacityBytes;
+    long usedBytes;
+    long availableBytes;
+    boolean full;
+    long lastHeartbeatNanos;
+    long lastHeartbeatWallMs;
+    boolean declaredDead;
+    boolean fullReportNeeded = true;
+    /** Bytes of chunks placed here since the last heartbeat reported its space. */
+    long scheduledBytes;
+    int copies;
+    final Set<Long> chunks = new HashSet<>();
+
+    Server(String id) {
+      this.id = id;
+    }
+  }
+
+  /** One replica. Mutable only for the corrupt flag, under the manager's lock. */
+  private static final class Held {
+    final long generation;
+    final long length;
+    final ReplicaState state;
+    boolean corrupt;
+
+    Held(long generation, long length, ReplicaState state, boolean corrupt) {
+      this.generation = generation;
+      this.length = length;
+      this.state = state;
+      this.corrupt = corrupt;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Held h && h.generation == generation && h.length == length
+          && h.state == state && h.corrupt == corrupt;
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(generation, length, state, corrupt);
+    }
+  }
+}

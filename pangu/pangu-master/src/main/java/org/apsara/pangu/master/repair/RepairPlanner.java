@@ -1,0 +1,156 @@
+package org.apsara.pangu.master.repair;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apsara.pangu.api.v1.ReplicaState;
+import org.apsara.pangu.master.chunks.ChunkServerView;
+import org.apsara.pangu.master.chunks.ReplicaView;
+import org.apsara.pangu.master.namespace.ChunkOwnership;
+
+/**
+ * Decides, for one chunk, what the replication monitor should do, from what the namespace says
+ * about the chunk and the replicas the chunk manager knows. A pure function: no clock, no calls,
+ * so every rule is unit-tested on plain values.
+ *
+ * <p>For a committed chunk with generation G, length L and replication R, each replica on a live
+ * chunkserver is
+ * <ul>
+ *   <li><b>corrupt</b> if a check failed on it or its metadata is unreadable;</li>
+ *   <li><b>stale</b> if its generation is not G, or it is sealed at another length than L, or it
+ *       is open and shorter than L (it cannot be sealed at L);</li>
+ *   <li><b>to seal</b> if it is open with generation G and at least L bytes: the writer
+ *       committed, and the master seals it at L (cutting any unacknowledged tail);</li>
+ *   <li><b>healthy</b> if it is sealed with generation G and length L.</li>
+ * </ul>
+ * Corrupt and stale replicas are deleted only once a healthy replica exists, so the last copy of
+ * anything is never deleted. Missing replicas are copied from a healthy one (counting copies
+ * under way and replicas about to be sealed). Excess healthy replicas are trimmed only when
+ * nothing is under way, keeping as many racks as possible and removing from the fullest
+ * chunkserver first. Replicas of garbage and orphan chunks are deleted; replicas of chunks
+ * allocated after the namespace state read, and of chunks still being written, are left alone
+ * (lease recovery owns the latter).
+ *
+ * <p>Stateless.
+ */
+public final class RepairPlanner {
+  private RepairPlanner() {}
+
+  /**
+   * @param ownership what the namespace says about the chunk
+   * @param replicas every replica the chunk manager knows of it
+   * @param copiesInFlight copies of it under way
+   */
+  public static ChunkPlan plan(ChunkOwnership ownership, List<ReplicaView> replicas,
+      int copiesInFlight) {
+    long chunkId = ownership.chunkId();
+    List<RepairAction> actions = new ArrayList<>();
+    if (ownership instanceof ChunkOwnership.InFile f) {
+      if (!f.committed()) {
+        return new ChunkPlan(chunkId, f.chunk().fileId(), false, 0, f.replication(), 0, actions,
+            0, List.of());
+      }
+      return planCommitted(f, replicas, copiesInFlight);
+    }
+    if (ownership instanceof ChunkOwnership.Garbage) {
+      deleteAll(chunkId, replicas, RepairAction.Reason.GARBAGE, actions);
+    } else if (ownership instanceof ChunkOwnership.Orphan) {
+      deleteAll(chunkId, replicas, RepairAction.Reason.ORPHAN, actions);
+    }
+    // NotYetAllocated: a chunk of records this state has not applied; leave it alone.
+    return new ChunkPlan(chunkId, 0, false, 0, 0, 0, actions, 0, List.of());
+  }
+
+  private static ChunkPlan planCommitted(ChunkOwnership.InFile f, List<ReplicaView> replicas,
+      int copiesInFlight) {
+    long chunkId = f.chunkId();
+    long generation = f.chunk().generation();
+    long length = f.chunk().lengthBytes();
+    List<ReplicaView> healthy = new ArrayList<>();
+    List<ReplicaView> corrupt = new ArrayList<>();
+    List<ReplicaView> stale = new ArrayList<>();
+    List<ReplicaView> toSeal = new ArrayList<>();
+    for (ReplicaView r : replicas) {
+      if (!r.serverAlive()) {
+        continue;
+      }
+      if (r.corrupt() || r.state() == ReplicaState.REPLICA_STATE_UNREADABLE) {
+        corrupt.add(r);
+      } else if (r.generation() != generation) {
+        stale.add(r);
+      } else if (r.state() == ReplicaState.REPLICA_STATE_OPEN) {
+        (r.lengthBytes() >= length ? toSeal : stale).add(r);
+      } else if (r.lengthBytes() == length) {
+        healthy.add(r);
+      } else {
+        stale.add(r);
+      }
+    }
+    List<RepairAction> actions = new ArrayList<>();
+    for (ReplicaView r : toSeal) {
+      actions.add(new RepairAction.Seal(chunkId, r.server(), generation, length));
+    }
+    if (!healthy.isEmpty()) {
+      for (ReplicaView r : corrupt) {
+        actions.add(new RepairAction.Delete(chunkId, r.server(), r.generation(),
+            RepairAction.Reason.CORRUPT));
+      }
+      for (ReplicaView r : stale) {
+        actions.add(new RepairAction.Delete(chunkId, r.server(), r.generation(),
+            RepairAction.Reason.STALE));
+      }
+    }
+    int wanted = f.replication();
+    int coming = healthy.size() + toSeal.size() + copiesInFlight;
+    int copiesWanted = healthy.isEmpty() ? 0 : Math.max(0, wanted - coming);
+    if (healthy.size() > wanted && toSeal.isEmpty() && copiesInFlight == 0) {
+      for (ReplicaView r : excess(healthy, healthy.size() - wanted)) {
+        actions.add(new RepairAction.Delete(chunkId, r.server(), r.generation(),
+            RepairAction.Reason.EXCESS));
+      }
+    }
+    List<ChunkServerView> sources = new ArrayList<>();
+    healthy.forEach(r -> sources.add(r.server()));
+    return new ChunkPlan(chunkId, f.chunk().fileId(), true, healthy.size(), wanted,
+        corrupt.size(), actions, copiesWanted, sources);
+  }
+
+  private static void deleteAll(long chunkId, List<ReplicaView> replicas,
+      RepairAction.Reason reason, List<RepairAction> actions) {
+    for (ReplicaView r : replicas) {
+      if (r.serverAlive()) {
+        actions.add(new RepairAction.Delete(chunkId, r.server(), r.generation(), reason));
+      }
+    }
+  }
+
+  /**
+   * Which {@code count} healthy replicas to remove: each time one whose rack keeps another
+   * replica (so no rack is emptied while another rack could give one up), on the chunkserver
+   * with the least free space, ties by id.
+   */
+  static List<ReplicaView> excess(List<ReplicaView> healthy, int count) {
+    List<ReplicaView> remaining = new ArrayList<>(healthy);
+    List<ReplicaView> removed = new ArrayList<>();
+    Comparator<ReplicaView> fullestFirst = Comparator
+        .comparingLong((ReplicaView r) -> r.server().availableBytes())
+        .thenComparing(ReplicaView::serverId);
+    while (removed.size() < count) {
+      Map<String, Integer> perRack = new HashMap<>();
+      remaining.forEach(r -> perRack.merge(r.server().rack(), 1, Integer::sum));
+      List<ReplicaView> shared = new ArrayList<>();
+      for (ReplicaView r : remaining) {
+        if (perRack.get(r.server().rack()) > 1) {
+          shared.add(r);
+        }
+      }
+      List<ReplicaView> pool = shared.isEmpty() ? remaining : shared;
+      ReplicaView victim = pool.stream().min(fullestFirst).orElseThrow();
+      remaining.remove(victim);
+      removed.add(victim);
+    }
+    return removed;
+  }
+}

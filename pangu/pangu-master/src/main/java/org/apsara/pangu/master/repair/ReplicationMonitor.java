@@ -1,0 +1,535 @@
+package org.apsara.pangu.master.repair;
+
+import io.grpc.StatusRuntimeException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apsara.pangu.api.ChunkServerLimits;
+import org.apsara.pangu.api.v1.DeletionOutcome;
+import org.apsara.pangu.api.v1.ReplicaDeletionResult;
+import org.apsara.pangu.api.v1.ReplicaState;
+import org.apsara.pangu.api.v1.ReplicateReplicaResponse;
+import org.apsara.pangu.master.chunks.ChunkManager;
+import org.apsara.pangu.master.chunks.ChunkServerCalls;
+import org.apsara.pangu.master.chunks.ChunkServerView;
+import org.apsara.pangu.master.chunks.ReplicaView;
+import org.apsara.pangu.master.namespace.ChunkOwnership;
+import org.apsara.pangu.master.namespace.GarbageChunkInfo;
+import org.apsara.pangu.master.namespace.Namespace;
+import org.apsara.pangu.master.namespace.NamespaceException;
+import org.apsara.pangu.master.namespace.NamespaceLimits;
+import org.apsara.pangu.master.raft.LeadershipObserver;
+import org.apsara.pangu.master.raft.MasterNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader's repair loop: keeps every committed chunk at its file's replication and deletes
+ * what should not be on the chunkservers, following {@link RepairPlanner}.
+ *
+ * <p>Each round, on the monitor's own thread:
+ * <ol>
+ *   <li>declares silent chunkservers dead ({@link ChunkManager#declareDead});</li>
+ *   <li>evaluates the chunks that asked for attention (a changed replica, a commit, a bad
+ *       read), those still waiting for copies, one page of the walk over every reported replica
+ *       (orphans and stale replicas), one page of the walk over the namespace's chunks (chunks
+ *       nobody reports, for the health counts), and one page of garbage chunks;</li>
+ *   <li>sends seals and batched deletions, and starts copies in order of fewest healthy
+ *       replicas first (a chunk with one copy left before one with two), within {@link
+ *       org.apsara.pangu.master.chunks.ChunkManagerConfig#copiesPerServerMax} copies per
+ *       chunkserver;</li>
+ *   <li>forgets garbage chunks no chunkserver holds once every live chunkserver has reported
+ *       since this member took office. A chunkserver that was down then still holds its
+ *       replica; when it returns, the replica is an orphan and the orphan rule deletes it.</li>
+ * </ol>
+ * Calls on chunkservers run on two small pools (copies apart, as they take long), never under
+ * the chunk manager's lock; each replica has at most one call under way.
+ *
+ * <p>Starts when this member becomes the ready leader (after resetting the chunk manager) and
+ * stops when it loses leadership; each round checks the term it started in.
+ */
+public final class ReplicationMonitor implements LeadershipObserver, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ReplicationMonitor.class);
+
+  /** Chunk ids one round evaluates per source (attention, each walk, garbage). */
+  public static final int CHUNKS_PER_PAGE = NamespaceLimits.MAX_READ_ENTRIES;
+  /** Unhealthy chunks remembered for reports; beyond it, only the counts grow. */
+  public static final int UNHEALTHY_TRACKED_MAX = 100_000;
+  /** Chunks waiting for copy slots at most; beyond it the walks find them again later. */
+  public static final int COPY_BACKLOG_MAX = 100_000;
+  /** Threads making copies; each waits for one whole chunk copy. */
+  static final int COPY_THREADS = 8;
+  /** Threads sending seals and deletions. */
+  static final int CALL_THREADS = 4;
+  private static final long STOP_WAIT_MS = 5_000;
+
+  private final MasterNode node;
+  private final ChunkManager manager;
+  private final ChunkServerCalls calls;
+  private final Duration interval;
+  private final Duration requestTimeout;
+  private final ScheduledExecutorService rounds;
+  private final ExecutorService copies;
+  private final ExecutorService adminCalls;
+  private final Counter copiesStarted;
+  private final Counter copiesFailed;
+  private final Counter replicasDeleted;
+  private final Counter replicasSealed;
+  private final Counter garbageForgotten;
+  private ScheduledFuture<?> running;
+  // Round state: the monitor thread only.
+  private long reportedCursor;
+  private long namespaceCursor;
+  private long garbageCursor;
+  private final Set<Long> copyBacklog = new LinkedHashSet<>();
+  /** Chunk id -> its plan, for unhealthy chunks; read by reports on other threads. */
+  private final ConcurrentSkipListMap<Long, ChunkPlan> unhealthy = new ConcurrentSkipListMap<>();
+  /** The term this member leads in and runs rounds for, or -1 while it does not lead. */
+  private volatile long leaderTerm = -1;
+  /** A round asked for by {@link #wake} is queued and has not started yet. */
+  private final AtomicBoolean wakePending = new AtomicBoolean();
+
+  public ReplicationMonitor(MasterNode node, ChunkManager manager, ChunkServerCalls calls,
+      Duration interval, Duration requestTimeout, MeterRegistry registry) {
+    this.node = node;
+    this.manager = manager;
+    this.calls = calls;
+    this.interval = interval;
+    this.requestTimeout = requestTimeout;
+    this.rounds = Executors.newSingleThreadScheduledExecutor(threads("repair-monitor"));
+    this.copies = Executors.newFixedThreadPool(COPY_THREADS, threads("repair-copy"));
+    this.adminCalls = Executors.newFixedThreadPool(CALL_THREADS, threads("repair-call"));
+    String prefix = "pangu.master.repair.";
+    this.copiesStarted = registry.counter(prefix + "copies.started");
+    this.copiesFailed = registry.counter(prefix + "copies.failed");
+    this.replicasDeleted = registry.counter(prefix + "replicas.deleted");
+    this.replicasSealed = registry.counter(prefix + "replicas.sealed");
+    this.garbageForgotten = registry.counter(prefix + "garbage.forgotten");
+    manager.setAttentionListener(this::wake);
+  }
+
+  /**
+   * Runs a round soon, on the monitor thread, when a chunk asks for attention (a commit, a bad
+   * read): a committed chunk's replicas are then sealed and readable within milliseconds rather
+   * than a round interval later. At most one such round waits at a time.
+   */
+  private void wake() {
+    long term = leaderTerm;
+    if (term < 0 || !wakePending.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      rounds.execute(() -> {
+        wakePending.set(false);
+        try {
+          round(term);
+        } catch (RuntimeException e) {
+          LOG.atWarn().setCause(e).log("repair round failed; trying again next round");
+        }
+      });
+    } catch (RejectedExecutionException stopped) {
+      wakePending.set(false);
+    }
+  }
+
+  @Override
+  public synchronized void leaderReady(long term) {
+    cancel();
+    manager.reset();
+    if (rounds.isShutdown()) {
+      return;
+    }
+    leaderTerm = term;
+    running = rounds.scheduleWithFixedDelay(() -> {
+      try {
+        round(term);
+      } catch (RuntimeException e) {
+        LOG.atWarn().setCause(e).log("repair round failed; trying again next round");
+      }
+    }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public synchronized void leadershipLost() {
+    leaderTerm = -1;
+    cancel();
+    manager.reset();
+  }
+
+  private void cancel() {
+    if (running != null) {
+      running.cancel(false);
+      running = null;
+    }
+    if (!rounds.isShutdown()) {
+      rounds.execute(() -> {
+        reportedCursor = 0;
+        namespaceCursor = 0;
+        garbageCursor = 0;
+        copyBacklog.clear();
+        unhealthy.clear();
+      });
+    }
+  }
+
+  /** The health counts and up to {@code limit} unhealthy chunks. Any thread. */
+  public ClusterHealth health(int limit) {
+    long under = 0;
+    long missing = 0;
+    long corrupt = 0;
+    List<ChunkPlan> listed = new ArrayList<>();
+    for (ChunkPlan plan : unhealthy.values()) {
+      if (plan.healthy() < plan.wanted()) {
+        under++;
+      }
+      if (plan.healthy() == 0) {
+        missing++;
+      }
+      corrupt += plan.corrupt();
+      if (listed.size() < limit) {
+        listed.add(plan);
+      }
+    }
+    return new ClusterHealth(under, missing, corrupt, listed);
+  }
+
+  // ---------------------------------------------------------------- one round
+
+  /** One round; returns the actions it started. Monitor thread. */
+  int round(long term) {
+    if (!node.leading(term)) {
+      return 0;
+    }
+    for (String dead : manager.declareDead()) {
+      LOG.atInfo().addKeyValue("chunkserver", dead).log("re-replicating a dead chunkserver's chunks");
+    }
+    Namespace namespace = node.namespace();
+    Set<Long> ids = new LinkedHashSet<>(manager.drainAttention(CHUNKS_PER_PAGE));
+    ids.addAll(copyBacklog);
+    List<Long> reported = manager.reportedChunksAfter(reportedCursor, CHUNKS_PER_PAGE);
+    reportedCursor = reported.size() < CHUNKS_PER_PAGE ? 0 : reported.get(reported.size() - 1);
+    ids.addAll(reported);
+
+    List<ChunkPlan> plans = new ArrayList<>();
+    try {
+      List<Long> all = new ArrayList<>(ids);
+      for (int from = 0; from < all.size(); from += CHUNKS_PER_PAGE) {
+        List<Long> batch = all.subList(from, Math.min(all.size(), from + CHUNKS_PER_PAGE));
+        for (ChunkOwnership ownership : namespace.chunkOwnerships(batch)) {
+          plans.add(evaluate(ownership));
+        }
+      }
+      // Chunks no chunkserver reports show up only in the namespace: count them as missing,
+      // but only once every live chunkserver has reported to this leader.
+      List<ChunkOwnership.InFile> inFiles = manager.reportsSettled()
+          ? namespace.chunksInFiles(namespaceCursor, CHUNKS_PER_PAGE) : List.of();
+      namespaceCursor = inFiles.size() < CHUNKS_PER_PAGE ? 0
+          : inFiles.get(inFiles.size() - 1).chunkId();
+      for (ChunkOwnership.InFile f : inFiles) {
+        if (!ids.contains(f.chunkId())) {
+          evaluate(f);
+        }
+      }
+      collectGarbage(term, namespace, plans);
+    } catch (NamespaceException e) {
+      throw new IllegalStateException("reads of the namespace cannot be refused here", e);
+    }
+
+    int started = 0;
+    Map<String, List<RepairAction.Delete>> deletions = new LinkedHashMap<>();
+    for (ChunkPlan plan : plans) {
+      for (RepairAction action : plan.actions()) {
+        if (!manager.beginCall(action.chunkId(), action.server().id())) {
+          continue;
+        }
+        if (action instanceof RepairAction.Delete d) {
+          deletions.computeIfAbsent(d.server().id(), k -> new ArrayList<>()).add(d);
+        } else if (action instanceof RepairAction.Seal s) {
+          submit(adminCalls, () -> seal(s), s);
+        }
+        started++;
+      }
+    }
+    for (List<RepairAction.Delete> forServer : deletions.values()) {
+      for (int from = 0; from < forServer.size(); from += ChunkServerLimits.DELETE_BATCH_MAX) {
+        List<RepairAction.Delete> batch = List.copyOf(forServer.subList(from,
+            Math.min(forServer.size(), from + ChunkServerLimits.DELETE_BATCH_MAX)));
+        submit(adminCalls, () -> delete(batch), batch.toArray(new RepairAction[0]));
+      }
+    }
+    started += scheduleCopies(plans);
+    return started;
+  }
+
+  private ChunkPlan evaluate(ChunkOwnership ownership) {
+    long chunkId = ownership.chunkId();
+    List<ReplicaView> replicas = new ArrayList<>(manager.replicas(chunkId));
+    if (ownership instanceof ChunkOwnership.InFile f && f.committed()) {
+      // The writer just committed: its replicas are on the chunkservers the chunk was placed on,
+      // though no heartbeat has said so yet. Seal them now, as if reported open at the committed
+      // length; a seal that succeeds records the replica, so readers find it at once instead of
+      // a heartbeat later, and one that fails leaves the truth to the next report.
+      for (ChunkServerView placed : manager.unreportedPlacements(chunkId)) {
+        replicas.add(new ReplicaView(placed, true, f.chunk().generation(),
+            f.chunk().lengthBytes(), ReplicaState.REPLICA_STATE_OPEN, false));
+      }
+      manager.forgetExpected(chunkId);
+    }
+    ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copiesInFlight(chunkId));
+    if (plan.unhealthy()) {
+      if (unhealthy.size() < UNHEALTHY_TRACKED_MAX || unhealthy.containsKey(chunkId)) {
+        unhealthy.put(chunkId, plan);
+      }
+    } else {
+      unhealthy.remove(chunkId);
+    }
+    if (plan.copiesWanted() == 0) {
+      copyBacklog.remove(chunkId);
+    }
+    return plan;
+  }
+
+  /**
+   * Deletes the replicas of one page of garbage chunks and forgets those no chunkserver holds,
+   * once every live chunkserver has reported since this member took office.
+   */
+  private void collectGarbage(long term, Namespace namespace, List<ChunkPlan> plans)
+      throws NamespaceException {
+    List<GarbageChunkInfo> garbage = namespace.garbageChunks(garbageCursor, CHUNKS_PER_PAGE);
+    garbageCursor = garbage.size() < CHUNKS_PER_PAGE ? 0
+        : garbage.get(garbage.size() - 1).chunkId();
+    boolean settled = manager.reportsSettled();
+    List<Long> forget = new ArrayList<>();
+    for (GarbageChunkInfo g : garbage) {
+      List<ReplicaView> replicas = manager.replicas(g.chunkId());
+      if (replicas.isEmpty()) {
+        if (settled) {
+          forget.add(g.chunkId());
+        }
+      } else {
+        plans.add(RepairPlanner.plan(new ChunkOwnership.Garbage(g), replicas, 0));
+      }
+    }
+    if (forget.isEmpty() || !node.leading(term)) {
+      return;
+    }
+    try {
+      node.submit(p -> p.forgetGarbageChunks(forget))
+          .get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      garbageForgotten.increment(forget.size());
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.atInfo().addKeyValue("chunks", forget.size()).addKeyValue("error", String.valueOf(
+          e.getCause())).log("forgetting garbage chunks failed; the next round tries again");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Starts copies, chunks with the fewest healthy replicas first. Returns copies started. */
+  private int scheduleCopies(List<ChunkPlan> plans) {
+    List<ChunkPlan> needing = new ArrayList<>();
+    for (ChunkPlan plan : plans) {
+      if (plan.copiesWanted() > 0) {
+        needing.add(plan);
+      }
+    }
+    needing.sort(Comparator.comparingInt(ChunkPlan::healthy)
+        .thenComparingLong(ChunkPlan::chunkId));
+    int started = 0;
+    for (ChunkPlan plan : needing) {
+      int made = 0;
+      for (int i = 0; i < plan.copiesWanted(); i++) {
+        if (!startCopy(plan)) {
+          break;
+        }
+        made++;
+      }
+      started += made;
+      if (made < plan.copiesWanted()) {
+        if (copyBacklog.size() < COPY_BACKLOG_MAX) {
+          copyBacklog.add(plan.chunkId());
+        }
+      } else {
+        copyBacklog.remove(plan.chunkId());
+      }
+    }
+    return started;
+  }
+
+  private boolean startCopy(ChunkPlan plan) {
+    List<ChunkServerView> sources = new ArrayList<>(plan.sources());
+    sources.sort(Comparator.comparingInt((ChunkServerView s) -> manager.copiesOf(s.id()))
+        .thenComparing(ChunkServerView::id));
+    ChunkServerView source = null;
+    for (ChunkServerView s : sources) {
+      if (manager.copiesOf(s.id()) < manager.config().copiesPerServerMax()) {
+        source = s;
+        break;
+      }
+    }
+    if (source == null) {
+      return false;
+    }
+    List<String> holders = plan.sources().stream().map(ChunkServerView::id).toList();
+    List<ReplicaView> replicas = manager.replicas(plan.chunkId());
+    long generation = -1;
+    long length = 0;
+    for (ReplicaView r : replicas) {
+      if (r.serverId().equals(source.id())) {
+        generation = r.generation();
+        length = r.lengthBytes();
+      }
+    }
+    ChunkServerView target = manager.chooseCopyTarget(plan.chunkId(), Math.max(1, length),
+        holders);
+    if (target == null || generation == -1
+        || !manager.startCopy(plan.chunkId(), source.id(), target.id())) {
+      return false;
+    }
+    ChunkServerView from = source;
+    long gen = generation;
+    copiesStarted.increment();
+    try {
+      copies.execute(() -> copy(plan.chunkId(), from, target, gen));
+    } catch (RejectedExecutionException stopped) {
+      manager.copyFinished(plan.chunkId(), from.id(), target.id(), false, 0, 0);
+      return false;
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  private void submit(ExecutorService pool, Runnable call, RepairAction... actions) {
+    try {
+      pool.execute(() -> {
+        try {
+          call.run();
+        } finally {
+          for (RepairAction a : actions) {
+            manager.endCall(a.chunkId(), a.server().id());
+          }
+        }
+      });
+    } catch (RejectedExecutionException stopped) {
+      for (RepairAction a : actions) {
+        manager.endCall(a.chunkId(), a.server().id());
+      }
+    }
+  }
+
+  private void seal(RepairAction.Seal s) {
+    try {
+      long sealed = calls.seal(s.server(), s.chunkId(), s.generation(), s.lengthBytes());
+      manager.replicaChanged(s.chunkId(), s.server().id(), s.generation(), sealed,
+          ReplicaState.REPLICA_STATE_SEALED);
+      replicasSealed.increment();
+    } catch (StatusRuntimeException e) {
+      // The replica's next report shows what it is; if it cannot hold the committed length it
+      // is then stale, and deleted once a healthy copy exists.
+      LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(s.chunkId()))
+          .addKeyValue("chunkserver", s.server().id()).addKeyValue("status", e.getStatus())
+          .log("sealing a replica at the committed length failed");
+    }
+  }
+
+  private void delete(List<RepairAction.Delete> batch) {
+    ChunkServerView server = batch.get(0).server();
+    List<ChunkServerCalls.Deletion> deletions = new ArrayList<>();
+    for (RepairAction.Delete d : batch) {
+      deletions.add(new ChunkServerCalls.Deletion(d.chunkId(), d.generation()));
+    }
+    try {
+      List<ReplicaDeletionResult> results = calls.deleteReplicas(server, deletions);
+      for (int i = 0; i < results.size() && i < batch.size(); i++) {
+        RepairAction.Delete d = batch.get(i);
+        DeletionOutcome outcome = results.get(i).getOutcome();
+        if (outcome == DeletionOutcome.DELETION_OUTCOME_DELETED
+            || outcome == DeletionOutcome.DELETION_OUTCOME_NOT_FOUND) {
+          manager.replicaRemoved(d.chunkId(), server.id());
+          replicasDeleted.increment();
+          LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(d.chunkId()))
+              .addKeyValue("chunkserver", server.id()).addKeyValue("reason", d.reason())
+              .log("replica deleted");
+        } else {
+          LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(d.chunkId()))
+              .addKeyValue("chunkserver", server.id()).addKeyValue("outcome", outcome)
+              .addKeyValue("message", results.get(i).getMessage())
+              .log("replica not deleted; the next round tries again");
+        }
+      }
+    } catch (StatusRuntimeException e) {
+      LOG.atInfo().addKeyValue("chunkserver", server.id()).addKeyValue("replicas", batch.size())
+          .addKeyValue("status", e.getStatus()).log("deleting replicas failed");
+    }
+  }
+
+  private void copy(long chunkId, ChunkServerView source, ChunkServerView target,
+      long generation) {
+    boolean ok = false;
+    long length = 0;
+    try {
+      ReplicateReplicaResponse copied = calls.replicate(target, source, chunkId, generation);
+      ok = copied.getGeneration() == generation;
+      length = copied.getLength();
+      LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(chunkId))
+          .addKeyValue("source", source.id()).addKeyValue("target", target.id())
+          .addKeyValue("bytes", length).log("replica copied");
+    } catch (StatusRuntimeException e) {
+      copiesFailed.increment();
+      LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(chunkId))
+          .addKeyValue("source", source.id()).addKeyValue("target", target.id())
+          .addKeyValue("status", e.getStatus()).log("replica copy failed");
+    } finally {
+      manager.copyFinished(chunkId, source.id(), target.id(), ok, generation, length);
+      manager.noteAttention(chunkId);
+    }
+  }
+
+  private static ThreadFactory threads(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return r -> {
+      Thread thread = new Thread(r, "pangu-master-" + prefix + "-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (running != null) {
+        running.cancel(true);
+      }
+      rounds.shutdownNow();
+    }
+    copies.shutdownNow();
+    adminCalls.shutdownNow();
+    try {
+      rounds.awaitTermination(STOP_WAIT_MS, TimeUnit.MILLISECONDS);
+      copies.awaitTermination(STOP_WAIT_MS, TimeUnit.MILLISECONDS);
+      adminCalls.awaitTermination(STOP_WAIT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

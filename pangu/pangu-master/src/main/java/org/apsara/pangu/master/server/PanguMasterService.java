@@ -1,0 +1,601 @@
+package org.apsara.pangu.master.server;
+
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apsara.pangu.api.v1.AddChunkRequest;
+import org.apsara.pangu.api.v1.AddChunkResponse;
+import org.apsara.pangu.api.v1.AppendRequest;
+import org.apsara.pangu.api.v1.AppendResponse;
+import org.apsara.pangu.api.v1.BadReplica;
+import org.apsara.pangu.api.v1.ChunkHealth;
+import org.apsara.pangu.api.v1.ChunkServerReport;
+import org.apsara.pangu.api.v1.CloseFileRequest;
+import org.apsara.pangu.api.v1.CloseFileResponse;
+import org.apsara.pangu.api.v1.CommitChunkRequest;
+import org.apsara.pangu.api.v1.CommitChunkResponse;
+import org.apsara.pangu.api.v1.CreateRequest;
+import org.apsara.pangu.api.v1.CreateResponse;
+import org.apsara.pangu.api.v1.DeleteRequest;
+import org.apsara.pangu.api.v1.DeleteResponse;
+import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
+import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
+import org.apsara.pangu.api.v1.GetClusterReportRequest;
+import org.apsara.pangu.api.v1.GetClusterReportResponse;
+import org.apsara.pangu.api.v1.GetContentSummaryRequest;
+import org.apsara.pangu.api.v1.GetContentSummaryResponse;
+import org.apsara.pangu.api.v1.GetFileStatusRequest;
+import org.apsara.pangu.api.v1.GetFileStatusResponse;
+import org.apsara.pangu.api.v1.ListDirectoryRequest;
+import org.apsara.pangu.api.v1.ListDirectoryResponse;
+import org.apsara.pangu.api.v1.LocatedChunk;
+import org.apsara.pangu.api.v1.MkdirsRequest;
+import org.apsara.pangu.api.v1.MkdirsResponse;
+import org.apsara.pangu.api.v1.PanguMasterGrpc;
+import org.apsara.pangu.api.v1.RecoverLeaseRequest;
+import org.apsara.pangu.api.v1.RecoverLeaseResponse;
+import org.apsara.pangu.api.v1.RenameRequest;
+import org.apsara.pangu.api.v1.RenameResponse;
+import org.apsara.pangu.api.v1.RenewLeaseRequest;
+import org.apsara.pangu.api.v1.RenewLeaseResponse;
+import org.apsara.pangu.api.v1.ReportBadReplicasRequest;
+import org.apsara.pangu.api.v1.ReportBadReplicasResponse;
+import org.apsara.pangu.api.v1.SetOwnerRequest;
+import org.apsara.pangu.api.v1.SetOwnerResponse;
+import org.apsara.pangu.api.v1.SetPermissionRequest;
+import org.apsara.pangu.api.v1.SetPermissionResponse;
+import org.apsara.pangu.api.v1.SetQuotaRequest;
+import org.apsara.pangu.api.v1.SetQuotaResponse;
+import org.apsara.pangu.api.v1.SetTimesRequest;
+import org.apsara.pangu.api.v1.SetTimesResponse;
+import org.apsara.pangu.master.chunks.ChunkManager;
+import org.apsara.pangu.master.chunks.ChunkServerView;
+import org.apsara.pangu.master.chunks.ChunkTokens;
+import org.apsara.pangu.master.namespace.ChunkInfo;
+import org.apsara.pangu.master.namespace.FileStatus;
+import org.apsara.pangu.master.namespace.NamespaceErrorCode;
+import org.apsara.pangu.master.namespace.NamespaceException;
+import org.apsara.pangu.master.namespace.NamespaceLimits;
+import org.apsara.pangu.master.namespace.NamespaceReply;
+import org.apsara.pangu.master.raft.LeaseRecovery;
+import org.apsara.pangu.master.raft.MasterCommand;
+import org.apsara.pangu.master.raft.MasterNode;
+import org.apsara.pangu.master.raft.ReadConsistency;
+import org.apsara.pangu.master.repair.ChunkPlan;
+import org.apsara.pangu.master.repair.ClusterHealth;
+import org.apsara.pangu.master.repair.ReplicationMonitor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code apsara.pangu.v1.PanguMaster} service over one {@link MasterNode}: changes are
+ * proposed as commands on the leader, reads are linearizable reads on the leader, and chunk
+ * placement, locations and tokens come from the leader's {@link ChunkManager}. Errors follow the
+ * table in {@code master.proto} ({@link MasterErrors}); a follower answers UNAVAILABLE naming the
+ * leader's client address.
+ *
+ * <p>Requests are checked here for what the namespace does not judge (limits of this API,
+ * required fields) and refused with INVALID_ARGUMENT naming the field; everything else is the
+ * namespace's to refuse, with its own code.
+ *
+ * <p>Thread-safe. Handlers may block (placement reads, lease recovery asks chunkservers), so the
+ * gRPC server runs them on an executor of their own, never on network threads.
+ */
+public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBase {
+  private static final Logger LOG = LoggerFactory.getLogger(PanguMasterService.class);
+
+  /** Most entries of a listing, and the default for limit 0. */
+  public static final int LIST_LIMIT_MAX = NamespaceLimits.MAX_LIST_ENTRIES;
+  /** Most chunks of one GetChunkLocations, and the default for limit 0. */
+  public static final int LOCATIONS_LIMIT_MAX = 1000;
+  /** Most chunkservers a writer may exclude in one AddChunk. */
+  public static final int EXCLUDED_CHUNKSERVERS_MAX = 1000;
+  /** Most replicas in one ReportBadReplicas. */
+  public static final int BAD_REPLICAS_MAX = 1000;
+  /** Most unhealthy chunks a cluster report lists, and the default for 0. */
+  public static final int REPORT_CHUNKS_MAX = 1000;
+  /** Longest client name, in UTF-8 bytes (as the contract says). */
+  public static final int CLIENT_NAME_BYTES_MAX = NamespaceLimits.MAX_PRINCIPAL_NAME_BYTES;
+  /** Chunks read per page when summing the lengths before a requested index. */
+  private static final int OFFSET_PAGE = NamespaceLimits.MAX_READ_ENTRIES;
+
+  private final MasterNode node;
+  private final ChunkManager chunks;
+  private final ChunkTokens tokens;
+  private final LeaseRecovery recovery;
+  private final ReplicationMonitor monitor;
+  private final MasterErrors errors;
+  private final CallerResolver callers;
+  private final MasterServerConfig config;
+  private final Executor background;
+
+  /**
+   * @param background runs lease recoveries an Append triggers
+   */
+  public PanguMasterService(MasterNode node, ChunkManager chunks, ChunkTokens tokens,
+      LeaseRecovery recovery, ReplicationMonitor monitor, MasterErrors errors,
+      CallerResolver callers, MasterServerConfig config, Executor background) {
+    this.node = node;
+    this.chunks = chunks;
+    this.tokens = tokens;
+    this.recovery = recovery;
+    this.monitor = monitor;
+    this.errors = errors;
+    this.callers = callers;
+    this.config = config;
+    this.background = background;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  @Override
+  public void getFileStatus(GetFileStatusRequest request,
+      StreamObserver<GetFileStatusResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.getStatus(path, ReadConsistency.LINEARIZABLE).thenApply(s ->
+          GetFileStatusResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
+    });
+  }
+
+  @Override
+  public void listDirectory(ListDirectoryRequest request,
+      StreamObserver<ListDirectoryResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      int limit = limit("limit", request.getLimit(), LIST_LIMIT_MAX);
+      return node.list(path, request.getStartAfter(), limit, ReadConsistency.LINEARIZABLE)
+          .thenApply(listing -> {
+            ListDirectoryResponse.Builder b = ListDirectoryResponse.newBuilder()
+                .setHasMore(listing.hasMore());
+            listing.entries().forEach(e -> b.addEntries(ProtoViews.status(e)));
+            return b.build();
+          });
+    });
+  }
+
+  @Override
+  public void getContentSummary(GetContentSummaryRequest request,
+      StreamObserver<GetContentSummaryResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.contentSummary(path, ReadConsistency.LINEARIZABLE).thenApply(s ->
+          GetContentSummaryResponse.newBuilder().setSummary(ProtoViews.summary(s)).build());
+    });
+  }
+
+  // ---------------------------------------------------------------- directories and files
+
+  @Override
+  public void mkdirs(MkdirsRequest request, StreamObserver<MkdirsResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      int mode = request.getMode() == 0 ? 0755 : request.getMode();
+      Caller caller = callers.resolve();
+      return status(p -> p.mkdirs(path, mode, caller.owner(), caller.group()))
+          .thenApply(s -> MkdirsResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
+    });
+  }
+
+  @Override
+  public void create(CreateRequest request, StreamObserver<CreateResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      String client = clientName(request.getClientName());
+      int replication = request.getReplication() == 0 ? config.defaultReplication()
+          : request.getReplication();
+      if (request.getChunkSize() < 0) {
+        throw MasterErrors.invalid("chunk_size " + request.getChunkSize() + " is negative");
+      }
+      long chunkSize = request.getChunkSize() == 0 ? config.defaultChunkSizeBytes()
+          : request.getChunkSize();
+      int mode = request.getMode() == 0 ? 0644 : request.getMode();
+      Caller caller = callers.resolve();
+      CompletableFuture<FileStatus> parent = CompletableFuture.completedFuture(null);
+      int slash = path.lastIndexOf('/');
+      if (request.getCreateParent() && slash > 0) {
+        String parentPath = path.substring(0, slash);
+        parent = status(p -> p.mkdirs(parentPath, 0755, caller.owner(), caller.group()));
+      }
+      return parent.thenCompose(ignored -> status(p -> p.create(path, client,
+              request.getOverwrite(), replication, chunkSize, mode, caller.owner(),
+              caller.group())))
+          .thenApply(s -> CreateResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
+    });
+  }
+
+  @Override
+  public void append(AppendRequest request, StreamObserver<AppendResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      String client = clientName(request.getClientName());
+      return status(p -> p.append(path, client))
+          .whenComplete((s, failure) -> {
+            if (failure != null && unwrap(failure) instanceof NamespaceException e
+                && e.code() == NamespaceErrorCode.CHUNK_NOT_COMMITTED) {
+              // The previous writer's lease expired mid-chunk: start its recovery so that a
+              // retried append finds the file closed with every synced byte.
+              background.execute(() -> recoverQuietly(path, client));
+            }
+          })
+          .thenApply(s -> AppendResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
+    });
+  }
+
+  @Override
+  public void rename(RenameRequest request, StreamObserver<RenameResponse> response) {
+    run(response, () -> {
+      String source = path("source", request.getSource());
+      String destination = path("destination", request.getDestination());
+      return node.submit(p -> p.rename(source, destination))
+          .thenApply(r -> RenameResponse.getDefaultInstance());
+    });
+  }
+
+  @Override
+  public void delete(DeleteRequest request, StreamObserver<DeleteResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.submit(p -> p.delete(path, request.getRecursive()))
+          .thenApply(r -> DeleteResponse.getDefaultInstance());
+    });
+  }
+
+  @Override
+  public void setTimes(SetTimesRequest request, StreamObserver<SetTimesResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.submit(p -> p.setTimes(path, request.getMtimeMs(), request.getAtimeMs()))
+          .thenApply(r -> SetTimesResponse.getDefaultInstance());
+    });
+  }
+
+  @Override
+  public void setPermission(SetPermissionRequest request,
+      StreamObserver<SetPermissionResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.submit(p -> p.setPermission(path, request.getMode()))
+          .thenApply(r -> SetPermissionResponse.getDefaultInstance());
+    });
+  }
+
+  @Override
+  public void setOwner(SetOwnerRequest request, StreamObserver<SetOwnerResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.submit(p -> p.setOwner(path, request.getOwner(), request.getGroup()))
+          .thenApply(r -> SetOwnerResponse.getDefaultInstance());
+    });
+  }
+
+  @Override
+  public void setQuota(SetQuotaRequest request, StreamObserver<SetQuotaResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      return node.submit(p -> p.setQuota(path, request.getNameQuota(), request.getSpaceQuota()))
+          .thenApply(r -> SetQuotaResponse.getDefaultInstance());
+    });
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  @Override
+  public void addChunk(AddChunkRequest request, StreamObserver<AddChunkResponse> response) {
+    run(response, () -> {
+      long fileId = fileId(request.getFileId());
+      String client = clientName(request.getClientName());
+      if (request.getExcludedChunkserversCount() > EXCLUDED_CHUNKSERVERS_MAX) {
+        throw MasterErrors.invalid(request.getExcludedChunkserversCount()
+            + " excluded chunkservers are more than the most, " + EXCLUDED_CHUNKSERVERS_MAX);
+      }
+      node.requireReadyLeader();
+      return node.read(ReadConsistency.LINEARIZABLE, ns -> ns.statusOf(fileId))
+          .thenCompose(file -> {
+            if (!file.open() || !file.leaseHolder().equals(client) || file.lastChunkOpen()) {
+              // The namespace refuses this with its precise reason; place nothing.
+              return chunk(p -> p.addChunk(fileId, client))
+                  .thenApply(c -> AddChunkResponse.getDefaultInstance());
+            }
+            List<ChunkServerView> placed;
+            try {
+              placed = chunks.placeNewChunk(file.replication(), file.chunkSizeBytes(),
+                  new HashSet<>(request.getExcludedChunkserversList()), request.getClientHost());
+            } catch (Exception e) {
+              return CompletableFuture.failedFuture(e);
+            }
+            Caller caller = callers.resolve();
+            return chunk(p -> p.addChunk(fileId, client)).thenApply(c -> {
+              chunks.expectReplicas(c.chunkId(), placed.stream().map(ChunkServerView::id)
+                  .toList());
+              ChunkTokens.Issued token = tokens.write(c.chunkId(), caller.tokenSubject());
+              LocatedChunk.Builder located = LocatedChunk.newBuilder()
+                  .setIndex(c.index())
+                  .setChunkId(c.chunkId())
+                  .setGeneration(c.generation())
+                  .setFileOffset(file.lengthBytes())
+                  .setLength(0)
+                  .setCommitted(false)
+                  .setToken(token.token())
+                  .setTokenExpiryMs(token.expiryMs());
+              placed.forEach(s -> located.addLocations(ProtoViews.location(s)));
+              return AddChunkResponse.newBuilder().setChunk(located).build();
+            });
+          });
+    });
+  }
+
+  @Override
+  public void commitChunk(CommitChunkRequest request,
+      StreamObserver<CommitChunkResponse> response) {
+    run(response, () -> {
+      long fileId = fileId(request.getFileId());
+      String client = clientName(request.getClientName());
+      if (request.getLength() > NamespaceLimits.MAX_CHUNK_SIZE_BYTES) {
+        throw MasterErrors.invalid("length " + Long.toUnsignedString(request.getLength())
+            + " is above the largest chunk size, " + NamespaceLimits.MAX_CHUNK_SIZE_BYTES);
+      }
+      return chunk(p -> p.commitChunk(fileId, client, request.getChunkIndex(),
+          request.getChunkId(), request.getGeneration(), request.getLength()))
+          .thenApply(c -> {
+            // The replication monitor seals the replicas at the committed length.
+            chunks.noteAttention(c.chunkId());
+            return CommitChunkResponse.getDefaultInstance();
+          });
+    });
+  }
+
+  @Override
+  public void closeFile(CloseFileRequest request, StreamObserver<CloseFileResponse> response) {
+    run(response, () -> {
+      long fileId = fileId(request.getFileId());
+      String client = clientName(request.getClientName());
+      return status(p -> p.close(fileId, client))
+          .thenApply(s -> CloseFileResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
+    });
+  }
+
+  @Override
+  public void renewLease(RenewLeaseRequest request,
+      StreamObserver<RenewLeaseResponse> response) {
+    run(response, () -> {
+      String client = clientName(request.getClientName());
+      return node.submit(p -> p.renewLease(client)).thenApply(r -> {
+        NamespaceReply.LeasesRenewed renewed = (NamespaceReply.LeasesRenewed) r;
+        return RenewLeaseResponse.newBuilder().setRenewed(renewed.renewed())
+            .setExpired(renewed.expired()).build();
+      });
+    });
+  }
+
+  @Override
+  public void recoverLease(RecoverLeaseRequest request,
+      StreamObserver<RecoverLeaseResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      String client = clientName(request.getClientName());
+      node.requireReadyLeader();
+      boolean closed;
+      try {
+        closed = recovery.recover(path, client);
+      } catch (NamespaceException e) {
+        if (e.code() != NamespaceErrorCode.LEASE_HELD_BY_OTHER) {
+          throw e;
+        }
+        // The lease is still live: the contract answers "not yet" rather than an error.
+        closed = false;
+      }
+      return CompletableFuture.completedFuture(
+          RecoverLeaseResponse.newBuilder().setClosed(closed).build());
+    });
+  }
+
+  // ---------------------------------------------------------------- chunks
+
+  private record Located(FileStatus file, long firstOffset, List<ChunkInfo> chunks) {}
+
+  @Override
+  public void getChunkLocations(GetChunkLocationsRequest request,
+      StreamObserver<GetChunkLocationsResponse> response) {
+    run(response, () -> {
+      String path = path("path", request.getPath());
+      int limit = limit("limit", request.getLimit(), LOCATIONS_LIMIT_MAX);
+      int from = request.getFromIndex();
+      if (from < 0) {
+        throw MasterErrors.invalid("from_index " + Integer.toUnsignedString(from)
+            + " is above the most chunks of a file, " + NamespaceLimits.MAX_CHUNKS_PER_FILE);
+      }
+      Caller caller = callers.resolve();
+      return node.read(ReadConsistency.LINEARIZABLE, ns -> {
+        FileStatus file = ns.getStatus(path);
+        List<ChunkInfo> listed = file.directory() || from >= file.chunkCount() ? List.of()
+            : ns.chunks(path, from, limit + 1);
+        long offset = 0;
+        for (int i = 0; i < Math.min(from, file.chunkCount()); i += OFFSET_PAGE) {
+          for (ChunkInfo c : ns.chunks(path, i, Math.min(OFFSET_PAGE, from - i))) {
+            offset += c.lengthBytes();
+          }
+        }
+        if (file.directory()) {
+          throw new NamespaceException(NamespaceErrorCode.IS_A_DIRECTORY, path,
+              path + " is a directory");
+        }
+        return new Located(file, offset, listed);
+      }).thenApply(located -> {
+        GetChunkLocationsResponse.Builder b = GetChunkLocationsResponse.newBuilder()
+            .setStatus(ProtoViews.status(located.file()))
+            .setHasMore(located.chunks().size() > limit);
+        long offset = located.firstOffset();
+        for (ChunkInfo c : located.chunks().subList(0, Math.min(limit, located.chunks().size()))) {
+          ChunkTokens.Issued token = tokens.read(c.chunkId(), caller.tokenSubject());
+          LocatedChunk.Builder chunk = LocatedChunk.newBuilder()
+              .setIndex(c.index())
+              .setChunkId(c.chunkId())
+              .setGeneration(c.generation())
+              .setFileOffset(offset)
+              .setLength(c.sealed() ? c.lengthBytes() : 0)
+              .setCommitted(c.sealed())
+              .setToken(token.token())
+              .setTokenExpiryMs(token.expiryMs());
+          chunks.readLocations(c.chunkId(), c.generation(), c.sealed(), c.lengthBytes(),
+              request.getClientHost()).forEach(s -> chunk.addLocations(ProtoViews.location(s)));
+          b.addChunks(chunk);
+          offset += c.lengthBytes();
+        }
+        return b.build();
+      });
+    });
+  }
+
+  @Override
+  public void reportBadReplicas(ReportBadReplicasRequest request,
+      StreamObserver<ReportBadReplicasResponse> response) {
+    run(response, () -> {
+      if (request.getReplicasCount() > BAD_REPLICAS_MAX) {
+        throw MasterErrors.invalid(request.getReplicasCount()
+            + " replicas are more than the most one report holds, " + BAD_REPLICAS_MAX);
+      }
+      node.requireReadyLeader();
+      for (BadReplica bad : request.getReplicasList()) {
+        if (chunks.markCorrupt(bad.getChunkId(), bad.getChunkserverId(), bad.getGeneration())) {
+          LOG.atWarn().addKeyValue("chunk", Long.toUnsignedString(bad.getChunkId()))
+              .addKeyValue("chunkserver", bad.getChunkserverId())
+              .addKeyValue("reason", bad.getReason()).log("a reader reported a bad replica");
+        }
+      }
+      return CompletableFuture.completedFuture(ReportBadReplicasResponse.getDefaultInstance());
+    });
+  }
+
+  @Override
+  public void getClusterReport(GetClusterReportRequest request,
+      StreamObserver<GetClusterReportResponse> response) {
+    run(response, () -> {
+      int limit = limit("chunk_limit", request.getChunkLimit(), REPORT_CHUNKS_MAX);
+      node.requireReadyLeader();
+      ClusterHealth health = monitor.health(limit);
+      return node.read(ReadConsistency.LINEARIZABLE, ns -> {
+        GetClusterReportResponse.Builder b = GetClusterReportResponse.newBuilder()
+            .setUnderReplicatedChunks(health.underReplicated())
+            .setMissingChunks(health.missing())
+            .setCorruptReplicas(health.corruptReplicas())
+            .setGarbageChunks(ns.garbageChunks(0, NamespaceLimits.MAX_READ_ENTRIES).size());
+        for (ChunkServerView s : chunks.servers()) {
+          b.addChunkservers(ChunkServerReport.newBuilder()
+              .setLocation(ProtoViews.location(s))
+              .setAlive(s.alive())
+              .setLastHeartbeatMs(s.lastHeartbeatMs())
+              .setCapacityBytes(s.capacityBytes())
+              .setUsedBytes(s.usedBytes())
+              .setAvailableBytes(s.availableBytes())
+              .setReplicas(s.replicas()));
+        }
+        for (ChunkPlan plan : health.unhealthy()) {
+          String path;
+          try {
+            path = ns.pathOf(plan.fileId());
+          } catch (NamespaceException e) {
+            path = "";
+          }
+          b.addUnhealthyChunks(ChunkHealth.newBuilder()
+              .setChunkId(plan.chunkId())
+              .setPath(path)
+              .setHealthyReplicas(plan.healthy())
+              .setWantedReplicas(plan.wanted())
+              .setCorruptReplicas(plan.corrupt()));
+        }
+        return b.build();
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Produces the reply; anything it throws or fails with becomes the contract's status. */
+  @FunctionalInterface
+  private interface Handler<T> {
+    CompletableFuture<T> handle() throws Exception;
+  }
+
+  private <T> void run(StreamObserver<T> response, Handler<T> handler) {
+    CompletableFuture<T> reply;
+    try {
+      reply = handler.handle();
+    } catch (Exception e) {
+      reply = CompletableFuture.failedFuture(e);
+    }
+    reply.whenComplete((value, failure) -> {
+      if (failure != null) {
+        response.onError(errors.toStatus(failure));
+      } else {
+        response.onNext(value);
+        response.onCompleted();
+      }
+    });
+  }
+
+  private CompletableFuture<FileStatus> status(MasterCommand command) {
+    return node.submit(command).thenApply(r -> ((NamespaceReply.Status) r).status());
+  }
+
+  private CompletableFuture<ChunkInfo> chunk(MasterCommand command) {
+    return node.submit(command).thenApply(r -> ((NamespaceReply.Chunk) r).chunk());
+  }
+
+  private void recoverQuietly(String path, String client) {
+    try {
+      recovery.recover(path, client);
+    } catch (Exception e) {
+      LOG.atInfo().addKeyValue("path", path).addKeyValue("error", e.toString())
+          .log("lease recovery an append asked for did not finish; the lease monitor retries");
+    }
+  }
+
+  private static String path(String field, String value) {
+    if (value.isEmpty()) {
+      throw MasterErrors.invalid(field + " is required");
+    }
+    return value;
+  }
+
+  private static String clientName(String value) {
+    if (value.isEmpty()) {
+      throw MasterErrors.invalid("client_name is required");
+    }
+    int bytes = value.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes > CLIENT_NAME_BYTES_MAX) {
+      throw MasterErrors.invalid("client_name is " + bytes + " bytes, more than the most, "
+          + CLIENT_NAME_BYTES_MAX);
+    }
+    return value;
+  }
+
+  private static long fileId(long value) {
+    if (value == 0) {
+      throw MasterErrors.invalid("file_id is required (the inode id Create or Append returned)");
+    }
+    return value;
+  }
+
+  private static int limit(String field, int value, int max) {
+    if (value == 0) {
+      return max;
+    }
+    if (value < 0 || value > max) {
+      throw MasterErrors.invalid(field + " " + Integer.toUnsignedString(value)
+          + " is above the most, " + max);
+    }
+    return value;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException
+        || t instanceof java.util.concurrent.ExecutionException)) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

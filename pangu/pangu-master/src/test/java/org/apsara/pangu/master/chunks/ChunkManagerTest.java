@@ -1,0 +1,216 @@
+package org.apsara.pangu.master.chunks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.apsara.common.time.ManualClock;
+import org.apsara.pangu.api.v1.ChunkServerLocation;
+import org.apsara.pangu.api.v1.HeartbeatRequest;
+import org.apsara.pangu.api.v1.HeartbeatResponse;
+import org.apsara.pangu.api.v1.ReplicaReport;
+import org.apsara.pangu.api.v1.ReplicaState;
+import org.apsara.pangu.api.v1.VolumeReport;
+import org.junit.jupiter.api.Test;
+
+/** The leader's soft state on a manual clock: heartbeats, liveness, placement, read order. */
+class ChunkManagerTest {
+  static final Duration HEARTBEAT = Duration.ofSeconds(3);
+  static final Duration DEAD = Duration.ofSeconds(30);
+  static final long CHUNK = 64L << 20;
+  static final long ROOMY = 1L << 40;
+
+  final ManualClock clock = new ManualClock();
+  ChunkManager manager = newManager(42);
+
+  ChunkManager newManager(long seed) {
+    return new ChunkManager(new ChunkManagerConfig(HEARTBEAT, DEAD, 2), clock,
+        Clock.systemUTC(), new SplittableRandom(seed));
+  }
+
+  static HeartbeatRequest.Builder beat(String id, String host, String rack, long availableBytes) {
+    return HeartbeatRequest.newBuilder()
+        .setLocation(ChunkServerLocation.newBuilder().setId(id).setAddress(host + ":7100")
+            .setRack(rack))
+        .addVolumes(VolumeReport.newBuilder().setDirectory("/v").setCapacityBytes(ROOMY)
+            .setAvailableBytes(availableBytes).setFull(availableBytes < CHUNK));
+  }
+
+  static ReplicaReport replica(long chunkId, long generation, long length, ReplicaState state) {
+    return ReplicaReport.newBuilder().setChunkId(chunkId).setGeneration(generation)
+        .setLength(length).setState(state).build();
+  }
+
+  void register(ChunkManager m, String id, String host, String rack) {
+    m.heartbeat(beat(id, host, rack, ROOMY).setFullReport(true).build());
+  }
+
+  @Test
+  void aNewChunkServerIsAskedForAFullReportAndIncrementalReportsWaitForIt() {
+    HeartbeatResponse first = manager.heartbeat(beat("cs1", "h1", "", ROOMY)
+        .addReplicas(replica(7, 1, 10, ReplicaState.REPLICA_STATE_SEALED)).build());
+    assertThat(first.getFullReportRequested()).isTrue();
+    assertThat(first.getHeartbeatIntervalMs()).isEqualTo(3000);
+    assertThat(manager.replicas(7)).isEmpty();
+
+    HeartbeatResponse full = manager.heartbeat(beat("cs1", "h1", "", ROOMY).setFullReport(true)
+        .addReplicas(replica(7, 1, 10, ReplicaState.REPLICA_STATE_SEALED))
+        .addReplicas(replica(8, 1, 20, ReplicaState.REPLICA_STATE_OPEN)).build());
+    assertThat(full.getFullReportRequested()).isFalse();
+    assertThat(manager.replicas(7)).singleElement()
+        .satisfies(r -> assertThat(r.lengthBytes()).isEqualTo(10));
+
+    manager.heartbeat(beat("cs1", "h1", "", ROOMY)
+        .addReplicas(replica(8, 1, 30, ReplicaState.REPLICA_STATE_SEALED))
+        .addRemovedChunkIds(7).build());
+    assertThat(manager.replicas(7)).isEmpty();
+    assertThat(manager.replicas(8)).singleElement().satisfies(r -> {
+      assertThat(r.lengthBytes()).isEqualTo(30);
+      assertThat(r.state()).isEqualTo(ReplicaState.REPLICA_STATE_SEALED);
+    });
+    // A full report replaces what was known: chunk 8 is gone.
+    manager.heartbeat(beat("cs1", "h1", "", ROOMY).setFullReport(true)
+        .addReplicas(replica(9, 1, 1, ReplicaState.REPLICA_STATE_SEALED)).build());
+    assertThat(manager.replicas(8)).isEmpty();
+    assertThat(manager.drainAttention(100)).contains(7L, 8L, 9L);
+  }
+
+  @Test
+  void aSilentChunkServerIsDeclaredDeadAfterTheDeadIntervalAndItsReplicasForgotten() {
+    register(manager, "cs1", "h1", "");
+    manager.heartbeat(beat("cs2", "h2", "", ROOMY).setFullReport(true)
+        .addReplicas(replica(5, 1, 10, ReplicaState.REPLICA_STATE_SEALED)).build());
+    clock.advance(DEAD);
+    manager.heartbeat(beat("cs1", "h1", "", ROOMY).build());
+    assertThat(manager.declareDead()).isEmpty(); // exactly the dead interval: still alive
+    assertThat(manager.server("cs2").alive()).isTrue();
+
+    clock.advance(Duration.ofMillis(1));
+    assertThat(manager.declareDead()).containsExactly("cs2");
+    assertThat(manager.server("cs2").alive()).isFalse();
+    assertThat(manager.replicas(5)).isEmpty();
+    assertThat(manager.declareDead()).isEmpty();
+
+    HeartbeatResponse back = manager.heartbeat(beat("cs2", "h2", "", ROOMY).build());
+    assertThat(back.getFullReportRequested()).isTrue();
+    assertThat(manager.server("cs2").alive()).isTrue();
+  }
+
+  @Test
+  void placementUsesDistinctLiveChunkServersWithRoomAndNamesTheNumbersWhenShort()
+      throws Exception {
+    register(manager, "cs1", "h1", "");
+    register(manager, "cs2", "h2", "");
+    manager.heartbeat(beat("cs3", "h3", "", CHUNK - 1).setFullReport(true).build());
+    register(manager, "cs4", "h4", "");
+    clock.advance(DEAD.plusMillis(1));
+    register(manager, "cs1", "h1", "");
+    register(manager, "cs2", "h2", "");
+    register(manager, "cs5", "h5", "");
+    manager.heartbeat(beat("cs3", "h3", "", CHUNK - 1).build());
+    // cs3 is full, cs4 silent too long.
+    List<ChunkServerView> placed = manager.placeNewChunk(2, CHUNK, Set.of(), "");
+    assertThat(placed).extracting(ChunkServerView::id).doesNotHaveDuplicates()
+        .isSubsetOf("cs1", "cs2", "cs5");
+
+    assertThatThrownBy(() -> manager.placeNewChunk(3, CHUNK, Set.of("cs5"), ""))
+        .isInstanceOfSatisfying(NotEnoughChunkServersException.class, e -> {
+          assertThat(e.wanted()).isEqualTo(3);
+          assertThat(e.eligible()).isEqualTo(2);
+          assertThat(e.getMessage()).contains("NOT_ENOUGH_CHUNKSERVERS", "replication 3",
+              "only 2 qualify", "5 known", "4 alive", "1 of them excluded", "1 without room");
+        });
+  }
+
+  @Test
+  void placementPrefersTheWritersHostThenDistinctHostsThenTwoRacks() throws Exception {
+    register(manager, "a1", "ha", "r1");
+    register(manager, "a2", "ha", "r1");
+    register(manager, "b1", "hb", "r1");
+    register(manager, "c1", "hc", "r2");
+    for (int i = 0; i < 50; i++) {
+      List<ChunkServerView> placed = manager.placeNewChunk(3, 1, Set.of(), "ha");
+      assertThat(placed.get(0).host()).isEqualTo("ha");
+      assertThat(placed).extracting(ChunkServerView::host).doesNotHaveDuplicates();
+      assertThat(placed).extracting(ChunkServerView::rack).contains("r1", "r2");
+    }
+    // With fewer hosts than replicas, chunkservers on one host still make up the count.
+    List<ChunkServerView> four = manager.placeNewChunk(4, 1, Set.of(), "");
+    assertThat(four).extracting(ChunkServerView::id)
+        .containsExactlyInAnyOrder("a1", "a2", "b1", "c1");
+  }
+
+  @Test
+  void placementIsReproducibleFromTheSeed() throws Exception {
+    List<List<String>> runs = new ArrayList<>();
+    for (int run = 0; run < 2; run++) {
+      ChunkManager m = newManager(7);
+      for (int i = 0; i < 10; i++) {
+        register(m, "cs" + i, "h" + i, "");
+      }
+      List<String> order = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        m.placeNewChunk(3, 1, Set.of(), "").forEach(s -> order.add(s.id()));
+      }
+      runs.add(order);
+    }
+    assertThat(runs.get(0)).isEqualTo(runs.get(1));
+    assertThat(new HashSet<>(runs.get(0))).hasSizeGreaterThan(5); // spread, not one favourite
+  }
+
+  @Test
+  void readLocationsAreNearestFirstAndLeaveOutStaleCorruptAndDeadReplicas() {
+    manager.heartbeat(beat("near", "client", "r1", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 2, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    manager.heartbeat(beat("rack", "h2", "r1", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 2, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    manager.heartbeat(beat("far", "h3", "r2", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 2, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    manager.heartbeat(beat("stale", "h4", "r2", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 1, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    manager.heartbeat(beat("bad", "h5", "r2", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 2, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    assertThat(manager.markCorrupt(1, "bad", 2)).isTrue();
+    assertThat(manager.markCorrupt(1, "far", 1)).isFalse(); // another generation's fault
+
+    assertThat(manager.readLocations(1, 2, true, 100, "client"))
+        .extracting(ChunkServerView::id).containsExactly("near", "rack", "far");
+    assertThat(manager.readLocations(1, 2, true, 100, ""))
+        .extracting(ChunkServerView::id).containsExactlyInAnyOrder("near", "rack", "far");
+  }
+
+  @Test
+  void copiesAreBoundedPerChunkServer() {
+    register(manager, "a", "ha", "");
+    register(manager, "b", "hb", "");
+    register(manager, "c", "hc", "");
+    assertThat(manager.startCopy(1, "a", "b")).isTrue();
+    assertThat(manager.startCopy(2, "a", "c")).isTrue();
+    assertThat(manager.startCopy(3, "a", "b")).isFalse(); // a is in two copies already
+    assertThat(manager.copiesInFlight(1)).isEqualTo(1);
+    manager.copyFinished(1, "a", "b", true, 4, 100);
+    assertThat(manager.copiesOf("a")).isEqualTo(1);
+    assertThat(manager.replicas(1)).singleElement().satisfies(r -> {
+      assertThat(r.serverId()).isEqualTo("b");
+      assertThat(r.generation()).isEqualTo(4);
+      assertThat(r.state()).isEqualTo(ReplicaState.REPLICA_STATE_SEALED);
+    });
+    assertThat(manager.startCopy(3, "a", "b")).isTrue();
+  }
+
+  @Test
+  void resetForgetsEverythingAndReportsSettleAfterOneDeadInterval() {
+    register(manager, "a", "ha", "");
+    manager.reset();
+    assertThat(manager.servers()).isEmpty();
+    assertThat(manager.reportsSettled()).isFalse();
+    clock.advance(DEAD);
+    assertThat(manager.reportsSettled()).isTrue();
+  }
+}

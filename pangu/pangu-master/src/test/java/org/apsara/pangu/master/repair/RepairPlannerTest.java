@@ -1,0 +1,136 @@
+package org.apsara.pangu.master.repair;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.v1.ReplicaState;
+import org.apsara.pangu.master.chunks.ChunkServerView;
+import org.apsara.pangu.master.chunks.ReplicaView;
+import org.apsara.pangu.master.namespace.ChunkInfo;
+import org.apsara.pangu.master.namespace.ChunkOwnership;
+import org.apsara.pangu.master.namespace.GarbageChunkInfo;
+import org.junit.jupiter.api.Test;
+
+/** The repair rules on plain values. */
+class RepairPlannerTest {
+  static final long CHUNK = 9;
+  static final long GEN = 3;
+  static final long LEN = 1000;
+  static final ReplicaState SEALED = ReplicaState.REPLICA_STATE_SEALED;
+  static final ReplicaState OPEN = ReplicaState.REPLICA_STATE_OPEN;
+
+  static ChunkOwnership.InFile committed(int replication) {
+    return new ChunkOwnership.InFile(new ChunkInfo(5, 0, CHUNK, GEN, LEN, true), replication,
+        64 << 20);
+  }
+
+  static ChunkServerView server(String id, String rack, long available) {
+    return new ChunkServerView(id, HostPort.of("h" + id, 7100), rack, true, 0, 0, 0, available,
+        false, 0);
+  }
+
+  static ReplicaView replica(String id, long generation, long length, ReplicaState state) {
+    return new ReplicaView(server(id, "", 100), true, generation, length, state, false);
+  }
+
+  static List<String> deleted(ChunkPlan plan, RepairAction.Reason reason) {
+    List<String> ids = new ArrayList<>();
+    for (RepairAction a : plan.actions()) {
+      if (a instanceof RepairAction.Delete d && d.reason() == reason) {
+        ids.add(d.server().id());
+      }
+    }
+    return ids;
+  }
+
+  @Test
+  void aFullyReplicatedChunkNeedsNothing() {
+    ChunkPlan plan = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED),
+        replica("b", GEN, LEN, SEALED), replica("c", GEN, LEN, SEALED)), 0);
+    assertThat(plan.actions()).isEmpty();
+    assertThat(plan.copiesWanted()).isZero();
+    assertThat(plan.healthy()).isEqualTo(3);
+    assertThat(plan.unhealthy()).isFalse();
+  }
+
+  @Test
+  void missingReplicasAreCopiedFromHealthyOnesCountingCopiesUnderWay() {
+    ChunkPlan one = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED)), 0);
+    assertThat(one.copiesWanted()).isEqualTo(2);
+    assertThat(one.sources()).extracting(ChunkServerView::id).containsExactly("a");
+    assertThat(one.unhealthy()).isTrue();
+    ChunkPlan underWay = RepairPlanner.plan(committed(3),
+        List.of(replica("a", GEN, LEN, SEALED)), 1);
+    assertThat(underWay.copiesWanted()).isEqualTo(1);
+    // A replica on a dead chunkserver counts for nothing.
+    ReplicaView dead = new ReplicaView(server("d", "", 0), false, GEN, LEN, SEALED, false);
+    assertThat(RepairPlanner.plan(committed(2), List.of(replica("a", GEN, LEN, SEALED), dead), 0)
+        .copiesWanted()).isEqualTo(1);
+  }
+
+  @Test
+  void corruptAndStaleReplicasAreDeletedOnlyWhileAHealthyCopyExists() {
+    ReplicaView corrupt = new ReplicaView(server("x", "", 0), true, GEN, LEN, SEALED, true);
+    ReplicaView oldGeneration = replica("y", GEN - 1, LEN, SEALED);
+    ReplicaView wrongLength = replica("z", GEN, LEN + 1, SEALED);
+    ReplicaView tooShortToSeal = replica("w", GEN, LEN - 1, OPEN);
+    List<ReplicaView> bad = List.of(corrupt, oldGeneration, wrongLength, tooShortToSeal);
+
+    ChunkPlan alone = RepairPlanner.plan(committed(3), bad, 0);
+    assertThat(alone.actions()).isEmpty();
+    assertThat(alone.copiesWanted()).isZero(); // nothing healthy to copy from
+    assertThat(alone.healthy()).isZero();
+    assertThat(alone.corrupt()).isEqualTo(1);
+
+    List<ReplicaView> withHealthy = new ArrayList<>(bad);
+    withHealthy.add(replica("a", GEN, LEN, SEALED));
+    ChunkPlan plan = RepairPlanner.plan(committed(3), withHealthy, 0);
+    assertThat(deleted(plan, RepairAction.Reason.CORRUPT)).containsExactly("x");
+    assertThat(deleted(plan, RepairAction.Reason.STALE)).containsExactlyInAnyOrder("y", "z", "w");
+    assertThat(plan.copiesWanted()).isEqualTo(2);
+  }
+
+  @Test
+  void openReplicasOfACommittedChunkAreSealedAtTheCommittedLength() {
+    ChunkPlan plan = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, OPEN),
+        replica("b", GEN, LEN + 500, OPEN), replica("c", GEN, LEN, SEALED)), 0);
+    assertThat(plan.actions()).containsExactlyInAnyOrder(
+        new RepairAction.Seal(CHUNK, server("a", "", 100), GEN, LEN),
+        new RepairAction.Seal(CHUNK, server("b", "", 100), GEN, LEN));
+    assertThat(plan.copiesWanted()).isZero(); // the sealed ones will make three
+  }
+
+  @Test
+  void excessReplicasAreTrimmedKeepingRacksAndFreeingTheFullestFirst() {
+    List<ReplicaView> four = List.of(
+        new ReplicaView(server("a", "r1", 500), true, GEN, LEN, SEALED, false),
+        new ReplicaView(server("b", "r1", 100), true, GEN, LEN, SEALED, false),
+        new ReplicaView(server("c", "r1", 300), true, GEN, LEN, SEALED, false),
+        new ReplicaView(server("d", "r2", 10), true, GEN, LEN, SEALED, false));
+    ChunkPlan plan = RepairPlanner.plan(committed(2), four, 0);
+    // d is the fullest but the only one on r2; b then c are the fullest on r1.
+    assertThat(deleted(plan, RepairAction.Reason.EXCESS)).containsExactly("b", "c");
+    assertThat(RepairPlanner.plan(committed(2), four, 1).actions()).isEmpty();
+  }
+
+  @Test
+  void garbageAndOrphansAreDeletedWhileNewAndOpenChunksAreLeftAlone() {
+    List<ReplicaView> two = List.of(replica("a", 1, 0, OPEN), replica("b", 7, 10, SEALED));
+    ChunkPlan garbage = RepairPlanner.plan(new ChunkOwnership.Garbage(
+        new GarbageChunkInfo(CHUNK, 5, 1, 0)), two, 0);
+    assertThat(garbage.actions()).containsExactly(
+        new RepairAction.Delete(CHUNK, server("a", "", 100), 1, RepairAction.Reason.GARBAGE),
+        new RepairAction.Delete(CHUNK, server("b", "", 100), 7, RepairAction.Reason.GARBAGE));
+    assertThat(deleted(RepairPlanner.plan(new ChunkOwnership.Orphan(CHUNK), two, 0),
+        RepairAction.Reason.ORPHAN)).containsExactly("a", "b");
+    assertThat(RepairPlanner.plan(new ChunkOwnership.NotYetAllocated(CHUNK), two, 0).actions())
+        .isEmpty();
+    ChunkOwnership.InFile open = new ChunkOwnership.InFile(
+        new ChunkInfo(5, 0, CHUNK, 1, 0, false), 3, 64 << 20);
+    ChunkPlan writing = RepairPlanner.plan(open, two, 0);
+    assertThat(writing.actions()).isEmpty();
+    assertThat(writing.unhealthy()).isFalse();
+  }
+}

@@ -1,0 +1,295 @@
+package org.apsara.pangu.master.server;
+
+import static org.apsara.pangu.master.server.PanguCluster.AWAIT;
+import static org.apsara.pangu.master.server.PanguCluster.content;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import org.apsara.pangu.api.MasterTrailers;
+import org.apsara.pangu.api.v1.AddChunkRequest;
+import org.apsara.pangu.api.v1.ChunkServerLocation;
+import org.apsara.pangu.api.v1.CreateRequest;
+import org.apsara.pangu.api.v1.FileStatus;
+import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
+import org.apsara.pangu.api.v1.GetClusterReportRequest;
+import org.apsara.pangu.api.v1.GetFileStatusRequest;
+import org.apsara.pangu.api.v1.ListDirectoryRequest;
+import org.apsara.pangu.api.v1.LocatedChunk;
+import org.apsara.pangu.api.v1.MkdirsRequest;
+import org.apsara.pangu.api.v1.PanguMasterGrpc;
+import org.apsara.pangu.api.v1.RecoverLeaseRequest;
+import org.apsara.pangu.api.v1.ReplicaState;
+import org.apsara.pangu.api.v1.SetQuotaRequest;
+import org.apsara.pangu.chunkserver.server.ChunkServer;
+import org.apsara.pangu.master.chunks.ReplicaView;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One master member and real chunkservers: the write protocol end to end, repair after a
+ * chunkserver dies or a replica rots, lease recovery that keeps synced bytes, and the errors of
+ * the contract with their trailers.
+ */
+class SingleMasterEndToEndTest {
+  @TempDir Path dir;
+  PanguCluster cluster;
+
+  @BeforeEach
+  void start() throws Exception {
+    cluster = new PanguCluster(dir, 1).startMasters();
+    cluster.awaitLeader();
+  }
+
+  @AfterEach
+  void stop() {
+    cluster.close();
+  }
+
+  void startChunkServers(int count) throws Exception {
+    for (int i = 1; i <= count; i++) {
+      cluster.startChunkServer("cs" + i);
+    }
+    await("chunkservers registered").atMost(AWAIT).until(() ->
+        cluster.awaitLeader().chunks().servers().size() == count);
+  }
+
+  /** Healthy (sealed, right generation and length, alive, not corrupt) replicas of a chunk. */
+  List<String> healthyHolders(LocatedChunk chunk) {
+    return cluster.awaitLeader().chunks().replicas(chunk.getChunkId()).stream()
+        .filter(r -> r.serverAlive() && !r.corrupt()
+            && r.state() == ReplicaState.REPLICA_STATE_SEALED
+            && r.generation() == chunk.getGeneration() && r.lengthBytes() == chunk.getLength())
+        .map(ReplicaView::serverId).sorted().toList();
+  }
+
+  @Test
+  void aFileWrittenToThreeReplicasIsCommittedSealedAndReadBack() throws Exception {
+    startChunkServers(3);
+    int first = (int) PanguCluster.CHUNK_SIZE;
+    int second = 300_001;
+    FileStatus closed = cluster.writeFile("/data/f", "writer-1", 11, first, second);
+    assertThat(closed.getOpen()).isFalse();
+    assertThat(closed.getLength()).isEqualTo(first + second);
+    assertThat(closed.getChunkCount()).isEqualTo(2);
+
+    GetChunkLocationsResponse located = cluster.locations("/data/f");
+    assertThat(located.getHasMore()).isFalse();
+    assertThat(located.getChunksList()).hasSize(2);
+    LocatedChunk c0 = located.getChunks(0);
+    LocatedChunk c1 = located.getChunks(1);
+    assertThat(c0.getFileOffset()).isZero();
+    assertThat(c1.getFileOffset()).isEqualTo(first);
+    assertThat(c1.getLength()).isEqualTo(second);
+    assertThat(c1.getCommitted()).isTrue();
+    assertThat(c1.getToken()).isNotEmpty();
+    for (LocatedChunk chunk : located.getChunksList()) {
+      assertThat(chunk.getLocationsList()).extracting(ChunkServerLocation::getId)
+          .containsExactlyInAnyOrder("cs1", "cs2", "cs3");
+      for (ChunkServerLocation location : chunk.getLocationsList()) {
+        assertThat(cluster.read(chunk, location))
+            .isEqualTo(content(11, chunk.getFileOffset(), (int) chunk.getLength()));
+      }
+      // After the commit the master seals every replica at the committed length.
+      await("replicas sealed").atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+    }
+    // Reads from the middle of a file give the right offsets.
+    GetChunkLocationsResponse tail = cluster.leaderStub().getChunkLocations(
+        org.apsara.pangu.api.v1.GetChunkLocationsRequest.newBuilder().setPath("/data/f")
+            .setFromIndex(1).setLimit(1).build());
+    assertThat(tail.getChunksList()).singleElement()
+        .satisfies(c -> assertThat(c.getFileOffset()).isEqualTo(first));
+  }
+
+  @Test
+  void theChunksOfADeadChunkServerAreCopiedBackToThreeReplicas() throws Exception {
+    startChunkServers(3);
+    cluster.writeFile("/f", "w", 5, 200_000);
+    LocatedChunk chunk = cluster.locations("/f").getChunks(0);
+    await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+
+    cluster.startChunkServer("cs4");
+    cluster.killChunkServer("cs2");
+    await("re-replicated onto cs4").atMost(AWAIT)
+        .until(() -> healthyHolders(chunk).equals(List.of("cs1", "cs3", "cs4")));
+    assertThat(cluster.awaitLeader().chunks().server("cs2").alive()).isFalse();
+    LocatedChunk relocated = cluster.locations("/f").getChunks(0);
+    assertThat(relocated.getLocationsList()).extracting(ChunkServerLocation::getId)
+        .containsExactlyInAnyOrder("cs1", "cs3", "cs4");
+    ChunkServerLocation copy = relocated.getLocationsList().stream()
+        .filter(l -> l.getId().equals("cs4")).findFirst().orElseThrow();
+    assertThat(cluster.read(relocated, copy)).isEqualTo(content(5, 0, 200_000));
+  }
+
+  @Test
+  void aReplicaWhoseBytesRotIsReportedCorruptAndReplaced() throws Exception {
+    startChunkServers(4);
+    cluster.writeFile("/f", "w", 9, 100_000);
+    LocatedChunk chunk = cluster.locations("/f").getChunks(0);
+    await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+    String victim = chunk.getLocations(0).getId();
+
+    Path data = dataFile(cluster.chunkServer(victim), chunk.getChunkId());
+    try (FileChannel file = FileChannel.open(data, StandardOpenOption.WRITE)) {
+      file.write(ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), 5000);
+    }
+    // A reader meets the rot; the chunkserver reports the replica corrupt in its heartbeat.
+    assertThatThrownBy(() -> cluster.read(chunk, chunk.getLocations(0)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS));
+
+    MasterServer leader = cluster.awaitLeader();
+    await("corrupt replica deleted").atMost(AWAIT).until(() ->
+        leader.metrics().counter("pangu.master.repair.replicas.deleted").count() >= 1);
+    await("replaced by a healthy copy").atMost(AWAIT).until(() ->
+        healthyHolders(chunk).size() == 3 && leader.chunks().replicas(chunk.getChunkId())
+            .stream().noneMatch(ReplicaView::corrupt));
+    LocatedChunk relocated = cluster.locations("/f").getChunks(0);
+    assertThat(relocated.getLocationsList()).hasSize(3);
+    for (ChunkServerLocation location : relocated.getLocationsList()) {
+      assertThat(cluster.read(relocated, location)).isEqualTo(content(9, 0, 100_000));
+    }
+  }
+
+  @Test
+  void leaseRecoveryKeepsTheSyncedBytesOfAnUncommittedLastChunk() throws Exception {
+    startChunkServers(3);
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/log")
+        .setClientName("dying-writer").build()).getStatus();
+    LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("dying-writer").build()).getChunk();
+    // Every replica syncs 123_457 bytes; the writer then dies without committing.
+    long synced = cluster.writeChunk(chunk, content(3, 0, 123_457), false);
+    assertThat(synced).isEqualTo(123_457);
+
+    // While the lease is live another client is told "not yet".
+    assertThat(master.recoverLease(RecoverLeaseRequest.newBuilder().setPath("/log")
+        .setClientName("other").build()).getClosed()).isFalse();
+
+    // The lease monitor recovers the file once the lease expires.
+    await("lease recovered").atMost(AWAIT).until(() -> !cluster.leaderStub().getFileStatus(
+        GetFileStatusRequest.newBuilder().setPath("/log").build()).getStatus().getOpen());
+    FileStatus recovered = cluster.leaderStub().getFileStatus(
+        GetFileStatusRequest.newBuilder().setPath("/log").build()).getStatus();
+    assertThat(recovered.getLength()).isEqualTo(123_457);
+    assertThat(recovered.getChunkCount()).isEqualTo(1);
+
+    LocatedChunk after = cluster.locations("/log").getChunks(0);
+    assertThat(after.getCommitted()).isTrue();
+    assertThat(after.getLength()).isEqualTo(123_457);
+    assertThat(after.getGeneration()).isGreaterThan(chunk.getGeneration());
+    assertThat(after.getLocationsList()).hasSize(3);
+    for (ChunkServerLocation location : after.getLocationsList()) {
+      assertThat(cluster.read(after, location)).isEqualTo(content(3, 0, 123_457));
+    }
+    assertThat(master.recoverLease(RecoverLeaseRequest.newBuilder().setPath("/log")
+        .setClientName("other").build()).getClosed()).isTrue();
+  }
+
+  @Test
+  void deletedFilesReplicasAreCollectedAndALeftoverReplicaIsDeletedAsAnOrphan()
+      throws Exception {
+    startChunkServers(3);
+    cluster.writeFile("/gone", "w", 4, 50_000);
+    LocatedChunk chunk = cluster.locations("/gone").getChunks(0);
+    await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+    MasterServer leader = cluster.awaitLeader();
+
+    cluster.leaderStub().delete(org.apsara.pangu.api.v1.DeleteRequest.newBuilder()
+        .setPath("/gone").build());
+    await("replicas deleted and the garbage forgotten").atMost(AWAIT).until(() ->
+        leader.node().namespace().garbageChunks(0, 10).isEmpty()
+            && List.of("cs1", "cs2", "cs3").stream().allMatch(id -> cluster.chunkServer(id)
+                .store().replicas().stream().noneMatch(r -> r.chunkId() == chunk.getChunkId())));
+
+    // A chunkserver that was away during the collection comes back with its replica: the
+    // namespace no longer knows the chunk, so the replica is an orphan and goes.
+    org.apsara.security.token.CapabilityTokenIssuer issuer =
+        new org.apsara.security.token.CapabilityTokenIssuer(
+            org.apsara.security.token.TokenKeyFile.load(cluster.keyFile).get(0),
+            java.time.Clock.systemUTC());
+    String write = issuer.issue("test", org.apsara.pangu.api.ChunkCapabilities.resource(
+        chunk.getChunkId()), java.util.Set.of("write"), java.time.Duration.ofMinutes(5));
+    try (var writer = cluster.chunkClient("cs1").openWriter(chunk.getChunkId(), 1, write, true,
+        0)) {
+      writer.write(ByteBuffer.wrap(content(4, 0, 1000)), true);
+      writer.finish(java.time.Duration.ofSeconds(10));
+    }
+    assertThat(cluster.chunkServer("cs1").store().replicas()).isNotEmpty();
+    await("orphan deleted").atMost(AWAIT).until(() ->
+        cluster.chunkServer("cs1").store().replicas().isEmpty());
+  }
+
+  @Test
+  void refusalsCarryTheContractsStatusAndErrorCodeTrailer() throws Exception {
+    startChunkServers(3);
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    assertRefused(() -> master.getFileStatus(GetFileStatusRequest.newBuilder()
+        .setPath("/missing").build()), Status.Code.NOT_FOUND, "NOT_FOUND", "/missing");
+
+    master.create(CreateRequest.newBuilder().setPath("/held").setClientName("a").build());
+    assertRefused(() -> master.create(CreateRequest.newBuilder().setPath("/held")
+        .setClientName("b").setOverwrite(true).build()),
+        Status.Code.FAILED_PRECONDITION, "LEASE_HELD_BY_OTHER", "client 'a'");
+
+    master.mkdirs(MkdirsRequest.newBuilder().setPath("/q").build());
+    master.setQuota(SetQuotaRequest.newBuilder().setPath("/q").setNameQuota(2)
+        .setSpaceQuota(-1).build());
+    master.create(CreateRequest.newBuilder().setPath("/q/one").setClientName("a").build());
+    assertRefused(() -> master.create(CreateRequest.newBuilder().setPath("/q/two")
+        .setClientName("a").build()), Status.Code.RESOURCE_EXHAUSTED, "NAME_QUOTA_EXCEEDED",
+        "/q");
+
+    assertRefused(() -> master.listDirectory(ListDirectoryRequest.newBuilder().setPath("/")
+        .setLimit(5000).build()), Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+        "limit 5000");
+    assertRefused(() -> master.create(CreateRequest.newBuilder().setPath("/x").build()),
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "client_name is required");
+    assertRefused(() -> master.getFileStatus(GetFileStatusRequest.newBuilder()
+        .setPath("relative").build()), Status.Code.INVALID_ARGUMENT, "INVALID_PATH", "relative");
+
+    FileStatus wide = master.create(CreateRequest.newBuilder().setPath("/wide")
+        .setClientName("a").setReplication(5).build()).getStatus();
+    assertRefused(() -> master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(wide.getInodeId()).setClientName("a").build()),
+        Status.Code.RESOURCE_EXHAUSTED, "NOT_ENOUGH_CHUNKSERVERS", "replication 5",
+        "only 3 qualify");
+    // Nothing was allocated: the file still has no chunk.
+    assertThat(master.getFileStatus(GetFileStatusRequest.newBuilder().setPath("/wide")
+        .build()).getStatus().getChunkCount()).isZero();
+
+    assertThat(master.getClusterReport(GetClusterReportRequest.getDefaultInstance())
+        .getChunkserversList()).hasSize(3);
+  }
+
+  static void assertRefused(Runnable call, Status.Code code, String errorCode,
+      String... messageParts) {
+    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+      assertThat(e.getStatus().getCode()).isEqualTo(code);
+      assertThat(e.getTrailers().get(MasterTrailers.ERROR_CODE)).isEqualTo(errorCode);
+      for (String part : messageParts) {
+        assertThat(e.getStatus().getDescription()).contains(part);
+      }
+    });
+  }
+
+  /** The data file of a replica, per the chunk store's layout. */
+  static Path dataFile(ChunkServer server, long chunkId) {
+    Path volume = server.config().storeConfig().volumes().get(0).directory();
+    Path file = volume.resolve("chunks").resolve(String.format("%02x", chunkId & 0xff))
+        .resolve(String.format("%016x.data", chunkId));
+    assertThat(Files.exists(file)).as("replica file %s", file).isTrue();
+    return file;
+  }
+}
