@@ -19,6 +19,7 @@ import picocli.CommandLine;
       UpCommand.class,
       RunCommand.class,
       NuwaCommand.class,
+      FsCommand.class,
       TenantCommand.class,
       UserCommand.class,
       GroupCommand.class,

@@ -3,8 +3,11 @@ package org.apsara.cli;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apsara.bench.nuwa.NuwaBenchmark;
+import org.apsara.bench.pangu.PanguBenchmark;
+import org.apsara.common.config.ByteSizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +16,7 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Measure Apsara side by side with its peers on this machine.",
-    subcommands = {BenchCommand.Nuwa.class})
+    subcommands = {BenchCommand.Nuwa.class, BenchCommand.Pangu.class})
 final class BenchCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -81,6 +84,61 @@ final class BenchCommand implements Runnable {
       }
       new NuwaBenchmark(NuwaBenchmark.Settings.fromArguments(args.toArray(String[]::new)))
           .run(System.out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "pangu",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Pangu vs HDFS vs the disk itself: each file system with 3 replicas (Pangu: 1 master",
+        "and 3 chunkservers as processes; HDFS: a MiniDFSCluster with 1 NameNode and 3",
+        "DataNodes), sequential writes and reads of --size with 1 and 4 writers, then",
+        "create, stat and delete of --small-files empty files. The disk limit is 3 copies",
+        "of the data written with plain fsync'ed files. Prints a Markdown table with MB/s,",
+        "ops/s and the ratios. Needs about 4x --size of free disk in --dir."
+      })
+  static final class Pangu implements Callable<Integer> {
+    @Option(names = "--size", defaultValue = "2G",
+        description = "Bytes per sequential step, split over the writers (default: ${DEFAULT-VALUE}).")
+    String size;
+
+    @Option(names = "--writers", defaultValue = "1,4", split = ",",
+        description = "Writer counts of the sequential steps (default: ${DEFAULT-VALUE}).")
+    List<Integer> writers;
+
+    @Option(names = "--small-files", defaultValue = "50000",
+        description = "Empty files created, stat'ed and deleted; 0 skips (default: ${DEFAULT-VALUE}).")
+    int smallFiles;
+
+    @Option(names = "--small-file-threads", defaultValue = "16",
+        description = "Threads of the small-file steps (default: ${DEFAULT-VALUE}).")
+    int smallFileThreads;
+
+    @Option(names = "--systems", defaultValue = "pangu,hdfs", split = ",",
+        description = "Systems besides the disk: pangu, hdfs (default: ${DEFAULT-VALUE}).")
+    List<String> systems;
+
+    @Option(names = "--rounds", defaultValue = "1",
+        description = "Rounds; the median is reported (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--dir", description = "Where the data goes (default: the temporary directory).")
+    Path dir;
+
+    @Option(names = "--out", description = "Also write the Markdown report to this file.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+      LogSetup.forClient();
+      PanguBenchmark.Settings defaults = PanguBenchmark.Settings.defaults();
+      PanguBenchmark.Settings settings = new PanguBenchmark.Settings(
+          ByteSizes.parse("--size", size), writers, smallFiles, smallFileThreads,
+          systems.stream().map(PanguBenchmark.SystemUnderTest::parse).toList(), rounds,
+          dir != null ? dir : defaults.workDirectory(), Optional.ofNullable(out));
+      new PanguBenchmark(settings).run(System.out);
       return 0;
     }
   }

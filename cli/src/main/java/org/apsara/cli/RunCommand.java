@@ -1,15 +1,27 @@
 package org.apsara.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.pangu.chunkserver.server.ChunkServer;
+import org.apsara.pangu.chunkserver.server.ChunkServerConfig;
+import org.apsara.pangu.master.server.MasterServer;
+import org.apsara.pangu.master.server.MasterServerConfig;
 import org.apsara.security.tls.TlsMaterial;
+import org.apsara.security.token.TokenKey;
+import org.apsara.security.token.TokenKeyFile;
 import org.apsara.tenant.server.TenantConfig;
 import org.apsara.tenant.server.TenantServer;
 import picocli.CommandLine.Command;
@@ -21,7 +33,8 @@ import picocli.CommandLine.Option;
     name = "run",
     mixinStandardHelpOptions = true,
     description = "Run one service role as its own process (distributed mode).",
-    subcommands = {RunCommand.Nuwa.class, RunCommand.Tenant.class})
+    subcommands = {RunCommand.Nuwa.class, RunCommand.Tenant.class, RunCommand.PanguMaster.class,
+        RunCommand.PanguChunkServer.class})
 final class RunCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -66,7 +79,7 @@ final class RunCommand implements Runnable {
 
     @Option(names = "--peers", required = true, split = ",",
         description = "Every member as NAME=HOST:PORT (its Raft port), comma-separated: 1, 3 or 5.")
-    java.util.Map<String, String> peers;
+    Map<String, String> peers;
 
     @Option(names = "--data", required = true, description = "This member's data directory.")
     Path data;
@@ -254,6 +267,192 @@ final class RunCommand implements Runnable {
       return runUntilStopped(server, "identity service serving on " + server.address()
           + (server.bootstrapCredentials().isPresent() && credentials != null
               ? "; wrote the system root's new AccessKey to " + credentials : ""));
+    }
+  }
+
+  /**
+   * Settings of a service that reads Java properties: a file, then single settings and the
+   * command's own options on top, so that a flag always wins over the file. A picocli mixin.
+   */
+  static final class PropertiesOptions {
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "Java properties file with any of the role's settings (see docs/pangu.md).")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+        description = "One setting, over the file; may be repeated.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    /** The file's settings, then --set's, then {@code options} (null values are left out). */
+    Properties load(Map<String, String> options) throws IOException {
+      Properties properties = new Properties();
+      if (config != null) {
+        try (var reader = Files.newBufferedReader(config)) {
+          properties.load(reader);
+        }
+      }
+      properties.putAll(settings);
+      options.forEach((key, value) -> {
+        if (value != null) {
+          properties.setProperty(key, value);
+        }
+      });
+      return properties;
+    }
+  }
+
+  @Command(
+      name = "pangu-master",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run one member of the Pangu master group (the file system's namespace, on Raft).",
+        "Three members started with the same --peers form a group, e.g.:",
+        "  apsara run pangu-master --id m1 --peers m1=10.0.0.1:7001:7000,m2=10.0.0.2:7001:7000,"
+            + "m3=10.0.0.3:7001:7000 --data /var/lib/apsara/pangu-master"
+            + " --token-key-file /etc/apsara/pangu.keys",
+        "The token key file (capability token keys, mode 0600) is created if missing; every",
+        "master member and chunkserver needs a copy of the same file."
+      })
+  static final class PanguMaster implements Callable<Integer> {
+    @Option(names = "--id", description = "This member's name; one of the --peers.")
+    String id;
+
+    @Option(names = "--peers", split = ",", paramLabel = "ID=HOST:RAFT_PORT[:CLIENT_PORT]",
+        description = "Every member with its Raft port and client port (default "
+            + MasterServerConfig.DEFAULT_CLIENT_PORT
+            + "), comma-separated: 1, 3 or 5.")
+    Map<String, String> peers;
+
+    @Option(names = "--data", description = "This member's data directory.")
+    Path data;
+
+    @Option(names = "--token-key-file", paramLabel = "FILE",
+        description = "Capability token keys shared with the chunkservers (created if missing).")
+    Path tokenKeyFile;
+
+    @Option(names = "--host", description = "Address the client service binds to "
+        + "(default: the host of this member's client address).")
+    String host;
+
+    @Option(names = "--metrics-port",
+        description = "HTTP port for /metrics and /health; -1 for none (the default).")
+    Integer metricsPort;
+
+    @Option(names = "--log-format", defaultValue = "text",
+        description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
+    String logFormat;
+
+    @Mixin PropertiesOptions properties;
+
+    @Override
+    public Integer call() throws Exception {
+      Map<String, String> options = new LinkedHashMap<>();
+      options.put("member.id", id);
+      options.put("data.dir", data == null ? null : data.toString());
+      options.put("token.key.file", tokenKeyFile == null ? null : tokenKeyFile.toString());
+      options.put("bind.host", host);
+      options.put("metrics.port", metricsPort == null ? null : metricsPort.toString());
+      if (peers != null) {
+        peers.forEach((name, address) -> {
+          String[] parts = address.split(":");
+          if (parts.length < 2 || parts.length > 3) {
+            throw new picocli.CommandLine.ParameterException(
+                new picocli.CommandLine(this), "--peers takes ID=HOST:RAFT_PORT[:CLIENT_PORT],"
+                    + " not " + name + "=" + address);
+          }
+          options.put("peer." + name + ".raft", parts[0] + ":" + parts[1]);
+          if (parts.length == 3) {
+            options.put("peer." + name + ".client", parts[0] + ":" + parts[2]);
+          }
+        });
+      }
+      MasterServerConfig config =
+          MasterServerConfig.fromProperties(
+              properties.load(options));
+      ensureTokenKeyFile(config.tokenKeyFile());
+      Path dataDir = config.master().dataDir();
+      DataDirectoryLock.acquire(dataDir);
+      LogSetup.forService(dataDir.resolve("logs"), "json".equals(logFormat));
+      MasterServer server =
+          MasterServer.start(config);
+      return runUntilStopped(server, "pangu master member " + config.memberId()
+          + " serving on " + server.clientAddress());
+    }
+
+    /** Creates a token key file with one new key if there is none yet. */
+    static void ensureTokenKeyFile(Path file) throws IOException {
+      if (!Files.exists(file)) {
+        TokenKeyFile.write(file, List.of(
+            TokenKey.generate("k1", new SecureRandom())));
+        System.out.println("created the capability token key file " + file
+            + "; copy it to every master member and chunkserver");
+      }
+    }
+  }
+
+  @Command(
+      name = "pangu-chunkserver",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run one Pangu chunkserver: chunk replicas on this machine's disks.",
+        "  apsara run pangu-chunkserver --data /data1/pangu --masters 10.0.0.1:7000,10.0.0.2:7000,"
+            + "10.0.0.3:7000 --token-key-file /etc/apsara/pangu.keys --host 10.0.0.7",
+        "More disks: --set volume.2.dir=/data2/pangu (and volume.N.capacity, volume.N.reserve)."
+      })
+  static final class PanguChunkServer implements Callable<Integer> {
+    @Option(names = "--data", description = "The first volume's directory (volume.1.dir).")
+    Path data;
+
+    @Option(names = "--masters", split = ",", paramLabel = "HOST:PORT",
+        description = "The Pangu master members' client addresses, comma-separated.")
+    List<String> masters;
+
+    @Option(names = "--token-key-file", paramLabel = "FILE",
+        description = "The master's capability token key file (a copy).")
+    Path tokenKeyFile;
+
+    @Option(names = "--host", description = "Address the service binds to (default 127.0.0.1).")
+    String host;
+
+    @Option(names = "--port", description = "Port of the data service (default "
+        + ChunkServerConfig.DEFAULT_PORT + ").")
+    Integer port;
+
+    @Option(names = "--rack", description = "This machine's rack, e.g. /dc1/rack7, for placement.")
+    String rack;
+
+    @Option(names = "--metrics-port",
+        description = "HTTP port for /metrics and /health; -1 for none (the default).")
+    Integer metricsPort;
+
+    @Option(names = "--log-format", defaultValue = "text",
+        description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
+    String logFormat;
+
+    @Mixin PropertiesOptions properties;
+
+    @Override
+    public Integer call() throws Exception {
+      Map<String, String> options = new LinkedHashMap<>();
+      options.put("volume.1.dir", data == null ? null : data.toString());
+      options.put("master.addresses", masters == null ? null : String.join(",", masters));
+      options.put("token.key.file", tokenKeyFile == null ? null : tokenKeyFile.toString());
+      options.put("host", host);
+      options.put("port", port == null ? null : port.toString());
+      options.put("rack", rack);
+      options.put("metrics.port", metricsPort == null ? null : metricsPort.toString());
+      ChunkServerConfig config =
+          ChunkServerConfig.fromProperties(
+              properties.load(options));
+      Path first = config.storeConfig().volumes().get(0).directory();
+      Files.createDirectories(first);
+      DataDirectoryLock.acquire(first);
+      LogSetup.forService(first.resolve("logs"), "json".equals(logFormat));
+      ChunkServer server =
+          ChunkServer.start(config);
+      return runUntilStopped(server, "pangu chunkserver serving on " + server.address()
+          + (config.masterAddresses().isEmpty() ? " (no --masters: reporting to no master)"
+              : ", reporting to " + config.masterAddresses()));
     }
   }
 

@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.cli.embedded.EmbeddedCluster;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.pangu.chunkserver.server.ChunkServer;
 import org.apsara.tenant.api.CredentialsFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,6 +38,14 @@ final class UpCommand implements Callable<Integer> {
           + "metrics are on the port +2 (default: ${DEFAULT-VALUE}).")
   int identityPort;
 
+  @Option(names = "--pangu-port", defaultValue = "7000",
+      description = "Port of the Pangu master (Raft on +1, metrics on +2); the three "
+          + "chunkservers serve on +100, +110, +120 (default: ${DEFAULT-VALUE}).")
+  int panguPort;
+
+  @Option(names = "--no-pangu", description = "Run without Pangu, the file system.")
+  boolean noPangu;
+
   @Option(names = "--credentials", paramLabel = "FILE",
       description = "Where the first start writes the system root's AccessKey, as profile "
           + "'default' (default: ~/.apsara/credentials).")
@@ -61,7 +70,8 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("Starting Apsara (embedded) with data in " + dataDir + " ...");
     Path credentialsFile = credentials != null ? credentials : CredentialsFile.defaultPath();
     EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Options(dataDir, nuwaPort,
-        nuwaMembers, noAuth ? Optional.empty() : Optional.of(identityPort), credentialsFile, tls));
+        nuwaMembers, noAuth ? Optional.empty() : Optional.of(identityPort), credentialsFile, tls,
+        noPangu ? Optional.empty() : Optional.of(panguPort)));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("\nStopping Apsara ...");
@@ -89,6 +99,15 @@ final class UpCommand implements Callable<Integer> {
           : "  credentials         the system root's AccessKey is in " + credentialsFile
               + " (profile default), written by the first start");
     });
+    cluster.panguMaster().ifPresent(master -> {
+      System.out.println("  Pangu master        " + master.clientAddress()
+          + "  metrics/health  http://127.0.0.1:" + master.metricsPort() + "/metrics  /health");
+      for (ChunkServer chunkServer : cluster.chunkServers()) {
+        System.out.println("  Pangu chunkserver   " + chunkServer.address()
+            + "  metrics/health  http://127.0.0.1:" + chunkServer.metricsPort()
+            + "/metrics  /health");
+      }
+    });
     cluster.cliTls().ifPresent(material -> System.out.println("  TLS                 cluster CA "
         + material.trustedCaFile().orElseThrow() + ", client certificate "
         + material.certChainFile().orElseThrow()));
@@ -110,6 +129,11 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("  ./apsara nuwa put greeting hello" + tlsFlags + user
         + " && ./apsara nuwa get greeting" + tlsFlags + user);
     System.out.println("  ./apsara nuwa members" + tlsFlags);
+    if (cluster.panguMaster().isPresent()) {
+      String fsFlags = (panguPort == 7000 ? "" : " --masters 127.0.0.1:" + panguPort) + tlsFlags;
+      System.out.println("  ./apsara fs put README.md /docs/README.md" + fsFlags
+          + " && ./apsara fs ls /docs" + fsFlags + " && ./apsara fs fsck" + fsFlags);
+    }
     if (!noAuth) {
       System.out.println("  ./apsara whoami && ./apsara tenant create acme && ./apsara user list"
           + " --tenant acme");

@@ -22,9 +22,18 @@ public final class JavaCommand {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
-  /** This JVM's class path, which the members reuse. */
+  /**
+   * This JVM's class path, which the members reuse, with every entry made absolute: members run
+   * in directories of their own.
+   */
   public static String currentClassPath() {
-    return System.getProperty("java.class.path");
+    return java.util.Arrays.stream(System.getProperty("java.class.path")
+            .split(java.io.File.pathSeparator))
+        .filter(entry -> !entry.isEmpty())
+        .map(entry -> entry.endsWith("*")
+            ? Path.of(entry.substring(0, entry.length() - 1)).toAbsolutePath() + "/*"
+            : Path.of(entry).toAbsolutePath().toString())
+        .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
   }
 
   /**

@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
 import org.apsara.bench.cluster.EtcdCluster;
 import org.apsara.bench.cluster.NuwaProcessCluster;
 import org.apsara.bench.cluster.ZooKeeperEnsemble;
+import org.apsara.bench.report.MachineInfo;
 import org.apsara.common.time.MonotonicClock;
 
 /**

@@ -3,6 +3,7 @@ package org.apsara.cli.embedded;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +11,14 @@ import java.util.Optional;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.pangu.chunkserver.server.ChunkServer;
+import org.apsara.pangu.chunkserver.server.ChunkServerConfig;
+import org.apsara.pangu.chunkserver.store.VolumeConfig;
+import org.apsara.pangu.master.server.MasterServer;
+import org.apsara.pangu.master.server.MasterServerConfig;
 import org.apsara.security.tls.TlsMaterial;
+import org.apsara.security.token.TokenKey;
+import org.apsara.security.token.TokenKeyFile;
 import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.server.TenantConfig;
 import org.apsara.tenant.server.TenantServer;
@@ -23,7 +31,9 @@ import org.apsara.tenant.server.TenantServer;
  * <p>Ports follow one pattern from a base port P: member i of Nuwa serves clients on P + 10·i,
  * Raft on P + 10·i + 1 and metrics on P + 10·i + 2 (so the first member is etcd's familiar
  * 2379/2380/2381 by default). The identity service serves its API on its own port I and metrics
- * on I + 2.
+ * on I + 2. Pangu's master serves on its port G (Raft on G + 1, metrics on G + 2), and chunkserver
+ * i on G + 100 + 10·i (metrics + 2), each with one volume under {@code pangu/} in the data
+ * directory and the capability token key file {@value #PANGU_TOKEN_KEY_FILE} shared by all.
  *
  * <p>Secure by default: the first start turns on etcd authentication in Nuwa with a {@code root}
  * user (its random password in {@value #NUWA_ROOT_PASSWORD_FILE}, mode 0600), and the identity
@@ -45,15 +55,29 @@ public final class EmbeddedCluster implements AutoCloseable {
   /** Where the password of Nuwa's root user is kept, below the data directory. */
   public static final String NUWA_ROOT_PASSWORD_FILE = "nuwa/root.password";
 
+  /** The capability token keys the Pangu master and chunkservers share, below the data directory. */
+  public static final String PANGU_TOKEN_KEY_FILE = "pangu/token.keys";
+
+  /** Chunkservers of the embedded Pangu: three, so that every chunk has its three replicas. */
+  public static final int PANGU_CHUNKSERVERS = 3;
+
+  /** From the Pangu master's port to the first chunkserver's. */
+  public static final int PANGU_CHUNKSERVER_PORT_OFFSET = 100;
+
   private final List<NuwaServer> nuwa;
   private final Optional<TenantServer> identity;
+  private final Optional<MasterServer> panguMaster;
+  private final List<ChunkServer> chunkServers;
   private final Optional<String> nuwaRootPassword;
   private final Optional<TlsMaterial> cliTls;
 
   private EmbeddedCluster(List<NuwaServer> nuwa, Optional<TenantServer> identity,
+      Optional<MasterServer> panguMaster, List<ChunkServer> chunkServers,
       Optional<String> nuwaRootPassword, Optional<TlsMaterial> cliTls) {
     this.nuwa = nuwa;
     this.identity = identity;
+    this.panguMaster = panguMaster;
+    this.chunkServers = chunkServers;
     this.nuwaRootPassword = nuwaRootPassword;
     this.cliTls = cliTls;
   }
@@ -68,6 +92,7 @@ public final class EmbeddedCluster implements AutoCloseable {
    *     directory no earlier start secured, without Nuwa authentication
    * @param credentialsFile where the first start writes the system root's AccessKey
    * @param tls whether every port speaks TLS with certificates of the cluster CA
+   * @param panguPort the Pangu master's client port, or empty to run without Pangu
    */
   public record Options(
       Path dataDir,
@@ -75,11 +100,13 @@ public final class EmbeddedCluster implements AutoCloseable {
       int nuwaMembers,
       Optional<Integer> identityPort,
       Path credentialsFile,
-      boolean tls) {
-    /** Options for a cluster in plaintext on loopback. */
+      boolean tls,
+      Optional<Integer> panguPort) {
+    /** Options for a cluster in plaintext on loopback, without Pangu. */
     public Options(Path dataDir, int nuwaBasePort, int nuwaMembers, Optional<Integer> identityPort,
         Path credentialsFile) {
-      this(dataDir, nuwaBasePort, nuwaMembers, identityPort, credentialsFile, false);
+      this(dataDir, nuwaBasePort, nuwaMembers, identityPort, credentialsFile, false,
+          Optional.empty());
     }
   }
 
@@ -157,8 +184,24 @@ public final class EmbeddedCluster implements AutoCloseable {
       // asks for its root user.
       rootPassword = Optional.of(Files.readString(passwordFile).strip());
     }
-    EmbeddedCluster cluster = new EmbeddedCluster(List.copyOf(started), identity, rootPassword,
-        cliTls);
+    Optional<MasterServer> panguMaster = Optional.empty();
+    List<ChunkServer> chunkServers = new ArrayList<>();
+    if (options.panguPort().isPresent()) {
+      try {
+        panguMaster = Optional.of(startPanguMaster(dataDir, options.panguPort().get(), tls));
+        for (int i = 0; i < PANGU_CHUNKSERVERS; i++) {
+          chunkServers.add(startChunkServer(dataDir, options.panguPort().get(), i, tls));
+        }
+      } catch (IOException | RuntimeException e) {
+        chunkServers.forEach(ChunkServer::close);
+        panguMaster.ifPresent(MasterServer::close);
+        identity.ifPresent(TenantServer::close);
+        started.forEach(NuwaServer::close);
+        throw e;
+      }
+    }
+    EmbeddedCluster cluster = new EmbeddedCluster(List.copyOf(started), identity, panguMaster,
+        List.copyOf(chunkServers), rootPassword, cliTls);
     if (identity.isPresent()) {
       try {
         alignProfile(options.credentialsFile(), identity.get(), cliTls);
@@ -168,6 +211,42 @@ public final class EmbeddedCluster implements AutoCloseable {
       }
     }
     return cluster;
+  }
+
+  private static MasterServer startPanguMaster(Path dataDir, int port, Optional<ClusterTls> tls)
+      throws IOException {
+    Path keyFile = dataDir.resolve(PANGU_TOKEN_KEY_FILE);
+    if (!Files.exists(keyFile)) {
+      Files.createDirectories(keyFile.getParent());
+      TokenKeyFile.write(keyFile, List.of(TokenKey.generate("k1", new SecureRandom())));
+    }
+    MasterServerConfig.Builder config = MasterServerConfig.builder()
+        .memberId("m1")
+        .peer("m1", HostPort.of("127.0.0.1", port + 1), HostPort.of("127.0.0.1", port))
+        .dataDir(dataDir.resolve("pangu").resolve("master"))
+        .metricsPort(port + 2)
+        .tokenKeyFile(keyFile);
+    if (tls.isPresent()) {
+      config.tls(tls.get().certificate("pangu-master"));
+    }
+    return MasterServer.start(config.build());
+  }
+
+  private static ChunkServer startChunkServer(Path dataDir, int masterPort, int index,
+      Optional<ClusterTls> tls) throws IOException {
+    int port = masterPort + PANGU_CHUNKSERVER_PORT_OFFSET + PORT_STRIDE * index;
+    ChunkServerConfig.Builder config = ChunkServerConfig.builder()
+        .volume(new VolumeConfig(dataDir.resolve("pangu").resolve("cs" + (index + 1)),
+            VolumeConfig.CAPACITY_WHOLE_FILE_SYSTEM, VolumeConfig.DEFAULT_RESERVED_BYTES))
+        .host("127.0.0.1")
+        .port(port)
+        .metricsPort(port + 2)
+        .tokenKeyFile(dataDir.resolve(PANGU_TOKEN_KEY_FILE))
+        .masterAddresses(List.of(HostPort.of("127.0.0.1", masterPort)));
+    if (tls.isPresent()) {
+      config.tls(tls.get().certificate("pangu-cs" + (index + 1)));
+    }
+    return ChunkServer.start(config.build());
   }
 
   /**
@@ -232,8 +311,20 @@ public final class EmbeddedCluster implements AutoCloseable {
     return identity;
   }
 
+  /** The Pangu master, unless the cluster runs without Pangu. */
+  public Optional<MasterServer> panguMaster() {
+    return panguMaster;
+  }
+
+  /** Pangu's chunkservers; empty without Pangu. */
+  public List<ChunkServer> chunkServers() {
+    return chunkServers;
+  }
+
   @Override
   public void close() {
+    chunkServers.forEach(ChunkServer::close);
+    panguMaster.ifPresent(MasterServer::close);
     identity.ifPresent(TenantServer::close);
     for (NuwaServer server : nuwa) {
       server.close();

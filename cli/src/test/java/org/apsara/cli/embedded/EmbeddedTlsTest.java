@@ -43,7 +43,8 @@ class EmbeddedTlsTest {
     Path credentials = temp.resolve("home/.apsara/credentials");
     EmbeddedCluster.Options options = new EmbeddedCluster.Options(data,
         EmbeddedPorts.portWithTwoFreeNeighbours(), 1,
-        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials, true);
+        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials, true,
+        Optional.empty());
 
     byte[] caCertificate;
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {

@@ -1,4 +1,4 @@
-package org.apsara.bench.nuwa;
+package org.apsara.bench.report;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -14,7 +14,7 @@ import java.util.Optional;
  * The machine a benchmark ran on, as printed in the report's header: cores, CPU model, memory,
  * JVM, operating system, and the file system holding the members' data directories.
  */
-record MachineInfo(
+public record MachineInfo(
     int cores,
     String cpuModel,
     long memoryBytes,
@@ -23,7 +23,7 @@ record MachineInfo(
     String dataFileSystem) {
 
   /** Describes this machine; {@code dataDirectory} is where the clusters keep their data. */
-  static MachineInfo describe(Path dataDirectory) {
+  public static MachineInfo describe(Path dataDirectory) {
     return new MachineInfo(
         Runtime.getRuntime().availableProcessors(),
         readCpuModel().orElse("unknown CPU"),
@@ -38,7 +38,7 @@ record MachineInfo(
   }
 
   /** One Markdown line. */
-  String toMarkdown() {
+  public String toMarkdown() {
     return String.format(
         Locale.ROOT,
         "%d cores (%s), %.1f GiB memory, %s, %s; data directories on %s",

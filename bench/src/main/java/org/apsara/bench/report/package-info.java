@@ -1,0 +1,2 @@
+/** What every benchmark report shares: the description of the machine it ran on. */
+package org.apsara.bench.report;
