@@ -15,11 +15,11 @@ import java.util.concurrent.Future;
 
 /**
  * The physical limit on this disk, measured the way a three-replica file system must use it: to
- * store {@code n} bytes durably it writes {@code 3n}. So the baseline writes three copies of the
- * data with plain sequential {@code FileChannel} writes, forcing each file to disk every 64 MiB
- * (a chunk) and at its end, and reads one copy back; throughput is counted in bytes of the
- * logical data, as for the file systems. Nothing here can be faster on this disk, short of
- * writing fewer copies.
+ * store {@code n} bytes durably it writes {@code 3n}, the three copies at the same time. So the
+ * baseline writes three copies of the data at once, each with plain sequential {@code
+ * FileChannel} writes forced to disk every 64 MiB (a chunk) and at its end, and reads one copy
+ * back; throughput is counted in bytes of the logical data, as for the file systems. Nothing
+ * here can be faster on this disk, short of writing fewer copies.
  */
 final class DiskBaseline {
   static final int COPIES = 3;
@@ -32,32 +32,30 @@ final class DiskBaseline {
   }
 
   /**
-   * Writes {@code writers} files of {@code data} as {@value #COPIES} copies each, the copies of
-   * one file written one after another by its writer thread, and returns the elapsed nanoseconds.
+   * Writes {@code writers} files of {@code data} as {@value #COPIES} copies each, every copy by a
+   * thread of its own, all at once, and returns the elapsed nanoseconds.
    */
   long write(int writers, BlockPattern data) throws IOException {
     Files.createDirectories(directory);
-    return timed(writers, w -> {
+    return timed(writers * COPIES, task -> {
       byte[] buffer = data.newBuffer();
-      for (int copy = 0; copy < COPIES; copy++) {
-        Path file = directory.resolve("w" + w + "-copy" + copy);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE)) {
-          long sinceForce = 0;
-          for (long block = 0; block < data.blocks(); block++) {
-            data.stamp(buffer, block);
-            ByteBuffer bytes = ByteBuffer.wrap(buffer);
-            while (bytes.hasRemaining()) {
-              channel.write(bytes);
-            }
-            sinceForce += buffer.length;
-            if (sinceForce >= FORCE_EVERY_BYTES) {
-              channel.force(false);
-              sinceForce = 0;
-            }
+      Path file = directory.resolve("w" + (task / COPIES) + "-copy" + (task % COPIES));
+      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+          StandardOpenOption.WRITE)) {
+        long sinceForce = 0;
+        for (long block = 0; block < data.blocks(); block++) {
+          data.stamp(buffer, block);
+          ByteBuffer bytes = ByteBuffer.wrap(buffer);
+          while (bytes.hasRemaining()) {
+            channel.write(bytes);
           }
-          channel.force(true);
+          sinceForce += buffer.length;
+          if (sinceForce >= FORCE_EVERY_BYTES) {
+            channel.force(false);
+            sinceForce = 0;
+          }
         }
+        channel.force(true);
       }
     });
   }

@@ -344,9 +344,9 @@ public final class PanguBenchmark {
     for (String description : descriptions) {
       report.append("- ").append(description).append('\n');
     }
-    report.append("- disk limit: three copies of the data written with plain sequential"
-        + " FileChannel writes, forced every 64 MiB and at the end of each file, then one copy"
-        + " read back (reads may come from the page cache, as for the file systems)\n");
+    report.append("- disk limit: three copies of the data written at once, each with plain"
+        + " sequential FileChannel writes forced every 64 MiB and at its end, then one copy read"
+        + " back (reads may come from the page cache, as for the file systems)\n");
     return report.toString();
   }
 

@@ -46,11 +46,13 @@ public final class Namespace implements AutoCloseable {
 
   private final NamespaceStore store;
   private final ReadOptions latest = new ReadOptions();
+  private final LeaseCounts leaseCounts;
   private volatile AppliedIndex lastApplied;
 
   private Namespace(NamespaceStore store) {
     this.store = store;
-    NamespaceMeta meta = new NamespaceTxn(store, latest).meta();
+    this.leaseCounts = LeaseCounts.of(store);
+    NamespaceMeta meta = new NamespaceTxn(store, latest, leaseCounts).meta();
     if (meta.getFormatVersion() != NamespaceLimits.FORMAT_VERSION) {
       throw new NamespaceStorageException("namespace in " + store.directory() + " has format "
           + meta.getFormatVersion() + ", this code reads format " + NamespaceLimits.FORMAT_VERSION);
@@ -108,7 +110,7 @@ public final class Namespace implements AutoCloseable {
       if (store.get(Column.META, ro, Keys.META) != null) {
         return;
       }
-      NamespaceTxn txn = new NamespaceTxn(store, ro);
+      NamespaceTxn txn = new NamespaceTxn(store, ro, new LeaseCounts());
       txn.setMeta(NamespaceMeta.newBuilder()
           .setFormatVersion(NamespaceLimits.FORMAT_VERSION)
           .setNextInodeId(NamespaceTree.FIRST_INODE_ID)
@@ -149,12 +151,12 @@ public final class Namespace implements AutoCloseable {
       throw new IllegalArgumentException("term " + term + " of index " + index
           + " is below the applied term " + last.term());
     }
-    NamespaceTxn txn = new NamespaceTxn(store, latest);
+    NamespaceTxn txn = new NamespaceTxn(store, latest, leaseCounts);
     NamespaceReply reply;
     try {
       reply = RecordApplier.apply(txn, record);
     } catch (NamespaceException e) {
-      txn = new NamespaceTxn(store, latest);
+      txn = new NamespaceTxn(store, latest, leaseCounts);
       reply = new NamespaceReply.Failed(e);
     }
     NamespaceMeta meta = txn.meta();
@@ -166,8 +168,14 @@ public final class Namespace implements AutoCloseable {
     try (WriteBatch batch = txn.toWriteBatch()) {
       store.write(batch);
     }
+    leaseCounts.apply(txn.leaseDeltas());
     lastApplied = new AppliedIndex(term, index);
     return reply;
+  }
+
+  /** The leases {@code holder} holds in the applied state. */
+  int leaseCount(String holder) {
+    return leaseCounts.get(holder);
   }
 
   /** The term and index of the last applied record. */
@@ -502,7 +510,7 @@ public final class Namespace implements AutoCloseable {
   private <T> T read(Read<T> read) throws NamespaceException {
     Snapshot snapshot = store.snapshot();
     try (ReadOptions ro = new ReadOptions().setSnapshot(snapshot)) {
-      return read.run(new NamespaceTree(new NamespaceTxn(store, ro)));
+      return read.run(new NamespaceTree(new NamespaceTxn(store, ro, leaseCounts)));
     } finally {
       store.releaseSnapshot(snapshot);
     }

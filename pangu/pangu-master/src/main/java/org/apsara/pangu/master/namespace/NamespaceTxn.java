@@ -3,6 +3,7 @@ package org.apsara.pangu.master.namespace;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -31,11 +32,15 @@ final class NamespaceTxn {
   private final NamespaceStore store;
   private final ReadOptions readOptions;
   private final EnumMap<Column, TreeMap<byte[], byte[]>> staged = new EnumMap<>(Column.class);
+  private final LeaseCounts leaseCounts;
+  /** Leases gained (+) and released (-) by this txn's staged changes, per holder. */
+  private final Map<String, Integer> leaseDeltas = new HashMap<>();
   private NamespaceMeta meta;
 
-  NamespaceTxn(NamespaceStore store, ReadOptions readOptions) {
+  NamespaceTxn(NamespaceStore store, ReadOptions readOptions, LeaseCounts leaseCounts) {
     this.store = store;
     this.readOptions = readOptions;
+    this.leaseCounts = leaseCounts;
   }
 
   // ------------------------------------------------------------------ raw access
@@ -233,11 +238,29 @@ final class NamespaceTxn {
   }
 
   void putLease(String holder, long fileId) {
-    put(Column.LEASES, Keys.lease(holder, fileId), new byte[0]);
+    byte[] key = Keys.lease(holder, fileId);
+    if (get(Column.LEASES, key) == null) {
+      leaseDeltas.merge(holder, 1, Integer::sum);
+    }
+    put(Column.LEASES, key, new byte[0]);
   }
 
   void deleteLease(String holder, long fileId) {
-    delete(Column.LEASES, Keys.lease(holder, fileId));
+    byte[] key = Keys.lease(holder, fileId);
+    if (get(Column.LEASES, key) != null) {
+      leaseDeltas.merge(holder, -1, Integer::sum);
+    }
+    delete(Column.LEASES, key);
+  }
+
+  /** The leases {@code holder} holds, this txn's staged changes included. */
+  int leaseCount(String holder) {
+    return leaseCounts.get(holder) + leaseDeltas.getOrDefault(holder, 0);
+  }
+
+  /** What this txn changes in the lease counts, for {@link LeaseCounts#apply} once it commits. */
+  Map<String, Integer> leaseDeltas() {
+    return leaseDeltas;
   }
 
   void enqueueReclaim(long id) {

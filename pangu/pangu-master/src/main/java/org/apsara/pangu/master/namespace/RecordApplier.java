@@ -805,17 +805,13 @@ final class RecordApplier {
 
   private void checkOpenFileLimit(String client, int alreadyHeld, String path)
       throws NamespaceException {
-    int[] held = {0};
     int limit = NamespaceLimits.MAX_OPEN_FILES_PER_CLIENT;
-    txn.scan(Column.LEASES, Keys.leasePrefix(client), Keys.leaseUpperBound(client), (k, v) -> {
-      held[0]++;
-      return held[0] <= limit;
-    });
-    if (held[0] - alreadyHeld >= limit) {
+    if (txn.leaseCount(client) - alreadyHeld >= limit) {
       throw new NamespaceException(TOO_MANY_OPEN_FILES, path, "client '" + client
           + "' already holds the maximum of " + limit + " leases");
     }
   }
+
 
   private static void checkMode(int mode, NamespacePath path) throws NamespaceException {
     if (mode < 0 || mode > NamespaceLimits.MAX_MODE) {

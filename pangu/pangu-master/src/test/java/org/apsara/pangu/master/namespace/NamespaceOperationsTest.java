@@ -237,6 +237,28 @@ class NamespaceOperationsTest {
     ns.create("/d/other", "someone-else");
   }
 
+  @Test
+  void leaseCountsFollowCreatesClosesAndOverwritesAndSurviveAReopen() throws Exception {
+    ns.mkdirs("/d");
+    FileStatus a = ns.create("/d/a", "c");
+    ns.create("/d/b", "c");
+    ns.create("/d/c", "c");
+    ns.create("/d/x", "other");
+    assertThat(ns.namespace.leaseCount("c")).isEqualTo(3);
+    ns.close(a.inodeId(), "c");
+    ns.create("/d/b", "c", true, 1); // replaces the file it writes: still one lease for it
+    assertThat(ns.namespace.leaseCount("c")).isEqualTo(2);
+    ns.assertRefused(LEASE_HELD_BY_OTHER, p -> p.create("/d/x", "c", true, 1, CHUNK, 0644,
+        OWNER, GROUP));
+    assertThat(ns.namespace.leaseCount("c")).isEqualTo(2);
+
+    ns.close();
+    ns = new TestNamespace(dir.resolve("ns"));
+    assertThat(ns.namespace.leaseCount("c")).isEqualTo(2);
+    assertThat(ns.namespace.leaseCount("other")).isEqualTo(1);
+    assertThat(ns.namespace.leaseCount("nobody")).isZero();
+  }
+
   // ------------------------------------------------------------------ rename
 
   @Test
