@@ -6,6 +6,8 @@ import org.apsara.cli.identity.PolicyCommand;
 import org.apsara.cli.identity.TenantCommand;
 import org.apsara.cli.identity.UserCommand;
 import org.apsara.cli.identity.WhoamiCommand;
+import org.apsara.pangu.client.PanguErrorCode;
+import org.apsara.pangu.client.PanguException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
 
@@ -57,6 +59,12 @@ public final class Apsara implements Runnable {
     while (cause.getCause() != null && cause.getMessage() == null) {
       cause = cause.getCause();
     }
-    return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+    String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+    if (cause instanceof PanguException pangu
+        && pangu.code() == PanguErrorCode.MASTER_UNAVAILABLE) {
+      message += "\n  Is Pangu running there (--masters, or APSARA_PANGU_MASTERS)? A cluster"
+          + " started with ./apsara up --tls also needs --cacert, --cert and --key.";
+    }
+    return message;
   }
 }

@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -72,6 +73,11 @@ final class FsCommand implements Runnable {
             + "or set APSARA_PANGU_MASTERS).")
     List<String> masters;
 
+    @Option(names = "--timeout", defaultValue = "20s", converter = DurationConverter.class,
+        description = "How long one operation may keep retrying while no master answers as "
+            + "leader (default: ${DEFAULT-VALUE}).")
+    Duration timeout;
+
     @Option(names = "--cacert", paramLabel = "FILE", defaultValue = "${env:APSARA_PANGU_CACERT}",
         description = "Talk TLS, verifying the master and chunkservers against these PEM CA "
             + "certificates (or set APSARA_PANGU_CACERT).")
@@ -87,8 +93,8 @@ final class FsCommand implements Runnable {
 
     PanguClient open() throws IOException {
       LogSetup.forClient();
-      PanguClientConfig.Builder config =
-          PanguClientConfig.builder(masters.stream().map(HostPort::parse).toList());
+      PanguClientConfig.Builder config = PanguClientConfig.builder(
+          masters.stream().map(HostPort::parse).toList()).operationTimeout(timeout);
       if (cacert != null) {
         config.tls(TlsContexts.forClient(TlsMaterial.of(cert, key, cacert)));
       } else if (cert != null || key != null) {

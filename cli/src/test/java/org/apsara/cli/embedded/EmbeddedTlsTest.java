@@ -44,7 +44,7 @@ class EmbeddedTlsTest {
     EmbeddedCluster.Options options = new EmbeddedCluster.Options(data,
         EmbeddedPorts.portWithTwoFreeNeighbours(), 1,
         Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials, true,
-        Optional.empty());
+        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()));
 
     byte[] caCertificate;
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
@@ -97,6 +97,26 @@ class EmbeddedTlsTest {
       assertThat(Apsara.commandLine().setOut(new PrintWriter(whoami, true))
           .execute("whoami", "--credentials", credentials.toString())).as(whoami.toString())
           .isZero();
+
+      // Pangu: the master, the chunkservers' heartbeats and the data path all speak TLS, and
+      // apsara fs works with the same flags.
+      Path local = temp.resolve("pangu-in.txt");
+      Files.writeString(local, "over tls");
+      List<String> fsFlags = new ArrayList<>(List.of("--masters",
+          cluster.panguMaster().orElseThrow().clientAddress().toString()));
+      fsFlags.addAll(flags);
+      List<String> fsPut = new ArrayList<>(List.of("fs", "put", local.toString(), "/tls.txt"));
+      fsPut.addAll(fsFlags);
+      assertThat(Apsara.commandLine().execute(fsPut.toArray(String[]::new))).isZero();
+      List<String> fsGet = new ArrayList<>(List.of("fs", "get", "/tls.txt",
+          temp.resolve("pangu-out.txt").toString()));
+      fsGet.addAll(fsFlags);
+      assertThat(Apsara.commandLine().execute(fsGet.toArray(String[]::new))).isZero();
+      assertThat(Files.readString(temp.resolve("pangu-out.txt"))).isEqualTo("over tls");
+      List<String> fsPlain = new ArrayList<>(List.of("fs", "ls", "/", "--timeout", "2s",
+          "--masters", cluster.panguMaster().get().clientAddress().toString()));
+      assertThat(Apsara.commandLine().setErr(new PrintWriter(new StringWriter(), true))
+          .execute(fsPlain.toArray(String[]::new))).as("plaintext to a TLS master").isEqualTo(1);
 
       // The identity service keeps Nuwa's users in line over TLS too.
       var identity = cluster.identity().orElseThrow();
