@@ -1,6 +1,8 @@
 package org.apsara.bench.pangu;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.Random;
 
@@ -49,5 +51,32 @@ record BlockPattern(long blocks, int blockBytes, byte[] filler) {
         || buffer[blockBytes / 2] != filler[blockBytes / 2]) {
       throw new IOException(path + ": block " + index + " read back wrong (stamped " + found + ")");
     }
+  }
+
+  /** Writes every block, stamped, to {@code out}. */
+  void writeTo(OutputStream out) throws IOException {
+    byte[] buffer = newBuffer();
+    for (long block = 0; block < blocks; block++) {
+      stamp(buffer, block);
+      out.write(buffer);
+    }
+  }
+
+  /**
+   * Reads every block from {@code in}, checking each, and that nothing follows; returns the
+   * bytes read.
+   */
+  long readFrom(String path, InputStream in) throws IOException {
+    byte[] buffer = newBuffer();
+    for (long block = 0; block < blocks; block++) {
+      if (in.readNBytes(buffer, 0, buffer.length) != buffer.length) {
+        throw new IOException(path + " ends in block " + block + " of " + blocks);
+      }
+      check(path, buffer, block);
+    }
+    if (in.read() != -1) {
+      throw new IOException(path + " is longer than the " + totalBytes() + " bytes written");
+    }
+    return totalBytes();
   }
 }

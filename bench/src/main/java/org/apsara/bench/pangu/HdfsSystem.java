@@ -67,28 +67,16 @@ final class HdfsSystem implements FileSystemUnderTest {
 
   @Override
   public void writeFile(String path, BlockPattern data) throws IOException {
-    byte[] buffer = data.newBuffer();
     try (FSDataOutputStream out = fileSystem.create(new Path(path), false)) {
-      for (long block = 0; block < data.blocks(); block++) {
-        data.stamp(buffer, block);
-        out.write(buffer);
-      }
+      data.writeTo(out);
     }
   }
 
   @Override
   public long readFile(String path, BlockPattern data) throws IOException {
-    byte[] buffer = data.newBuffer();
     try (FSDataInputStream in = fileSystem.open(new Path(path))) {
-      for (long block = 0; block < data.blocks(); block++) {
-        in.readFully(buffer);
-        data.check(path, buffer, block);
-      }
-      if (in.read() != -1) {
-        throw new IOException(path + " is longer than the " + data.totalBytes() + " bytes written");
-      }
+      return data.readFrom(path, in);
     }
-    return data.totalBytes();
   }
 
   @Override

@@ -54,35 +54,16 @@ final class PanguSystem implements FileSystemUnderTest {
 
   @Override
   public void writeFile(String path, BlockPattern data) throws IOException {
-    byte[] buffer = data.newBuffer();
     try (PanguOutputStream out = client.create(path, CreateOptions.DEFAULTS)) {
-      for (long block = 0; block < data.blocks(); block++) {
-        data.stamp(buffer, block);
-        out.write(buffer);
-      }
+      data.writeTo(out);
     }
   }
 
   @Override
   public long readFile(String path, BlockPattern data) throws IOException {
-    byte[] buffer = data.newBuffer();
     try (PanguInputStream in = client.open(path)) {
-      for (long block = 0; block < data.blocks(); block++) {
-        int read = 0;
-        while (read < buffer.length) {
-          int n = in.read(buffer, read, buffer.length - read);
-          if (n < 0) {
-            throw new IOException(path + " ends at block " + block + " of " + data.blocks());
-          }
-          read += n;
-        }
-        data.check(path, buffer, block);
-      }
-      if (in.read() != -1) {
-        throw new IOException(path + " is longer than the " + data.totalBytes() + " bytes written");
-      }
+      return data.readFrom(path, in);
     }
-    return data.totalBytes();
   }
 
   @Override
