@@ -1,0 +1,180 @@
+package org.apsara.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.v1.ChunkServerReport;
+import org.apsara.pangu.api.v1.GetClusterReportRequest;
+import org.apsara.pangu.api.v1.PanguMasterGrpc;
+import org.apsara.pangu.client.CreateOptions;
+import org.apsara.pangu.client.PanguClient;
+import org.apsara.pangu.client.PanguClientConfig;
+import org.apsara.pangu.client.PanguOutputStream;
+import org.apsara.testkit.ChildProcess;
+import org.apsara.testkit.Ports;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three Pangu master members and three chunkservers as separate OS processes: the leader killed
+ * with SIGKILL while a client writes files does not stop the client, which follows the new
+ * leader, and every file whose close returned reads back whole.
+ */
+class PanguMasterFailoverProcessTest {
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  private static final int MASTERS = 3;
+  private static final int CHUNKSERVERS = 3;
+  private static final int FILE_BYTES = 64 * 1024;
+
+  @TempDir Path dir;
+
+  private final List<Integer> clientPorts = Ports.freePorts(MASTERS);
+  private final List<Integer> raftPorts = Ports.freePorts(MASTERS);
+  private final List<Integer> chunkPorts = Ports.freePorts(CHUNKSERVERS);
+  private final List<ChildProcess> processes = new ArrayList<>();
+
+  @AfterEach
+  void stopAll() {
+    processes.forEach(ChildProcess::close);
+  }
+
+  @Test
+  void clientsCarryOnAfterTheLeaderIsKilled() throws Exception {
+    ChildProcess[] masters = new ChildProcess[MASTERS];
+    for (int i = 0; i < MASTERS; i++) {
+      masters[i] = startMaster(i);
+    }
+    for (int i = 0; i < CHUNKSERVERS; i++) {
+      startChunkServer(i);
+    }
+    List<HostPort> addresses = new ArrayList<>();
+    clientPorts.forEach(port -> addresses.add(HostPort.of("127.0.0.1", port)));
+    try (PanguClient client = PanguClient.connect(PanguClientConfig.builder(addresses).build())) {
+      await().atMost(START_TIMEOUT).untilAsserted(() -> assertThat(client.clusterReport(0)
+          .getChunkserversList().stream().filter(ChunkServerReport::getAlive))
+          .hasSize(CHUNKSERVERS));
+
+      List<String> written = new CopyOnWriteArrayList<>();
+      AtomicBoolean stop = new AtomicBoolean();
+      ExecutorService writer = Executors.newSingleThreadExecutor();
+      try {
+        Future<?> writes = writer.submit(() -> {
+          for (int i = 0; !stop.get(); i++) {
+            String path = "/failover/f" + i;
+            try (PanguOutputStream out = client.create(path, CreateOptions.DEFAULTS)) {
+              out.write(content(i));
+            }
+            written.add(path);
+          }
+          return null;
+        });
+        await().atMost(START_TIMEOUT).until(() -> written.size() >= 20);
+        int leader = leader();
+        masters[leader].kill();
+        int before = written.size();
+        // The writer goes on through the election, against the new leader.
+        await().atMost(START_TIMEOUT).until(() -> written.size() >= before + 20
+            || writes.isDone());
+        stop.set(true);
+        writes.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS); // rethrows a failed write
+        assertThat(leader()).isNotEqualTo(leader);
+      } finally {
+        stop.set(true);
+        writer.shutdownNow();
+      }
+      for (String path : written) {
+        int i = Integer.parseInt(path.substring(path.lastIndexOf('f') + 1));
+        try (InputStream in = client.open(path)) {
+          assertThat(in.readAllBytes()).as(path).isEqualTo(content(i));
+        }
+      }
+    }
+  }
+
+  private static byte[] content(int file) {
+    byte[] bytes = new byte[FILE_BYTES];
+    new Random(file).nextBytes(bytes);
+    return bytes;
+  }
+
+  /** The index of the member that answers as leader, waiting until one does. */
+  private int leader() {
+    return await().atMost(START_TIMEOUT).until(() -> {
+      for (int i = 0; i < MASTERS; i++) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPorts.get(i))
+            .usePlaintext().build();
+        try {
+          PanguMasterGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
+              .getClusterReport(GetClusterReportRequest.getDefaultInstance());
+          return i;
+        } catch (StatusRuntimeException notLeaderOrDown) {
+          // try the next member
+        } finally {
+          channel.shutdownNow();
+        }
+      }
+      return -1;
+    }, index -> index >= 0);
+  }
+
+  private String peers() {
+    List<String> peers = new ArrayList<>();
+    for (int i = 0; i < MASTERS; i++) {
+      peers.add("m" + i + "=127.0.0.1:" + raftPorts.get(i) + ":" + clientPorts.get(i));
+    }
+    return String.join(",", peers);
+  }
+
+  private ChildProcess startMaster(int i) {
+    ChildProcess master = ChildProcess.builder(Apsara.class)
+        .name("pangu-master-m" + i)
+        .jvmArgs("-Xmx256m", "-XX:+UseSerialGC")
+        .args("run", "pangu-master", "--id", "m" + i, "--peers", peers(),
+            "--data", dir.resolve("m" + i).toString(),
+            "--token-key-file", dir.resolve("token.keys").toString(),
+            "--set", "heartbeat.interval=PT0.5S", "--set", "dead.interval=PT3S",
+            "--set", "election.timeout=PT0.5S")
+        .logFile(dir.resolve("m" + i + ".out"))
+        .start();
+    processes.add(master);
+    master.awaitLogLine(Pattern.compile("pangu master member m" + i + " serving on"),
+        START_TIMEOUT);
+    return master;
+  }
+
+  private void startChunkServer(int i) {
+    List<String> masters = new ArrayList<>();
+    clientPorts.forEach(port -> masters.add("127.0.0.1:" + port));
+    ChildProcess chunkserver = ChildProcess.builder(Apsara.class)
+        .name("pangu-cs" + i)
+        .jvmArgs("-Xmx256m", "-XX:+UseSerialGC")
+        .args("run", "pangu-chunkserver",
+            "--data", dir.resolve("cs" + i).toString(),
+            "--port", Integer.toString(chunkPorts.get(i)),
+            "--masters", String.join(",", masters),
+            "--token-key-file", dir.resolve("token.keys").toString(),
+            "--set", "volume.1.reserve=64M")
+        .logFile(dir.resolve("cs" + i + ".out"))
+        .start();
+    processes.add(chunkserver);
+    chunkserver.awaitLogLine(Pattern.compile("pangu chunkserver serving on"), START_TIMEOUT);
+  }
+}
