@@ -7,6 +7,7 @@ import java.util.concurrent.CountDownLatch;
 import org.apsara.cli.embedded.EmbeddedCluster;
 import org.apsara.nuwa.server.NuwaServer;
 import org.apsara.pangu.chunkserver.server.ChunkServer;
+import org.apsara.pangu.master.server.MasterServerConfig;
 import org.apsara.tenant.api.CredentialsFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,7 +25,10 @@ final class UpCommand implements Callable<Integer> {
       description = "Directory for all data and logs (default: ./${DEFAULT-VALUE}).")
   Path data;
 
-  @Option(names = "--nuwa-port", defaultValue = "2379",
+  /** Where the first Nuwa member serves etcd clients unless told otherwise: etcd's own port. */
+  static final int DEFAULT_NUWA_PORT = 2379;
+
+  @Option(names = "--nuwa-port", defaultValue = "" + DEFAULT_NUWA_PORT,
       description = "Client port of the first Nuwa member; the others follow at +10, +20 "
           + "(default: ${DEFAULT-VALUE}).")
   int nuwaPort;
@@ -38,7 +42,7 @@ final class UpCommand implements Callable<Integer> {
           + "metrics are on the port +2 (default: ${DEFAULT-VALUE}).")
   int identityPort;
 
-  @Option(names = "--pangu-port", defaultValue = "7000",
+  @Option(names = "--pangu-port", defaultValue = "" + MasterServerConfig.DEFAULT_CLIENT_PORT,
       description = "Port of the Pangu master (Raft on +1, metrics on +2); the three "
           + "chunkservers serve on +100, +110, +120 (default: ${DEFAULT-VALUE}).")
   int panguPort;
@@ -126,11 +130,15 @@ final class UpCommand implements Callable<Integer> {
         + tlsFlags + user;
     System.out.println(etcdctl + " put foo bar");
     System.out.println(etcdctl + " get foo");
-    System.out.println("  ./apsara nuwa put greeting hello" + tlsFlags + user
-        + " && ./apsara nuwa get greeting" + tlsFlags + user);
-    System.out.println("  ./apsara nuwa members" + tlsFlags);
+    // The commands' own defaults reach the default ports; other ports must be named.
+    String nuwaFlags = (nuwaPort == DEFAULT_NUWA_PORT ? ""
+        : " --endpoints " + cluster.nuwaEndpoints()) + tlsFlags;
+    System.out.println("  ./apsara nuwa put greeting hello" + nuwaFlags + user
+        + " && ./apsara nuwa get greeting" + nuwaFlags + user);
+    System.out.println("  ./apsara nuwa members" + nuwaFlags);
     if (cluster.panguMaster().isPresent()) {
-      String fsFlags = (panguPort == 7000 ? "" : " --masters 127.0.0.1:" + panguPort) + tlsFlags;
+      String fsFlags = (panguPort == MasterServerConfig.DEFAULT_CLIENT_PORT ? ""
+          : " --masters 127.0.0.1:" + panguPort) + tlsFlags;
       System.out.println("  ./apsara fs put README.md /docs/README.md" + fsFlags
           + " && ./apsara fs ls /docs" + fsFlags + " && ./apsara fs fsck" + fsFlags);
     }
