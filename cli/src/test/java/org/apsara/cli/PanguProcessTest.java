@@ -88,7 +88,6 @@ class PanguProcessTest {
         chunkservers[victim].kill();
         out.write(data, half, data.length - half);
       }
-      assertThat(readAll(client, "/data/big")).isEqualTo(data);
       // The dead chunkserver's replicas are copied back to three on the others.
       await().atMost(REPAIR_TIMEOUT).untilAsserted(() -> {
         GetClusterReportResponse report = client.clusterReport(0);
@@ -97,6 +96,7 @@ class PanguProcessTest {
         assertThat(report.getUnderReplicatedChunks()).isZero();
         assertThat(report.getMissingChunks()).isZero();
       });
+      assertThat(readAll(client, "/data/big")).isEqualTo(data);
     }
 
     master.kill();
