@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -23,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apsara.common.net.GrpcServers;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.observe.GrpcServerMetrics;
 import org.apsara.common.observe.HealthStatus;
@@ -319,16 +321,7 @@ public final class ChunkServer implements AutoCloseable {
       httpEndpoint.close();
     }
     if (grpcServer != null) {
-      grpcServer.shutdown();
-      try {
-        if (!grpcServer.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)) {
-          grpcServer.shutdownNow();
-          grpcServer.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        grpcServer.shutdownNow();
-      }
+      GrpcServers.stop(grpcServer, Duration.ofSeconds(SHUTDOWN_GRACE_SECONDS));
     }
     if (scrubber != null) {
       scrubber.close();

@@ -140,11 +140,7 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
     try {
       rounds.execute(() -> {
         wakePending.set(false);
-        try {
-          round(term);
-        } catch (RuntimeException e) {
-          LOG.atWarn().setCause(e).log("repair round failed; trying again next round");
-        }
+        roundLogged(term);
       });
     } catch (RejectedExecutionException stopped) {
       wakePending.set(false);
@@ -159,13 +155,17 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       return;
     }
     leaderTerm = term;
-    running = rounds.scheduleWithFixedDelay(() -> {
-      try {
-        round(term);
-      } catch (RuntimeException e) {
-        LOG.atWarn().setCause(e).log("repair round failed; trying again next round");
-      }
-    }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    running = rounds.scheduleWithFixedDelay(() -> roundLogged(term), interval.toMillis(),
+        interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** A round whose failure is logged: the next round tries again. Monitor thread. */
+  private void roundLogged(long term) {
+    try {
+      round(term);
+    } catch (RuntimeException e) {
+      LOG.atWarn().setCause(e).log("repair round failed; trying again next round");
+    }
   }
 
   @Override

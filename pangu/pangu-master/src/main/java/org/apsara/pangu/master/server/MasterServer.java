@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -16,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apsara.common.net.GrpcServers;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.observe.GrpcServerMetrics;
 import org.apsara.common.observe.HealthStatus;
@@ -204,16 +206,7 @@ public final class MasterServer implements AutoCloseable {
       httpEndpoint.close();
     }
     if (grpcServer != null) {
-      grpcServer.shutdown();
-      try {
-        if (!grpcServer.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS)) {
-          grpcServer.shutdownNow();
-          grpcServer.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        grpcServer.shutdownNow();
-      }
+      GrpcServers.stop(grpcServer, Duration.ofSeconds(SHUTDOWN_GRACE_SECONDS));
     }
     if (monitor != null) {
       monitor.close();
