@@ -380,6 +380,21 @@ public final class ChunkManager {
     }
   }
 
+  /**
+   * The replica's chunkserver refused to seal it at its chunk's committed length and says it is
+   * open with {@code generation} and {@code lengthBytes}, fewer bytes than that: it can never
+   * serve the chunk, and is stale. The mark lasts while reports show that same replica.
+   */
+  public synchronized void sealRefused(long chunkId, String serverId, long generation,
+      long lengthBytes) {
+    Server server = servers.get(serverId);
+    if (server == null || server.declaredDead) {
+      return;
+    }
+    upsert(chunkId, server, generation, lengthBytes, ReplicaState.REPLICA_STATE_OPEN, false);
+    replicas.get(chunkId).get(serverId).shortConfirmed = true;
+  }
+
   /** A replica is gone (deleted, or its chunkserver said it has none). */
   public synchronized void replicaRemoved(long chunkId, String serverId) {
     Server server = servers.get(serverId);
@@ -457,7 +472,7 @@ public final class ChunkManager {
         Server server = servers.get(e.getKey());
         Held r = e.getValue();
         views.add(new ReplicaView(view(server, now), alive(server, now), r.generation, r.length,
-            r.state, r.corrupt));
+            r.state, r.corrupt, r.shortConfirmed));
       }
     }
     return views;
@@ -586,9 +601,11 @@ public final class ChunkManager {
       ReplicaState state, boolean corrupt) {
     TreeMap<String, Held> held = replicas.computeIfAbsent(chunkId, k -> new TreeMap<>());
     Held old = held.get(server.id);
-    boolean stillCorrupt = corrupt || (old != null && old.corrupt && old.generation == generation
-        && old.length == length);
+    boolean same = old != null && old.generation == generation && old.length == length;
+    boolean stillCorrupt = corrupt || (same && old.corrupt);
     Held now = new Held(generation, length, state, stillCorrupt);
+    // A refused seal confirmed this length; a report of the same replica does not undo that.
+    now.shortConfirmed = same && old.shortConfirmed && state == old.state;
     held.put(server.id, now);
     server.chunks.add(chunkId);
     if (!now.equals(old)) {
@@ -689,12 +706,13 @@ public final class ChunkManager {
     }
   }
 
-  /** One replica. Mutable only for the corrupt flag, under the manager's lock. */
+  /** One replica. Mutable only for its two flags, under the manager's lock. */
   private static final class Held {
     final long generation;
     final long length;
     final ReplicaState state;
     boolean corrupt;
+    boolean shortConfirmed;
 
     Held(long generation, long length, ReplicaState state, boolean corrupt) {
       this.generation = generation;
@@ -706,12 +724,12 @@ public final class ChunkManager {
     @Override
     public boolean equals(Object o) {
       return o instanceof Held h && h.generation == generation && h.length == length
-          && h.state == state && h.corrupt == corrupt;
+          && h.state == state && h.corrupt == corrupt && h.shortConfirmed == shortConfirmed;
     }
 
     @Override
     public int hashCode() {
-      return Objects.hash(generation, length, state, corrupt);
+      return Objects.hash(generation, length, state, corrupt, shortConfirmed);
     }
   }
 }

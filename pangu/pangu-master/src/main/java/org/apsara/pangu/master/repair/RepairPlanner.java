@@ -20,9 +20,13 @@ import org.apsara.pangu.master.namespace.ChunkOwnership;
  * <ul>
  *   <li><b>corrupt</b> if a check failed on it or its metadata is unreadable;</li>
  *   <li><b>stale</b> if its generation is not G, or it is sealed at another length than L, or it
- *       is open and shorter than L (it cannot be sealed at L);</li>
- *   <li><b>to seal</b> if it is open with generation G and at least L bytes: the writer
- *       committed, and the master seals it at L (cutting any unacknowledged tail);</li>
+ *       is open and its chunkserver refused to seal it at L ({@link
+ *       ReplicaView#shortConfirmed}: it holds fewer bytes);</li>
+ *   <li><b>to seal</b> if it is open with generation G otherwise: the writer committed, and the
+ *       master seals it at L (cutting any unacknowledged tail). Its reported length does not
+ *       decide: a report built while the writer was still sending says fewer bytes than the
+ *       replica holds once the writer commits, and taking it for stale would delete a good
+ *       replica. A replica really shorter than L refuses the seal, which marks it.</li>
  *   <li><b>healthy</b> if it is sealed with generation G and length L.</li>
  * </ul>
  * Corrupt and stale replicas are deleted only once a healthy replica exists, so the last copy of
@@ -81,7 +85,7 @@ public final class RepairPlanner {
       } else if (r.generation() != generation) {
         stale.add(r);
       } else if (r.state() == ReplicaState.REPLICA_STATE_OPEN) {
-        (r.lengthBytes() >= length ? toSeal : stale).add(r);
+        (r.shortConfirmed() ? stale : toSeal).add(r);
       } else if (r.lengthBytes() == length) {
         healthy.add(r);
       } else {

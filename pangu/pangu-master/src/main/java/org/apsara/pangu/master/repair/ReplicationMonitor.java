@@ -1,5 +1,6 @@
 package org.apsara.pangu.master.repair;
 
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apsara.pangu.api.ChunkServerLimits;
 import org.apsara.pangu.api.v1.DeletionOutcome;
+import org.apsara.pangu.api.v1.GetReplicaResponse;
 import org.apsara.pangu.api.v1.ReplicaDeletionResult;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.api.v1.ReplicateReplicaResponse;
@@ -444,11 +446,36 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
           ReplicaState.REPLICA_STATE_SEALED);
       replicasSealed.increment();
     } catch (StatusRuntimeException e) {
-      // The replica's next report shows what it is; if it cannot hold the committed length it
-      // is then stale, and deleted once a healthy copy exists.
       LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(s.chunkId()))
           .addKeyValue("chunkserver", s.server().id()).addKeyValue("status", e.getStatus())
           .log("sealing a replica at the committed length failed");
+      if (e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
+        confirmShort(s);
+      }
+      // Otherwise (unreachable, busy) the next round tries again.
+    }
+  }
+
+  /**
+   * After a refused seal: asks the replica what it holds, and marks it stale if it is open with
+   * fewer bytes than the committed length (a writer that lost it went on without it).
+   */
+  private void confirmShort(RepairAction.Seal s) {
+    try {
+      GetReplicaResponse replica = calls.getReplica(s.server(), s.chunkId());
+      if (replica.getState() == ReplicaState.REPLICA_STATE_OPEN
+          && replica.getGeneration() == s.generation()
+          && replica.getLength() < s.lengthBytes()) {
+        manager.sealRefused(s.chunkId(), s.server().id(), replica.getGeneration(),
+            replica.getLength());
+      } else {
+        manager.replicaChanged(s.chunkId(), s.server().id(), replica.getGeneration(),
+            replica.getLength(), replica.getState());
+      }
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+        manager.replicaRemoved(s.chunkId(), s.server().id());
+      }
     }
   }
 

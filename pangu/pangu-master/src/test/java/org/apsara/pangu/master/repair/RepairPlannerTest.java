@@ -75,7 +75,8 @@ class RepairPlannerTest {
     ReplicaView corrupt = new ReplicaView(server("x", "", 0), true, GEN, LEN, SEALED, true);
     ReplicaView oldGeneration = replica("y", GEN - 1, LEN, SEALED);
     ReplicaView wrongLength = replica("z", GEN, LEN + 1, SEALED);
-    ReplicaView tooShortToSeal = replica("w", GEN, LEN - 1, OPEN);
+    ReplicaView tooShortToSeal =
+        new ReplicaView(server("w", "", 100), true, GEN, LEN - 1, OPEN, false, true);
     List<ReplicaView> bad = List.of(corrupt, oldGeneration, wrongLength, tooShortToSeal);
 
     ChunkPlan alone = RepairPlanner.plan(committed(3), bad, 0);
@@ -100,6 +101,25 @@ class RepairPlannerTest {
         new RepairAction.Seal(CHUNK, server("a", "", 100), GEN, LEN),
         new RepairAction.Seal(CHUNK, server("b", "", 100), GEN, LEN));
     assertThat(plan.copiesWanted()).isZero(); // the sealed ones will make three
+  }
+
+  @Test
+  void anOpenReplicaReportedShortIsSealedNotDeletedUntilItsChunkServerConfirmsIt() {
+    // The report of "b" was built while the writer was still sending: it says fewer bytes than
+    // the replica holds now that the chunk is committed. Only a refused seal proves it short.
+    ReplicaView reportedShort = replica("b", GEN, LEN / 2, OPEN);
+    ChunkPlan plan = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED),
+        reportedShort, replica("c", GEN, LEN, SEALED)), 0);
+    assertThat(plan.actions()).containsExactly(
+        new RepairAction.Seal(CHUNK, server("b", "", 100), GEN, LEN));
+    assertThat(plan.copiesWanted()).isZero();
+
+    ReplicaView confirmedShort =
+        new ReplicaView(server("b", "", 100), true, GEN, LEN / 2, OPEN, false, true);
+    ChunkPlan confirmed = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED),
+        confirmedShort, replica("c", GEN, LEN, SEALED)), 0);
+    assertThat(deleted(confirmed, RepairAction.Reason.STALE)).containsExactly("b");
+    assertThat(confirmed.copiesWanted()).isEqualTo(1);
   }
 
   @Test

@@ -69,6 +69,7 @@ final class PanguCluster implements AutoCloseable {
   private final Map<String, MasterServer> masters = new ConcurrentHashMap<>();
   private final Map<String, ChunkServer> chunkServers = new ConcurrentHashMap<>();
   private final Map<String, ScheduledFuture<?>> heartbeats = new ConcurrentHashMap<>();
+  private final Map<String, List<ReplicaInfo>> frozenReports = new ConcurrentHashMap<>();
   private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final ScheduledExecutorService heartbeatThread =
@@ -188,6 +189,18 @@ final class PanguCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * From now on the chunkserver's heartbeats repeat the replicas of its report of this moment,
+   * as a report built before its latest writes would; {@link #thawReports} ends it.
+   */
+  void freezeReports(String id) {
+    frozenReports.put(id, chunkServers.get(id).heartbeatReport().replicas());
+  }
+
+  void thawReports(String id) {
+    frozenReports.remove(id);
+  }
+
   ChunkServer chunkServer(String id) {
     return chunkServers.get(id);
   }
@@ -228,7 +241,7 @@ final class PanguCluster implements AutoCloseable {
             .setAvailableBytes(Math.max(0, v.freeBytes() - v.reservedBytes()))
             .setFull(!v.acceptsNewReplicas()));
       }
-      for (ReplicaInfo r : report.replicas()) {
+      for (ReplicaInfo r : frozenReports.getOrDefault(id, report.replicas())) {
         request.addReplicas(toReport(r));
       }
       for (var c : report.corruptReplicas()) {

@@ -13,10 +13,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apsara.pangu.api.MasterTrailers;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.ChunkServerLocation;
+import org.apsara.pangu.api.v1.CloseFileRequest;
+import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
@@ -30,6 +35,8 @@ import org.apsara.pangu.api.v1.RecoverLeaseRequest;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.api.v1.SetQuotaRequest;
 import org.apsara.pangu.chunkserver.server.ChunkServer;
+import org.apsara.pangu.chunkserver.store.ReplicaInfo;
+import org.apsara.pangu.client.chunkserver.ReplicaWriter;
 import org.apsara.pangu.master.chunks.ReplicaView;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -129,6 +136,95 @@ class SingleMasterEndToEndTest {
     ChunkServerLocation copy = relocated.getLocationsList().stream()
         .filter(l -> l.getId().equals("cs4")).findFirst().orElseThrow();
     assertThat(cluster.read(relocated, copy)).isEqualTo(content(5, 0, 200_000));
+  }
+
+  @Test
+  void aReplicaReportedBeforeTheWritersLastBytesIsSealedNotDeleted() throws Exception {
+    startChunkServers(3);
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/late-report")
+        .setClientName("w").build()).getStatus();
+    LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("w").build()).getChunk();
+    int half = 100_000;
+    List<ReplicaWriter> writers = new ArrayList<>();
+    for (ChunkServerLocation location : chunk.getLocationsList()) {
+      ReplicaWriter w = cluster.chunkClient(location).openWriter(chunk.getChunkId(),
+          chunk.getGeneration(), chunk.getToken(), true, 0);
+      w.write(ByteBuffer.wrap(content(9, 0, half)), true);
+      assertThat(w.awaitSynced(half, Duration.ofSeconds(30))).isEqualTo(half);
+      writers.add(w);
+    }
+    await("every replica reported open at the first half").atMost(AWAIT).until(() ->
+        cluster.awaitLeader().chunks().replicas(chunk.getChunkId()).stream()
+            .filter(r -> r.lengthBytes() == half).count() == 3);
+    // cs2's heartbeats go on saying "open, half the bytes" after the writer sent the rest.
+    cluster.freezeReports("cs2");
+    for (ReplicaWriter w : writers) {
+      w.write(ByteBuffer.wrap(content(9, half, half)), true);
+      assertThat(w.finish(Duration.ofSeconds(30))).isEqualTo(2L * half);
+    }
+    master.commitChunk(CommitChunkRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("w").setChunkIndex(0).setChunkId(chunk.getChunkId())
+        .setGeneration(chunk.getGeneration()).setLength(2L * half).build());
+    master.closeFile(CloseFileRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("w").build());
+
+    // Sealing cs2's replica (it holds every byte) is right; deleting it as shorter than the
+    // chunk, on the word of an old report, would leave two copies until a new one is made.
+    MasterServer leader = cluster.awaitLeader();
+    await("cs2's replica sealed").atMost(AWAIT).until(() -> heldBy("cs2", chunk.getChunkId())
+        .map(r -> r.state() == org.apsara.pangu.chunkserver.store.ReplicaState.SEALED)
+        .orElse(false));
+    cluster.thawReports("cs2");
+    LocatedChunk committed = cluster.locations("/late-report").getChunks(0);
+    await("three healthy replicas").atMost(AWAIT)
+        .until(() -> healthyHolders(committed).equals(List.of("cs1", "cs2", "cs3")));
+    assertThat(heldBy("cs2", chunk.getChunkId())).hasValueSatisfying(
+        r -> assertThat(r.length()).isEqualTo(2L * half));
+    assertThat(leader.metrics().counter("pangu.master.repair.replicas.deleted").count())
+        .as("replicas deleted").isZero();
+    assertThat(leader.metrics().counter("pangu.master.repair.copies.started").count())
+        .as("copies made").isZero();
+  }
+
+  @Test
+  void aReplicaLeftShortByTheWriterRefusesTheSealAndIsReplaced() throws Exception {
+    startChunkServers(3);
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/short")
+        .setClientName("w").build()).getStatus();
+    LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("w").build()).getChunk();
+    int half = 100_000;
+    for (ChunkServerLocation location : chunk.getLocationsList()) {
+      ReplicaWriter w = cluster.chunkClient(location).openWriter(chunk.getChunkId(),
+          chunk.getGeneration(), chunk.getToken(), true, 0);
+      // The writer lost cs2 half way and went on with the other two.
+      int length = location.getId().equals("cs2") ? half : 2 * half;
+      w.write(ByteBuffer.wrap(content(4, 0, length)), true);
+      assertThat(w.finish(Duration.ofSeconds(30))).isEqualTo(length);
+    }
+    master.commitChunk(CommitChunkRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("w").setChunkIndex(0).setChunkId(chunk.getChunkId())
+        .setGeneration(chunk.getGeneration()).setLength(2L * half).build());
+    master.closeFile(CloseFileRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("w").build());
+
+    // cs2 cannot be sealed at the committed length: it is deleted and copied again.
+    MasterServer leader = cluster.awaitLeader();
+    LocatedChunk committed = cluster.locations("/short").getChunks(0);
+    await("three healthy replicas").atMost(AWAIT)
+        .until(() -> healthyHolders(committed).equals(List.of("cs1", "cs2", "cs3")));
+    assertThat(leader.metrics().counter("pangu.master.repair.replicas.deleted").count())
+        .isEqualTo(1);
+    assertThat(heldBy("cs2", chunk.getChunkId())).hasValueSatisfying(
+        r -> assertThat(r.length()).isEqualTo(2L * half));
+  }
+
+  private Optional<ReplicaInfo> heldBy(String chunkServer, long chunkId) {
+    return cluster.chunkServer(chunkServer).heartbeatReport().replicas().stream()
+        .filter(r -> r.chunkId() == chunkId).findFirst();
   }
 
   @Test
