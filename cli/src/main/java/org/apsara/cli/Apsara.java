@@ -6,6 +6,8 @@ import org.apsara.cli.identity.PolicyCommand;
 import org.apsara.cli.identity.TenantCommand;
 import org.apsara.cli.identity.UserCommand;
 import org.apsara.cli.identity.WhoamiCommand;
+import org.apsara.fuxi.client.FuxiErrorCode;
+import org.apsara.fuxi.client.FuxiException;
 import org.apsara.pangu.client.PanguErrorCode;
 import org.apsara.pangu.client.PanguException;
 import picocli.CommandLine.Command;
@@ -22,6 +24,7 @@ import picocli.CommandLine;
       RunCommand.class,
       NuwaCommand.class,
       FsCommand.class,
+      FuxiCommand.class,
       TenantCommand.class,
       UserCommand.class,
       GroupCommand.class,
@@ -63,6 +66,10 @@ public final class Apsara implements Runnable {
     if (cause instanceof PanguException pangu
         && pangu.code() == PanguErrorCode.MASTER_UNAVAILABLE) {
       message += "\n  Is Pangu running there (--masters, or APSARA_PANGU_MASTERS)? A cluster"
+          + " started with ./apsara up --tls also needs --cacert, --cert and --key.";
+    }
+    if (cause instanceof FuxiException fuxi && fuxi.code() == FuxiErrorCode.MASTER_UNAVAILABLE) {
+      message += "\n  Is FuxiMaster running there (--masters, or APSARA_FUXI_MASTERS)? A cluster"
           + " started with ./apsara up --tls also needs --cacert, --cert and --key.";
     }
     return message;

@@ -1,10 +1,13 @@
 package org.apsara.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.apsara.bench.fuxi.FuxiBenchmark;
 import org.apsara.bench.nuwa.NuwaBenchmark;
 import org.apsara.bench.pangu.PanguBenchmark;
 import org.apsara.common.config.ByteSizes;
@@ -16,7 +19,7 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Measure Apsara side by side with its peers on this machine.",
-    subcommands = {BenchCommand.Nuwa.class, BenchCommand.Pangu.class})
+    subcommands = {BenchCommand.Nuwa.class, BenchCommand.Pangu.class, BenchCommand.Fuxi.class})
 final class BenchCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -139,6 +142,83 @@ final class BenchCommand implements Runnable {
           systems.stream().map(PanguBenchmark.SystemUnderTest::parse).toList(), rounds,
           dir != null ? dir : defaults.workDirectory(), Optional.ofNullable(out));
       new PanguBenchmark(settings).run(System.out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "fuxi",
+      mixinStandardHelpOptions = true,
+      description = {
+        "FuxiMaster's scheduler under a cluster-sized load: the real scheduler code driven by",
+        "one thread as the master's event loop drives it, with --machines simulated machines,",
+        "--applications applications in --quota-groups quota groups with mixed priorities, and",
+        "short tasks; demand below the cluster's CPU, then above it. Prints grants per second,",
+        "request-to-grant latency p50 and p99, the CPU allocated at saturation and the heap.",
+        "Give the JVM room: JAVA_OPTS=-Xmx4g."
+      })
+  static final class Fuxi implements Callable<Integer> {
+    @Option(names = "--machines", defaultValue = "10000",
+        description = "Simulated machines (default: ${DEFAULT-VALUE}).")
+    int machines;
+
+    @Option(names = "--cores-per-machine", defaultValue = "32",
+        description = "Cores of each machine (default: ${DEFAULT-VALUE}).")
+    int cores;
+
+    @Option(names = "--memory-gib-per-machine", defaultValue = "128",
+        description = "Memory of each machine in GiB (default: ${DEFAULT-VALUE}).")
+    int memoryGib;
+
+    @Option(names = "--applications", defaultValue = "1000",
+        description = "Concurrent applications (default: ${DEFAULT-VALUE}).")
+    int applications;
+
+    @Option(names = "--quota-groups", defaultValue = "4",
+        description = "Quota groups the applications are spread over (default: ${DEFAULT-VALUE}).")
+    int quotaGroups;
+
+    @Option(names = "--warmup", defaultValue = "10s", converter = DurationConverter.class,
+        description = "Unmeasured time before each phase (default: ${DEFAULT-VALUE}).")
+    Duration warmup;
+
+    @Option(names = "--duration", defaultValue = "15s", converter = DurationConverter.class,
+        description = "Measured time of each phase (default: ${DEFAULT-VALUE}).")
+    Duration duration;
+
+    @Option(names = "--task-min", defaultValue = "1s", converter = DurationConverter.class,
+        description = "Shortest task (default: ${DEFAULT-VALUE}).")
+    Duration taskMin;
+
+    @Option(names = "--task-max", defaultValue = "4s", converter = DurationConverter.class,
+        description = "Longest task (default: ${DEFAULT-VALUE}).")
+    Duration taskMax;
+
+    @Option(names = "--below-load", defaultValue = "0.9",
+        description = "Demand of the first phase, times the cluster's CPU (default: ${DEFAULT-VALUE}).")
+    double belowLoad;
+
+    @Option(names = "--saturated-load", defaultValue = "1.1",
+        description = "Demand of the second phase (default: ${DEFAULT-VALUE}).")
+    double saturatedLoad;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Workload seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--out", description = "Also write the Markdown report to this file.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+      LogSetup.forClient();
+      FuxiBenchmark.Options options = new FuxiBenchmark.Options(machines, cores, memoryGib,
+          applications, quotaGroups, warmup, duration, seed, taskMin, taskMax, belowLoad,
+          saturatedLoad);
+      FuxiBenchmark.Report report = FuxiBenchmark.run(options, System.err);
+      FuxiBenchmark.printTable(report, System.out);
+      if (out != null) {
+        Files.writeString(out, FuxiBenchmark.toMarkdown(report));
+      }
       return 0;
     }
   }

@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = "Run one service role as its own process (distributed mode).",
     subcommands = {RunCommand.Nuwa.class, RunCommand.Tenant.class, RunCommand.PanguMaster.class,
-        RunCommand.PanguChunkServer.class})
+        RunCommand.PanguChunkServer.class, FuxiRoles.Master.class, FuxiRoles.Tubo.class})
 final class RunCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

@@ -5,6 +5,8 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.cli.embedded.EmbeddedCluster;
+import org.apsara.fuxi.master.server.FuxiMasterConfig;
+import org.apsara.fuxi.tubo.agent.TuboServer;
 import org.apsara.nuwa.server.NuwaServer;
 import org.apsara.pangu.chunkserver.server.ChunkServer;
 import org.apsara.pangu.master.server.MasterServerConfig;
@@ -50,6 +52,14 @@ final class UpCommand implements Callable<Integer> {
   @Option(names = "--no-pangu", description = "Run without Pangu, the file system.")
   boolean noPangu;
 
+  @Option(names = "--fuxi-port", defaultValue = "" + FuxiMasterConfig.DEFAULT_PORT,
+      description = "Port of FuxiMaster (metrics on +2); the two Tubos serve on +100 and +110 "
+          + "(default: ${DEFAULT-VALUE}).")
+  int fuxiPort;
+
+  @Option(names = "--no-fuxi", description = "Run without Fuxi, the resource manager.")
+  boolean noFuxi;
+
   @Option(names = "--credentials", paramLabel = "FILE",
       description = "Where the first start writes the system root's AccessKey, as profile "
           + "'default' (default: ~/.apsara/credentials).")
@@ -75,7 +85,8 @@ final class UpCommand implements Callable<Integer> {
     Path credentialsFile = credentials != null ? credentials : CredentialsFile.defaultPath();
     EmbeddedCluster cluster = EmbeddedCluster.start(new EmbeddedCluster.Options(dataDir, nuwaPort,
         nuwaMembers, noAuth ? Optional.empty() : Optional.of(identityPort), credentialsFile, tls,
-        noPangu ? Optional.empty() : Optional.of(panguPort)));
+        noPangu ? Optional.empty() : Optional.of(panguPort),
+        noFuxi ? Optional.empty() : Optional.of(fuxiPort)));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("\nStopping Apsara ...");
@@ -112,6 +123,16 @@ final class UpCommand implements Callable<Integer> {
             + "/metrics  /health");
       }
     });
+    cluster.fuxiMaster().ifPresent(master -> {
+      System.out.println("  FuxiMaster          " + master.address()
+          + "  metrics/health  http://127.0.0.1:" + master.metricsPort() + "/metrics  /health");
+      for (TuboServer tubo : cluster.tubos()) {
+        System.out.println("  Tubo " + tubo.machineId() + "         " + tubo.address()
+            + "  metrics/health  http://127.0.0.1:" + tubo.metricsPort() + "/metrics  /health"
+            + "  (" + tubo.capacity().cpuMillicores() + " millicores, "
+            + tubo.capacity().memoryMib() + " MiB, limits: " + tubo.enforcement() + ")");
+      }
+    });
     cluster.cliTls().ifPresent(material -> System.out.println("  TLS                 cluster CA "
         + material.trustedCaFile().orElseThrow() + ", client certificate "
         + material.certChainFile().orElseThrow()));
@@ -141,6 +162,13 @@ final class UpCommand implements Callable<Integer> {
           : " --masters 127.0.0.1:" + panguPort) + tlsFlags;
       System.out.println("  ./apsara fs put README.md /docs/README.md" + fsFlags
           + " && ./apsara fs ls /docs" + fsFlags + " && ./apsara fs fsck" + fsFlags);
+    }
+    if (cluster.fuxiMaster().isPresent()) {
+      String fuxiFlags = (fuxiPort == FuxiMasterConfig.DEFAULT_PORT ? ""
+          : " --masters 127.0.0.1:" + fuxiPort) + tlsFlags;
+      System.out.println("  ./apsara fuxi nodes" + fuxiFlags + " && ./apsara fuxi submit"
+          + fuxiFlags + " --instances 2 --cpu 250 --memory 128 --wait -- sh -c 'echo hello from"
+          + " $TUBO_WORKER_ID'");
     }
     if (!noAuth) {
       System.out.println("  ./apsara whoami && ./apsara tenant create acme && ./apsara user list"

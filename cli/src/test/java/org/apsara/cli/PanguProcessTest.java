@@ -5,11 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -110,20 +107,20 @@ class PanguProcessTest {
     Path local = dir.resolve("local.bin");
     Files.write(local, Arrays.copyOf(data, 100_000));
     String masters = "--masters=127.0.0.1:" + masterPort;
-    assertThat(fs("put", local.toString(), "/cli/copy.bin", masters).exitCode).isZero();
-    assertThat(fs("ls", "/cli", masters).out).contains("/cli/copy.bin").contains("100000");
+    assertThat(fs("put", local.toString(), "/cli/copy.bin", masters).exitCode()).isZero();
+    assertThat(fs("ls", "/cli", masters).out()).contains("/cli/copy.bin").contains("100000");
     Path back = dir.resolve("back.bin");
-    assertThat(fs("get", "/cli/copy.bin", back.toString(), masters).exitCode).isZero();
+    assertThat(fs("get", "/cli/copy.bin", back.toString(), masters).exitCode()).isZero();
     assertThat(Files.readAllBytes(back)).isEqualTo(Arrays.copyOf(data, 100_000));
-    assertThat(fs("du", "/", masters).out).contains("2 files");
-    Result fsck = fs("fsck", masters);
-    assertThat(fsck.exitCode).isZero();
-    assertThat(fsck.out).contains("missing chunks           0").contains("HEALTHY");
-    Result missing = fs("cat", "/cli/nothing", masters);
-    assertThat(missing.exitCode).isEqualTo(1);
-    assertThat(missing.err).contains("/cli/nothing");
-    assertThat(fs("rm", "-r", "/cli", masters).exitCode).isZero();
-    assertThat(fs("ls", "/", masters).out).doesNotContain("/cli");
+    assertThat(fs("du", "/", masters).out()).contains("2 files");
+    CliRun.Result fsck = fs("fsck", masters);
+    assertThat(fsck.exitCode()).isZero();
+    assertThat(fsck.out()).contains("missing chunks           0").contains("HEALTHY");
+    CliRun.Result missing = fs("cat", "/cli/nothing", masters);
+    assertThat(missing.exitCode()).isEqualTo(1);
+    assertThat(missing.err()).contains("/cli/nothing");
+    assertThat(fs("rm", "-r", "/cli", masters).exitCode()).isZero();
+    assertThat(fs("ls", "/", masters).out()).doesNotContain("/cli");
   }
 
   private void startMaster() {
@@ -197,29 +194,11 @@ class PanguProcessTest {
     }
   }
 
-  private record Result(int exitCode, String out, String err) {}
-
   /** Runs {@code apsara fs ARGS} in this JVM, capturing what it prints. */
-  private static Result fs(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    int code;
-    try {
-      picocli.CommandLine commandLine = Apsara.commandLine();
-      commandLine.setErr(new java.io.PrintWriter(System.err, true));
-      String[] full = new String[args.length + 1];
-      full[0] = "fs";
-      System.arraycopy(args, 0, full, 1, args.length);
-      code = commandLine.execute(full);
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-    return new Result(code, out.toString(StandardCharsets.UTF_8),
-        err.toString(StandardCharsets.UTF_8));
+  private static CliRun.Result fs(String... args) {
+    String[] full = new String[args.length + 1];
+    full[0] = "fs";
+    System.arraycopy(args, 0, full, 1, args.length);
+    return CliRun.apsara(full);
   }
 }

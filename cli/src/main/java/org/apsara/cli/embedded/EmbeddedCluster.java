@@ -9,6 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apsara.common.net.HostPort;
+import org.apsara.fuxi.master.server.FuxiMasterConfig;
+import org.apsara.fuxi.master.server.FuxiMasterServer;
+import org.apsara.fuxi.tubo.MachineResources;
+import org.apsara.fuxi.tubo.agent.TuboServer;
+import org.apsara.fuxi.tubo.agent.TuboServerConfig;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
 import org.apsara.pangu.chunkserver.server.ChunkServer;
@@ -34,6 +39,9 @@ import org.apsara.tenant.server.TenantServer;
  * on I + 2. Pangu's master serves on its port G (Raft on G + 1, metrics on G + 2), and chunkserver
  * i on G + 100 + 10·i (metrics + 2), each with one volume under {@code pangu/} in the data
  * directory and the capability token key file {@value #PANGU_TOKEN_KEY_FILE} shared by all.
+ * FuxiMaster serves on its port F (metrics on F + 2) and keeps its state in Nuwa; Tubo i serves
+ * on F + 100 + 10·i (metrics + 2), offering its share of this machine's CPU and memory, with
+ * sandboxes under {@code fuxi/} and the application token keys in {@value #FUXI_TOKEN_KEY_FILE}.
  *
  * <p>Secure by default: the first start turns on etcd authentication in Nuwa with a {@code root}
  * user (its random password in {@value #NUWA_ROOT_PASSWORD_FILE}, mode 0600), and the identity
@@ -64,20 +72,34 @@ public final class EmbeddedCluster implements AutoCloseable {
   /** From the Pangu master's port to the first chunkserver's. */
   public static final int PANGU_CHUNKSERVER_PORT_OFFSET = 100;
 
+  /** The application token keys FuxiMaster and the Tubos share, below the data directory. */
+  public static final String FUXI_TOKEN_KEY_FILE = "fuxi/token.keys";
+
+  /** Tubos of the embedded Fuxi: two, each offering half of this machine. */
+  public static final int FUXI_TUBOS = 2;
+
+  /** From FuxiMaster's port to the first Tubo's. */
+  public static final int FUXI_TUBO_PORT_OFFSET = 100;
+
   private final List<NuwaServer> nuwa;
   private final Optional<TenantServer> identity;
   private final Optional<MasterServer> panguMaster;
   private final List<ChunkServer> chunkServers;
+  private final Optional<FuxiMasterServer> fuxiMaster;
+  private final List<TuboServer> tubos;
   private final Optional<String> nuwaRootPassword;
   private final Optional<TlsMaterial> cliTls;
 
   private EmbeddedCluster(List<NuwaServer> nuwa, Optional<TenantServer> identity,
       Optional<MasterServer> panguMaster, List<ChunkServer> chunkServers,
+      Optional<FuxiMasterServer> fuxiMaster, List<TuboServer> tubos,
       Optional<String> nuwaRootPassword, Optional<TlsMaterial> cliTls) {
     this.nuwa = nuwa;
     this.identity = identity;
     this.panguMaster = panguMaster;
     this.chunkServers = chunkServers;
+    this.fuxiMaster = fuxiMaster;
+    this.tubos = tubos;
     this.nuwaRootPassword = nuwaRootPassword;
     this.cliTls = cliTls;
   }
@@ -93,6 +115,7 @@ public final class EmbeddedCluster implements AutoCloseable {
    * @param credentialsFile where the first start writes the system root's AccessKey
    * @param tls whether every port speaks TLS with certificates of the cluster CA
    * @param panguPort the Pangu master's client port, or empty to run without Pangu
+   * @param fuxiPort FuxiMaster's port, or empty to run without Fuxi
    */
   public record Options(
       Path dataDir,
@@ -101,11 +124,19 @@ public final class EmbeddedCluster implements AutoCloseable {
       Optional<Integer> identityPort,
       Path credentialsFile,
       boolean tls,
-      Optional<Integer> panguPort) {
-    /** Options for a cluster in plaintext on loopback, without Pangu. */
+      Optional<Integer> panguPort,
+      Optional<Integer> fuxiPort) {
+    /** Options for a cluster in plaintext on loopback, without Pangu and Fuxi. */
     public Options(Path dataDir, int nuwaBasePort, int nuwaMembers, Optional<Integer> identityPort,
         Path credentialsFile) {
       this(dataDir, nuwaBasePort, nuwaMembers, identityPort, credentialsFile, false,
+          Optional.empty(), Optional.empty());
+    }
+
+    /** Options for a cluster without Fuxi. */
+    public Options(Path dataDir, int nuwaBasePort, int nuwaMembers, Optional<Integer> identityPort,
+        Path credentialsFile, boolean tls, Optional<Integer> panguPort) {
+      this(dataDir, nuwaBasePort, nuwaMembers, identityPort, credentialsFile, tls, panguPort,
           Optional.empty());
     }
   }
@@ -200,8 +231,29 @@ public final class EmbeddedCluster implements AutoCloseable {
         throw e;
       }
     }
+    Optional<FuxiMasterServer> fuxiMaster = Optional.empty();
+    List<TuboServer> tubos = new ArrayList<>();
+    if (options.fuxiPort().isPresent()) {
+      try {
+        fuxiMaster = Optional.of(startFuxiMaster(dataDir, options.fuxiPort().get(),
+            started.stream().map(NuwaServer::clientEndpoint).toList(),
+            rootPassword.isPresent() ? Optional.of(passwordFile) : Optional.empty(), tls));
+        MachineResources machine = MachineResources.detect();
+        for (int i = 0; i < FUXI_TUBOS; i++) {
+          tubos.add(startTubo(dataDir, options.fuxiPort().get(), i, machine, tls));
+        }
+      } catch (IOException | RuntimeException e) {
+        tubos.forEach(TuboServer::close);
+        fuxiMaster.ifPresent(FuxiMasterServer::close);
+        chunkServers.forEach(ChunkServer::close);
+        panguMaster.ifPresent(MasterServer::close);
+        identity.ifPresent(TenantServer::close);
+        started.forEach(NuwaServer::close);
+        throw e;
+      }
+    }
     EmbeddedCluster cluster = new EmbeddedCluster(List.copyOf(started), identity, panguMaster,
-        List.copyOf(chunkServers), rootPassword, cliTls);
+        List.copyOf(chunkServers), fuxiMaster, List.copyOf(tubos), rootPassword, cliTls);
     if (identity.isPresent()) {
       try {
         alignProfile(options.credentialsFile(), identity.get(), cliTls);
@@ -247,6 +299,50 @@ public final class EmbeddedCluster implements AutoCloseable {
       config.tls(tls.get().certificate("pangu-cs" + (index + 1)));
     }
     return ChunkServer.start(config.build());
+  }
+
+  private static FuxiMasterServer startFuxiMaster(Path dataDir, int port, List<String> nuwa,
+      Optional<Path> nuwaPasswordFile, Optional<ClusterTls> tls) throws IOException {
+    Path keyFile = dataDir.resolve(FUXI_TOKEN_KEY_FILE);
+    if (!Files.exists(keyFile)) {
+      Files.createDirectories(keyFile.getParent());
+      TokenKeyFile.write(keyFile, List.of(TokenKey.generate("k1", new SecureRandom())));
+    }
+    FuxiMasterConfig.Builder config = FuxiMasterConfig.builder()
+        .memberId("f1")
+        .bindHost("127.0.0.1")
+        .port(port)
+        .metricsPort(port + 2)
+        .nuwaEndpoints(nuwa)
+        .tokenKeyFile(keyFile);
+    nuwaPasswordFile.ifPresent(file -> config.nuwaLogin(NuwaRootLogin.ROOT, file));
+    if (tls.isPresent()) {
+      TlsMaterial material = tls.get().certificate("fuxi-master");
+      config.tls(material).nuwaTls(material);
+    }
+    return FuxiMasterServer.start(config.build());
+  }
+
+  private static TuboServer startTubo(Path dataDir, int masterPort, int index,
+      MachineResources machine, Optional<ClusterTls> tls) throws IOException {
+    int port = masterPort + FUXI_TUBO_PORT_OFFSET + PORT_STRIDE * index;
+    String name = "tubo-" + (index + 1);
+    TuboServerConfig.Builder config = TuboServerConfig.builder()
+        .machineId(name)
+        .masterAddresses(List.of(HostPort.of("127.0.0.1", masterPort)))
+        .bindHost("127.0.0.1")
+        .port(port)
+        .metricsPort(port + 2)
+        .dataDir(dataDir.resolve("fuxi").resolve(name))
+        // Two Tubos share this machine: each its own cgroups and its share of the resources.
+        .cgroupParent("apsara-" + name)
+        .cpuMillicores(Math.max(1, machine.cpuMillicores() / FUXI_TUBOS))
+        .memoryMib(Math.max(1, machine.memoryMib() / FUXI_TUBOS))
+        .tokenKeyFile(dataDir.resolve(FUXI_TOKEN_KEY_FILE));
+    if (tls.isPresent()) {
+      config.tls(tls.get().certificate("fuxi-" + name));
+    }
+    return TuboServer.start(config.build());
   }
 
   /**
@@ -321,8 +417,20 @@ public final class EmbeddedCluster implements AutoCloseable {
     return chunkServers;
   }
 
+  /** FuxiMaster, unless the cluster runs without Fuxi. */
+  public Optional<FuxiMasterServer> fuxiMaster() {
+    return fuxiMaster;
+  }
+
+  /** Fuxi's Tubos; empty without Fuxi. */
+  public List<TuboServer> tubos() {
+    return tubos;
+  }
+
   @Override
   public void close() {
+    tubos.forEach(TuboServer::close);
+    fuxiMaster.ifPresent(FuxiMasterServer::close);
     chunkServers.forEach(ChunkServer::close);
     panguMaster.ifPresent(MasterServer::close);
     identity.ifPresent(TenantServer::close);

@@ -44,6 +44,7 @@ class EmbeddedTlsTest {
     EmbeddedCluster.Options options = new EmbeddedCluster.Options(data,
         EmbeddedPorts.portWithTwoFreeNeighbours(), 1,
         Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials, true,
+        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()),
         Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()));
 
     byte[] caCertificate;
@@ -117,6 +118,22 @@ class EmbeddedTlsTest {
           "--masters", cluster.panguMaster().get().clientAddress().toString()));
       assertThat(Apsara.commandLine().setErr(new PrintWriter(new StringWriter(), true))
           .execute(fsPlain.toArray(String[]::new))).as("plaintext to a TLS master").isEqualTo(1);
+
+      // Fuxi: FuxiMaster, the Tubos' heartbeats, and an application whose AM and workers reach
+      // them over TLS (each Tubo hands its workers the CA), with apsara fuxi's same flags.
+      String fuxiMaster = cluster.fuxiMaster().orElseThrow().address().toString();
+      List<String> submit = new ArrayList<>(List.of("fuxi", "submit", "--masters", fuxiMaster,
+          "--am-cpu", "250", "--am-memory", "384", "--cpu", "100", "--memory", "64", "--wait"));
+      submit.addAll(flags);
+      submit.addAll(List.of("--", "true"));
+      StringWriter submitErrors = new StringWriter();
+      assertThat(Apsara.commandLine().setErr(new PrintWriter(submitErrors, true))
+          .execute(submit.toArray(String[]::new))).as(submitErrors.toString()).isZero();
+      List<String> fuxiPlain = List.of("fuxi", "nodes", "--timeout", "2s", "--masters",
+          fuxiMaster);
+      assertThat(Apsara.commandLine().setErr(new PrintWriter(new StringWriter(), true))
+          .execute(fuxiPlain.toArray(String[]::new))).as("plaintext to a TLS master")
+          .isEqualTo(1);
 
       // The identity service keeps Nuwa's users in line over TLS too.
       var identity = cluster.identity().orElseThrow();

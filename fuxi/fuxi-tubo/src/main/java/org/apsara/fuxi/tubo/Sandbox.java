@@ -85,6 +85,7 @@ final class Sandbox {
     Properties p = new Properties();
     p.setProperty("workerId", spec.workerId());
     p.setProperty("applicationId", spec.applicationId());
+    p.setProperty("role", spec.role());
     p.setProperty("class", spec.workerClass().name());
     p.setProperty("cpuMillicores", Integer.toString(spec.cpuMillicores()));
     p.setProperty("memoryMib", Long.toString(spec.memoryMib()));
@@ -139,8 +140,10 @@ final class Sandbox {
           env.put(key.substring(4), p.getProperty(key));
         }
       }
+      // A record without a role was written before roles were recorded.
       WorkerSpec spec = new WorkerSpec(p.getProperty("workerId"), p.getProperty("applicationId"),
-          command, env, WorkerClass.valueOf(p.getProperty("class")),
+          p.getProperty("role", WorkerSpec.DEFAULT_ROLE), command, env,
+          WorkerClass.valueOf(p.getProperty("class")),
           Integer.parseInt(p.getProperty("cpuMillicores")),
           Long.parseLong(p.getProperty("memoryMib")));
       return Optional.of(new Recorded(spec, Long.parseLong(p.getProperty("launchSequence")),

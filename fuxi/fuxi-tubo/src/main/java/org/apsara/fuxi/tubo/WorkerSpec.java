@@ -14,6 +14,9 @@ import java.util.Objects;
  * @param workerId unique on this machine while the worker runs or its sandbox is kept; names its
  *     sandbox directory and its cgroup
  * @param applicationId the application the worker belongs to, for reports
+ * @param role the application's role the worker is a unit of (for instance {@code fuxi.am} for an
+ *     application master): grants are counted per (application, role), so a restarted Tubo must
+ *     know it for the workers it adopts
  * @param command the program and its arguments (no shell is involved unless the program is one)
  * @param environment the worker's whole environment: Tubo's own environment is not inherited (it
  *     may hold credentials); Tubo adds {@code TUBO_WORKER_ID}, {@code TUBO_APPLICATION_ID}, {@code
@@ -25,15 +28,23 @@ import java.util.Objects;
 public record WorkerSpec(
     String workerId,
     String applicationId,
+    String role,
     List<String> command,
     Map<String, String> environment,
     WorkerClass workerClass,
     int cpuMillicores,
     long memoryMib) {
 
+  /**
+   * The role of a worker launched without one (the supervisor's own tests and tools), and of a
+   * worker recorded by a Tubo that did not record roles yet.
+   */
+  public static final String DEFAULT_ROLE = "default";
+
   public WorkerSpec {
     requireId(workerId, "workerId");
     requireId(applicationId, "applicationId");
+    requireId(role, "role");
     Objects.requireNonNull(command, "command");
     Objects.requireNonNull(environment, "environment");
     Objects.requireNonNull(workerClass, "workerClass");
@@ -83,7 +94,10 @@ public record WorkerSpec(
     }
   }
 
-  /** A spec with no environment of its own; for callers and tests that need none. */
+  /**
+   * A spec of role {@link #DEFAULT_ROLE} with no environment of its own; for callers and tests
+   * that need neither.
+   */
   public static WorkerSpec of(
       String workerId,
       String applicationId,
@@ -91,8 +105,8 @@ public record WorkerSpec(
       WorkerClass workerClass,
       int cpuMillicores,
       long memoryMib) {
-    return new WorkerSpec(
-        workerId, applicationId, command, Map.of(), workerClass, cpuMillicores, memoryMib);
+    return new WorkerSpec(workerId, applicationId, DEFAULT_ROLE, command, Map.of(), workerClass,
+        cpuMillicores, memoryMib);
   }
 
   /** This spec with {@code key=value} added to its environment. */
@@ -100,7 +114,41 @@ public record WorkerSpec(
     Map<String, String> env = new LinkedHashMap<>(environment);
     env.put(key, value);
     return new WorkerSpec(
-        workerId, applicationId, command, env, workerClass, cpuMillicores, memoryMib);
+        workerId, applicationId, role, command, env, workerClass, cpuMillicores, memoryMib);
+  }
+
+  /**
+   * The id of a worker on its machine when several applications share the machine: the
+   * application's own worker id (unique within the application only: two applications may both
+   * name a worker {@code am-1}) prefixed by the application id and a dot. The agent launches
+   * every worker under such an id; {@link #applicationWorkerId()} takes it apart again.
+   *
+   * @throws IllegalArgumentException if the result does not match {@link TuboLimits#ID_PATTERN}
+   */
+  public static String machineWorkerId(String applicationId, String applicationWorkerId) {
+    requireId(applicationId, "applicationId");
+    requireId(applicationWorkerId, "workerId");
+    String id = applicationId + "." + applicationWorkerId;
+    requireId(id, "application id and worker id together");
+    return id;
+  }
+
+  /**
+   * The worker id as its application knows it: {@link #workerId} without the {@code
+   * applicationId.} prefix of {@link #machineWorkerId}, or {@link #workerId} itself when it has no
+   * such prefix. Workers see it as {@code TUBO_WORKER_ID}.
+   */
+  public String applicationWorkerId() {
+    String prefix = applicationId + ".";
+    return workerId.startsWith(prefix) && workerId.length() > prefix.length()
+        ? workerId.substring(prefix.length())
+        : workerId;
+  }
+
+  /** This spec with another role. */
+  public WorkerSpec withRole(String newRole) {
+    return new WorkerSpec(workerId, applicationId, newRole, command, environment, workerClass,
+        cpuMillicores, memoryMib);
   }
 
   static void requireId(String id, String what) {

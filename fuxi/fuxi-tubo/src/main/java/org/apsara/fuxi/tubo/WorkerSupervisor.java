@@ -262,7 +262,7 @@ public final class WorkerSupervisor implements AutoCloseable {
     env.put("PATH", config.defaultPath());
     env.putAll(spec.environment());
     env.put("HOME", sandbox.dir().toString());
-    env.put("TUBO_WORKER_ID", spec.workerId());
+    env.put("TUBO_WORKER_ID", spec.applicationWorkerId());
     env.put("TUBO_APPLICATION_ID", spec.applicationId());
     env.put("TUBO_SANDBOX", sandbox.dir().toString());
     return builder;

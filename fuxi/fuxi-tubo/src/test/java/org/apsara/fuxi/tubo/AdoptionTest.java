@@ -81,6 +81,7 @@ class AdoptionTest {
       assertThat(worker.workerId()).isEqualTo("long");
       assertThat(worker.pid()).isEqualTo(longPid);
       assertThat(worker.adopted()).isTrue();
+      assertThat(worker.spec().role()).as("the role survives the restart").isEqualTo("mappers");
     });
     assertThat(exits.cause("ends")).isEqualTo(new ExitCause.Unobserved());
     assertThat(root.resolve("done").resolve("stdout")).as("a kept sandbox").exists();

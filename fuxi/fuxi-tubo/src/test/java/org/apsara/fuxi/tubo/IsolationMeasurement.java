@@ -99,7 +99,7 @@ public final class IsolationMeasurement {
     }
     String java = ProcessHandle.current().info().command().orElse("java");
     String probeId = "probe-" + run;
-    Path sandbox = supervisor.launch(new WorkerSpec(probeId, "service",
+    Path sandbox = supervisor.launch(new WorkerSpec(probeId, "service", WorkerSpec.DEFAULT_ROLE,
         List.of(java, "-Xmx64m", "-XX:+UseSerialGC", "-cp", absoluteClassPath(),
             LatencyProbe.class.getName(), Integer.toString(PERIOD_US),
             Integer.toString(WORK_ITERATIONS), Integer.toString(WARMUP_SECONDS),

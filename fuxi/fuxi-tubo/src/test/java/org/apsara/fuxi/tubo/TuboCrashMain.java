@@ -29,7 +29,7 @@ public final class TuboCrashMain {
         WorkerClass.BATCH, 100, 64));
     doneReported.await();
     supervisor.launch(WorkerSpec.of("long", "app-1", List.of("sleep", "300"),
-        WorkerClass.LATENCY_SENSITIVE, 300, 64));
+        WorkerClass.LATENCY_SENSITIVE, 300, 64).withRole("mappers"));
     supervisor.launch(WorkerSpec.of("ends", "app-1", List.of("sh", "-c",
         "while [ ! -f go ]; do sleep 0.05; done; exit 3"), WorkerClass.BATCH, 200, 64));
     long longPid = pidOf(supervisor, "long");

@@ -1,5 +1,6 @@
 package org.apsara.fuxi.tubo;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Collections;
@@ -34,7 +35,22 @@ class WorkerSpecTest {
         .hasMessageContaining("5000 command arguments");
     assertThatThrownBy(() -> spec("w", List.of("x".repeat(600 * 1024)), 100, 64))
         .hasMessageContaining("bytes, more than the limit");
-    assertThatThrownBy(() -> new WorkerSpec("w", "app", List.of("true"), Map.of("A=B", "c"),
-        WorkerClass.BATCH, 100, 64)).hasMessageContaining("bad environment variable name");
+    assertThatThrownBy(() -> new WorkerSpec("w", "app", WorkerSpec.DEFAULT_ROLE, List.of("true"),
+        Map.of("A=B", "c"), WorkerClass.BATCH, 100, 64))
+        .hasMessageContaining("bad environment variable name");
+  }
+
+  @Test
+  void machineWorkerIdsKeepApplicationsApartAndComeApartAgain() {
+    String id = WorkerSpec.machineWorkerId("app-1", "am-1");
+    assertThat(id).isEqualTo("app-1.am-1");
+    WorkerSpec spec = new WorkerSpec(id, "app-1", "fuxi.am", List.of("true"), Map.of(),
+        WorkerClass.BATCH, 100, 64);
+    assertThat(spec.applicationWorkerId()).isEqualTo("am-1");
+    assertThat(WorkerSpec.of("w", "app", List.of("true"), WorkerClass.BATCH, 100, 64)
+        .applicationWorkerId()).isEqualTo("w");
+    assertThatThrownBy(() -> WorkerSpec.machineWorkerId("a".repeat(100), "w".repeat(40)))
+        .hasMessageContaining("application id and worker id together");
+    assertThatThrownBy(() -> spec.withRole("a/b")).hasMessageContaining("role 'a/b'");
   }
 }

@@ -1,0 +1,80 @@
+package org.apsara.fuxi.master.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import org.apsara.common.net.HostPort;
+import org.junit.jupiter.api.Test;
+
+class FuxiMasterConfigTest {
+  private static Properties minimal() {
+    Properties p = new Properties();
+    p.setProperty("member.id", "fm1");
+    p.setProperty("nuwa.endpoints", "127.0.0.1:2379, 127.0.0.2:2379");
+    p.setProperty("token.key.file", "/keys/token.keys");
+    return p;
+  }
+
+  @Test
+  void readsEverySettingAndDefaultsTheRest() {
+    FuxiMasterConfig defaults = FuxiMasterConfig.fromProperties(minimal());
+    assertThat(defaults.port()).isEqualTo(FuxiMasterConfig.DEFAULT_PORT);
+    assertThat(defaults.advertiseHost()).isEqualTo(FuxiMasterConfig.DEFAULT_BIND_HOST);
+    assertThat(defaults.heartbeatInterval()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(defaults.deadInterval()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(defaults.nuwaEndpoints()).containsExactly("127.0.0.1:2379", "127.0.0.2:2379");
+    assertThat(defaults.metricsPort()).isEqualTo(-1);
+
+    Properties p = minimal();
+    p.setProperty("bind.host", "0.0.0.0");
+    p.setProperty("advertise.host", "fm1.example");
+    p.setProperty("port", "7400");
+    p.setProperty("masters", "fm1.example:7400,fm2.example:7400");
+    p.setProperty("nuwa.user", "fuxi");
+    p.setProperty("nuwa.password.file", "/keys/nuwa.password");
+    p.setProperty("heartbeat.interval", "PT0.5S");
+    p.setProperty("dead.interval", "PT5S");
+    p.setProperty("rebuild.window", "PT3S");
+    p.setProperty("scheduler.preemption.wait", "PT2S");
+    FuxiMasterConfig c = FuxiMasterConfig.fromProperties(p);
+    assertThat(c.advertiseAddress(7400)).isEqualTo(HostPort.of("fm1.example", 7400));
+    assertThat(c.masters()).hasSize(2);
+    assertThat(c.nuwaUser()).contains("fuxi");
+    assertThat(c.nuwaPasswordFile()).contains(Path.of("/keys/nuwa.password"));
+    assertThat(c.heartbeatInterval()).isEqualTo(Duration.ofMillis(500));
+    assertThat(c.rebuildWindow()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(c.scheduler().preemptionWait()).isEqualTo(Duration.ofSeconds(2));
+  }
+
+  @Test
+  void refusesUnknownMissingAndInconsistentSettings() {
+    Properties unknown = minimal();
+    unknown.setProperty("heartbeat.intervall", "PT1S");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(unknown))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown setting heartbeat.intervall");
+
+    Properties noNuwa = minimal();
+    noNuwa.remove("nuwa.endpoints");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(noNuwa))
+        .hasMessageContaining("nuwa.endpoints");
+
+    Properties userOnly = minimal();
+    userOnly.setProperty("nuwa.user", "fuxi");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(userOnly))
+        .hasMessageContaining("nuwa.password.file");
+
+    Properties tooEager = minimal();
+    tooEager.setProperty("dead.interval", "PT1S");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(tooEager))
+        .hasMessageContaining("dead.interval");
+
+    Properties badPort = minimal();
+    badPort.setProperty("port", "70000");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(badPort))
+        .hasMessageContaining("port");
+  }
+}
