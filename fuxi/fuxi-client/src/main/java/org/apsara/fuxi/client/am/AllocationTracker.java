@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apsara.fuxi.api.FuxiNames;
 import org.apsara.fuxi.api.v1.AllocateRequest;
 import org.apsara.fuxi.api.v1.ChangeError;
 import org.apsara.fuxi.api.v1.Grant;
@@ -31,7 +32,7 @@ import org.apsara.fuxi.api.v1.RoleDefinition;
  */
 final class AllocationTracker {
   /** Role names the master reserves for itself (the AM's own unit is role "fuxi.am"). */
-  static final String RESERVED_ROLE_PREFIX = "fuxi.";
+  static final String RESERVED_ROLE_PREFIX = FuxiNames.RESERVED_ROLE_PREFIX;
   /** Sent changes remembered to undo refused ones; older ones are assumed applied. */
   static final int RECENT_CHANGES_MAX = 1_024;
   /** Bounds a role's waited-for units on the client side as the master does on its side. */

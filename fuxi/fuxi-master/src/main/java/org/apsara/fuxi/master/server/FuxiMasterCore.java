@@ -28,6 +28,7 @@ import java.util.stream.Collectors;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.time.MonotonicClock;
 import org.apsara.fuxi.api.AppMasterEnvironment;
+import org.apsara.fuxi.api.FuxiNames;
 import org.apsara.fuxi.api.v1.AllocateRequest;
 import org.apsara.fuxi.api.v1.AllocateResponse;
 import org.apsara.fuxi.api.v1.ApplicationStatus;
@@ -87,8 +88,8 @@ import org.slf4j.LoggerFactory;
  */
 final class FuxiMasterCore implements AutoCloseable {
   /** The reserved role of every application's AM unit; AM-chosen roles may not use the prefix. */
-  static final String AM_ROLE = "fuxi.am";
-  static final String RESERVED_ROLE_PREFIX = "fuxi.";
+  static final String AM_ROLE = FuxiNames.APP_MASTER_ROLE;
+  static final String RESERVED_ROLE_PREFIX = FuxiNames.RESERVED_ROLE_PREFIX;
   static final String DEFAULT_QUOTA_GROUP = "default";
   /** The default group's maximum: the most a cluster within SchedulerLimits can have. */
   static final Resources UNLIMITED = new Resources(
@@ -1445,8 +1446,9 @@ final class FuxiMasterCore implements AutoCloseable {
   }
 
   private static void requireRoleName(String role) {
-    if (role.isEmpty() || role.length() > SchedulerLimits.MAX_ID_LENGTH) {
-      throw FuxiErrors.invalid("role must be 1.." + SchedulerLimits.MAX_ID_LENGTH + " characters");
+    if (!FuxiNames.ROLE_PATTERN.matcher(role).matches()) {
+      throw FuxiErrors.invalid("role '" + role + "' does not match "
+          + FuxiNames.ROLE_PATTERN.pattern() + " (a role names workers' cgroups on the machines)");
     }
     if (role.startsWith(RESERVED_ROLE_PREFIX)) {
       throw FuxiErrors.invalid("role " + role + " is reserved: roles starting with '"

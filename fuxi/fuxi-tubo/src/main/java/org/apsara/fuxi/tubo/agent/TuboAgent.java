@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.apsara.fuxi.api.FuxiNames;
 import org.apsara.fuxi.api.v1.LaunchAppMaster;
 import org.apsara.fuxi.api.v1.MachineGrant;
 import org.apsara.fuxi.api.v1.Resources;
@@ -61,9 +62,9 @@ import org.slf4j.LoggerFactory;
  */
 final class TuboAgent {
   /** The reserved role of an application master, as the master defines it. */
-  static final String APP_MASTER_ROLE = "fuxi.am";
+  static final String APP_MASTER_ROLE = FuxiNames.APP_MASTER_ROLE;
   /** Roles an AM may not start workers of: the master reserves them. */
-  static final String RESERVED_ROLE_PREFIX = "fuxi.";
+  static final String RESERVED_ROLE_PREFIX = FuxiNames.RESERVED_ROLE_PREFIX;
   /** The kill reason of a worker the grant table no longer covers. */
   static final String REVOKED = "revoked";
   /** The kill reason of a worker of an application the master says has ended. */
