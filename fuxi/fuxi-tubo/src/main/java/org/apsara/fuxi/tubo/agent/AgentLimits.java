@@ -55,6 +55,12 @@ public final class AgentLimits {
   /** Threads running Tubo calls: StartWorker may wait for a heartbeat, StopWorker for a kill. */
   public static final int HANDLER_THREADS = 8;
 
+  /**
+   * How often Tubo reads the machine's available memory; evicting batch work within about a
+   * second of a shortage keeps services clear of the kernel's OOM killer in most cases.
+   */
+  public static final Duration MEMORY_CHECK_INTERVAL = Duration.ofSeconds(1);
+
   /** How long {@code close} lets calls in flight finish. */
   public static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(2);
 }

@@ -36,6 +36,7 @@ import org.apsara.fuxi.tubo.RunningWorker;
 import org.apsara.fuxi.tubo.TuboConfig;
 import org.apsara.fuxi.tubo.WorkerSupervisor;
 import org.apsara.fuxi.tubo.cgroup.Enforcement;
+import org.apsara.fuxi.tubo.cgroup.HostPaths;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.tls.TlsMaterial;
 import org.apsara.security.token.CapabilityTokenVerifier;
@@ -71,6 +72,7 @@ public final class TuboServer implements AutoCloseable {
   private WorkerSupervisor supervisor;
   private TuboAgent agent;
   private volatile HeartbeatLoop heartbeats;
+  private MemoryPressureWatcher memoryWatcher;
   private ExecutorService handlers;
   private ExecutorService killer;
   private Server grpcServer;
@@ -149,6 +151,11 @@ public final class TuboServer implements AutoCloseable {
     metrics.bind(() -> supervisor.running().size(), exits::size,
         heartbeats::lastAnsweredAgeSeconds);
     heartbeats.start();
+    if (config.memoryPressureMib() > 0) {
+      memoryWatcher = new MemoryPressureWatcher(supervisor, config.memoryPressureMib(),
+          MemoryPressureWatcher.fromMeminfo(HostPaths.SYSTEM.meminfo()));
+      memoryWatcher.start(AgentLimits.MEMORY_CHECK_INTERVAL);
+    }
 
     if (config.metricsPort() >= 0) {
       httpEndpoint = new ServiceHttpEndpoint(
@@ -280,6 +287,9 @@ public final class TuboServer implements AutoCloseable {
     }
     if (heartbeats != null) {
       heartbeats.close();
+    }
+    if (memoryWatcher != null) {
+      memoryWatcher.close();
     }
     if (httpEndpoint != null) {
       httpEndpoint.close();

@@ -57,6 +57,10 @@ import org.apsara.security.tls.TlsMaterial;
  *       certificates.
  *   <li>metrics port [{@code metrics.port}]: HTTP /metrics, /health and /ready on the bind host;
  *       0 picks a free one, -1 (the default) turns it off.
+ *   <li>memory pressure [{@code memory.pressure.mib}]: when the machine's available memory
+ *       ({@code MemAvailable}) falls below this many MiB, batch workers are evicted, youngest
+ *       first, until it is back above; services are never evicted. Default {@value
+ *       #DEFAULT_MEMORY_PRESSURE_MIB}; 0 turns eviction off.
  * </ul>
  *
  * @param machineId this machine's id towards FuxiMaster
@@ -74,6 +78,8 @@ import org.apsara.security.tls.TlsMaterial;
  * @param tls TLS material of the service and of the calls to the masters; empty: plaintext
  * @param clientCertAuth whether callers must present a certificate the CA signed
  * @param metricsPort the HTTP port of /metrics and /health; -1: off
+ * @param memoryPressureMib when the machine's available memory falls below this, batch workers
+ *     are evicted (youngest first) until it is back; 0: never
  */
 public record TuboServerConfig(
     String machineId,
@@ -90,8 +96,14 @@ public record TuboServerConfig(
     Path tokenKeyFile,
     Optional<TlsMaterial> tls,
     boolean clientCertAuth,
-    int metricsPort) {
+    int metricsPort,
+    long memoryPressureMib) {
 
+  /**
+   * Available memory below which batch workers are evicted, unless told otherwise: half of the
+   * memory {@link org.apsara.fuxi.tubo.MachineResources} keeps back for the system by default.
+   */
+  public static final long DEFAULT_MEMORY_PRESSURE_MIB = 512;
   /** The gRPC port unless told otherwise. */
   public static final int DEFAULT_PORT = 7400;
   /** Most master members listed: a primary and a few hot standbys. */
@@ -108,7 +120,7 @@ public record TuboServerConfig(
   private static final Set<String> KNOWN_KEYS = Set.of("machine.id", "rack", "master.addresses",
       "bind.host", "port", "advertise.host", "data.dir", "cgroup.mode", "cgroup.parent",
       "cpu.millicores", "memory.mib", "token.key.file", "tls.cert", "tls.key", "tls.ca",
-      "tls.client.auth", "metrics.port");
+      "tls.client.auth", "metrics.port", "memory.pressure.mib");
 
   public TuboServerConfig {
     Objects.requireNonNull(machineId, "machineId");
@@ -128,6 +140,10 @@ public record TuboServerConfig(
     if (!rack.isEmpty() && (rack.length() > RACK_LENGTH_MAX || !RACK.matcher(rack).matches())) {
       throw new IllegalArgumentException("rack = '" + rack + "' must be at most "
           + RACK_LENGTH_MAX + " characters of letters, digits and . _ - /");
+    }
+    if (memoryPressureMib < 0) {
+      throw new IllegalArgumentException("memory.pressure.mib = " + memoryPressureMib
+          + " must not be negative (0 turns eviction off)");
     }
     masterAddresses = List.copyOf(masterAddresses);
     if (masterAddresses.isEmpty()) {
@@ -233,6 +249,7 @@ public record TuboServerConfig(
         case "token.key.file" -> builder.tokenKeyFile(Path.of(value));
         case "tls.client.auth" -> builder.clientCertAuth(ConfigValues.parseBoolean(key, value));
         case "metrics.port" -> builder.metricsPort(ConfigValues.parseInt(key, value));
+        case "memory.pressure.mib" -> builder.memoryPressureMib(parseLong(key, value));
         default -> { } // TLS files, below
       }
     }
@@ -286,7 +303,7 @@ public record TuboServerConfig(
   public TuboServerConfig withPort(int newPort) {
     return new TuboServerConfig(machineId, rack, masterAddresses, bindHost, newPort,
         advertiseHost, dataDir, cgroupMode, cgroupParent, cpuMillicores, memoryMib, tokenKeyFile,
-        tls, clientCertAuth, metricsPort);
+        tls, clientCertAuth, metricsPort, memoryPressureMib);
   }
 
   /** The host name, the default machine id; {@code localhost} if it cannot be found. */
@@ -322,6 +339,7 @@ public record TuboServerConfig(
     private Optional<TlsMaterial> tls = Optional.empty();
     private boolean clientCertAuth;
     private int metricsPort = -1;
+    private long memoryPressureMib = DEFAULT_MEMORY_PRESSURE_MIB;
 
     private Builder() {}
 
@@ -401,11 +419,17 @@ public record TuboServerConfig(
       return this;
     }
 
+    public Builder memoryPressureMib(long mib) {
+      this.memoryPressureMib = mib;
+      return this;
+    }
+
     /** @throws IllegalArgumentException naming the first setting that is not valid */
     public TuboServerConfig build() {
       return new TuboServerConfig(machineId == null ? hostName() : machineId, rack,
           masterAddresses, bindHost, port, advertiseHost, dataDir, cgroupMode, cgroupParent,
-          cpuMillicores, memoryMib, tokenKeyFile, tls, clientCertAuth, metricsPort);
+          cpuMillicores, memoryMib, tokenKeyFile, tls, clientCertAuth, metricsPort,
+          memoryPressureMib);
     }
   }
 }
