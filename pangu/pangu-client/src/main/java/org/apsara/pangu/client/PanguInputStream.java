@@ -22,6 +22,7 @@ import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.GetReplicaResponse;
 import org.apsara.pangu.api.v1.LocatedChunk;
+import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +59,14 @@ public final class PanguInputStream extends InputStream {
    * default heartbeat interval (3 s), within which the master hears of a replica just sealed.
    */
   static final int LOCATION_ROUNDS_MAX = 8;
+  /**
+   * Bytes one sequential read asks a replica for at once, within a chunk. The chunkserver streams
+   * them ahead of the reader (as far as the flow-control window allows) while the reader takes
+   * what it needs, so a sequential reader pays one round trip per this many bytes rather than
+   * per message. Large enough to keep the pipe full, small enough that one call ends well within
+   * the read timeout even for a slow reader.
+   */
+  static final long READ_AHEAD_BYTES = 16L << 20;
   static final long LOCATION_RETRY_PAUSE_MS_MIN = 100;
   static final long LOCATION_RETRY_PAUSE_MS_MAX = 1000;
 
@@ -77,6 +86,10 @@ public final class PanguInputStream extends InputStream {
   private long length;
 
   private long pos;
+  /** Where the last sequential read ended: a read starting there is sequential too. */
+  private long sequentialEnd;
+  /** The replica read streaming ahead of a sequential reader, or null. */
+  private ReadAhead ahead;
   private byte[] buffer;
   private long bufferStart;
   private int bufferLength;
@@ -85,6 +98,24 @@ public final class PanguInputStream extends InputStream {
   private record Chunk(LocatedChunk located, long fileOffset, long length) {
     long end() {
       return fileOffset + length;
+    }
+  }
+
+  /** A replica read of one chunk in progress: the bytes from {@code filePos} on arrive next. */
+  private static final class ReadAhead {
+    final Chunk chunk;
+    final ChunkServerLocation location;
+    final ChunkServerClient.ReadStream stream;
+    /** The current message's data not taken yet; empty between messages. */
+    ByteBuffer data = ByteBuffer.allocate(0);
+    long filePos;
+
+    ReadAhead(Chunk chunk, ChunkServerLocation location, ChunkServerClient.ReadStream stream,
+        long filePos) {
+      this.chunk = chunk;
+      this.location = location;
+      this.stream = stream;
+      this.filePos = filePos;
     }
   }
 
@@ -155,7 +186,7 @@ public final class PanguInputStream extends InputStream {
       if (pos >= length && !grewAfterReload()) {
         return -1;
       }
-      int n = readAt(pos, b, off, len);
+      int n = readSequential(pos, b, off, len);
       pos += n;
       return n;
     }
@@ -233,6 +264,7 @@ public final class PanguInputStream extends InputStream {
   public synchronized void close() {
     closed = true;
     buffer = null;
+    endReadAhead();
   }
 
   // ------------------------------------------------------------------ reading
@@ -254,7 +286,7 @@ public final class PanguInputStream extends InputStream {
     }
     bufferLength = 0;
     bufferStart = pos;
-    bufferLength = readAt(pos, buffer, 0, buffer.length);
+    bufferLength = readSequential(pos, buffer, 0, buffer.length);
     return true;
   }
 
@@ -266,6 +298,93 @@ public final class PanguInputStream extends InputStream {
   private boolean reloadReaches(long end) throws IOException {
     load();
     return length >= end;
+  }
+
+  /**
+   * {@link #readAt} for the stream's own position: a read that starts where the last one ended
+   * is served from a replica read streaming ahead ({@link #READ_AHEAD_BYTES} at a time); any
+   * other read, and any failure of the stream, goes the one-call way with its failover.
+   */
+  private int readSequential(long at, byte[] b, int off, int len) throws IOException {
+    boolean sequential = at == sequentialEnd;
+    int n = sequential ? readAhead(at, b, off, len) : 0;
+    if (n == 0) {
+      n = readAt(at, b, off, len);
+    }
+    sequentialEnd = at + n;
+    return n;
+  }
+
+  /** Up to {@code len} bytes at {@code at} from the read-ahead stream; 0 if it cannot serve. */
+  private int readAhead(long at, byte[] b, int off, int len) throws IOException {
+    Chunk chunk = chunkAt(at);
+    if (chunk == null) {
+      return 0;
+    }
+    if (ahead != null && (ahead.chunk.located().getChunkId() != chunk.located().getChunkId()
+        || ahead.filePos != at)) {
+      endReadAhead();
+    }
+    if (ahead == null && !startReadAhead(chunk, at)) {
+      return 0;
+    }
+    int want = (int) Math.min(len, chunk.end() - at);
+    int n = 0;
+    try {
+      while (n < want) {
+        if (!ahead.data.hasRemaining()) {
+          ByteBuffer next = ahead.stream.next();
+          if (next == null) {
+            // This stretch is read: go on with the next one from here.
+            endReadAhead();
+            if (!startReadAhead(chunk, at + n)) {
+              break;
+            }
+            continue;
+          }
+          ahead.data = next;
+        }
+        int take = Math.min(want - n, ahead.data.remaining());
+        ahead.data.get(b, off + n, take);
+        n += take;
+        ahead.filePos += take;
+      }
+    } catch (StatusRuntimeException e) {
+      ReadAhead failed = ahead;
+      endReadAhead();
+      Status.Code code = e.getStatus().getCode();
+      if (code != Status.Code.DEADLINE_EXCEEDED && code != Status.Code.CANCELLED) {
+        replicaFailed(failed.chunk.located(), failed.location, e);
+      }
+    }
+    return n;
+  }
+
+  /** Opens a read-ahead stream on the nearest healthy replica; false if that fails at once. */
+  private boolean startReadAhead(Chunk chunk, long at) {
+    List<ChunkServerLocation> locations = ordered(chunk.located());
+    if (locations.isEmpty()) {
+      return false;
+    }
+    ChunkServerLocation location = locations.get(0);
+    long offsetInChunk = at - chunk.fileOffset();
+    long length = Math.min(READ_AHEAD_BYTES, chunk.end() - at);
+    try {
+      ChunkServerClient.ReadStream stream = client.chunkServers().get(location.getAddress())
+          .openRead(chunk.located().getChunkId(), chunk.located().getGeneration(), offsetInChunk,
+              length, chunk.located().getToken(), readTimeout);
+      ahead = new ReadAhead(chunk, location, stream, at);
+      return true;
+    } catch (StatusRuntimeException | IllegalArgumentException e) {
+      return false; // the one-call read below fails over and reports
+    }
+  }
+
+  private void endReadAhead() {
+    if (ahead != null) {
+      ahead.stream.close();
+      ahead = null;
+    }
   }
 
   /**

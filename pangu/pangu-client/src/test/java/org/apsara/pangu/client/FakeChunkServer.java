@@ -33,6 +33,11 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
   volatile long failWritesAfterBytes = Long.MAX_VALUE;
   /** Answer every read with DATA_LOSS, as a replica failing its checksum does. */
   volatile boolean corruptReads;
+  /** Reads send this many messages, then fail UNAVAILABLE (as a chunkserver that died). */
+  volatile int failReadsAfterMessages = Integer.MAX_VALUE;
+  /** ReadReplica calls served. */
+  final java.util.concurrent.atomic.AtomicInteger readCalls =
+      new java.util.concurrent.atomic.AtomicInteger();
   final AtomicLong bytesReceived = new AtomicLong();
 
   static final class Replica {
@@ -128,6 +133,7 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
 
   @Override
   public void readReplica(ReadReplicaRequest request, StreamObserver<ReadReplicaResponse> out) {
+    readCalls.incrementAndGet();
     if (corruptReads) {
       out.onError(Status.DATA_LOSS.withDescription("injected checksum failure on " + id)
           .asRuntimeException());
@@ -145,7 +151,13 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
           .asRuntimeException());
       return;
     }
+    int sent = 0;
     for (long at = request.getOffset(); at < end; ) {
+      if (sent++ == failReadsAfterMessages) {
+        out.onError(Status.UNAVAILABLE.withDescription("injected: " + id + " went away")
+            .asRuntimeException());
+        return;
+      }
       int n = (int) Math.min(ChunkServerLimits.DATA_MESSAGE_BYTES_MAX, end - at);
       ByteString data = ByteString.copyFrom(bytes, (int) at, n);
       CRC32C crc = new CRC32C();

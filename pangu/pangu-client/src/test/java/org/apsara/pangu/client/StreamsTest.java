@@ -213,6 +213,28 @@ class StreamsTest {
   }
 
   @Test
+  void aSequentialReaderStreamsAheadAndFailsOverWhenTheReplicaDiesMidStream() throws Exception {
+    cluster = new FakeCluster(3);
+    int size = (int) (PanguInputStream.READ_AHEAD_BYTES + 3 * MIB + 7);
+    byte[] data = content(size, 8);
+    try (PanguOutputStream out = cluster.client.create("/big", CreateOptions.DEFAULTS)) {
+      out.write(data);
+    }
+    List<FakeChunkServer> replicas = cluster.file("/big").chunks.get(0).replicas;
+    assertThat(cluster.file("/big").chunks).hasSize(1);
+
+    // 1 MiB at a time, as most readers do: one call per READ_AHEAD_BYTES, not one per MiB.
+    assertThat(readAll("/big")).isEqualTo(data);
+    assertThat(replicas.stream().mapToInt(r -> r.readCalls.get()).sum()).isEqualTo(2);
+
+    // Every replica's read dies after 3 messages: each time the reader goes on elsewhere from
+    // where the stream stopped, and every byte arrives once, in order.
+    replicas.forEach(r -> r.failReadsAfterMessages = 3);
+    assertThat(readAll("/big")).isEqualTo(data);
+    assertThat(replicas).allMatch(r -> r.readCalls.get() > 1);
+  }
+
+  @Test
   void readingEndsAtTheEndOfTheFileAsJavaIoExpects() throws Exception {
     cluster = new FakeCluster(3);
     byte[] data = content(1000, 6);

@@ -124,6 +124,23 @@ public final class ChunkServerClient implements AutoCloseable {
    */
   public void read(long chunkId, long generation, long offset, long length, String token,
       DataConsumer consumer, Duration timeout) {
+    try (ReadStream stream = openRead(chunkId, generation, offset, length, token, timeout)) {
+      for (ByteBuffer data = stream.next(); data != null; data = stream.next()) {
+        consumer.accept(stream.position() - data.remaining(), data);
+      }
+    }
+  }
+
+  /**
+   * Opens a read of {@code length} bytes at {@code offset} that the caller takes one data message
+   * at a time ({@link ReadStream#next}). The chunkserver sends ahead of the caller as far as the
+   * stream's flow-control window lets it, so a sequential reader keeps the chunkserver, the
+   * network and itself busy at once instead of paying a round trip per message. Each message's
+   * CRC32C and offset are checked on arrival; {@code timeout} ({@code null}: none) bounds the
+   * whole read. Close it to end the call early.
+   */
+  public ReadStream openRead(long chunkId, long generation, long offset, long length,
+      String token, Duration timeout) {
     ReadReplicaRequest request = ReadReplicaRequest.newBuilder().setChunkId(chunkId)
         .setGeneration(generation).setOffset(offset).setLength(length).setToken(token).build();
     Context.CancellableContext context = Context.current().withCancellation();
@@ -133,34 +150,75 @@ public final class ChunkServerClient implements AutoCloseable {
       if (timeout != null) {
         stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
       }
-      Iterator<ReadReplicaResponse> responses = stub.readReplica(request);
-      long next = offset;
-      while (responses.hasNext()) {
-        ReadReplicaResponse response = responses.next();
-        if (response.getOffset() != next) {
-          throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
-              + ": expected data at offset " + next + ", got offset " + response.getOffset())
-              .asRuntimeException();
-        }
-        ByteBuffer data = response.getData().asReadOnlyByteBuffer();
-        CRC32C crc = new CRC32C();
-        crc.update(data.duplicate());
-        if ((int) crc.getValue() != response.getCrc32C()) {
-          throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
-              + ": data at offset " + next + " arrived with a wrong CRC32C").asRuntimeException();
-        }
-        int size = data.remaining(); // before the consumer moves the position
-        consumer.accept(next, data);
-        next += size;
-      }
-      if (next != offset + length) {
-        throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
-            + ": the read ended at offset " + next + ", expected " + (offset + length))
-            .asRuntimeException();
-      }
+      return new ReadStream(chunkId, offset, length, stub.readReplica(request), context);
+    } catch (RuntimeException e) {
+      context.cancel(null);
+      throw e;
     } finally {
       context.detach(previous);
-      context.cancel(null); // ends the call if the loop stopped early; a no-op after completion
+    }
+  }
+
+  /**
+   * One replica read in progress ({@link #openRead}). Not thread-safe: one reader takes its
+   * messages. Errors are the chunkserver's statuses as {@link StatusRuntimeException}, or {@code
+   * DATA_LOSS} for a message that arrived damaged or out of place.
+   */
+  public static final class ReadStream implements AutoCloseable {
+    private final long chunkId;
+    private final long end;
+    private final Iterator<ReadReplicaResponse> responses;
+    private final Context.CancellableContext context;
+    private long next;
+
+    private ReadStream(long chunkId, long offset, long length,
+        Iterator<ReadReplicaResponse> responses, Context.CancellableContext context) {
+      this.chunkId = chunkId;
+      this.next = offset;
+      this.end = offset + length;
+      this.responses = responses;
+      this.context = context;
+    }
+
+    /** The replica offset after the data returned so far. */
+    public long position() {
+      return next;
+    }
+
+    /**
+     * The next message's data, a read-only view without a copy; {@code null} once every byte
+     * asked for arrived.
+     */
+    public ByteBuffer next() {
+      if (!responses.hasNext()) {
+        if (next != end) {
+          throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
+              + ": the read ended at offset " + next + ", expected " + end)
+              .asRuntimeException();
+        }
+        return null;
+      }
+      ReadReplicaResponse response = responses.next();
+      if (response.getOffset() != next) {
+        throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
+            + ": expected data at offset " + next + ", got offset " + response.getOffset())
+            .asRuntimeException();
+      }
+      ByteBuffer data = response.getData().asReadOnlyByteBuffer();
+      CRC32C crc = new CRC32C();
+      crc.update(data.duplicate());
+      if ((int) crc.getValue() != response.getCrc32C()) {
+        throw Status.DATA_LOSS.withDescription("chunk " + Long.toUnsignedString(chunkId)
+            + ": data at offset " + next + " arrived with a wrong CRC32C").asRuntimeException();
+      }
+      next += data.remaining();
+      return data;
+    }
+
+    /** Ends the call if data is still coming; a no-op after the last message. */
+    @Override
+    public void close() {
+      context.cancel(null);
     }
   }
 
