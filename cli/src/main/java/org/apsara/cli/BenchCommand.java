@@ -195,14 +195,16 @@ final class BenchCommand implements Runnable {
     Duration taskMax;
 
     @Option(names = "--below-load", defaultValue = "0.9",
-        description = "Demand of the first phase, times the cluster's CPU (default: ${DEFAULT-VALUE}).")
+        description = "Demand of the first phase, times the cluster's CPU "
+            + "(default: ${DEFAULT-VALUE}).")
     double belowLoad;
 
     @Option(names = "--saturated-load", defaultValue = "1.1",
         description = "Demand of the second phase (default: ${DEFAULT-VALUE}).")
     double saturatedLoad;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Workload seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1",
+        description = "Workload seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--out", description = "Also write the Markdown report to this file.")

@@ -181,7 +181,7 @@ final class FuxiRoles {
       return RunCommand.runUntilStopped(server, "tubo " + server.machineId() + " serving on "
           + server.address() + " offering " + server.capacity().cpuMillicores()
           + " millicores and " + server.capacity().memoryMib() + " MiB (limits: "
-          + server.enforcement() + "), reporting to " + config.masterAddresses());
+          + server.enforcementName() + "), reporting to " + config.masterAddresses());
     }
   }
 }

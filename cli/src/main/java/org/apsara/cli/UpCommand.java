@@ -130,7 +130,7 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("  Tubo " + tubo.machineId() + "         " + tubo.address()
             + "  metrics/health  http://127.0.0.1:" + tubo.metricsPort() + "/metrics  /health"
             + "  (" + tubo.capacity().cpuMillicores() + " millicores, "
-            + tubo.capacity().memoryMib() + " MiB, limits: " + tubo.enforcement() + ")");
+            + tubo.capacity().memoryMib() + " MiB, limits: " + tubo.enforcementName() + ")");
       }
     });
     cluster.cliTls().ifPresent(material -> System.out.println("  TLS                 cluster CA "

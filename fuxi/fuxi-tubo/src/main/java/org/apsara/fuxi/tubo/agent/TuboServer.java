@@ -263,6 +263,11 @@ public final class TuboServer implements AutoCloseable {
     return supervisor.enforcement();
   }
 
+  /** How limits are enforced, as FuxiMaster shows it: "cgroup v1", "cgroup v2", "unenforced". */
+  public String enforcementName() {
+    return enforcementName(supervisor.enforcement());
+  }
+
   public PrometheusMeterRegistry metrics() {
     return registry;
   }
