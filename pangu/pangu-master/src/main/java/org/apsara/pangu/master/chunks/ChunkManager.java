@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.random.RandomGenerator;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.time.MonotonicClock;
@@ -52,6 +53,15 @@ public final class ChunkManager {
    * dropped, and the monitor's walk over every replica finds them later.
    */
   public static final int ATTENTION_MAX = 100_000;
+  /**
+   * Heartbeats of a chunkserver in which a replica the master just deleted there is ignored. A
+   * chunkserver sends one heartbeat at a time, so the first heartbeat that arrives after the
+   * deletion may have been built before it, and the second was built after the first was
+   * answered; the second is ignored too, for a heartbeat that a timeout made arrive late. Were
+   * the replica taken back from such a report, the leader would count a replica that no longer
+   * exists, and trimming excess replicas could then delete a real one.
+   */
+  static final int DELETED_REPLICA_IGNORED_HEARTBEATS = 2;
   /** The all-ones generation a chunkserver reports for an unreadable replica. */
   public static final long UNKNOWN_GENERATION = -1;
 
@@ -64,10 +74,10 @@ public final class ChunkManager {
   private final TreeMap<Long, TreeMap<String, Held>> replicas = new TreeMap<>();
   /** Where replicas of a chunk were placed, for chunks still being written. */
   private final Map<Long, List<String>> expected = new HashMap<>();
-  /** Copies under way, per chunk: target server ids. */
-  private final Map<Long, Set<String>> copyTargets = new HashMap<>();
-  /** Replicas with a master call under way ("chunkId/serverId"), not to be acted on again. */
-  private final Set<String> busy = new HashSet<>();
+  /** Copies under way, per chunk: target server id -> bytes expected to arrive there. */
+  private final Map<Long, Map<String, Long>> copyTargets = new HashMap<>();
+  /** Replicas with a master call under way (chunk id -> server ids), not to be acted on again. */
+  private final Map<Long, Set<String>> busy = new HashMap<>();
   private final LinkedHashSet<Long> attention = new LinkedHashSet<>();
   /** Told each time a chunk asks for attention; must only hand work to another thread. */
   private Runnable attentionListener = () -> { };
@@ -153,13 +163,19 @@ public final class ChunkManager {
     server.full = !anyAccepts;
     server.lastHeartbeatNanos = now;
     server.lastHeartbeatWallMs = wallClock.millis();
-    // The reported space now includes what was placed before this heartbeat, roughly: writes
-    // in flight are not counted twice for long.
+    // The reported space now includes what was placed, copied or deleted before this
+    // heartbeat, roughly (a report built just before a copy finished arrives after it): writes
+    // in flight are not counted twice for long. Copies still under way keep counting.
     server.scheduledBytes = 0;
+    server.arrivedBytes = 0;
+    server.departedBytes = 0;
 
     if (request.getFullReport()) {
       Set<Long> reported = new HashSet<>();
       for (ReplicaReport r : request.getReplicasList()) {
+        if (server.deletedRecently.containsKey(r.getChunkId())) {
+          continue;
+        }
         reported.add(r.getChunkId());
         upsert(r.getChunkId(), server, r.getGeneration(), r.getLength(), r.getState(),
             r.getCorrupt());
@@ -172,8 +188,10 @@ public final class ChunkManager {
       server.fullReportNeeded = false;
     } else if (!server.fullReportNeeded) {
       for (ReplicaReport r : request.getReplicasList()) {
-        upsert(r.getChunkId(), server, r.getGeneration(), r.getLength(), r.getState(),
-            r.getCorrupt());
+        if (!server.deletedRecently.containsKey(r.getChunkId())) {
+          upsert(r.getChunkId(), server, r.getGeneration(), r.getLength(), r.getState(),
+              r.getCorrupt());
+        }
       }
       for (long chunkId : request.getRemovedChunkIdsList()) {
         remove(chunkId, server);
@@ -182,6 +200,8 @@ public final class ChunkManager {
     for (ReplicaReport r : request.getCorruptReplicasList()) {
       markCorrupt(r.getChunkId(), id, r.getGeneration());
     }
+    server.deletedRecently.replaceAll((chunkId, left) -> left - 1);
+    server.deletedRecently.values().removeIf(left -> left <= 0);
     return HeartbeatResponse.newBuilder()
         .setFullReportRequested(server.fullReportNeeded)
         .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
@@ -202,6 +222,7 @@ public final class ChunkManager {
       server.declaredDead = true;
       dead.add(server.id);
       int forgotten = server.chunks.size();
+      server.deletedRecently.clear();
       for (Long chunkId : new ArrayList<>(server.chunks)) {
         remove(chunkId, server);
       }
@@ -272,13 +293,14 @@ public final class ChunkManager {
 
   /**
    * A live chunkserver with room and a free copy slot that holds no replica of the chunk, to copy
-   * it to; placed for rack and host diversity against {@code healthyHolders}. Null if none.
+   * it to; placed for rack and host diversity against {@code healthyHolders}. Null if none. The
+   * chosen chunkserver's room is taken only by {@link #startCopy}.
    */
   public synchronized ChunkServerView chooseCopyTarget(long chunkId, long chunkSizeBytes,
       Collection<String> healthyHolders) {
     long now = clock.nanos();
     Map<String, Held> held = replicas.getOrDefault(chunkId, new TreeMap<>());
-    Set<String> copying = copyTargets.getOrDefault(chunkId, Set.of());
+    Set<String> copying = copyTargets.getOrDefault(chunkId, Map.of()).keySet();
     List<Candidate> candidates = new ArrayList<>();
     List<Candidate> placed = new ArrayList<>();
     for (Server server : servers.values()) {
@@ -296,27 +318,29 @@ public final class ChunkManager {
     if (chosen.isEmpty()) {
       return null;
     }
-    Server target = servers.get(chosen.get(0).id());
-    target.scheduledBytes += chunkSizeBytes;
-    return view(target, now);
+    return view(servers.get(chosen.get(0).id()), now);
   }
 
   // ---------------------------------------------------------------- copies and calls
 
   /**
    * Registers a copy of {@code chunkId} from {@code source} to {@code target} if both have a free
-   * copy slot; returns false (and registers nothing) otherwise.
+   * copy slot and the target has no copy of it under way; returns false (and registers nothing)
+   * otherwise. Until {@link #copyFinished}, {@code bytes} count as used on the target (in its
+   * {@link ChunkServerView#pendingBytes} and against its room).
    */
-  public synchronized boolean startCopy(long chunkId, String source, String target) {
+  public synchronized boolean startCopy(long chunkId, String source, String target, long bytes) {
     Server from = servers.get(source);
     Server to = servers.get(target);
     if (from == null || to == null || from.copies >= config.copiesPerServerMax()
-        || to.copies >= config.copiesPerServerMax()) {
+        || to.copies >= config.copiesPerServerMax()
+        || copyTargets.getOrDefault(chunkId, Map.of()).containsKey(target)) {
       return false;
     }
     from.copies++;
     to.copies++;
-    copyTargets.computeIfAbsent(chunkId, k -> new HashSet<>()).add(target);
+    to.inboundCopyBytes += Math.max(0, bytes);
+    copyTargets.computeIfAbsent(chunkId, k -> new HashMap<>()).put(target, Math.max(0, bytes));
     return true;
   }
 
@@ -334,21 +358,25 @@ public final class ChunkManager {
     if (to != null && to.copies > 0) {
       to.copies--;
     }
-    Set<String> targets = copyTargets.get(chunkId);
-    if (targets != null) {
-      targets.remove(target);
-      if (targets.isEmpty()) {
-        copyTargets.remove(chunkId);
-      }
+    Map<String, Long> targets = copyTargets.get(chunkId);
+    Long expectedBytes = targets == null ? null : targets.remove(target);
+    if (targets != null && targets.isEmpty()) {
+      copyTargets.remove(chunkId);
+    }
+    if (to != null && expectedBytes != null) {
+      to.inboundCopyBytes = Math.max(0, to.inboundCopyBytes - expectedBytes);
     }
     if (succeeded && to != null && !to.declaredDead) {
+      // On disk now; its next report counts it.
+      to.arrivedBytes += lengthBytes;
+      to.deletedRecently.remove(chunkId);
       upsert(chunkId, to, generation, lengthBytes, ReplicaState.REPLICA_STATE_SEALED, false);
     }
   }
 
   /** Copies of the chunk under way. */
   public synchronized int copiesInFlight(long chunkId) {
-    return copyTargets.getOrDefault(chunkId, Set.of()).size();
+    return copyTargets.getOrDefault(chunkId, Map.of()).size();
   }
 
   /** Copies one chunkserver takes part in now, as source or target. */
@@ -362,11 +390,22 @@ public final class ChunkManager {
    * End it with {@link #endCall}.
    */
   public synchronized boolean beginCall(long chunkId, String serverId) {
-    return busy.add(chunkId + "/" + serverId);
+    return busy.computeIfAbsent(chunkId, k -> new HashSet<>()).add(serverId);
   }
 
   public synchronized void endCall(long chunkId, String serverId) {
-    busy.remove(chunkId + "/" + serverId);
+    Set<String> servers = busy.get(chunkId);
+    if (servers != null && servers.remove(serverId) && servers.isEmpty()) {
+      busy.remove(chunkId);
+    }
+  }
+
+  /**
+   * Calls under way on replicas of the chunk (seals, deletions): until they end, what the leader
+   * knows of its replicas is about to change.
+   */
+  public synchronized int callsInFlight(long chunkId) {
+    return busy.getOrDefault(chunkId, Set.of()).size();
   }
 
   // ---------------------------------------------------------------- replica changes
@@ -395,12 +434,24 @@ public final class ChunkManager {
     replicas.get(chunkId).get(serverId).shortConfirmed = true;
   }
 
-  /** A replica is gone (deleted, or its chunkserver said it has none). */
+  /**
+   * A replica is gone (deleted, or its chunkserver said it has none). Its bytes no longer count
+   * as used there, though the next report is the first to show it, and reports of it are
+   * ignored for {@value #DELETED_REPLICA_IGNORED_HEARTBEATS} heartbeats of that chunkserver (a
+   * report built before the deletion would bring it back).
+   */
   public synchronized void replicaRemoved(long chunkId, String serverId) {
     Server server = servers.get(serverId);
-    if (server != null) {
-      remove(chunkId, server);
+    if (server == null) {
+      return;
     }
+    Map<String, Held> held = replicas.get(chunkId);
+    Held replica = held == null ? null : held.get(serverId);
+    if (replica != null) {
+      server.departedBytes += Math.max(0, replica.length);
+    }
+    server.deletedRecently.put(chunkId, DELETED_REPLICA_IGNORED_HEARTBEATS);
+    remove(chunkId, server);
   }
 
   /**
@@ -579,6 +630,30 @@ public final class ChunkManager {
     return ids;
   }
 
+  /**
+   * Up to {@code limit} ids of chunks the chunkserver holds a replica of, above {@code
+   * afterChunkId} in order; none for an unknown chunkserver. What the balancer moves.
+   */
+  public synchronized List<Long> chunksOn(String serverId, long afterChunkId, int limit) {
+    Server server = servers.get(serverId);
+    List<Long> ids = new ArrayList<>();
+    if (server == null) {
+      return ids;
+    }
+    for (Long id : server.chunks.tailSet(afterChunkId, false)) {
+      if (ids.size() == limit) {
+        break;
+      }
+      ids.add(id);
+    }
+    return ids;
+  }
+
+  /** True if any live chunkserver names its rack: placement then wants rack diversity. */
+  public synchronized boolean racksConfigured() {
+    return racksConfigured(clock.nanos());
+  }
+
   /** Every chunkserver known since the last reset, by id. */
   public synchronized List<ChunkServerView> servers() {
     long now = clock.nanos();
@@ -631,7 +706,12 @@ public final class ChunkManager {
   }
 
   private static boolean hasRoom(Server server, long chunkSizeBytes) {
-    return !server.full && server.availableBytes - server.scheduledBytes >= chunkSizeBytes;
+    return !server.full && server.availableBytes - incomingBytes(server) >= chunkSizeBytes;
+  }
+
+  /** Bytes headed for the chunkserver, or landed, that its last report does not include. */
+  private static long incomingBytes(Server server) {
+    return server.scheduledBytes + server.inboundCopyBytes + server.arrivedBytes;
   }
 
   private boolean racksConfigured(long now) {
@@ -675,13 +755,13 @@ public final class ChunkManager {
 
   private static Candidate candidate(Server server) {
     return new Candidate(server.id, server.address.host(), server.rack,
-        server.availableBytes - server.scheduledBytes);
+        server.availableBytes - incomingBytes(server));
   }
 
   private ChunkServerView view(Server server, long now) {
     return new ChunkServerView(server.id, server.address, server.rack, alive(server, now),
         server.lastHeartbeatWallMs, server.capacityBytes, server.usedBytes, server.availableBytes,
-        server.full, server.chunks.size());
+        server.full, server.chunks.size(), incomingBytes(server) - server.departedBytes);
   }
 
   private static final class Server {
@@ -698,8 +778,17 @@ public final class ChunkManager {
     boolean fullReportNeeded = true;
     /** Bytes of chunks placed here since the last heartbeat reported its space. */
     long scheduledBytes;
+    /** Bytes of copies under way to here. */
+    long inboundCopyBytes;
+    /** Bytes of copies that finished here since the last heartbeat. */
+    long arrivedBytes;
+    /** Bytes of replicas the master deleted here since the last heartbeat. */
+    long departedBytes;
     int copies;
-    final Set<Long> chunks = new HashSet<>();
+    /** Chunks whose replica the master deleted here -> heartbeats still to ignore it in. */
+    final Map<Long, Integer> deletedRecently = new HashMap<>();
+    /** Ordered, so that the balancer can walk a chunkserver's chunks in pages. */
+    final TreeSet<Long> chunks = new TreeSet<>();
 
     Server(String id) {
       this.id = id;

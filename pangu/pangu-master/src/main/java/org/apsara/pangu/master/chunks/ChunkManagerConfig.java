@@ -8,11 +8,17 @@ import java.time.Duration;
  * @param heartbeatInterval how often chunkservers are told to heartbeat
  * @param deadInterval a chunkserver silent for this long is declared dead and its replicas are
  *     re-replicated; at least two heartbeat intervals, so one lost heartbeat kills nobody
- * @param copiesPerServerMax re-replication copies one chunkserver takes part in at a time, as
- *     source or target, so that repair never saturates a disk that also serves clients
+ * @param copiesPerServerMax copies (re-replication and balancing together) one chunkserver takes
+ *     part in at a time, as source or target, so that repair never saturates a disk that also
+ *     serves clients
+ * @param balanceThresholdPercent the balancer moves replicas while the used fraction of the
+ *     fullest live, non-full chunkserver exceeds that of the emptiest by more than this many
+ *     percentage points; 0 turns the balancer off
+ * @param balanceCopiesMax balancing copies under way at a time in the whole cluster
  */
 public record ChunkManagerConfig(
-    Duration heartbeatInterval, Duration deadInterval, int copiesPerServerMax) {
+    Duration heartbeatInterval, Duration deadInterval, int copiesPerServerMax,
+    double balanceThresholdPercent, int balanceCopiesMax) {
   /** As HDFS: a chunkserver reports every 3 s. */
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(3);
   /**
@@ -24,9 +30,38 @@ public record ChunkManagerConfig(
   public static final int DEFAULT_COPIES_PER_SERVER_MAX = 2;
   /** Most copies per server anyone may configure. */
   public static final int COPIES_PER_SERVER_LIMIT = 64;
+  /**
+   * As HDFS's balancer: disks within 10 percentage points of each other are left alone, so the
+   * balancer does not churn over differences that new writes even out anyway.
+   */
+  public static final double DEFAULT_BALANCE_THRESHOLD_PERCENT = 10;
+  /**
+   * Four 64 MiB copies at a time: enough to fill a new chunkserver at a few hundred MB/s, little
+   * enough that balancing never competes with clients for the disks of the whole cluster.
+   */
+  public static final int DEFAULT_BALANCE_COPIES_MAX = 4;
+  /** Most balancing copies at a time anyone may configure. */
+  public static final int BALANCE_COPIES_LIMIT = 1024;
 
   public static final ChunkManagerConfig DEFAULTS = new ChunkManagerConfig(
       DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_DEAD_INTERVAL, DEFAULT_COPIES_PER_SERVER_MAX);
+
+  /** With the balancer's defaults. */
+  public ChunkManagerConfig(Duration heartbeatInterval, Duration deadInterval,
+      int copiesPerServerMax) {
+    this(heartbeatInterval, deadInterval, copiesPerServerMax, DEFAULT_BALANCE_THRESHOLD_PERCENT,
+        DEFAULT_BALANCE_COPIES_MAX);
+  }
+
+  /** The balancer's threshold as a fraction (0.1 for 10 percentage points); 0 when off. */
+  public double balanceThresholdFraction() {
+    return balanceThresholdPercent / 100;
+  }
+
+  /** The balancer runs at all. */
+  public boolean balancing() {
+    return balanceThresholdPercent > 0;
+  }
 
   public ChunkManagerConfig {
     if (heartbeatInterval == null || heartbeatInterval.toMillis() < 1) {
@@ -44,6 +79,14 @@ public record ChunkManagerConfig(
     if (copiesPerServerMax < 1 || copiesPerServerMax > COPIES_PER_SERVER_LIMIT) {
       throw new IllegalArgumentException("copies per chunkserver " + copiesPerServerMax
           + " is outside 1.." + COPIES_PER_SERVER_LIMIT);
+    }
+    if (!(balanceThresholdPercent >= 0 && balanceThresholdPercent <= 100)) {
+      throw new IllegalArgumentException("balance threshold " + balanceThresholdPercent
+          + " is outside 0..100 percentage points");
+    }
+    if (balanceCopiesMax < 1 || balanceCopiesMax > BALANCE_COPIES_LIMIT) {
+      throw new IllegalArgumentException("balancing copies " + balanceCopiesMax
+          + " is outside 1.." + BALANCE_COPIES_LIMIT);
     }
   }
 }

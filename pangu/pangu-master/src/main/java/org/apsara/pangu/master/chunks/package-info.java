@@ -29,6 +29,16 @@
  * (known, alive, excluded by the writer, without room). Readers get replicas nearest first: same
  * host, same rack, then the rest, spread by chunk.
  *
+ * <h2>Usage between reports</h2>
+ *
+ * <p>A chunkserver's reported space is a heartbeat old. Until its next heartbeat, the manager
+ * adds what it placed or copied there and subtracts what it deleted there ({@link
+ * org.apsara.pangu.master.chunks.ChunkServerView#pendingBytes}); copies under way count until
+ * they end. Placement and the balancer use these projected numbers, so that a round does not
+ * send more to a chunkserver than it has room for or than evens it out. A replica the master
+ * deleted is ignored in the chunkserver's next two heartbeats, which may have been built before
+ * the deletion.
+ *
  * <h2>Threading</h2>
  *
  * <p>The chunk manager is one lock around plain maps; no method blocks or calls out, so every

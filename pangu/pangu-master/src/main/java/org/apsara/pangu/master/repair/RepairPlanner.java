@@ -2,9 +2,9 @@ package org.apsara.pangu.master.repair;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.master.chunks.ChunkServerView;
 import org.apsara.pangu.master.chunks.ReplicaView;
@@ -32,8 +32,8 @@ import org.apsara.pangu.master.namespace.ChunkOwnership;
  * Corrupt and stale replicas are deleted only once a healthy replica exists, so the last copy of
  * anything is never deleted. Missing replicas are copied from a healthy one (counting copies
  * under way and replicas about to be sealed). Excess healthy replicas are trimmed only when
- * nothing is under way, keeping as many racks as possible and removing from the fullest
- * chunkserver first. Replicas of garbage and orphan chunks are deleted; replicas of chunks
+ * nothing is under way (no copy, seal or deletion of the chunk), keeping as many racks and hosts as possible and removing from the
+ * fullest chunkserver (by used fraction) first: this is also how a balancing move ends. Replicas of garbage and orphan chunks are deleted; replicas of chunks
  * allocated after the namespace state read, and of chunks still being written, are left alone
  * (lease recovery owns the latter).
  *
@@ -42,13 +42,22 @@ import org.apsara.pangu.master.namespace.ChunkOwnership;
 public final class RepairPlanner {
   private RepairPlanner() {}
 
+  /** A plan for a chunk with no seal or deletion under way. */
+  public static ChunkPlan plan(ChunkOwnership ownership, List<ReplicaView> replicas,
+      int copiesInFlight) {
+    return plan(ownership, replicas, copiesInFlight, 0);
+  }
+
   /**
    * @param ownership what the namespace says about the chunk
    * @param replicas every replica the chunk manager knows of it
    * @param copiesInFlight copies of it under way
+   * @param callsInFlight seals and deletions of its replicas under way: excess replicas are
+   *     trimmed only when there are none, since a replica being deleted still shows here and
+   *     trimming again would remove a second one
    */
   public static ChunkPlan plan(ChunkOwnership ownership, List<ReplicaView> replicas,
-      int copiesInFlight) {
+      int copiesInFlight, int callsInFlight) {
     long chunkId = ownership.chunkId();
     List<RepairAction> actions = new ArrayList<>();
     if (ownership instanceof ChunkOwnership.InFile f) {
@@ -56,7 +65,7 @@ public final class RepairPlanner {
         return new ChunkPlan(chunkId, f.chunk().fileId(), false, 0, f.replication(), 0, actions,
             0, List.of());
       }
-      return planCommitted(f, replicas, copiesInFlight);
+      return planCommitted(f, replicas, copiesInFlight, callsInFlight);
     }
     if (ownership instanceof ChunkOwnership.Garbage) {
       deleteAll(chunkId, replicas, RepairAction.Reason.GARBAGE, actions);
@@ -68,7 +77,7 @@ public final class RepairPlanner {
   }
 
   private static ChunkPlan planCommitted(ChunkOwnership.InFile f, List<ReplicaView> replicas,
-      int copiesInFlight) {
+      int copiesInFlight, int callsInFlight) {
     long chunkId = f.chunkId();
     long generation = f.chunk().generation();
     long length = f.chunk().lengthBytes();
@@ -109,7 +118,8 @@ public final class RepairPlanner {
     int wanted = f.replication();
     int coming = healthy.size() + toSeal.size() + copiesInFlight;
     int copiesWanted = healthy.isEmpty() ? 0 : Math.max(0, wanted - coming);
-    if (healthy.size() > wanted && toSeal.isEmpty() && copiesInFlight == 0) {
+    if (healthy.size() > wanted && toSeal.isEmpty() && copiesInFlight == 0
+        && callsInFlight == 0) {
       for (ReplicaView r : excess(healthy, healthy.size() - wanted)) {
         actions.add(new RepairAction.Delete(chunkId, r.server(), r.generation(),
             RepairAction.Reason.EXCESS));
@@ -131,27 +141,43 @@ public final class RepairPlanner {
   }
 
   /**
-   * Which {@code count} healthy replicas to remove: each time one whose rack keeps another
-   * replica (so no rack is emptied while another rack could give one up), on the chunkserver
-   * with the least free space, ties by id.
+   * Which {@code count} healthy replicas to remove, one at a time: the one whose removal leaves
+   * the most racks, then the most hosts (so no rack or host is emptied while another could give
+   * a replica up), then the one on the fullest chunkserver by {@link
+   * ChunkServerView#usedFraction} (counting what is pending there, as the balancer does, so that
+   * a replica the balancer copied away from an over-used chunkserver is removed from that one),
+   * then the least free space, ties by id.
    */
   static List<ReplicaView> excess(List<ReplicaView> healthy, int count) {
     List<ReplicaView> remaining = new ArrayList<>(healthy);
     List<ReplicaView> removed = new ArrayList<>();
     Comparator<ReplicaView> fullestFirst = Comparator
-        .comparingLong((ReplicaView r) -> r.server().availableBytes())
+        .comparingDouble((ReplicaView r) -> -r.server().usedFraction())
+        .thenComparingLong(r -> r.server().availableBytes())
         .thenComparing(ReplicaView::serverId);
-    while (removed.size() < count) {
-      Map<String, Integer> perRack = new HashMap<>();
-      remaining.forEach(r -> perRack.merge(r.server().rack(), 1, Integer::sum));
-      List<ReplicaView> shared = new ArrayList<>();
+    while (removed.size() < count && !remaining.isEmpty()) {
+      ReplicaView victim = null;
+      int bestRacks = -1;
+      int bestHosts = -1;
       for (ReplicaView r : remaining) {
-        if (perRack.get(r.server().rack()) > 1) {
-          shared.add(r);
+        Set<String> racks = new HashSet<>();
+        Set<String> hosts = new HashSet<>();
+        for (ReplicaView other : remaining) {
+          if (other != r) {
+            racks.add(other.server().rack());
+            hosts.add(other.server().host());
+          }
+        }
+        boolean better = racks.size() > bestRacks
+            || (racks.size() == bestRacks && hosts.size() > bestHosts)
+            || (racks.size() == bestRacks && hosts.size() == bestHosts
+                && fullestFirst.compare(r, victim) < 0);
+        if (better) {
+          victim = r;
+          bestRacks = racks.size();
+          bestHosts = hosts.size();
         }
       }
-      List<ReplicaView> pool = shared.isEmpty() ? remaining : shared;
-      ReplicaView victim = pool.stream().min(fullestFirst).orElseThrow();
       remaining.remove(victim);
       removed.add(victim);
     }

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -31,6 +32,7 @@ import org.apsara.pangu.api.v1.ReplicaDeletionResult;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.api.v1.ReplicateReplicaResponse;
 import org.apsara.pangu.master.chunks.ChunkManager;
+import org.apsara.pangu.master.chunks.ChunkManagerConfig;
 import org.apsara.pangu.master.chunks.ChunkServerCalls;
 import org.apsara.pangu.master.chunks.ChunkServerView;
 import org.apsara.pangu.master.chunks.ReplicaView;
@@ -61,7 +63,13 @@ import org.slf4j.LoggerFactory;
  *       chunkserver;</li>
  *   <li>forgets garbage chunks no chunkserver holds once every live chunkserver has reported
  *       since this member took office. A chunkserver that was down then still holds its
- *       replica; when it returns, the replica is an orphan and the orphan rule deletes it.</li>
+ *       replica; when it returns, the replica is an orphan and the orphan rule deletes it;</li>
+ *   <li>balances: when the spread of disk usage exceeds the threshold, starts moves chosen by
+ *       {@link BalancePlanner} among chunks of the fullest chunkservers, with the copy slots
+ *       repair left free, at most {@link ChunkManagerConfig#balanceCopiesMax} moves under way.
+ *       A move is a copy; once it has landed, the next evaluation of the chunk trims the excess
+ *       replica from the over-used chunkserver. A move is over when the chunk is back to its
+ *       replication, or when its copy failed.</li>
  * </ol>
  * Calls on chunkservers run on two small pools (copies apart, as they take long), never under
  * the chunk manager's lock; each replica has at most one call under way.
@@ -78,6 +86,10 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
   public static final int UNHEALTHY_TRACKED_MAX = 100_000;
   /** Chunks waiting for copy slots at most; beyond it the walks find them again later. */
   public static final int COPY_BACKLOG_MAX = 100_000;
+  /** Fullest chunkservers whose chunks one round offers the balancer. */
+  static final int BALANCE_SOURCES_MAX = 4;
+  /** Chunks of each of them one round offers the balancer. */
+  static final int BALANCE_CHUNKS_PER_SOURCE = CHUNKS_PER_PAGE / BALANCE_SOURCES_MAX;
   /** Threads making copies; each waits for one whole chunk copy. */
   static final int COPY_THREADS = 8;
   /** Threads sending seals and deletions. */
@@ -97,12 +109,24 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
   private final Counter replicasDeleted;
   private final Counter replicasSealed;
   private final Counter garbageForgotten;
+  private final Counter balanceCopiesStarted;
+  private final Counter balanceCopiesSucceeded;
+  private final Counter balanceCopiesFailed;
+  /** Balancing copies under way now, and the most ever at once: read by metrics. */
+  private final AtomicInteger balanceCopiesInFlight = new AtomicInteger();
+  private final AtomicInteger balanceCopiesInFlightPeak = new AtomicInteger();
+  /** The spread of used fractions the last round saw; read by metrics. */
+  private volatile double usageSpread;
   private ScheduledFuture<?> running;
   // Round state: the monitor thread only.
   private long reportedCursor;
   private long namespaceCursor;
   private long garbageCursor;
   private final Set<Long> copyBacklog = new LinkedHashSet<>();
+  /** Balancing moves started and not over, by chunk id. */
+  private final Map<Long, BalancePlanner.Move> moves = new LinkedHashMap<>();
+  /** Where the balancer's walk over each chunkserver's chunks stands, by chunkserver id. */
+  private final Map<String, Long> balanceCursors = new HashMap<>();
   /** Chunk id -> its plan, for unhealthy chunks; read by reports on other threads. */
   private final ConcurrentSkipListMap<Long, ChunkPlan> unhealthy = new ConcurrentSkipListMap<>();
   /** The term this member leads in and runs rounds for, or -1 while it does not lead. */
@@ -126,6 +150,14 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
     this.replicasDeleted = registry.counter(prefix + "replicas.deleted");
     this.replicasSealed = registry.counter(prefix + "replicas.sealed");
     this.garbageForgotten = registry.counter(prefix + "garbage.forgotten");
+    this.balanceCopiesStarted = registry.counter(prefix + "balance.copies.started");
+    this.balanceCopiesSucceeded = registry.counter(prefix + "balance.copies.finished",
+        "outcome", "ok");
+    this.balanceCopiesFailed = registry.counter(prefix + "balance.copies.finished",
+        "outcome", "failed");
+    registry.gauge(prefix + "balance.copies.in.flight", balanceCopiesInFlight);
+    registry.gauge(prefix + "balance.copies.in.flight.peak", balanceCopiesInFlightPeak);
+    registry.gauge(prefix + "balance.spread", this, m -> m.usageSpread);
     manager.setAttentionListener(this::wake);
   }
 
@@ -189,6 +221,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
         garbageCursor = 0;
         copyBacklog.clear();
         unhealthy.clear();
+        moves.clear();
+        balanceCursors.clear();
       });
     }
   }
@@ -278,7 +312,13 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
         submit(adminCalls, () -> delete(batch), batch.toArray(new RepairAction[0]));
       }
     }
+    // Repair first: balancing takes only the copy slots repair left free.
     started += scheduleCopies(plans);
+    try {
+      started += balance(namespace);
+    } catch (NamespaceException e) {
+      throw new IllegalStateException("reads of the namespace cannot be refused here", e);
+    }
     return started;
   }
 
@@ -296,7 +336,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       }
       manager.forgetExpected(chunkId);
     }
-    ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copiesInFlight(chunkId));
+    ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copiesInFlight(chunkId),
+        manager.callsInFlight(chunkId));
     if (plan.unhealthy()) {
       if (unhealthy.size() < UNHEALTHY_TRACKED_MAX || unhealthy.containsKey(chunkId)) {
         unhealthy.put(chunkId, plan);
@@ -404,19 +445,128 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
     ChunkServerView target = manager.chooseCopyTarget(plan.chunkId(), Math.max(1, length),
         holders);
     if (target == null || generation == -1
-        || !manager.startCopy(plan.chunkId(), source.id(), target.id())) {
+        || !manager.startCopy(plan.chunkId(), source.id(), target.id(), length)) {
       return false;
     }
     ChunkServerView from = source;
     long gen = generation;
     copiesStarted.increment();
     try {
-      copies.execute(() -> copy(plan.chunkId(), from, target, gen));
+      copies.execute(() -> copy(plan.chunkId(), from, target, gen, false));
     } catch (RejectedExecutionException stopped) {
       manager.copyFinished(plan.chunkId(), from.id(), target.id(), false, 0, 0);
       return false;
     }
     return true;
+  }
+
+  // ---------------------------------------------------------------- balancing
+
+  /** Starts balancing moves if the spread of usage calls for them. Returns moves started. */
+  private int balance(Namespace namespace) throws NamespaceException {
+    ChunkManagerConfig config = manager.config();
+    moves.values().removeIf(this::moveOver);
+    Map<String, Long> leaving = new HashMap<>();
+    for (BalancePlanner.Move m : moves.values()) {
+      leaving.merge(m.from().id(), m.lengthBytes(), Long::sum);
+    }
+    List<ChunkServerView> servers = manager.servers();
+    double spread = BalancePlanner.spread(servers, leaving);
+    usageSpread = spread;
+    // Copies of an earlier term may still run after a leadership change cleared the moves.
+    int underWay = Math.max(moves.size(), balanceCopiesInFlight.get());
+    // Usage is known only once every live chunkserver has reported to this leader.
+    if (!config.balancing() || spread <= config.balanceThresholdFraction()
+        || underWay >= config.balanceCopiesMax() || !manager.reportsSettled()) {
+      return 0;
+    }
+    List<ChunkServerView> fullest = new ArrayList<>(BalancePlanner.counted(servers));
+    fullest.sort(Comparator.comparingDouble((ChunkServerView s) -> -s.usedFraction())
+        .thenComparing(ChunkServerView::id));
+    Set<Long> ids = new LinkedHashSet<>();
+    for (ChunkServerView s : fullest.subList(0, Math.min(BALANCE_SOURCES_MAX, fullest.size()))) {
+      long cursor = balanceCursors.getOrDefault(s.id(), Long.MIN_VALUE);
+      List<Long> page = manager.chunksOn(s.id(), cursor, BALANCE_CHUNKS_PER_SOURCE);
+      balanceCursors.put(s.id(), page.size() < BALANCE_CHUNKS_PER_SOURCE ? Long.MIN_VALUE
+          : page.get(page.size() - 1));
+      ids.addAll(page);
+    }
+    ids.removeAll(moves.keySet());
+    List<BalancePlanner.Candidate> candidates = new ArrayList<>();
+    List<Long> all = new ArrayList<>(ids);
+    for (int from = 0; from < all.size(); from += CHUNKS_PER_PAGE) {
+      List<Long> batch = all.subList(from, Math.min(all.size(), from + CHUNKS_PER_PAGE));
+      for (ChunkOwnership ownership : namespace.chunkOwnerships(batch)) {
+        if (ownership instanceof ChunkOwnership.InFile f && f.committed()) {
+          int inFlight = manager.copiesInFlight(f.chunkId());
+          int calls = manager.callsInFlight(f.chunkId());
+          if (calls > 0) {
+            continue; // a seal or deletion is about to change its replicas
+          }
+          ChunkPlan plan = RepairPlanner.plan(f, manager.replicas(f.chunkId()), inFlight);
+          candidates.add(new BalancePlanner.Candidate(plan, f.chunk().generation(),
+              f.chunk().lengthBytes(), inFlight));
+        }
+      }
+    }
+    Map<String, Integer> copiesOf = new HashMap<>();
+    for (ChunkServerView s : servers) {
+      copiesOf.put(s.id(), manager.copiesOf(s.id()));
+    }
+    // The planner counts the moves it is given against its limit; leftover copies count too.
+    BalancePlanner.Settings settings = new BalancePlanner.Settings(
+        config.balanceThresholdFraction(), config.balanceCopiesMax() - underWay + moves.size(),
+        config.copiesPerServerMax(), manager.racksConfigured());
+    BalancePlanner.BalancePlan plan = BalancePlanner.plan(servers, copiesOf,
+        List.copyOf(moves.values()), candidates, settings);
+    int started = 0;
+    for (BalancePlanner.Move m : plan.moves()) {
+      if (balanceCopiesInFlight.get() >= config.balanceCopiesMax()) {
+        throw new IllegalStateException("the balancer planned more than "
+            + config.balanceCopiesMax() + " copies at once");
+      }
+      if (!manager.startCopy(m.chunkId(), m.copySource().id(), m.target().id(),
+          m.lengthBytes())) {
+        continue;
+      }
+      moves.put(m.chunkId(), m);
+      balanceCopiesInFlightPeak.accumulateAndGet(balanceCopiesInFlight.incrementAndGet(),
+          Math::max);
+      balanceCopiesStarted.increment();
+      LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(m.chunkId()))
+          .addKeyValue("from", m.from().id()).addKeyValue("to", m.target().id())
+          .addKeyValue("spread", String.format("%.3f", spread)).log("balancing: moving a replica");
+      try {
+        copies.execute(() -> copy(m.chunkId(), m.copySource(), m.target(), m.generation(), true));
+      } catch (RejectedExecutionException stopped) {
+        manager.copyFinished(m.chunkId(), m.copySource().id(), m.target().id(), false, 0, 0);
+        balanceCopiesInFlight.decrementAndGet();
+        moves.remove(m.chunkId());
+        break;
+      }
+      started++;
+    }
+    return started;
+  }
+
+  /**
+   * A move is over once no copy of its chunk is under way and either the copy did not land on
+   * the target (it failed, or the replica is gone again) or the chunk is back to its
+   * replication (the excess replica was trimmed).
+   */
+  private boolean moveOver(BalancePlanner.Move m) {
+    if (manager.copiesInFlight(m.chunkId()) > 0) {
+      return false;
+    }
+    boolean onTarget = false;
+    int live = 0;
+    for (ReplicaView r : manager.replicas(m.chunkId())) {
+      if (r.serverAlive()) {
+        live++;
+        onTarget |= r.serverId().equals(m.target().id());
+      }
+    }
+    return !onTarget || live <= m.wanted();
   }
 
   // ---------------------------------------------------------------- calls
@@ -510,8 +660,9 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
     }
   }
 
+  /** Copies a replica; {@code balancing} for a balancing move rather than repair. */
   private void copy(long chunkId, ChunkServerView source, ChunkServerView target,
-      long generation) {
+      long generation, boolean balancing) {
     boolean ok = false;
     long length = 0;
     try {
@@ -520,7 +671,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       length = copied.getLength();
       LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(chunkId))
           .addKeyValue("source", source.id()).addKeyValue("target", target.id())
-          .addKeyValue("bytes", length).log("replica copied");
+          .addKeyValue("bytes", length).addKeyValue("balancing", balancing)
+          .log("replica copied");
     } catch (StatusRuntimeException e) {
       copiesFailed.increment();
       LOG.atInfo().addKeyValue("chunk", Long.toUnsignedString(chunkId))
@@ -528,6 +680,11 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
           .addKeyValue("status", e.getStatus()).log("replica copy failed");
     } finally {
       manager.copyFinished(chunkId, source.id(), target.id(), ok, generation, length);
+      if (balancing) {
+        balanceCopiesInFlight.decrementAndGet();
+        (ok ? balanceCopiesSucceeded : balanceCopiesFailed).increment();
+      }
+      // The next evaluation trims the excess replica a balancing copy made.
       manager.noteAttention(chunkId);
     }
   }

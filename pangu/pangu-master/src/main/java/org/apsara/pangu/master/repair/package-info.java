@@ -13,8 +13,20 @@
  * ({@code ReplicateReplica}) from a healthy one to a chunkserver chosen by placement, chunks with
  * the fewest healthy replicas first, at most {@code copies.per.chunkserver} copies per
  * chunkserver at a time. Corrupt and stale replicas are deleted once a healthy copy exists;
- * excess healthy replicas are trimmed keeping racks. Each replica has at most one call under
- * way.
+ * excess healthy replicas are trimmed keeping racks and hosts, from the fullest chunkserver
+ * first, and only while no copy, seal or deletion of the chunk is under way. Each replica has at
+ * most one call under way.
+ *
+ * <h2>Balancer</h2>
+ *
+ * <p>After repair, each round compares the chunkservers' used fractions (counting bytes on their
+ * way). When the fullest exceeds the emptiest by more than {@code balance.threshold} percentage
+ * points, {@link org.apsara.pangu.master.repair.BalancePlanner} (pure, unit tested on values)
+ * picks healthy, committed, fully replicated chunks of the fullest chunkservers and a less full
+ * target for each that keeps the chunk's hosts and racks as diverse as before. The monitor copies
+ * each there with the copy slots repair left free, at most {@code balance.copies.max} moves at a
+ * time; the trimming of excess replicas then removes the replica from the fuller chunkserver. A
+ * chunk is never below its replication because of a move: the copy lands before the trim.
  *
  * <h2>Garbage and orphans</h2>
  *

@@ -50,8 +50,13 @@ import org.apsara.security.token.CapabilityToken;
  *   <li>[{@code chunk.size.default}]: chunk size of a file created with 0; default 64M.</li>
  *   <li>[{@code heartbeat.interval}, {@code dead.interval}]: PT3S and PT30S by default.</li>
  *   <li>[{@code repair.interval}]: how often the replication monitor runs; default PT1S.</li>
- *   <li>[{@code copies.per.chunkserver}]: concurrent re-replication copies per chunkserver;
- *       default 2.</li>
+ *   <li>[{@code copies.per.chunkserver}]: concurrent copies (re-replication and balancing) per
+ *       chunkserver; default 2.</li>
+ *   <li>[{@code balance.threshold}]: the balancer moves replicas while the used fraction of the
+ *       fullest live chunkserver exceeds that of the emptiest by more than this many percentage
+ *       points (a decimal number, 0 to 100); 0 turns it off; default 10.</li>
+ *   <li>[{@code balance.copies.max}]: balancing copies under way at a time in the whole cluster
+ *       (at most {@value ChunkManagerConfig#BALANCE_COPIES_LIMIT}); default 4.</li>
  *   <li>[{@code token.lifetime}]: lifetime of read and write tokens; default and most PT1H.</li>
  *   <li>[{@code lease.duration}]: writer leases; default PT60S.</li>
  *   <li>[{@code election.timeout}, {@code request.timeout}]: Raft; default PT1S and PT10S.</li>
@@ -73,7 +78,8 @@ public final class MasterServerConfig {
   private static final Set<String> KNOWN_KEYS = Set.of("member.id", "bind.host", "data.dir",
       "metrics.port", "token.key.file", "tls.cert", "tls.key", "tls.ca", "tls.client.auth",
       "replication.default", "chunk.size.default", "heartbeat.interval", "dead.interval",
-      "repair.interval", "copies.per.chunkserver", "token.lifetime", "lease.duration",
+      "repair.interval", "copies.per.chunkserver", "balance.threshold", "balance.copies.max",
+      "token.lifetime", "lease.duration",
       "election.timeout", "request.timeout", "default.owner", "default.group");
 
   private final MasterConfig master;
@@ -147,9 +153,17 @@ public final class MasterServerConfig {
           + " is outside " + NamespaceLimits.MIN_CHUNK_SIZE_BYTES + ".."
           + NamespaceLimits.MAX_CHUNK_SIZE_BYTES + " bytes");
     }
+    if (!(b.balanceThresholdPercent >= 0 && b.balanceThresholdPercent <= 100)) {
+      throw new IllegalArgumentException("balance.threshold " + b.balanceThresholdPercent
+          + " is outside 0..100 percentage points");
+    }
+    if (b.balanceCopiesMax < 1 || b.balanceCopiesMax > ChunkManagerConfig.BALANCE_COPIES_LIMIT) {
+      throw new IllegalArgumentException("balance.copies.max " + b.balanceCopiesMax
+          + " is outside 1.." + ChunkManagerConfig.BALANCE_COPIES_LIMIT);
+    }
     try {
       this.chunks = new ChunkManagerConfig(b.heartbeatInterval, b.deadInterval,
-          b.copiesPerServer);
+          b.copiesPerServer, b.balanceThresholdPercent, b.balanceCopiesMax);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("heartbeat.interval, dead.interval or"
           + " copies.per.chunkserver: " + e.getMessage(), e);
@@ -218,6 +232,8 @@ public final class MasterServerConfig {
         case "dead.interval" -> b.deadInterval = ConfigValues.parseDuration(key, value);
         case "repair.interval" -> b.repairInterval = ConfigValues.parseDuration(key, value);
         case "copies.per.chunkserver" -> b.copiesPerServer = ConfigValues.parseInt(key, value);
+        case "balance.threshold" -> b.balanceThresholdPercent = parsePercent(key, value);
+        case "balance.copies.max" -> b.balanceCopiesMax = ConfigValues.parseInt(key, value);
         case "token.lifetime" -> b.tokenLifetime = ConfigValues.parseDuration(key, value);
         case "lease.duration" -> b.leaseDuration = ConfigValues.parseDuration(key, value);
         case "election.timeout" -> b.electionTimeout = ConfigValues.parseDuration(key, value);
@@ -242,6 +258,21 @@ public final class MasterServerConfig {
       throw e;
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** A decimal number of percentage points, such as {@code 10} or {@code 2.5}. */
+  private static double parsePercent(String key, String value) {
+    String number = value.endsWith("%") ? value.substring(0, value.length() - 1).strip() : value;
+    try {
+      double parsed = Double.parseDouble(number);
+      if (!Double.isFinite(parsed)) {
+        throw new NumberFormatException();
+      }
+      return parsed;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + " = '" + value
+          + "' is not a number of percentage points", e);
     }
   }
 
@@ -333,6 +364,8 @@ public final class MasterServerConfig {
     private Duration heartbeatInterval = ChunkManagerConfig.DEFAULT_HEARTBEAT_INTERVAL;
     private Duration deadInterval = ChunkManagerConfig.DEFAULT_DEAD_INTERVAL;
     private int copiesPerServer = ChunkManagerConfig.DEFAULT_COPIES_PER_SERVER_MAX;
+    private double balanceThresholdPercent = ChunkManagerConfig.DEFAULT_BALANCE_THRESHOLD_PERCENT;
+    private int balanceCopiesMax = ChunkManagerConfig.DEFAULT_BALANCE_COPIES_MAX;
     private Duration repairInterval = DEFAULT_REPAIR_INTERVAL;
     private Duration tokenLifetime = DEFAULT_TOKEN_LIFETIME;
     private Duration leaseDuration = ProposerConfig.DEFAULT_LEASE_DURATION;
@@ -408,6 +441,18 @@ public final class MasterServerConfig {
 
     public Builder copiesPerChunkServer(int value) {
       copiesPerServer = value;
+      return this;
+    }
+
+    /** The balancer's threshold in percentage points; 0 turns the balancer off. */
+    public Builder balanceThresholdPercent(double value) {
+      balanceThresholdPercent = value;
+      return this;
+    }
+
+    /** Balancing copies under way at a time in the whole cluster. */
+    public Builder balanceCopiesMax(int value) {
+      balanceCopiesMax = value;
       return this;
     }
 

@@ -190,9 +190,9 @@ class ChunkManagerTest {
     register(manager, "a", "ha", "");
     register(manager, "b", "hb", "");
     register(manager, "c", "hc", "");
-    assertThat(manager.startCopy(1, "a", "b")).isTrue();
-    assertThat(manager.startCopy(2, "a", "c")).isTrue();
-    assertThat(manager.startCopy(3, "a", "b")).isFalse(); // a is in two copies already
+    assertThat(manager.startCopy(1, "a", "b", 100)).isTrue();
+    assertThat(manager.startCopy(2, "a", "c", 100)).isTrue();
+    assertThat(manager.startCopy(3, "a", "b", 100)).isFalse(); // a is in two copies already
     assertThat(manager.copiesInFlight(1)).isEqualTo(1);
     manager.copyFinished(1, "a", "b", true, 4, 100);
     assertThat(manager.copiesOf("a")).isEqualTo(1);
@@ -201,7 +201,73 @@ class ChunkManagerTest {
       assertThat(r.generation()).isEqualTo(4);
       assertThat(r.state()).isEqualTo(ReplicaState.REPLICA_STATE_SEALED);
     });
-    assertThat(manager.startCopy(3, "a", "b")).isTrue();
+    assertThat(manager.startCopy(3, "a", "b", 100)).isTrue();
+  }
+
+  @Test
+  void copiesAndDeletionsCountInTheUsageUntilTheNextReport() {
+    register(manager, "a", "ha", "");
+    register(manager, "b", "hb", "");
+    manager.heartbeat(beat("a", "ha", "", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 4, 100, ReplicaState.REPLICA_STATE_SEALED))
+        .addReplicas(replica(2, 4, 300, ReplicaState.REPLICA_STATE_SEALED)).build());
+    assertThat(manager.startCopy(1, "a", "b", 100)).isTrue();
+    assertThat(manager.server("b").pendingBytes()).isEqualTo(100);
+    // A report during the copy does not include it: it still counts.
+    register(manager, "b", "hb", "");
+    assertThat(manager.server("b").pendingBytes()).isEqualTo(100);
+    manager.copyFinished(1, "a", "b", true, 4, 100);
+    assertThat(manager.server("b").pendingBytes()).isEqualTo(100);
+    manager.replicaRemoved(2, "a");
+    assertThat(manager.server("a").pendingBytes()).isEqualTo(-300);
+    // The next reports include both.
+    register(manager, "a", "ha", "");
+    register(manager, "b", "hb", "");
+    assertThat(manager.server("a").pendingBytes()).isZero();
+    assertThat(manager.server("b").pendingBytes()).isZero();
+    // A failed copy gives its bytes back at once.
+    assertThat(manager.startCopy(1, "a", "b", 100)).isTrue();
+    assertThat(manager.startCopy(1, "a", "b", 100)).isFalse(); // one copy per target
+    manager.copyFinished(1, "a", "b", false, 0, 0);
+    assertThat(manager.server("b").pendingBytes()).isZero();
+  }
+
+  @Test
+  void aReplicaTheMasterDeletedIsNotTakenBackFromReportsBuiltBeforeTheDeletion() {
+    HeartbeatRequest holding = beat("a", "ha", "", ROOMY).setFullReport(true)
+        .addReplicas(replica(1, 4, 100, ReplicaState.REPLICA_STATE_SEALED)).build();
+    manager.heartbeat(holding);
+    manager.replicaRemoved(1, "a");
+    // Two heartbeats may have been built before the deletion: they do not bring it back.
+    manager.heartbeat(holding);
+    assertThat(manager.replicas(1)).isEmpty();
+    manager.heartbeat(beat("a", "ha", "", ROOMY)
+        .addReplicas(replica(1, 4, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    assertThat(manager.replicas(1)).isEmpty();
+    // A later report is the truth again.
+    manager.heartbeat(holding);
+    assertThat(manager.replicas(1)).singleElement()
+        .satisfies(r -> assertThat(r.serverId()).isEqualTo("a"));
+    // A copy the master makes there counts at once.
+    register(manager, "b", "hb", "");
+    manager.replicaRemoved(1, "a");
+    assertThat(manager.startCopy(1, "b", "a", 100)).isTrue();
+    manager.copyFinished(1, "b", "a", true, 4, 100);
+    manager.heartbeat(holding);
+    assertThat(manager.replicas(1)).extracting(ReplicaView::serverId).containsExactly("a");
+  }
+
+  @Test
+  void aChunkServersChunksAreListedInPages() {
+    register(manager, "a", "ha", "");
+    HeartbeatRequest.Builder full = beat("a", "ha", "", ROOMY).setFullReport(true);
+    for (long id = 1; id <= 5; id++) {
+      full.addReplicas(replica(id * 10, 1, 1, ReplicaState.REPLICA_STATE_SEALED));
+    }
+    manager.heartbeat(full.build());
+    assertThat(manager.chunksOn("a", Long.MIN_VALUE, 3)).containsExactly(10L, 20L, 30L);
+    assertThat(manager.chunksOn("a", 30, 3)).containsExactly(40L, 50L);
+    assertThat(manager.chunksOn("nobody", Long.MIN_VALUE, 3)).isEmpty();
   }
 
   @Test

@@ -133,6 +133,37 @@ class RepairPlannerTest {
     // d is the fullest but the only one on r2; b then c are the fullest on r1.
     assertThat(deleted(plan, RepairAction.Reason.EXCESS)).containsExactly("b", "c");
     assertThat(RepairPlanner.plan(committed(2), four, 1).actions()).isEmpty();
+    // A deletion under way still shows its replica: trimming again would remove one more.
+    assertThat(RepairPlanner.plan(committed(2), four, 0, 1).actions()).isEmpty();
+  }
+
+  @Test
+  void excessReplicasGoFromTheFullestByUsedFractionCountingPendingBytesKeepingHosts() {
+    // a has less free space, but b is the fuller disk: 90% against 50%.
+    ChunkServerView small = new ChunkServerView("a", HostPort.of("ha", 7100), "", true, 0, 1000,
+        500, 500, false, 0);
+    ChunkServerView large = new ChunkServerView("b", HostPort.of("hb", 7100), "", true, 0,
+        10_000, 9_000, 1_000, false, 0);
+    ChunkServerView empty = new ChunkServerView("c", HostPort.of("hc", 7100), "", true, 0,
+        10_000, 0, 10_000, false, 0);
+    List<ReplicaView> three = List.of(healthy(small), healthy(large), healthy(empty));
+    assertThat(deleted(RepairPlanner.plan(committed(2), three, 0), RepairAction.Reason.EXCESS))
+        .containsExactly("b");
+    // Bytes the master sent to a since its report make it the fuller one: 95%.
+    ChunkServerView filling = new ChunkServerView("a", HostPort.of("ha", 7100), "", true, 0,
+        1000, 500, 500, false, 0, 450);
+    assertThat(deleted(RepairPlanner.plan(committed(2), List.of(healthy(filling),
+        healthy(large), healthy(empty)), 0), RepairAction.Reason.EXCESS)).containsExactly("a");
+    // Two replicas on one host: one of those goes, though another chunkserver is fuller.
+    ChunkServerView sameHost = new ChunkServerView("d", HostPort.of("hc", 7100), "", true, 0,
+        10_000, 100, 9_900, false, 0);
+    assertThat(deleted(RepairPlanner.plan(committed(3), List.of(healthy(small), healthy(large),
+        healthy(empty), healthy(sameHost)), 0), RepairAction.Reason.EXCESS))
+        .containsExactly("d");
+  }
+
+  static ReplicaView healthy(ChunkServerView server) {
+    return new ReplicaView(server, true, GEN, LEN, SEALED, false);
   }
 
   @Test

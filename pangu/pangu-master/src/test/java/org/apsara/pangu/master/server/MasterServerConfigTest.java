@@ -42,6 +42,8 @@ class MasterServerConfigTest {
     assertThat(c.chunks().heartbeatInterval()).isEqualTo(Duration.ofSeconds(3));
     assertThat(c.chunks().deadInterval()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.chunks().copiesPerServerMax()).isEqualTo(2);
+    assertThat(c.chunks().balanceThresholdPercent()).isEqualTo(10);
+    assertThat(c.chunks().balanceCopiesMax()).isEqualTo(4);
     assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(1));
     assertThat(c.master().proposer().leaseDuration()).isEqualTo(Duration.ofSeconds(60));
     assertThat(c.tls()).isEmpty();
@@ -58,6 +60,8 @@ class MasterServerConfigTest {
     p.setProperty("dead.interval", "PT10S");
     p.setProperty("repair.interval", "PT0.5S");
     p.setProperty("copies.per.chunkserver", "4");
+    p.setProperty("balance.threshold", "2.5");
+    p.setProperty("balance.copies.max", "16");
     p.setProperty("token.lifetime", "PT10M");
     p.setProperty("lease.duration", "PT30S");
     p.setProperty("default.owner", "hdfs");
@@ -68,6 +72,9 @@ class MasterServerConfigTest {
     assertThat(c.defaultChunkSizeBytes()).isEqualTo(128L << 20);
     assertThat(c.chunks().deadInterval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.chunks().copiesPerServerMax()).isEqualTo(4);
+    assertThat(c.chunks().balanceThresholdFraction()).isEqualTo(0.025);
+    assertThat(c.chunks().balancing()).isTrue();
+    assertThat(c.chunks().balanceCopiesMax()).isEqualTo(16);
     assertThat(c.repairInterval()).isEqualTo(Duration.ofMillis(500));
     assertThat(c.tokenLifetime()).isEqualTo(Duration.ofMinutes(10));
     assertThat(c.master().proposer().leaseDuration()).isEqualTo(Duration.ofSeconds(30));
@@ -87,10 +94,21 @@ class MasterServerConfigTest {
     assertBad("token.lifetime", "PT2H", "token.lifetime PT2H must be positive and at most PT1H");
     assertBad("heartbeat.interval", "3s", "heartbeat.interval = '3s' is not an ISO-8601");
     assertBad("tls.client.auth", "true", "tls.client.auth=true needs tls.ca");
+    assertBad("balance.threshold", "ten", "balance.threshold = 'ten' is not a number");
+    assertBad("balance.threshold", "101", "balance.threshold 101.0 is outside 0..100");
+    assertBad("balance.threshold", "-1", "balance.threshold -1.0 is outside 0..100");
+    assertBad("balance.copies.max", "0", "balance.copies.max 0 is outside 1..1024");
     Properties p = minimal();
     p.remove("token.key.file");
     assertThatThrownBy(() -> MasterServerConfig.fromProperties(p))
         .hasMessageContaining("token.key.file is required");
+  }
+
+  @Test
+  void aZeroThresholdTurnsTheBalancerOff() {
+    Properties p = minimal();
+    p.setProperty("balance.threshold", "0");
+    assertThat(MasterServerConfig.fromProperties(p).chunks().balancing()).isFalse();
   }
 
   static void assertBad(String key, String value, String message) {

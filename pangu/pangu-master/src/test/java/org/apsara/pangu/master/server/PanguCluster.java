@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.ChunkServerLocation;
@@ -72,6 +73,10 @@ final class PanguCluster implements AutoCloseable {
   private final Map<String, List<ReplicaInfo>> frozenReports = new ConcurrentHashMap<>();
   private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final List<AutoCloseable> closeables = new ArrayList<>();
+  /** Settings of the masters started from now on, over the fixture's own. */
+  private UnaryOperator<MasterServerConfig.Builder> masterSettings = UnaryOperator.identity();
+  /** The one volume of each chunkserver started from now on: its capacity. */
+  private long volumeCapacityBytes = VolumeConfig.CAPACITY_WHOLE_FILE_SYSTEM;
   private final ScheduledExecutorService heartbeatThread =
       Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "test-heartbeats");
@@ -89,6 +94,21 @@ final class PanguCluster implements AutoCloseable {
       raft.put(id, HostPort.of("127.0.0.1", ports.get(2 * i)));
       client.put(id, HostPort.of("127.0.0.1", ports.get(2 * i + 1)));
     }
+  }
+
+  /** Adjusts the settings of masters started after this call (balancer, copy slots...). */
+  PanguCluster masterSettings(UnaryOperator<MasterServerConfig.Builder> settings) {
+    masterSettings = settings;
+    return this;
+  }
+
+  /**
+   * Gives chunkservers started after this call a volume of {@code bytes} with no reserve, so
+   * that their used fractions are comparable (they all share one file system otherwise).
+   */
+  PanguCluster volumeCapacity(long bytes) {
+    volumeCapacityBytes = bytes;
+    return this;
   }
 
   PanguCluster startMasters() throws IOException {
@@ -115,7 +135,7 @@ final class PanguCluster implements AutoCloseable {
     for (String peer : raft.keySet()) {
       b.peer(peer, raft.get(peer), client.get(peer));
     }
-    MasterServer server = MasterServer.start(b.build());
+    MasterServer server = MasterServer.start(masterSettings.apply(b).build());
     masters.put(id, server);
     return server;
   }
@@ -163,8 +183,7 @@ final class PanguCluster implements AutoCloseable {
 
   ChunkServer startChunkServer(String id) throws IOException {
     ChunkServer server = ChunkServer.start(ChunkServerConfig.builder()
-        .volume(new VolumeConfig(root.resolve(id).resolve("volume"),
-            VolumeConfig.CAPACITY_WHOLE_FILE_SYSTEM, 0))
+        .volume(new VolumeConfig(root.resolve(id).resolve("volume"), volumeCapacityBytes, 0))
         .chunkSizeBytes(CHUNK_SIZE)
         .host("127.0.0.1")
         .port(0)
