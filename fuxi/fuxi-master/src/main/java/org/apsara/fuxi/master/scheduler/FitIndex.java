@@ -8,28 +8,30 @@ import java.util.function.Predicate;
  * A segment tree over machine slots that answers "a machine with at least this much cpu and memory"
  * without walking the machines: each inner node keeps the maximum cpu and the maximum memory of its
  * subtree, and a search descends only into subtrees whose maxima both suffice. Updates are O(log
- * n); a search is O(log n) unless free capacity is fragmented across dimensions, and is cut at
- * {@link SchedulerLimits#MAX_FIT_NODE_VISITS}. Slots are reused (lowest first), the array doubles
- * when full (amortized O(1)). Searches go left first, so placement is first-fit by slot: it packs
+ * n), and stop at the first ancestor whose maxima do not change; a search is O(log n) unless free
+ * capacity is fragmented across dimensions, and is cut at {@link
+ * SchedulerLimits#MAX_FIT_NODE_VISITS}. A node's two maxima sit side by side in one array, so that
+ * testing a node touches one cache line. Slots are reused (lowest first), the array doubles when
+ * full (amortized O(1)). Searches go left first, so placement is first-fit by slot: it packs
  * machines and keeps whole machines free for large shapes. Not thread-safe.
  */
 final class FitIndex<T> {
   private static final int INITIAL_LEAVES = 16;
 
   private int leafCount = INITIAL_LEAVES;
-  private long[] maxCpu = new long[2 * INITIAL_LEAVES];
-  private long[] maxMem = new long[2 * INITIAL_LEAVES];
+  /** Node i's maximum free cpu at {@code 2 * i}, its maximum free memory at {@code 2 * i + 1}. */
+  private long[] maxima = newMaxima(INITIAL_LEAVES);
+
   private Object[] items = new Object[INITIAL_LEAVES];
+
+  /** The search's stack, kept between searches: one entry per level and one more suffice. */
+  private final int[] stack = new int[64];
+
   private final BitSet freeSlots = new BitSet();
   private int highWater;
   private int size;
   /** Nodes the last {@link #find} visited; lets tests check that a search does not scan. */
   int lastFindVisits;
-
-  FitIndex() {
-    Arrays.fill(maxCpu, -1);
-    Arrays.fill(maxMem, -1);
-  }
 
   int size() {
     return size;
@@ -60,12 +62,19 @@ final class FitIndex<T> {
   }
 
   void update(int slot, long cpu, long mem) {
+    long[] t = maxima;
     int node = leafCount + slot;
-    maxCpu[node] = cpu;
-    maxMem[node] = mem;
+    t[2 * node] = cpu;
+    t[2 * node + 1] = mem;
     for (node >>= 1; node >= 1; node >>= 1) {
-      maxCpu[node] = Math.max(maxCpu[2 * node], maxCpu[2 * node + 1]);
-      maxMem[node] = Math.max(maxMem[2 * node], maxMem[2 * node + 1]);
+      long c = Math.max(t[4 * node], t[4 * node + 2]);
+      long m = Math.max(t[4 * node + 1], t[4 * node + 3]);
+      if (t[2 * node] == c && t[2 * node + 1] == m) {
+        // This ancestor did not change, so none above it does.
+        break;
+      }
+      t[2 * node] = c;
+      t[2 * node + 1] = m;
     }
   }
 
@@ -75,7 +84,8 @@ final class FitIndex<T> {
    */
   @SuppressWarnings("unchecked")
   T find(long cpu, long mem, Predicate<T> acceptable) {
-    int[] stack = new int[64];
+    long[] t = maxima;
+    int[] stack = this.stack;
     int top = 0;
     stack[top++] = 1;
     int visits = 0;
@@ -83,7 +93,7 @@ final class FitIndex<T> {
       int node = stack[--top];
       visits++;
       lastFindVisits = visits;
-      if (maxCpu[node] < cpu || maxMem[node] < mem) {
+      if (t[2 * node] < cpu || t[2 * node + 1] < mem) {
         continue;
       }
       if (node >= leafCount) {
@@ -102,19 +112,21 @@ final class FitIndex<T> {
 
   private void grow() {
     int newLeaves = leafCount * 2;
-    long[] newCpu = new long[2 * newLeaves];
-    long[] newMem = new long[2 * newLeaves];
-    Arrays.fill(newCpu, -1);
-    Arrays.fill(newMem, -1);
-    System.arraycopy(maxCpu, leafCount, newCpu, newLeaves, leafCount);
-    System.arraycopy(maxMem, leafCount, newMem, newLeaves, leafCount);
+    long[] t = newMaxima(newLeaves);
+    System.arraycopy(maxima, 2 * leafCount, t, 2 * newLeaves, 2 * leafCount);
     for (int node = newLeaves - 1; node >= 1; node--) {
-      newCpu[node] = Math.max(newCpu[2 * node], newCpu[2 * node + 1]);
-      newMem[node] = Math.max(newMem[2 * node], newMem[2 * node + 1]);
+      t[2 * node] = Math.max(t[4 * node], t[4 * node + 2]);
+      t[2 * node + 1] = Math.max(t[4 * node + 1], t[4 * node + 3]);
     }
     items = Arrays.copyOf(items, newLeaves);
-    maxCpu = newCpu;
-    maxMem = newMem;
+    maxima = t;
     leafCount = newLeaves;
+  }
+
+  /** Maxima of an empty tree: -1 everywhere, below any amount a search asks for. */
+  private static long[] newMaxima(int leaves) {
+    long[] t = new long[2 * 2 * leaves];
+    Arrays.fill(t, -1);
+    return t;
   }
 }

@@ -26,6 +26,7 @@ import org.apsara.fuxi.master.scheduler.SchedulerState.Machine;
 import org.apsara.fuxi.master.scheduler.SchedulerState.QuotaGroup;
 import org.apsara.fuxi.master.scheduler.SchedulerState.Rack;
 import org.apsara.fuxi.master.scheduler.SchedulerState.Role;
+import org.apsara.fuxi.master.scheduler.SchedulerState.VictimList;
 
 /**
  * FuxiMaster's incremental scheduler: machines offer cpu and memory, applications declare roles (a
@@ -71,6 +72,9 @@ public final class Scheduler {
   private final long[] revokedUnits = new long[RevokeReason.values().length];
   private long nextUid = 1;
   private long nextQueueSeq = 1;
+
+  /** Scratch list of {@link #offerFrom}, which never runs nested; kept to spare an allocation. */
+  private final List<Demand> offerServed = new ArrayList<>();
 
   public Scheduler(MonotonicClock clock, SchedulerConfig config) {
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -125,7 +129,8 @@ public final class Scheduler {
     machines.remove(machineId);
     clusterCpu -= m.capacity.cpuMillis();
     clusterMem -= m.capacity.memoryMiB();
-    for (Allocation a : new ArrayList<>(m.allocations)) {
+    for (Allocation a = m.firstAllocation, next; a != null; a = next) {
+      next = a.nextOnMachine;
       revoke(a, a.count, RevokeReason.MACHINE_LOST, out);
     }
     Rack rack = m.rack;
@@ -256,7 +261,8 @@ public final class Scheduler {
       for (Demand d : allDemands(r)) {
         dropDemand(d);
       }
-      for (Allocation a : new ArrayList<>(r.held.values())) {
+      for (Allocation a = r.firstHeld, next; a != null; a = next) {
+        next = a.nextOfRole;
         touched.add(a.machine);
         revoke(a, a.count, RevokeReason.APPLICATION_GONE, out);
       }
@@ -335,7 +341,7 @@ public final class Scheduler {
     Role r = role(appId, role);
     checkCount(count, "release of " + appId + "/" + role);
     Machine m = machine(machineId);
-    Allocation a = r.held.get(machineId);
+    Allocation a = r.held.get(m.clusterSlot);
     int held = a == null ? 0 : a.count;
     if (count > held) {
       throw error(
@@ -530,7 +536,8 @@ public final class Scheduler {
         Set<String> seen = new LinkedHashSet<>();
         for (Map.Entry<String, Integer> e : sortedEntries(rr.heldByMachine())) {
           seen.add(e.getKey());
-          Allocation a = r.held.get(e.getKey());
+          Machine m = machines.get(e.getKey());
+          Allocation a = m == null ? null : r.held.get(m.clusterSlot);
           int actual = a == null ? 0 : a.count;
           int believed = e.getValue();
           if (believed > actual) {
@@ -541,7 +548,7 @@ public final class Scheduler {
             out.add(new Grant(app.id, r.name, e.getKey(), actual - believed));
           }
         }
-        for (Allocation a : r.held.values()) {
+        for (Allocation a = r.firstHeld; a != null; a = a.nextOfRole) {
           if (!seen.contains(a.machine.id)) {
             out.add(new Grant(app.id, r.name, a.machine.id, a.count));
           }
@@ -701,7 +708,8 @@ public final class Scheduler {
   public int heldUnits(String appId, String role, String machineId) {
     Application app = apps.get(appId);
     Role r = app == null ? null : app.roles.get(role);
-    Allocation a = r == null ? null : r.held.get(machineId);
+    Machine m = machineId == null ? null : machines.get(machineId);
+    Allocation a = r == null || m == null ? null : r.held.get(m.clusterSlot);
     return a == null ? 0 : a.count;
   }
 
@@ -725,8 +733,8 @@ public final class Scheduler {
   public List<MachineReport> machineReports() {
     List<MachineReport> reports = new ArrayList<>(machines.size());
     for (Machine m : machines.values()) {
-      List<HeldUnits> held = new ArrayList<>(m.allocations.size());
-      for (Allocation a : m.allocations) {
+      List<HeldUnits> held = new ArrayList<>();
+      for (Allocation a = m.firstAllocation; a != null; a = a.nextOnMachine) {
         held.add(new HeldUnits(a.role.app.id, a.role.name, a.count));
       }
       reports.add(new MachineReport(m.id, m.rack.id, m.capacity, held));
@@ -765,8 +773,8 @@ public final class Scheduler {
     Map<QuotaGroup, Resources> groupUse = new LinkedHashMap<>();
     for (Machine m : machines.values()) {
       Resources used = Resources.ZERO;
-      for (Allocation a : m.allocations) {
-        if (a.count <= 0 || a.role.held.get(m.id) != a) {
+      for (Allocation a = m.firstAllocation; a != null; a = a.nextOnMachine) {
+        if (a.count <= 0 || a.machine != m || a.role.held.get(m.clusterSlot) != a) {
           throw new IllegalStateException("allocation bookkeeping broken on " + m.id);
         }
         Resources u = a.role.shape.times(a.count);
@@ -777,6 +785,7 @@ public final class Scheduler {
         throw new IllegalStateException("machine " + m.id + " free " + m.free() + " used " + used);
       }
     }
+    checkAllocationLists();
     for (QuotaGroup g : groups.values()) {
       Resources expected = groupUse.getOrDefault(g, Resources.ZERO);
       if (!expected.equals(g.used())) {
@@ -807,6 +816,75 @@ public final class Scheduler {
     if (allPending != totalPendingUnits) {
       throw new IllegalStateException(
           "total pending " + totalPendingUnits + " expected " + allPending);
+    }
+  }
+
+  /**
+   * The intrusive lists agree with each other: every allocation of a live machine is in its role's
+   * list and map and in its group's victim list for its priority, each victim list runs from the
+   * oldest to the youngest, and no list holds anything else.
+   */
+  private void checkAllocationLists() {
+    long onMachines = 0;
+    for (Machine m : machines.values()) {
+      Allocation prev = null;
+      for (Allocation a = m.firstAllocation; a != null; a = a.nextOnMachine) {
+        if (a.prevOnMachine != prev) {
+          throw new IllegalStateException("machine list of " + m.id + " broken");
+        }
+        prev = a;
+        onMachines++;
+      }
+      if (m.lastAllocation != prev) {
+        throw new IllegalStateException("machine list of " + m.id + " has a wrong tail");
+      }
+    }
+    long ofRoles = 0;
+    for (Application app : apps.values()) {
+      for (Role r : app.roles.values()) {
+        Allocation prev = null;
+        int count = 0;
+        for (Allocation a = r.firstHeld; a != null; a = a.nextOfRole) {
+          if (a.prevOfRole != prev || a.role != r || r.held.get(a.machine.clusterSlot) != a) {
+            throw new IllegalStateException("held list of " + app.id + "/" + r.name + " broken");
+          }
+          prev = a;
+          count++;
+        }
+        if (r.lastHeld != prev || r.held.size() != count) {
+          throw new IllegalStateException("held list of " + app.id + "/" + r.name + " is short");
+        }
+        ofRoles += count;
+      }
+    }
+    long inVictimLists = 0;
+    for (QuotaGroup g : groups.values()) {
+      for (VictimList list : g.victimLists.values()) {
+        Allocation older = null;
+        for (Allocation a = list.oldest; a != null; a = a.youngerVictim) {
+          if (a.olderVictim != older
+              || a.role.victims != list
+              || a.role.app.group != g
+              || (older != null && older.uid >= a.uid)) {
+            throw new IllegalStateException("victim list " + g.name + "/" + list.priority);
+          }
+          older = a;
+          inVictimLists++;
+        }
+        if (list.youngest != older) {
+          throw new IllegalStateException("victim list " + g.name + "/" + list.priority + " tail");
+        }
+      }
+    }
+    if (onMachines != ofRoles || onMachines != inVictimLists) {
+      throw new IllegalStateException(
+          "allocations: "
+              + onMachines
+              + " on machines, "
+              + ofRoles
+              + " held by roles, "
+              + inVictimLists
+              + " in victim lists");
     }
   }
 
@@ -937,13 +1015,16 @@ public final class Scheduler {
 
   /** Grants as many of the demand's units on {@code m} as fit there and in its group's max. */
   private int grantOn(Demand d, Machine m, List<Decision> out) {
-    Role r = d.role;
-    if (r.refuses(m)) {
+    // The machine's room is checked first, from the demand alone: it is what a probe of a full
+    // cluster usually lacks.
+    if (m.freeCpu < d.shapeCpu || m.freeMem < d.shapeMem || d.count <= 0) {
       return 0;
     }
-    long k =
-        Math.min(d.count, Math.min(m.free().unitsOf(r.shape), quotaUnits(r.app.group, r.shape)));
-    if (k <= 0) {
+    Role r = d.role;
+    Resources s = r.shape;
+    long k = Math.min(d.count, unitsOf(m.freeCpu, m.freeMem, s));
+    k = Math.min(k, quotaUnits(r.app.group, s));
+    if (k <= 0 || r.refuses(m)) {
       return 0;
     }
     addUnits(r, m, (int) k);
@@ -956,8 +1037,15 @@ public final class Scheduler {
   }
 
   private static long quotaUnits(QuotaGroup g, Resources shape) {
-    return new Resources(g.max.cpuMillis() - g.usedCpu, g.max.memoryMiB() - g.usedMem)
-        .unitsOf(shape);
+    return unitsOf(g.max.cpuMillis() - g.usedCpu, g.max.memoryMiB() - g.usedMem, shape);
+  }
+
+  /** {@link Resources#unitsOf} of an amount given as two longs, without building a record. */
+  private static long unitsOf(long cpu, long mem, Resources shape) {
+    if (cpu < 0 || mem < 0) {
+      return 0;
+    }
+    return Math.min(cpu / shape.cpuMillis(), mem / shape.memoryMiB());
   }
 
   /**
@@ -969,34 +1057,43 @@ public final class Scheduler {
     if (!m.alive) {
       return;
     }
-    List<TreeSet<Demand>> queues = List.of(m.queue, m.rack.queue, clusterQueue);
-    for (TreeSet<Demand> queue : queues) {
-      if (m.freeCpu == 0 || m.freeMem == 0) {
-        return;
+    offerFrom(m, m.queue, out);
+    offerFrom(m, m.rack.queue, out);
+    offerFrom(m, clusterQueue, out);
+  }
+
+  /**
+   * Offers {@code m} to the first {@link SchedulerLimits#MAX_OFFER_PROBES} demands of one queue,
+   * in queue order, stopping as soon as the machine is full in either dimension (no shape fits
+   * then: every shape is at least 1 in each). Demands served are dropped or requeued only after the
+   * walk, so the walk needs no copy of the queue and each demand is probed at most once.
+   */
+  private void offerFrom(Machine m, TreeSet<Demand> queue, List<Decision> out) {
+    if (queue.isEmpty()) {
+      return;
+    }
+    List<Demand> served = offerServed;
+    int probes = 0;
+    for (Demand d : queue) {
+      if (probes++ == SchedulerLimits.MAX_OFFER_PROBES || m.freeCpu == 0 || m.freeMem == 0) {
+        break;
       }
-      List<Demand> probe =
-          new ArrayList<>(Math.min(queue.size(), SchedulerLimits.MAX_OFFER_PROBES));
-      for (Demand d : queue) {
-        if (probe.size() == SchedulerLimits.MAX_OFFER_PROBES) {
-          break;
-        }
-        probe.add(d);
-      }
-      for (Demand d : probe) {
-        if (d.count == 0) {
-          continue;
-        }
-        int granted = grantOn(d, m, out);
-        if (d.count == 0) {
-          dropDemand(d);
-        } else if (granted > 0) {
-          // Served: go to the back of the same priority (round-robin fairness).
-          d.queue.remove(d);
-          d.queueSeq = nextQueueSeq++;
-          d.queue.add(d);
-        }
+      if (grantOn(d, m, out) > 0) {
+        served.add(d);
       }
     }
+    for (int i = 0; i < served.size(); i++) {
+      Demand d = served.get(i);
+      if (d.count == 0) {
+        dropDemand(d);
+      } else {
+        // Served: go to the back of the same priority (round-robin fairness).
+        queue.remove(d);
+        d.queueSeq = nextQueueSeq++;
+        queue.add(d);
+      }
+    }
+    served.clear();
   }
 
   // ---------------------------------------------------------------- preemption
@@ -1063,16 +1160,19 @@ public final class Scheduler {
         continue;
       }
       int probes = 0;
-      for (Allocation a : h.victims) {
-        if (probes++ >= SchedulerLimits.MAX_VICTIM_PROBES) {
-          break;
-        }
-        if (!tried.add(a.machine) || r.refuses(a.machine)) {
-          continue;
-        }
-        Plan plan = planOnMachine(a.machine, r, x -> x.role.app.group != own, true);
-        if (plan != null) {
-          return plan;
+      probing:
+      for (VictimList list : h.victimLists.values()) {
+        for (Allocation a = list.youngest; a != null; a = a.olderVictim) {
+          if (probes++ >= SchedulerLimits.MAX_VICTIM_PROBES) {
+            break probing;
+          }
+          if (!tried.add(a.machine) || r.refuses(a.machine)) {
+            continue;
+          }
+          Plan plan = planOnMachine(a.machine, r, x -> x.role.app.group != own, true);
+          if (plan != null) {
+            return plan;
+          }
         }
       }
     }
@@ -1084,18 +1184,26 @@ public final class Scheduler {
     QuotaGroup own = r.app.group;
     Set<Machine> tried = new LinkedHashSet<>();
     int probes = 0;
-    for (Allocation a : own.victims) {
-      if (a.role.priority >= r.priority || probes++ >= SchedulerLimits.MAX_VICTIM_PROBES) {
+    for (VictimList list : own.victimLists.values()) {
+      if (list.priority >= r.priority) {
         return null;
       }
-      if (!tried.add(a.machine) || r.refuses(a.machine)) {
-        continue;
-      }
-      Plan plan =
-          planOnMachine(
-              a.machine, r, x -> x.role.app.group == own && x.role.priority < r.priority, false);
-      if (plan != null) {
-        return plan;
+      for (Allocation a = list.youngest; a != null; a = a.olderVictim) {
+        if (probes++ >= SchedulerLimits.MAX_VICTIM_PROBES) {
+          return null;
+        }
+        if (!tried.add(a.machine) || r.refuses(a.machine)) {
+          continue;
+        }
+        Plan plan =
+            planOnMachine(
+                a.machine,
+                r,
+                x -> x.role.app.group == own && x.role.priority < r.priority,
+                false);
+        if (plan != null) {
+          return plan;
+        }
       }
     }
     return null;
@@ -1113,7 +1221,7 @@ public final class Scheduler {
       return null;
     }
     List<Allocation> candidates = new ArrayList<>();
-    for (Allocation a : m.allocations) {
+    for (Allocation a = m.firstAllocation; a != null; a = a.nextOnMachine) {
       if (eligible.test(a)) {
         candidates.add(a);
       }
@@ -1182,13 +1290,13 @@ public final class Scheduler {
   // ---------------------------------------------------------------- accounting
 
   private void addUnits(Role r, Machine m, int k) {
-    Allocation a = r.held.get(m.id);
+    Allocation a = r.held.get(m.clusterSlot);
     QuotaGroup g = r.app.group;
     if (a == null) {
       a = new Allocation(nextUid++, r, m);
-      r.held.put(m.id, a);
-      m.allocations.add(a);
-      g.victims.add(a);
+      r.link(a);
+      m.link(a);
+      r.victims.link(a);
     }
     a.count += k;
     m.freeCpu -= r.shape.cpuMillis() * k;
@@ -1211,9 +1319,9 @@ public final class Scheduler {
     QuotaGroup g = r.app.group;
     a.count -= k;
     if (a.count == 0) {
-      r.held.remove(m.id);
-      m.allocations.remove(a);
-      g.victims.remove(a);
+      r.unlink(a);
+      m.unlink(a);
+      r.victims.unlink(a);
     }
     m.freeCpu += r.shape.cpuMillis() * k;
     m.freeMem += r.shape.memoryMiB() * k;

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** The scheduler's mutable tables. Package-private; only {@link Scheduler} mutates them. */
@@ -24,7 +25,11 @@ final class SchedulerState {
   static final Comparator<Demand> TIMER_ORDER =
       Comparator.<Demand>comparingLong(d -> d.deadlineNanos).thenComparingLong(d -> d.uid);
 
-  /** Preemption victims: least urgent first, then the youngest allocation. */
+  /**
+   * Preemption victims: least urgent first, then the youngest allocation. The victim lists of a
+   * quota group ({@link VictimList}) yield exactly this order without comparing; planning on one
+   * machine sorts that machine's few allocations with it.
+   */
   static final Comparator<Allocation> VICTIM_ORDER =
       Comparator.<Allocation>comparingInt(a -> a.role.priority).thenComparingLong(a -> -a.uid);
 
@@ -49,7 +54,11 @@ final class SchedulerState {
     int rackSlot;
     boolean alive = true;
     final TreeSet<Demand> queue = new TreeSet<>(QUEUE_ORDER);
-    final Set<Allocation> allocations = new LinkedHashSet<>();
+
+    /** The allocations on this machine, oldest first, linked through {@link Allocation}. */
+    Allocation firstAllocation;
+
+    Allocation lastAllocation;
 
     Machine(String id, Rack rack, Resources capacity) {
       this.id = id;
@@ -62,6 +71,31 @@ final class SchedulerState {
     Resources free() {
       return new Resources(freeCpu, freeMem);
     }
+
+    void link(Allocation a) {
+      a.prevOnMachine = lastAllocation;
+      if (lastAllocation == null) {
+        firstAllocation = a;
+      } else {
+        lastAllocation.nextOnMachine = a;
+      }
+      lastAllocation = a;
+    }
+
+    void unlink(Allocation a) {
+      if (a.prevOnMachine == null) {
+        firstAllocation = a.nextOnMachine;
+      } else {
+        a.prevOnMachine.nextOnMachine = a.nextOnMachine;
+      }
+      if (a.nextOnMachine == null) {
+        lastAllocation = a.prevOnMachine;
+      } else {
+        a.nextOnMachine.prevOnMachine = a.prevOnMachine;
+      }
+      a.prevOnMachine = null;
+      a.nextOnMachine = null;
+    }
   }
 
   static final class QuotaGroup {
@@ -70,7 +104,13 @@ final class SchedulerState {
     final Resources max;
     long usedCpu;
     long usedMem;
-    final TreeSet<Allocation> victims = new TreeSet<>(VICTIM_ORDER);
+
+    /**
+     * One victim list per priority of the group's roles, least urgent first. Entries are made when
+     * a role is defined and kept (at most one per priority value), so that adding or removing an
+     * allocation never touches this map.
+     */
+    final TreeMap<Integer, VictimList> victimLists = new TreeMap<>();
 
     QuotaGroup(String name, Resources min, Resources max) {
       this.name = name;
@@ -80,6 +120,10 @@ final class SchedulerState {
 
     Resources used() {
       return new Resources(usedCpu, usedMem);
+    }
+
+    VictimList victimList(int priority) {
+      return victimLists.computeIfAbsent(priority, VictimList::new);
     }
 
     /** Using more than its minimum in some dimension: part of its usage is borrowed. */
@@ -110,17 +154,56 @@ final class SchedulerState {
     long pendingUnits;
     final Set<String> refusedMachines = new LinkedHashSet<>();
     final Set<String> refusedRacks = new LinkedHashSet<>();
-    final Map<String, Allocation> held = new LinkedHashMap<>();
+    /** The role's allocations by their machine's cluster slot (unique among live machines). */
+    final SlotMap<Allocation> held = new SlotMap<>();
+
+    /** The role's allocations, oldest first, linked through {@link Allocation}. */
+    Allocation firstHeld;
+
+    Allocation lastHeld;
+
+    /** Its quota group's victim list for its priority, where its allocations go. */
+    final VictimList victims;
 
     Role(Application app, String name, Resources shape, int priority) {
       this.app = app;
       this.name = name;
       this.shape = shape;
       this.priority = priority;
+      this.victims = app.group.victimList(priority);
+    }
+
+    void link(Allocation a) {
+      held.put(a.machine.clusterSlot, a);
+      a.prevOfRole = lastHeld;
+      if (lastHeld == null) {
+        firstHeld = a;
+      } else {
+        lastHeld.nextOfRole = a;
+      }
+      lastHeld = a;
+    }
+
+    void unlink(Allocation a) {
+      held.remove(a.machine.clusterSlot);
+      if (a.prevOfRole == null) {
+        firstHeld = a.nextOfRole;
+      } else {
+        a.prevOfRole.nextOfRole = a.nextOfRole;
+      }
+      if (a.nextOfRole == null) {
+        lastHeld = a.prevOfRole;
+      } else {
+        a.nextOfRole.prevOfRole = a.prevOfRole;
+      }
+      a.prevOfRole = null;
+      a.nextOfRole = null;
     }
 
     boolean refuses(Machine m) {
-      return refusedMachines.contains(m.id) || refusedRacks.contains(m.rack.id);
+      // Most roles refuse nothing: skip hashing the ids for them.
+      return (!refusedMachines.isEmpty() && refusedMachines.contains(m.id))
+          || (!refusedRacks.isEmpty() && refusedRacks.contains(m.rack.id));
     }
   }
 
@@ -136,6 +219,14 @@ final class SchedulerState {
 
     /** The queue of the demand's location, which it stays in while it has units. */
     final TreeSet<Demand> queue;
+
+    /**
+     * The role's unit shape, copied here because an offer tests it for every demand it probes: one
+     * object fewer to reach per probe.
+     */
+    final long shapeCpu;
+
+    final long shapeMem;
 
     int count;
     long queueSeq;
@@ -154,15 +245,68 @@ final class SchedulerState {
       this.locationId = locationId;
       this.rack = rack;
       this.queue = queue;
+      this.shapeCpu = role.shape.cpuMillis();
+      this.shapeMem = role.shape.memoryMiB();
     }
   }
 
-  /** Units one role holds on one machine: the unit of accounting (counts, not per-unit ids). */
+  /**
+   * The allocations of one quota group at one priority, oldest at the head: new allocations are
+   * appended and uids only grow, so walking from the tail gives the youngest first. Walking a
+   * group's lists by ascending priority, each from its tail, is {@link #VICTIM_ORDER}; adding and
+   * removing are O(1) pointer updates, with no comparison.
+   */
+  static final class VictimList {
+    final int priority;
+    Allocation oldest;
+    Allocation youngest;
+
+    VictimList(int priority) {
+      this.priority = priority;
+    }
+
+    void link(Allocation a) {
+      a.olderVictim = youngest;
+      if (youngest == null) {
+        oldest = a;
+      } else {
+        youngest.youngerVictim = a;
+      }
+      youngest = a;
+    }
+
+    void unlink(Allocation a) {
+      if (a.olderVictim == null) {
+        oldest = a.youngerVictim;
+      } else {
+        a.olderVictim.youngerVictim = a.youngerVictim;
+      }
+      if (a.youngerVictim == null) {
+        youngest = a.olderVictim;
+      } else {
+        a.youngerVictim.olderVictim = a.olderVictim;
+      }
+      a.olderVictim = null;
+      a.youngerVictim = null;
+    }
+  }
+
+  /**
+   * Units one role holds on one machine: the unit of accounting (counts, not per-unit ids). It is a
+   * node of three intrusive doubly-linked lists (its machine's, its role's and its victim list), so
+   * that creating or deleting one costs O(1) pointer updates and no hashing of the allocation.
+   */
   static final class Allocation {
     final long uid;
     final Role role;
     final Machine machine;
     int count;
+    Allocation prevOnMachine;
+    Allocation nextOnMachine;
+    Allocation prevOfRole;
+    Allocation nextOfRole;
+    Allocation olderVictim;
+    Allocation youngerVictim;
 
     Allocation(long uid, Role role, Machine machine) {
       this.uid = uid;

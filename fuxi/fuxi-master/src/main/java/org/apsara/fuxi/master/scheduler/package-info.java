@@ -23,7 +23,12 @@
  *       room for this shape" descends only into subtrees whose maxima both suffice: O(log n),
  *       capped at {@link org.apsara.fuxi.master.scheduler.SchedulerLimits#MAX_FIT_NODE_VISITS} when
  *       free capacity is fragmented across dimensions. Updating a machine's free amount is O(log
- *       n).
+ *       n), and stops at the first ancestor whose maxima it does not change.
+ *   <li><b>Allocations</b>: each is a node of three intrusive doubly-linked lists, its machine's,
+ *       its role's (both oldest first) and its victim list; a role also finds its allocation on a
+ *       machine by the machine's integer slot ({@code SlotMap}, open addressing). Creating or
+ *       deleting an allocation is O(1): pointer updates and one hash probe of an int, no
+ *       comparator and no hashing of objects or strings.
  *   <li><b>Demands</b>: the units one role waits for at one location (machine, rack or cluster),
  *       one object per (role, location), found in O(1) through the role's maps.
  *   <li><b>Waiting queues</b>: one ordered set per machine, per rack and for the cluster, ordered
@@ -34,19 +39,24 @@
  *       preemption wait, then a retry every preemption wait while it starves). A tick pops only
  *       expired timers, at most {@link
  *       org.apsara.fuxi.master.scheduler.SchedulerLimits#MAX_TIMERS_PER_TICK}: O(log q) each.
- *   <li><b>Victim sets</b>: per quota group, its allocations ordered least urgent first, and the
- *       set of groups currently borrowing (above their minimum), kept up to date in O(1) at each
- *       usage change. A preemption probes at most {@link
+ *   <li><b>Victim lists</b>: per quota group, one list per priority of its roles (kept in
+ *       ascending priority, made when a role is defined), allocations appended as they are created.
+ *       Walking the lists by ascending priority, each from its newest end, is the preemption
+ *       order, least urgent first: lowest priority, then newest; adding and removing are O(1).
+ *       Also the set of groups currently borrowing (above their minimum), kept up to date in O(1)
+ *       at each usage change. A preemption probes at most {@link
  *       org.apsara.fuxi.master.scheduler.SchedulerLimits#MAX_VICTIM_PROBES} allocations per group
- *       and plans on one machine from that machine's allocations.
+ *       (passing over empty lists, at most one per distinct priority of the group's roles) and
+ *       plans on one machine from that machine's allocations.
  * </ul>
  *
  * Per event: a request is O(log q) plus O(log n) per machine it is granted on; a release, a new
  * machine or a revocation offers the machine to at most {@link
  * org.apsara.fuxi.master.scheduler.SchedulerLimits#MAX_OFFER_PROBES} demands of each of three
- * queues; a lost machine or a gone application costs O(its allocations and demands). Nothing walks
- * all machines or all requests, except {@code machineReports()} and {@code rebuild} (once per
- * failover).
+ * queues, walked in place and abandoned as soon as the machine is full in either dimension, each
+ * demand served then requeued in O(log q); a lost machine or a gone application costs O(its
+ * allocations and demands). Nothing walks all machines or all requests, except {@code
+ * machineReports()} and {@code rebuild} (once per failover).
  *
  * <h2>Policy</h2>
  *
