@@ -20,7 +20,9 @@ import org.apsara.bench.report.MachineInfo;
  *
  * <p>For each round, each system in turn is started fresh (Pangu: one master and three
  * chunkservers as OS processes; HDFS: a MiniDFSCluster with one NameNode and three DataNodes),
- * then: for each writer count, {@link Settings#bytes()} bytes are written as one file per writer
+ * warmed up untimed (the same steps on {@link #WARMUP_BYTES_MAX} bytes and {@link
+ * #WARMUP_SMALL_FILES} small files, so that neither is measured while its JIT compilers are at
+ * work), then: for each writer count, {@link Settings#bytes()} bytes are written as one file per writer
  * (the bytes split evenly), read back by as many readers, and deleted; then {@link
  * Settings#smallFiles()} empty files are created, stat'ed and deleted by {@link
  * Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
@@ -62,6 +64,10 @@ public final class PanguBenchmark {
   public static final int SMALL_FILES_MAX = 10_000_000;
   public static final int SMALL_FILE_THREADS_MAX = 256;
   public static final int ROUNDS_MAX = 20;
+  /** Bytes each system writes and reads back, untimed, before it is measured (less if asked). */
+  public static final long WARMUP_BYTES_MAX = 512L << 20;
+  /** Small files each system creates, stats and deletes, untimed, before it is measured. */
+  public static final int WARMUP_SMALL_FILES = 2_000;
 
   /**
    * What to run. Immutable, validated on construction.
@@ -180,6 +186,7 @@ public final class PanguBenchmark {
   private RoundResult measure(FileSystemUnderTest fs, PrintStream out) throws IOException {
     Map<String, Double> values = new LinkedHashMap<>();
     fs.mkdirs("/bench");
+    warmUp(fs);
     for (int writers : settings.writerCounts()) {
       BlockPattern data = BlockPattern.of(settings.bytes() / writers, writers);
       String dir = "/bench/w" + writers;
@@ -211,6 +218,29 @@ public final class PanguBenchmark {
     return new RoundResult(fs.name(), values);
   }
 
+  /** The measured steps, smaller and untimed: what a long-running system has done before. */
+  private void warmUp(FileSystemUnderTest fs) throws IOException {
+    long bytes = Math.min(settings.bytes(), WARMUP_BYTES_MAX);
+    for (int writers : settings.writerCounts()) {
+      BlockPattern data = BlockPattern.of(Math.max(BYTES_MIN, bytes / writers), writers);
+      String dir = "/warmup/w" + writers;
+      fs.mkdirs(dir);
+      DiskBaseline.timed(writers, w -> fs.writeFile(dir + "/f" + w, data));
+      DiskBaseline.timed(writers, r -> fs.readFile(dir + "/f" + r, data));
+      for (int w = 0; w < writers; w++) {
+        fs.delete(dir + "/f" + w);
+      }
+    }
+    if (settings.smallFiles() > 0) {
+      fs.mkdirs("/warmup/small");
+      int threads = settings.smallFileThreads();
+      int files = Math.min(settings.smallFiles(), WARMUP_SMALL_FILES);
+      forEachFile(threads, files, i -> fs.createEmpty("/warmup/small/f" + i));
+      forEachFile(threads, files, i -> fs.stat("/warmup/small/f" + i));
+      forEachFile(threads, files, i -> fs.delete("/warmup/small/f" + i));
+    }
+  }
+
   private RoundResult measureDisk(Path directory, PrintStream out) throws IOException {
     Map<String, Double> values = new LinkedHashMap<>();
     for (int writers : settings.writerCounts()) {
@@ -235,9 +265,15 @@ public final class PanguBenchmark {
 
   /** Runs {@code op} once for each small file, spread over threads; elapsed nanoseconds. */
   private long forEachSmallFile(int threads, DiskBaseline.Task op) throws IOException {
+    return forEachFile(threads, settings.smallFiles(), op);
+  }
+
+  /** Runs {@code op} for 0 to {@code files} - 1, spread over threads; elapsed nanoseconds. */
+  private static long forEachFile(int threads, int files, DiskBaseline.Task op)
+      throws IOException {
     AtomicInteger next = new AtomicInteger();
     return DiskBaseline.timed(threads, t -> {
-      for (int i = next.getAndIncrement(); i < settings.smallFiles(); i = next.getAndIncrement()) {
+      for (int i = next.getAndIncrement(); i < files; i = next.getAndIncrement()) {
         op.run(i);
       }
     });
@@ -339,8 +375,10 @@ public final class PanguBenchmark {
         .append(" per sequential step, split evenly over the writers, one file each; ")
         .append(String.format(Locale.ROOT, "%,d", settings.smallFiles()))
         .append(" empty files created, stat'ed and deleted by ")
-        .append(settings.smallFileThreads()).append(" threads. MB/s count the file's bytes"
-            + " once; each system stores three replicas.\n\n");
+        .append(settings.smallFileThreads()).append(" threads; each system first runs the same"
+            + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB and ")
+        .append(String.format(Locale.ROOT, "%,d", WARMUP_SMALL_FILES)).append(" files. MB/s"
+            + " count the file's bytes once; each system stores three replicas.\n\n");
     for (String description : descriptions) {
       report.append("- ").append(description).append('\n');
     }
