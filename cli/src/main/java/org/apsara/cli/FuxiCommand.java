@@ -320,14 +320,20 @@ final class FuxiCommand implements Runnable {
 
   @Command(name = "quota", mixinStandardHelpOptions = true,
       description = {
-        "List quota groups (guaranteed minimum, maximum, used), or define one:",
+        "List quota groups (guaranteed minimum, maximum, used), define or change one, or delete"
+            + " one:",
         "  apsara fuxi quota --set etl --min 4000,8192 --max 16000,65536",
-        "(CPU in millicores, memory in MiB; idle minimums are lent to other groups)."
+        "  apsara fuxi quota --delete etl",
+        "(CPU in millicores, memory in MiB; idle minimums are lent to other groups). --set on an"
+            + " existing group replaces both bounds; a maximum below what the group uses revokes"
+            + " its least urgent units at once. A group is deleted only when no running"
+            + " application is in it; 'default' cannot be deleted."
       })
   static final class Quota implements Callable<Integer> {
     @Mixin Connection connection;
 
-    @Option(names = "--set", paramLabel = "GROUP", description = "Define this group.")
+    @Option(names = "--set", paramLabel = "GROUP",
+        description = "Define this group, or change its bounds if it exists.")
     String group;
 
     @Option(names = "--min", paramLabel = "CPU,MEMORY", defaultValue = "0,0",
@@ -338,14 +344,27 @@ final class FuxiCommand implements Runnable {
         description = "Maximum (with --set; required there).")
     String max;
 
+    @Option(names = "--delete", paramLabel = "GROUP",
+        description = "Delete this group (refused while an application in it runs).")
+    String deleteGroup;
+
     @Override
     public Integer call() throws Exception {
+      if (group != null && deleteGroup != null) {
+        throw new IllegalArgumentException("--set and --delete cannot be used together");
+      }
+      if (deleteGroup != null && max != null) {
+        throw new IllegalArgumentException("--max goes with --set, not --delete");
+      }
       try (FuxiClient client = connection.open()) {
         if (group != null) {
           if (max == null) {
             throw new IllegalArgumentException("--set needs --max CPU,MEMORY");
           }
           client.setQuotaGroup(group, parseResources("--min", min), parseResources("--max", max));
+        }
+        if (deleteGroup != null) {
+          client.deleteQuotaGroup(deleteGroup);
         }
         String format = "%-20s %18s %18s %18s%n";
         System.out.printf(format, "GROUP", "MIN (m / MiB)", "MAX (m / MiB)", "USED (m / MiB)");

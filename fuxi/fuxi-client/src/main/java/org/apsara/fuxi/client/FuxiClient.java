@@ -8,6 +8,7 @@ import org.apsara.fuxi.api.v1.GetApplicationRequest;
 import org.apsara.fuxi.api.v1.KillApplicationRequest;
 import org.apsara.fuxi.api.v1.ListApplicationsRequest;
 import org.apsara.fuxi.api.v1.ListNodesRequest;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupRequest;
 import org.apsara.fuxi.api.v1.ListQuotaGroupsRequest;
 import org.apsara.fuxi.api.v1.NodeStatus;
 import org.apsara.fuxi.api.v1.QuotaGroupStatus;
@@ -128,6 +129,18 @@ public final class FuxiClient implements AutoCloseable {
       throws FuxiException, InterruptedException {
     var request = SetQuotaGroupRequest.newBuilder().setName(name).setMin(min).setMax(max).build();
     return caller.call("set quota group " + name, stub -> stub.setQuotaGroup(request));
+  }
+
+  /**
+   * Deletes a quota group. Refused with {@link FuxiErrorCode#QUOTA_GROUP_IN_USE} while an
+   * application that has not ended belongs to it, {@link FuxiErrorCode#UNKNOWN_QUOTA_GROUP} when
+   * there is no such group (also when an earlier attempt whose answer was lost deleted it), and
+   * {@link FuxiErrorCode#INVALID_ARGUMENT} for the group {@code default}. Thread-safe, as every
+   * method of this client.
+   */
+  public void deleteQuotaGroup(String name) throws FuxiException, InterruptedException {
+    var request = DeleteQuotaGroupRequest.newBuilder().setName(name).build();
+    caller.call("delete quota group " + name, stub -> stub.deleteQuotaGroup(request));
   }
 
   /** Every quota group with its use. */

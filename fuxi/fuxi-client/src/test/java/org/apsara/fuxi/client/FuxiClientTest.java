@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apsara.common.net.HostPort;
 import org.apsara.fuxi.api.v1.ApplicationStatus;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupRequest;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupResponse;
 import org.apsara.fuxi.api.v1.ListApplicationsRequest;
 import org.apsara.fuxi.api.v1.ListApplicationsResponse;
 import org.apsara.fuxi.api.v1.ListNodesResponse;
@@ -244,6 +246,30 @@ class FuxiClientTest {
         .containsExactly(ApplicationStatus.State.RUNNING);
     QuotaGroupStatus group = client.setQuotaGroup("batch", res(1000, 1024), res(8000, 8192));
     assertThat(group.getMax().getCpuMillis()).isEqualTo(8000);
+  }
+
+  @Test
+  void deleteQuotaGroupSendsTheNameAndReportsAGroupInUse() throws Exception {
+    FakeFuxiMaster master = new FakeFuxiMaster();
+    master.onUnary((method, request) -> {
+      if (!method.equals("deleteQuotaGroup")) {
+        throw Status.UNIMPLEMENTED.asRuntimeException();
+      }
+      if (((DeleteQuotaGroupRequest) request).getName().equals("busy")) {
+        throw fuxiError(Status.Code.FAILED_PRECONDITION, "QUOTA_GROUP_IN_USE", null);
+      }
+      return DeleteQuotaGroupResponse.getDefaultInstance();
+    });
+    FuxiClient client = client(serve(master));
+
+    client.deleteQuotaGroup("etl");
+    assertThat(((DeleteQuotaGroupRequest) master.requests.get(0)).getName()).isEqualTo("etl");
+    assertThatThrownBy(() -> client.deleteQuotaGroup("busy"))
+        .isInstanceOfSatisfying(FuxiException.class, e -> {
+          assertThat(e.status()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+          assertThat(e.code()).isEqualTo(FuxiErrorCode.QUOTA_GROUP_IN_USE);
+        });
+    assertThat(master.count("deleteQuotaGroup")).isEqualTo(2);
   }
 
   @Test

@@ -20,6 +20,8 @@ import org.apsara.fuxi.api.v1.ListApplicationsRequest;
 import org.apsara.fuxi.api.v1.ListApplicationsResponse;
 import org.apsara.fuxi.api.v1.ListNodesRequest;
 import org.apsara.fuxi.api.v1.ListNodesResponse;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupRequest;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupResponse;
 import org.apsara.fuxi.api.v1.ListQuotaGroupsRequest;
 import org.apsara.fuxi.api.v1.ListQuotaGroupsResponse;
 import org.apsara.fuxi.api.v1.QuotaGroupStatus;
@@ -143,6 +145,12 @@ public final class FakeFuxiMaster extends FuxiMasterGrpc.FuxiMasterImplBase {
   @Override
   public void setQuotaGroup(SetQuotaGroupRequest request, StreamObserver<QuotaGroupStatus> out) {
     handle("setQuotaGroup", request, out);
+  }
+
+  @Override
+  public void deleteQuotaGroup(DeleteQuotaGroupRequest request,
+      StreamObserver<DeleteQuotaGroupResponse> out) {
+    handle("deleteQuotaGroup", request, out);
   }
 
   @Override

@@ -168,6 +168,112 @@ public final class Scheduler {
     groups.put(name, new QuotaGroup(name, min, max));
   }
 
+  /**
+   * Changes an existing quota group's bounds, validated as {@link #defineQuotaGroup} validates
+   * them (bounds not negative, {@code min <= max} in both dimensions, {@code min} within the
+   * capacity of the live machines); a refused change changes nothing.
+   *
+   * <p>A maximum lowered below the group's usage takes effect at once: units of the group are
+   * revoked with {@link RevokeReason#PREEMPTED_FOR_QUOTA}, least urgent first (lowest priority,
+   * then youngest allocation, as preemption chooses), until its usage fits in the new maximum in
+   * both dimensions; every unit above the maximum is borrowed, since {@code min <= max}. The freed
+   * machines are offered to waiting requests, and the group gets nothing more while it is at its
+   * maximum. The returned decisions therefore never leave the group above its maximum.
+   *
+   * <p>A raised maximum is used at once: the group's waiting requests are placed where they fit
+   * now, in queue order (priority, then round-robin). A raised minimum may make waiting requests
+   * guaranteed: the group's requests that already waited the preemption wait at cluster level are
+   * due again at once, so the next {@link #tick()} preempts for them; others become eligible when
+   * their own wait runs out, as always.
+   *
+   * <p>Cost: O(the group's applications, roles and waiting demands, times log q) plus the
+   * revocations, each O(1) and one offer of its machine. An administrative call, not on the
+   * per-unit path.
+   */
+  public List<Decision> updateQuotaGroup(String name, Resources min, Resources max) {
+    checkGroupBounds(name, min, max, new Resources(clusterCpu, clusterMem));
+    QuotaGroup g = group(name);
+    boolean minRaised =
+        min.cpuMillis() > g.min.cpuMillis() || min.memoryMiB() > g.min.memoryMiB();
+    g.min = min;
+    g.max = max;
+    updateBorrowing(g);
+    List<Decision> out = new ArrayList<>();
+    Set<Machine> touched = new LinkedHashSet<>();
+    revokeAboveMax(g, touched, out);
+    for (Machine m : touched) {
+      offer(m, out);
+    }
+    List<Demand> waiting = new ArrayList<>();
+    for (Application app : g.applications) {
+      for (Role r : app.roles.values()) {
+        waiting.addAll(allDemands(r));
+      }
+    }
+    waiting.sort(SchedulerState.QUEUE_ORDER);
+    for (Demand d : waiting) {
+      // An earlier placement may not have touched d, but dropDemand zeroes a served demand.
+      if (d.count > 0) {
+        place(d, out);
+      }
+    }
+    if (minRaised) {
+      long now = clock.nanos();
+      for (Demand d : waiting) {
+        if (d.count > 0 && d.level == Level.CLUSTER && d.starving && d.deadlineNanos > now) {
+          timers.remove(d);
+          d.deadlineNanos = now;
+          timers.add(d);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Revokes the group's units, least urgent first, until its usage fits in its maximum. */
+  private void revokeAboveMax(QuotaGroup g, Set<Machine> touched, List<Decision> out) {
+    for (VictimList list : g.victimLists.values()) {
+      for (Allocation a = list.youngest, older; a != null && overMax(g); a = older) {
+        older = a.olderVictim;
+        Resources x = a.role.shape;
+        long need =
+            Math.max(
+                ceilDiv(g.usedCpu - g.max.cpuMillis(), x.cpuMillis()),
+                ceilDiv(g.usedMem - g.max.memoryMiB(), x.memoryMiB()));
+        touched.add(a.machine);
+        revoke(a, (int) Math.min(need, a.count), RevokeReason.PREEMPTED_FOR_QUOTA, out);
+      }
+      if (!overMax(g)) {
+        return;
+      }
+    }
+  }
+
+  private static boolean overMax(QuotaGroup g) {
+    return g.usedCpu > g.max.cpuMillis() || g.usedMem > g.max.memoryMiB();
+  }
+
+  /**
+   * Removes a quota group that no registered application uses (it then holds nothing, so nothing
+   * is revoked). Refused with {@link SchedulerErrorCode#QUOTA_GROUP_IN_USE} while any application
+   * is registered in it. O(1).
+   */
+  public void removeQuotaGroup(String name) {
+    QuotaGroup g = group(name);
+    if (!g.applications.isEmpty()) {
+      throw error(
+          SchedulerErrorCode.QUOTA_GROUP_IN_USE,
+          "quota group "
+              + name
+              + " has "
+              + g.applications.size()
+              + " registered applications, e.g. "
+              + g.applications.iterator().next().id);
+    }
+    groups.remove(name);
+    borrowingGroups.remove(g);
+  }
+
   private static void checkGroupBounds(
       String name, Resources min, Resources max, Resources cluster) {
     checkId(name, "quota group name");
@@ -202,7 +308,9 @@ public final class Scheduler {
           SchedulerErrorCode.LIMIT_EXCEEDED,
           "already MAX_APPLICATIONS=" + SchedulerLimits.MAX_APPLICATIONS + " applications");
     }
-    apps.put(appId, new Application(appId, g));
+    Application app = new Application(appId, g);
+    apps.put(appId, app);
+    g.applications.add(app);
   }
 
   /**
@@ -268,6 +376,7 @@ public final class Scheduler {
       }
     }
     apps.remove(appId);
+    app.group.applications.remove(app);
     for (Machine m : touched) {
       offer(m, out);
     }
@@ -435,6 +544,7 @@ public final class Scheduler {
         relax(d, out);
         continue;
       }
+      d.starving = true;
       place(d, out);
       if (d.count > 0) {
         preempt(d, out);
@@ -513,6 +623,7 @@ public final class Scheduler {
     for (ApplicationReport ar : appReports) {
       Application app = new Application(ar.appId(), groups.get(ar.quotaGroup()));
       apps.put(ar.appId(), app);
+      app.group.applications.add(app);
       for (RoleReport rr : ar.roles()) {
         app.roles.put(rr.role(), new Role(app, rr.role(), rr.shape(), rr.priority()));
       }
@@ -722,6 +833,12 @@ public final class Scheduler {
     return machine(machineId).free();
   }
 
+  /** A quota group's current bounds. */
+  public QuotaGroupSpec quotaGroup(String name) {
+    QuotaGroup g = group(name);
+    return new QuotaGroupSpec(g.name, g.min, g.max);
+  }
+
   public Resources groupUsage(String quotaGroup) {
     return group(quotaGroup).used();
   }
@@ -795,9 +912,17 @@ public final class Scheduler {
       if (g.borrowing() != borrowingGroups.contains(g)) {
         throw new IllegalStateException("borrowing set wrong for " + g.name);
       }
+      for (Application app : g.applications) {
+        if (app.group != g || apps.get(app.id) != app) {
+          throw new IllegalStateException("application list of group " + g.name + " broken");
+        }
+      }
     }
     long allPending = 0;
     for (Application app : apps.values()) {
+      if (groups.get(app.group.name) != app.group || !app.group.applications.contains(app)) {
+        throw new IllegalStateException("application " + app.id + " not in its group");
+      }
       for (Role r : app.roles.values()) {
         allPending += r.pendingUnits;
         long pending = 0;

@@ -31,6 +31,8 @@ public enum SchedulerErrorCode {
   DUPLICATE_APPLICATION,
   DUPLICATE_ROLE,
   DUPLICATE_QUOTA_GROUP,
+  /** A quota group cannot be removed while applications are registered in it. */
+  QUOTA_GROUP_IN_USE,
   /** A quota group's minimum is larger than its maximum. */
   QUOTA_MIN_EXCEEDS_MAX,
   /** A quota group's minimum is larger than the capacity of all live machines. */

@@ -100,10 +100,18 @@ final class SchedulerState {
 
   static final class QuotaGroup {
     final String name;
-    final Resources min;
-    final Resources max;
+    /** Changed only by {@code Scheduler.updateQuotaGroup}, which keeps the derived state in step. */
+    Resources min;
+
+    Resources max;
     long usedCpu;
     long usedMem;
+
+    /**
+     * The applications registered in the group, in registration order: a group in use cannot be
+     * removed, and a change of its bounds revisits their waiting demands.
+     */
+    final Set<Application> applications = new LinkedHashSet<>();
 
     /**
      * One victim list per priority of the group's roles, least urgent first. Entries are made when
@@ -231,6 +239,12 @@ final class SchedulerState {
     int count;
     long queueSeq;
     long deadlineNanos;
+
+    /**
+     * At cluster level: the demand has waited the preemption wait and is being retried by {@code
+     * tick()}. A raised quota minimum pulls the retry of such demands forward.
+     */
+    boolean starving;
 
     Demand(
         long uid,

@@ -67,6 +67,17 @@
  * has waited that long may preempt strictly lower priorities ({@code PREEMPTED_FOR_PRIORITY}).
  * Revoked units are not re-requested by the scheduler: the application master decides.
  *
+ * <p>Quota groups can be changed and removed. {@code updateQuotaGroup} validates new bounds as a
+ * definition is validated; a maximum lowered below the group's usage revokes its units at once
+ * ({@code PREEMPTED_FOR_QUOTA}, least urgent first, exactly down to the new maximum: all of them
+ * are borrowed since the minimum is at most the maximum), so that no group is ever above its
+ * maximum; a raised maximum places the group's waiting requests at once; a raised minimum makes
+ * the group's requests that already starve at cluster level due at the next {@code tick()}, which
+ * preempts for those now within the minimum. The change costs O(the group's applications, roles
+ * and waiting demands) plus its revocations; it is an administrative call. {@code
+ * removeQuotaGroup} is refused while any application is registered in the group, which then
+ * holds nothing.
+ *
  * <p>Quotas have two dimensions: a request is guaranteed when its group's usage plus one unit fits
  * in the minimum in both; a group is borrowing when its usage exceeds the minimum in either, and
  * only while it is borrowing may a unit of it be taken for quota. Because offers and searches are

@@ -59,6 +59,8 @@ final class FuxiErrors {
       case TOO_MANY_PENDING_UNITS, LIMIT_EXCEEDED -> tooMany(message);
       case SHAPE_LARGER_THAN_ANY_MACHINE ->
           error(Status.Code.FAILED_PRECONDITION, "SHAPE_TOO_LARGE", message);
+      case QUOTA_GROUP_IN_USE ->
+          error(Status.Code.FAILED_PRECONDITION, "QUOTA_GROUP_IN_USE", message);
       case QUOTA_MIN_EXCEEDS_CLUSTER ->
           error(Status.Code.FAILED_PRECONDITION, "QUOTA_EXCEEDS_CLUSTER", message);
       case UNKNOWN_MACHINE -> error(Status.Code.NOT_FOUND, "UNKNOWN_MACHINE", message);

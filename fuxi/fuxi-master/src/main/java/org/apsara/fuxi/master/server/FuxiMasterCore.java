@@ -36,6 +36,8 @@ import org.apsara.fuxi.api.v1.ChangeError;
 import org.apsara.fuxi.api.v1.LaunchAppMaster;
 import org.apsara.fuxi.api.v1.ListApplicationsResponse;
 import org.apsara.fuxi.api.v1.ListNodesResponse;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupRequest;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupResponse;
 import org.apsara.fuxi.api.v1.ListQuotaGroupsResponse;
 import org.apsara.fuxi.api.v1.MachineGrant;
 import org.apsara.fuxi.api.v1.NodeStatus;
@@ -1044,26 +1046,27 @@ final class FuxiMasterCore implements AutoCloseable {
     return b.build();
   }
 
+  /**
+   * Creates a quota group or changes an existing one's bounds. Bounds are checked here as the
+   * scheduler checks them, so that the scheduler cannot refuse after Nuwa has the new bounds; the
+   * decisions of a change (revocations for a lowered maximum, grants for a raised one) are routed
+   * to the AMs and the machines' grant tables like any other.
+   */
   QuotaGroupStatus setQuotaGroup(SetQuotaGroupRequest r) {
     requireServing();
-    String name = r.getName();
-    if (name.isEmpty() || name.contains("/") || name.length() > SchedulerLimits.MAX_ID_LENGTH) {
-      throw FuxiErrors.invalid("name must be 1.." + SchedulerLimits.MAX_ID_LENGTH
-          + " characters without '/'");
-    }
+    String name = requireGroupName(r.getName());
     Resources min = fromProto(r.getMin());
     Resources max = fromProto(r.getMax());
     QuotaGroupStatus g = QuotaGroupStatus.newBuilder().setName(name).setMin(toProto(min))
         .setMax(toProto(max)).build();
     QuotaGroupStatus existing = groups.get(name);
-    if (existing != null) {
-      if (existing.getMin().equals(g.getMin()) && existing.getMax().equals(g.getMax())) {
-        return groupView(existing);
-      }
-      // The scheduler defines a group once; changing bounds needs a scheduler operation that
-      // does not exist yet.
-      throw FuxiErrors.error(Status.Code.FAILED_PRECONDITION, "QUOTA_GROUP_IN_USE",
-          "quota group " + name + " exists; its bounds cannot be changed while the master runs");
+    if (existing != null
+        && existing.getMin().equals(g.getMin()) && existing.getMax().equals(g.getMax())) {
+      return groupView(existing);
+    }
+    if (existing == null && groups.size() >= SchedulerLimits.MAX_QUOTA_GROUPS) {
+      throw FuxiErrors.tooMany("already MAX_QUOTA_GROUPS=" + SchedulerLimits.MAX_QUOTA_GROUPS
+          + " quota groups");
     }
     if (min.cpuMillis() < 0 || min.memoryMiB() < 0 || max.cpuMillis() < 0
         || max.memoryMiB() < 0 || !min.fitsIn(max)) {
@@ -1080,11 +1083,60 @@ final class FuxiMasterCore implements AutoCloseable {
       throw FuxiErrors.error(Status.Code.FAILED_PRECONDITION, "QUOTA_EXCEEDS_CLUSTER",
           "quota group " + name + " min " + min + " exceeds the live machines' " + cluster);
     }
-    // Checked as the scheduler checks, so that its definition cannot fail after the store.
     store.putQuotaGroup(g);
-    scheduler.defineQuotaGroup(name, min, max);
     groups.put(name, g);
+    if (existing == null) {
+      scheduler.defineQuotaGroup(name, min, max);
+    } else if (deferredGroups.contains(name)) {
+      // Its new minimum fits the live machines (checked above): the scheduler can have it now.
+      defineDeferredGroups();
+    } else {
+      route(scheduler.updateQuotaGroup(name, min, max), null);
+    }
+    LOG.atInfo().addKeyValue("group", name).addKeyValue("min", min).addKeyValue("max", max)
+        .log(existing == null ? "quota group defined" : "quota group changed");
     return groupView(g);
+  }
+
+  /**
+   * Deletes a quota group that no application still running (or waiting to run) belongs to.
+   * Ended applications keep the name in their status; a group of the same name may be created
+   * again later.
+   */
+  DeleteQuotaGroupResponse deleteQuotaGroup(DeleteQuotaGroupRequest r) {
+    requireServing();
+    String name = requireGroupName(r.getName());
+    if (name.equals(DEFAULT_QUOTA_GROUP)) {
+      throw FuxiErrors.invalid("the quota group " + DEFAULT_QUOTA_GROUP
+          + " cannot be deleted: applications that name no group use it");
+    }
+    if (!groups.containsKey(name)) {
+      throw FuxiErrors.error(Status.Code.NOT_FOUND, "UNKNOWN_QUOTA_GROUP",
+          "quota group " + name + " does not exist");
+    }
+    for (App app : apps.values()) {
+      if (!app.ended() && app.status.getQuotaGroup().equals(name)) {
+        throw FuxiErrors.error(Status.Code.FAILED_PRECONDITION, "QUOTA_GROUP_IN_USE",
+            "quota group " + name + " is in use by application " + app.id()
+                + " (and maybe others); kill them or wait for them to end");
+      }
+    }
+    store.deleteQuotaGroup(name);
+    groups.remove(name);
+    if (!deferredGroups.remove(name)) {
+      // Applications leave the scheduler when they end, so none is registered in the group.
+      scheduler.removeQuotaGroup(name);
+    }
+    LOG.atInfo().addKeyValue("group", name).log("quota group deleted");
+    return DeleteQuotaGroupResponse.getDefaultInstance();
+  }
+
+  private static String requireGroupName(String name) {
+    if (name.isEmpty() || name.contains("/") || name.length() > SchedulerLimits.MAX_ID_LENGTH) {
+      throw FuxiErrors.invalid("name must be 1.." + SchedulerLimits.MAX_ID_LENGTH
+          + " characters without '/'");
+    }
+    return name;
   }
 
   ListQuotaGroupsResponse listQuotaGroups() {

@@ -11,6 +11,8 @@ import org.apsara.fuxi.api.v1.ListApplicationsRequest;
 import org.apsara.fuxi.api.v1.ListApplicationsResponse;
 import org.apsara.fuxi.api.v1.ListNodesRequest;
 import org.apsara.fuxi.api.v1.ListNodesResponse;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupRequest;
+import org.apsara.fuxi.api.v1.DeleteQuotaGroupResponse;
 import org.apsara.fuxi.api.v1.ListQuotaGroupsRequest;
 import org.apsara.fuxi.api.v1.ListQuotaGroupsResponse;
 import org.apsara.fuxi.api.v1.QuotaGroupStatus;
@@ -64,6 +66,12 @@ final class FuxiMasterService extends FuxiMasterGrpc.FuxiMasterImplBase {
   public void setQuotaGroup(SetQuotaGroupRequest request,
       StreamObserver<QuotaGroupStatus> response) {
     core.call(response, () -> core.setQuotaGroup(request));
+  }
+
+  @Override
+  public void deleteQuotaGroup(DeleteQuotaGroupRequest request,
+      StreamObserver<DeleteQuotaGroupResponse> response) {
+    core.call(response, () -> core.deleteQuotaGroup(request));
   }
 
   @Override

@@ -144,6 +144,10 @@ final class HardStateStore {
     write(List.of(Op.put(key(QUOTA_GROUPS + group.getName()), group.toByteString())));
   }
 
+  void deleteQuotaGroup(String name) {
+    write(List.of(Op.delete(key(QUOTA_GROUPS + name))));
+  }
+
   private void write(List<Op> ops) {
     if (electionKey == null) {
       throw new DeposedException("this member was never elected");

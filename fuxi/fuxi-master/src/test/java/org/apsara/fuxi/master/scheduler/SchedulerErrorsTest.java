@@ -46,6 +46,8 @@ class SchedulerErrorsTest {
         + " "
         + s.groupUsage("g")
         + " "
+        + s.quotaGroup("g")
+        + " "
         + s.pendingUnits("a", "w")
         + " "
         + s.freeCapacity("m1")
@@ -59,6 +61,28 @@ class SchedulerErrorsTest {
         .hasMessageContaining(messagePart);
     assertThat(state()).isEqualTo(before);
     s.checkConsistency();
+  }
+
+  @Test
+  void badQuotaGroupUpdatesAndRemovals() {
+    refused(
+        SchedulerErrorCode.QUOTA_MIN_EXCEEDS_MAX,
+        "exceeds its max",
+        () -> s.updateQuotaGroup("g", Resources.of(3000, 4096), Resources.of(2000, 4096)));
+    refused(
+        SchedulerErrorCode.QUOTA_MIN_EXCEEDS_CLUSTER,
+        "exceeds the cluster's capacity",
+        () -> s.updateQuotaGroup("g", Resources.of(8001, 1), Resources.of(9000, 9000)));
+    refused(
+        SchedulerErrorCode.INVALID_RESOURCES,
+        "cannot be negative",
+        () -> s.updateQuotaGroup("g", Resources.ZERO, Resources.of(-1, 0)));
+    refused(
+        SchedulerErrorCode.UNKNOWN_QUOTA_GROUP,
+        "nosuch",
+        () -> s.updateQuotaGroup("nosuch", Resources.ZERO, Resources.ZERO));
+    refused(SchedulerErrorCode.QUOTA_GROUP_IN_USE, "a", () -> s.removeQuotaGroup("g"));
+    refused(SchedulerErrorCode.UNKNOWN_QUOTA_GROUP, "nosuch", () -> s.removeQuotaGroup("nosuch"));
   }
 
   @Test

@@ -26,7 +26,8 @@ import org.apsara.fuxi.master.scheduler.Reports.RoleReport;
 /**
  * Random event sequences against the scheduler, with every invariant checked after every event by
  * {@link SimulatedCluster}: no machine over-allocated, every unit held or ended exactly once, no
- * group over its max, preemption only of lower-priority or over-quota units, locality honoured.
+ * group over its max (also right after its bounds change), preemption only of lower-priority or
+ * over-quota units, locality honoured.
  */
 class SchedulerPropertiesTest {
   static final Resources[] CAPACITIES = {
@@ -80,6 +81,9 @@ class SchedulerPropertiesTest {
 
   static final String[] GROUPS = {"gold", "silver", "bronze"};
 
+  /** A group that random events define, use and remove. */
+  static final String SPARE = "spare";
+
   /** Runs one event; refused calls must leave everything unchanged. */
   static void run(SimulatedCluster c, Op op, int[] counter) {
     List<String> machines = new ArrayList<>(c.capacities.keySet());
@@ -96,7 +100,9 @@ class SchedulerPropertiesTest {
           c.removeMachine(machines.get(op.a() % machines.size()));
         }
       } else if (k < 14) {
-        c.registerApplication("app" + (++counter[0]), GROUPS[op.a() % GROUPS.length]);
+        String group =
+            op.b() % 4 == 0 && c.groups.containsKey(SPARE) ? SPARE : GROUPS[op.a() % GROUPS.length];
+        c.registerApplication("app" + (++counter[0]), group);
       } else if (k < 22) {
         if (!apps.isEmpty()) {
           c.defineRole(
@@ -140,6 +146,20 @@ class SchedulerPropertiesTest {
       } else if (k < 82) {
         // Deliberately bad input: errors must change nothing.
         c.request(apps.isEmpty() ? "none" : apps.get(0), "nosuchrole", Location.cluster(), 1);
+      } else if (k < 86) {
+        // New bounds for a group, often below its use or above the cluster (then refused).
+        List<String> groups = new ArrayList<>(c.groups.keySet());
+        Resources min = Resources.of(op.b() % 5 * 2000L, op.b() / 5 % 5 * 4096L);
+        Resources max = min.plus(Resources.of(op.c() % 6 * 2000L, op.c() / 6 % 6 * 4096L));
+        c.updateQuotaGroup(groups.get(op.a() % groups.size()), min, max);
+      } else if (k < 88) {
+        // The spare group comes and goes; the others are refused while they have applications.
+        if (op.a() % 2 == 0 && !c.groups.containsKey(SPARE)) {
+          c.defineQuotaGroup(SPARE, Resources.ZERO, Resources.of(8000, 16384));
+        } else {
+          List<String> groups = new ArrayList<>(c.groups.keySet());
+          c.removeQuotaGroup(groups.get(op.b() % groups.size()));
+        }
       } else {
         c.advance(Duration.ofMillis(5 + op.a() % 36));
       }
@@ -159,6 +179,7 @@ class SchedulerPropertiesTest {
     // Shows in the report how much of the interesting behaviour the random runs reach.
     Statistics.label("granted").collect(c.grantedUnits > 0);
     Statistics.label("preempted").collect(c.preemptedUnits > 0);
+    Statistics.label("revoked for a lowered max").collect(c.loweredMaxRevokedUnits > 0);
     long pending = 0;
     for (String rk : c.roles.keySet()) {
       String[] p = rk.split("/");

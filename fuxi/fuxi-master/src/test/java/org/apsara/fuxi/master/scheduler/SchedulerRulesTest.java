@@ -1,6 +1,7 @@
 package org.apsara.fuxi.master.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.List;
@@ -362,6 +363,105 @@ class SchedulerRulesTest {
     advanceAndTick(Duration.ofMillis(1));
     assertThat(s.pendingUnits("o", "w")).isZero();
     assertThat(s.heldUnits("b", "w", "m1")).isEqualTo(60);
+    s.checkConsistency();
+  }
+
+  @Test
+  void aLoweredMaximumRevokesTheLeastUrgentUnitsAtOnceAndOthersGetThem() {
+    fourMachines();
+    s.defineQuotaGroup("a", Resources.ZERO, UNIT.times(16));
+    s.defineQuotaGroup("b", Resources.ZERO, UNIT.times(16));
+    app("urgent", "a", "w", 5);
+    app("lax", "a", "w", 1);
+    app("other", "b", "w", 1);
+    s.request("lax", "w", Location.machine("m1"), 4);
+    s.request("urgent", "w", Location.machine("m2"), 4);
+    s.request("other", "w", Location.cluster(), 10);
+    assertThat(s.pendingUnits("other", "w")).isEqualTo(2);
+
+    // 8 units above a maximum of 5: the 3 least urgent go, and the waiting group gets 2 of them.
+    assertThat(s.updateQuotaGroup("a", Resources.ZERO, UNIT.times(5)))
+        .containsExactly(
+            new Revoke("lax", "w", "m1", 3, RevokeReason.PREEMPTED_FOR_QUOTA),
+            new Grant("other", "w", "m1", 2));
+    assertThat(s.groupUsage("a")).isEqualTo(UNIT.times(5));
+    assertThat(s.quotaGroup("a")).isEqualTo(new QuotaGroupSpec("a", Resources.ZERO, UNIT.times(5)));
+    // At its maximum the group gets nothing more, even with a machine idle.
+    s.release("other", "w", "m1", 2);
+    assertThat(s.request("lax", "w", Location.cluster(), 1)).isEmpty();
+    assertThat(advanceAndTick(PREEMPT_WAIT)).isEmpty();
+    s.checkConsistency();
+  }
+
+  @Test
+  void aRaisedMaximumServesWaitingRequestsAtOnce() {
+    fourMachines();
+    s.defineQuotaGroup("g", Resources.ZERO, UNIT.times(2));
+    app("a", "g", "w", 1);
+    s.request("a", "w", Location.cluster(), 5);
+    assertThat(s.pendingUnits("a", "w")).isEqualTo(3);
+
+    List<Decision> out = s.updateQuotaGroup("g", Resources.ZERO, UNIT.times(4));
+    assertThat(out).allSatisfy(d -> assertThat(d).isInstanceOf(Grant.class));
+    assertThat(out.stream().mapToInt(Decision::count).sum()).isEqualTo(2);
+    assertThat(s.pendingUnits("a", "w")).isEqualTo(1);
+    assertThat(s.groupUsage("g")).isEqualTo(UNIT.times(4));
+  }
+
+  @Test
+  void aRaisedMinimumLetsAStarvingRequestTakeBorrowedUnitsAtTheNextTick() {
+    fourMachines();
+    s.defineQuotaGroup("owner", Resources.ZERO, UNIT.times(16));
+    s.defineQuotaGroup("borrower", Resources.ZERO, UNIT.times(16));
+    app("b", "borrower", "w", 1);
+    app("o", "owner", "w", 1);
+    s.request("b", "w", Location.cluster(), 16);
+    s.request("o", "w", Location.cluster(), 2);
+    // Beyond its minimum (zero) the owner may not preempt: it starves and is retried later.
+    assertThat(advanceAndTick(PREEMPT_WAIT)).isEmpty();
+
+    assertThat(s.updateQuotaGroup("owner", UNIT.times(2), UNIT.times(16))).isEmpty();
+    // Now guaranteed: the very next tick preempts, not the next retry a preemption wait later.
+    List<Decision> out = advanceAndTick(Duration.ofMillis(1));
+    assertThat(out)
+        .filteredOn(d -> d instanceof Revoke)
+        .allSatisfy(
+            d -> {
+              assertThat(d.appId()).isEqualTo("b");
+              assertThat(((Revoke) d).reason()).isEqualTo(RevokeReason.PREEMPTED_FOR_QUOTA);
+            });
+    assertThat(out.stream().filter(d -> d instanceof Revoke).mapToInt(Decision::count).sum())
+        .isEqualTo(2);
+    assertThat(out.stream().filter(d -> d instanceof Grant).mapToInt(Decision::count).sum())
+        .isEqualTo(2);
+    assertThat(s.pendingUnits("o", "w")).isZero();
+    assertThat(s.groupUsage("owner")).isEqualTo(UNIT.times(2));
+    s.checkConsistency();
+  }
+
+  @Test
+  void aGroupIsRemovedOnlyOnceNoApplicationIsRegisteredInIt() {
+    fourMachines();
+    s.defineQuotaGroup("g", UNIT, UNIT.times(8));
+    app("a", "g", "w", 1);
+    s.request("a", "w", Location.cluster(), 2);
+    assertThatThrownBy(() -> s.removeQuotaGroup("g"))
+        .isInstanceOfSatisfying(
+            SchedulerException.class,
+            e -> assertThat(e.code()).isEqualTo(SchedulerErrorCode.QUOTA_GROUP_IN_USE));
+    assertThat(s.groupUsage("g")).isEqualTo(UNIT.times(2));
+
+    s.unregisterApplication("a");
+    s.removeQuotaGroup("g");
+    assertThat(s.stats().quotaGroups()).isZero();
+    assertThatThrownBy(() -> s.registerApplication("b", "g"))
+        .isInstanceOfSatisfying(
+            SchedulerException.class,
+            e -> assertThat(e.code()).isEqualTo(SchedulerErrorCode.UNKNOWN_QUOTA_GROUP));
+    // The name is free again.
+    s.defineQuotaGroup("g", Resources.ZERO, UNIT);
+    app("b", "g", "w", 1);
+    assertThat(s.request("b", "w", Location.cluster(), 2)).hasSize(1);
     s.checkConsistency();
   }
 }

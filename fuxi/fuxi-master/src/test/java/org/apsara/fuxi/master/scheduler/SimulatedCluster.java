@@ -59,6 +59,16 @@ final class SimulatedCluster {
 
   long preemptedUnits;
 
+  /** The group whose bounds the decisions being applied changed, or null. */
+  private String quotaUpdated;
+
+  /** Priority of the last revocation of the quota update being applied (least urgent first). */
+  private int lastUpdateVictimPriority;
+
+  private boolean sawUpdateRevocation;
+
+  long loweredMaxRevokedUnits;
+
   static String key(String app, String role) {
     return app + "/" + role;
   }
@@ -82,6 +92,37 @@ final class SimulatedCluster {
   void defineQuotaGroup(String name, Resources min, Resources max) {
     scheduler.defineQuotaGroup(name, min, max);
     groups.put(name, new QuotaInfo(min, max));
+  }
+
+  /** Changes a group's bounds; the decisions must bring it within the new maximum. */
+  List<Decision> updateQuotaGroup(String name, Resources min, Resources max) {
+    List<Decision> out = scheduler.updateQuotaGroup(name, min, max);
+    groups.put(name, new QuotaInfo(min, max));
+    quotaUpdated = name;
+    sawUpdateRevocation = false;
+    try {
+      return apply(out, Kind.QUOTA_UPDATE);
+    } finally {
+      quotaUpdated = null;
+    }
+  }
+
+  /** Removes a group; refused exactly when an application is registered in it. */
+  void removeQuotaGroup(String name) {
+    boolean inUse = groupOfApp.containsValue(name);
+    try {
+      scheduler.removeQuotaGroup(name);
+    } catch (SchedulerException e) {
+      assertThat(e.code())
+          .isEqualTo(
+              groups.containsKey(name)
+                  ? SchedulerErrorCode.QUOTA_GROUP_IN_USE
+                  : SchedulerErrorCode.UNKNOWN_QUOTA_GROUP);
+      throw e;
+    }
+    assertThat(inUse).as("removed group " + name + " had applications").isFalse();
+    groups.remove(name);
+    checkInvariants();
   }
 
   void registerApplication(String app, String group) {
@@ -160,7 +201,8 @@ final class SimulatedCluster {
     MACHINE_REMOVAL,
     UNREGISTER,
     TICK,
-    REBUILD
+    REBUILD,
+    QUOTA_UPDATE
   }
 
   /** Applies decisions to the ledger in order, checking each one against the ledger state. */
@@ -189,8 +231,12 @@ final class SimulatedCluster {
           case MACHINE_LOST -> assertThat(kind).isIn(Kind.MACHINE_REMOVAL, Kind.REBUILD);
           case APPLICATION_GONE -> assertThat(kind).isIn(Kind.UNREGISTER, Kind.REBUILD);
           case PREEMPTED_FOR_QUOTA -> {
-            assertThat(kind).isEqualTo(Kind.TICK);
-            checkQuotaPreemption(r, beneficiary(out, i));
+            assertThat(kind).isIn(Kind.TICK, Kind.QUOTA_UPDATE);
+            if (kind == Kind.TICK) {
+              checkQuotaPreemption(r, beneficiary(out, i));
+            } else {
+              checkRevocationAboveMax(r);
+            }
             preemptedUnits += r.count();
           }
           case PREEMPTED_FOR_PRIORITY -> {
@@ -233,6 +279,28 @@ final class SimulatedCluster {
                 .fitsIn(groups.get(winner.group()).min()))
         .as("quota preemption for a request beyond its group's minimum")
         .isTrue();
+  }
+
+  /**
+   * A lowered maximum takes only units of the changed group, least urgent priority first, and only
+   * while the group is still above the new maximum before each unit taken.
+   */
+  private void checkRevocationAboveMax(Revoke r) {
+    RoleInfo victim = roles.get(key(r.appId(), r.role()));
+    assertThat(victim.group()).isEqualTo(quotaUpdated);
+    Resources beforeLast = groupUsage(victim.group()).minus(victim.shape().times(r.count() - 1));
+    assertThat(beforeLast.exceedsInAny(groups.get(victim.group()).max()))
+        .as("a lowered maximum revoked %s below the new maximum", r)
+        .isTrue();
+    if (!sawUpdateRevocation) {
+      sawUpdateRevocation = true;
+    } else {
+      assertThat(victim.priority())
+          .as("revocations for a lowered maximum go least urgent first")
+          .isGreaterThanOrEqualTo(lastUpdateVictimPriority);
+    }
+    lastUpdateVictimPriority = victim.priority();
+    loweredMaxRevokedUnits += r.count();
   }
 
   /** Only strictly lower priority of the same group. */
