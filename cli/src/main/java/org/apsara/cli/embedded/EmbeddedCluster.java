@@ -335,7 +335,10 @@ public final class EmbeddedCluster implements AutoCloseable {
         .metricsPort(port + 2)
         .dataDir(dataDir.resolve("fuxi").resolve(name))
         // Two Tubos share this machine: each its own cgroups and its share of the resources.
-        .cgroupParent("apsara-" + name)
+        // The data directory is in the name too: a Tubo adopts, or empties, the worker groups it
+        // finds under its parent, so two embedded clusters must never share one.
+        .cgroupParent("apsara-" + name + "-" + Integer.toHexString(
+            dataDir.toAbsolutePath().normalize().toString().hashCode()))
         .cpuMillicores(Math.max(1, machine.cpuMillicores() / FUXI_TUBOS))
         .memoryMib(Math.max(1, machine.memoryMib() / FUXI_TUBOS))
         .tokenKeyFile(dataDir.resolve(FUXI_TOKEN_KEY_FILE));
