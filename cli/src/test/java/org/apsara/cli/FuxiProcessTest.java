@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.apsara.common.net.HostPort;
 import org.apsara.fuxi.api.v1.ApplicationStatus;
 import org.apsara.fuxi.api.v1.FuxiMasterGrpc;
@@ -67,7 +70,7 @@ class FuxiProcessTest {
   }
 
   @AfterEach
-  void stopAll() {
+  void stopAll() throws IOException {
     for (ChildProcess tubo : tubos) {
       if (tubo != null) {
         // SIGTERM: Tubo leaves workers running by design; the test's are short and end alone.
@@ -80,6 +83,44 @@ class FuxiProcessTest {
       }
     }
     nuwa.close();
+    removeTestCgroups();
+  }
+
+  /**
+   * Removes the Tubos' cgroups once their workers are gone (a Tubo leaves them on purpose, for
+   * the next start to adopt): empty groups only, deepest first, in every hierarchy.
+   */
+  private void removeTestCgroups() throws IOException {
+    Path root = Path.of("/sys/fs/cgroup");
+    if (!Files.isDirectory(root)) {
+      return;
+    }
+    List<Path> groups = new ArrayList<>();
+    try (Stream<Path> hierarchies = Files.list(root)) {
+      for (Path hierarchy : hierarchies.toList()) {
+        try (Stream<Path> tops = Files.list(hierarchy)) {
+          for (Path top : tops.filter(p -> p.getFileName().toString().startsWith(cgroupPrefix))
+              .toList()) {
+            try (Stream<Path> tree = Files.walk(top)) {
+              tree.filter(Files::isDirectory).forEach(groups::add);
+            }
+          }
+        } catch (IOException | UncheckedIOException notAHierarchy) {
+          // a file, or a hierarchy this process cannot read
+        }
+      }
+    }
+    await().atMost(START_TIMEOUT).until(() -> {
+      boolean all = true;
+      for (int i = groups.size() - 1; i >= 0; i--) {
+        try {
+          Files.deleteIfExists(groups.get(i));
+        } catch (IOException busy) {
+          all = false; // a worker is still ending in it
+        }
+      }
+      return all;
+    });
   }
 
   @Test
