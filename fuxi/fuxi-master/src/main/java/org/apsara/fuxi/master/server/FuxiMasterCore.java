@@ -928,6 +928,16 @@ final class FuxiMasterCore implements AutoCloseable {
           + FuxiMasterLimits.MAX_AM_ENVIRONMENT_ENTRIES + " entries");
     }
     requireShape("am_resources", r.getAmResources());
+    QuotaGroupStatus quota = groups.get(group);
+    if (r.getAmResources().getCpuMillis() > quota.getMax().getCpuMillis()
+        || r.getAmResources().getMemoryMib() > quota.getMax().getMemoryMib()) {
+      // It would wait for ever: the group may never hold even the application master.
+      throw FuxiErrors.error(Status.Code.FAILED_PRECONDITION, "SHAPE_TOO_LARGE",
+          "the application master's unit (" + r.getAmResources().getCpuMillis() + "m, "
+              + r.getAmResources().getMemoryMib() + " MiB) is larger than quota group " + group
+              + "'s maximum (" + quota.getMax().getCpuMillis() + "m, "
+              + quota.getMax().getMemoryMib() + " MiB)");
+    }
     if (r.getMaxAmAttempts() < 0 || r.getMaxAmAttempts() > FuxiMasterLimits.MAX_AM_ATTEMPTS) {
       throw FuxiErrors.invalid("max_am_attempts " + r.getMaxAmAttempts() + " is outside 0.."
           + FuxiMasterLimits.MAX_AM_ATTEMPTS);

@@ -255,6 +255,11 @@ class FuxiMasterServerTest extends MasterTestBase {
         Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT");
     assertRefused(() -> c.getApplication(GetApplicationRequest.newBuilder()
         .setApplicationId("app-x").build()), Status.Code.NOT_FOUND, "UNKNOWN_APPLICATION");
+    c.setQuotaGroup(SetQuotaGroupRequest.newBuilder().setName("small")
+        .setMin(resources(0, 0)).setMax(resources(100, 1024)).build());
+    assertRefused(() -> c.submitApplication(submit("e").setQuotaGroup("small")
+        .setAmResources(resources(200, 64)).build()),
+        Status.Code.FAILED_PRECONDITION, "SHAPE_TOO_LARGE");
     assertRefused(() -> c.setQuotaGroup(SetQuotaGroupRequest.newBuilder().setName("big")
         .setMin(resources(100_000, 10)).setMax(resources(100_000, 10)).build()),
         Status.Code.FAILED_PRECONDITION, "QUOTA_EXCEEDS_CLUSTER");
