@@ -163,9 +163,10 @@ final class FuxiCommand implements Runnable {
 
   @Command(name = "submit", mixinStandardHelpOptions = true,
       description = {
-        "Submit an application and print its id. By default Fuxi runs --instances copies of",
-        "COMMAND as workers through a built-in application master, which restarts failed",
-        "instances and finishes once every instance exited 0, e.g.:",
+        "Submit an application and print its id.",
+        "By default Fuxi runs --instances copies of COMMAND as workers through a built-in",
+        "application master, which restarts failed instances and finishes once every instance",
+        "exited 0, e.g.:",
         "  apsara fuxi submit --instances 4 --cpu 500 --memory 256 --wait -- sh -c 'echo hi'",
         "With --am, COMMAND is the application master itself (it talks to FuxiMaster with",
         "the FUXI_* environment variables; see docs/fuxi.md)."
@@ -320,8 +321,8 @@ final class FuxiCommand implements Runnable {
 
   @Command(name = "quota", mixinStandardHelpOptions = true,
       description = {
-        "List quota groups (guaranteed minimum, maximum, used), define or change one, or delete"
-            + " one:",
+        "List quota groups, or define, change or delete one.",
+        "A group has a guaranteed minimum and a maximum; the list shows what each uses, e.g.:",
         "  apsara fuxi quota --set etl --min 4000,8192 --max 16000,65536",
         "  apsara fuxi quota --delete etl",
         "(CPU in millicores, memory in MiB; idle minimums are lent to other groups). --set on an"

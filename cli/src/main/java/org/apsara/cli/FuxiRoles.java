@@ -23,8 +23,9 @@ final class FuxiRoles {
       name = "fuxi-master",
       mixinStandardHelpOptions = true,
       description = {
-        "Run one FuxiMaster member, the cluster's resource manager. Members elect a primary",
-        "through Nuwa and keep applications and quota groups there; the others stand by.",
+        "Run one FuxiMaster member, the cluster's resource manager.",
+        "Members elect a primary through Nuwa and keep applications and quota groups there;",
+        "the others stand by.",
         "  apsara run fuxi-master --id f1 --nuwa-endpoints 10.0.0.1:2379,10.0.0.2:2379"
             + " --masters 10.0.0.1:7300,10.0.0.2:7300 --host 10.0.0.1 --data /var/lib/apsara/fuxi"
             + " --token-key-file /etc/apsara/fuxi.keys",
@@ -106,8 +107,9 @@ final class FuxiRoles {
       name = "tubo",
       mixinStandardHelpOptions = true,
       description = {
-        "Run Tubo, Fuxi's agent on this machine: it reports the machine's CPU and memory to",
-        "FuxiMaster and runs application workers in sandboxes, limited by cgroups.",
+        "Run Tubo, Fuxi's agent on this machine.",
+        "It reports the machine's CPU and memory to FuxiMaster and runs application workers in",
+        "sandboxes, limited by cgroups.",
         "  apsara run tubo --data /var/lib/apsara/tubo --masters 10.0.0.1:7300,10.0.0.2:7300"
             + " --token-key-file /etc/apsara/fuxi.keys --host 10.0.0.7 --rack /dc1/rack7",
         "Workers outlive a Tubo restart: the next start adopts them. Cgroups need root (or a",
