@@ -54,6 +54,7 @@ import org.apsara.pangu.api.v1.SetTimesResponse;
 import org.apsara.pangu.master.chunks.ChunkManager;
 import org.apsara.pangu.master.chunks.ChunkServerView;
 import org.apsara.pangu.master.chunks.ChunkTokens;
+import org.apsara.pangu.master.chunks.NotEnoughChunkServersException;
 import org.apsara.pangu.master.namespace.ChunkInfo;
 import org.apsara.pangu.master.namespace.FileStatus;
 import org.apsara.pangu.master.namespace.NamespaceErrorCode;
@@ -63,6 +64,7 @@ import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.raft.LeaseRecovery;
 import org.apsara.pangu.master.raft.MasterCommand;
 import org.apsara.pangu.master.raft.MasterNode;
+import org.apsara.pangu.master.raft.MasterUnavailableException;
 import org.apsara.pangu.master.raft.ReadConsistency;
 import org.apsara.pangu.master.repair.ChunkPlan;
 import org.apsara.pangu.master.repair.ClusterHealth;
@@ -304,6 +306,16 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
             try {
               placed = chunks.placeNewChunk(file.replication(), file.chunkSizeBytes(),
                   new HashSet<>(request.getExcludedChunkserversList()), request.getClientHost());
+            } catch (NotEnoughChunkServersException e) {
+              if (!chunks.reportsSettled()) {
+                // A leader knows only the chunkservers that heartbeat to it since it took
+                // office: within a dead interval, too few means "not yet", not "not there".
+                return CompletableFuture.failedFuture(new MasterUnavailableException(
+                    MasterUnavailableException.Reason.LEADER_NOT_READY, null,
+                    "this leader took office recently and has not heard from enough"
+                        + " chunkservers yet; retry (" + e.getMessage() + ")", e));
+              }
+              return CompletableFuture.failedFuture(e);
             } catch (Exception e) {
               return CompletableFuture.failedFuture(e);
             }

@@ -222,6 +222,24 @@ class SingleMasterEndToEndTest {
         r -> assertThat(r.length()).isEqualTo(2L * half));
   }
 
+  @Test
+  void aNewLeaderAsksWritersToRetryUntilChunkserversHadTimeToReport() throws Exception {
+    cluster.close();
+    // A long dead interval: the leader stays "new" for the whole test.
+    cluster = new PanguCluster(Files.createDirectories(dir.resolve("slow")), 1)
+        .masterSettings(b -> b.deadInterval(Duration.ofMinutes(5)))
+        .startMasters();
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/early")
+        .setClientName("a").build()).getStatus();
+    assertRefused(() -> master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("a").build()),
+        Status.Code.UNAVAILABLE, "LEADER_NOT_READY", "not heard from enough chunkservers");
+    startChunkServers(3);
+    assertThat(master.addChunk(AddChunkRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("a").build()).getChunk().getLocationsCount()).isEqualTo(3);
+  }
+
   private Optional<ReplicaInfo> heldBy(String chunkServer, long chunkId) {
     return cluster.chunkServer(chunkServer).heartbeatReport().replicas().stream()
         .filter(r -> r.chunkId() == chunkId).findFirst();
@@ -357,6 +375,8 @@ class SingleMasterEndToEndTest {
 
     FileStatus wide = master.create(CreateRequest.newBuilder().setPath("/wide")
         .setClientName("a").setReplication(5).build()).getStatus();
+    // Once every live chunkserver had a dead interval to report, too few is final.
+    await().atMost(AWAIT).until(() -> cluster.awaitLeader().chunks().reportsSettled());
     assertRefused(() -> master.addChunk(AddChunkRequest.newBuilder()
         .setFileId(wide.getInodeId()).setClientName("a").build()),
         Status.Code.RESOURCE_EXHAUSTED, "NOT_ENOUGH_CHUNKSERVERS", "replication 5",
