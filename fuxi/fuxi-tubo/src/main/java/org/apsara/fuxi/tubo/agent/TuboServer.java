@@ -316,6 +316,13 @@ public final class TuboServer implements AutoCloseable {
     }
     if (supervisor != null) {
       supervisor.close();
+      // Workers still running keep their groups for the next start to adopt; with none left
+      // there is nothing to adopt, and empty groups would pile up on the machine.
+      try {
+        supervisor.removeTuboCgroups();
+      } catch (IOException e) {
+        LOG.debug("could not remove Tubo's empty cgroups", e);
+      }
     }
     registry.close();
     LOG.info("tubo stopped");
