@@ -27,8 +27,6 @@ import org.apsara.pangu.client.PanguClient;
 import org.apsara.pangu.client.PanguClientConfig;
 import org.apsara.pangu.client.PanguInputStream;
 import org.apsara.pangu.client.PanguOutputStream;
-import org.apsara.security.tls.TlsContexts;
-import org.apsara.security.tls.TlsMaterial;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -95,11 +93,7 @@ final class FsCommand implements Runnable {
       LogSetup.forClient();
       PanguClientConfig.Builder config = PanguClientConfig.builder(
           masters.stream().map(HostPort::parse).toList()).operationTimeout(timeout);
-      if (cacert != null) {
-        config.tls(TlsContexts.forClient(TlsMaterial.of(cert, key, cacert)));
-      } else if (cert != null || key != null) {
-        throw new IllegalArgumentException("--cert and --key need --cacert");
-      }
+      ClientTlsFlags.context(cacert, cert, key).ifPresent(config::tls);
       return PanguClient.connect(config.build());
     }
   }

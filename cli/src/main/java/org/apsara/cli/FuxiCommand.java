@@ -1,6 +1,5 @@
 package org.apsara.cli;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.apsara.bench.cluster.JavaCommand;
 import org.apsara.common.net.HostPort;
 import org.apsara.fuxi.api.v1.ApplicationStatus;
 import org.apsara.fuxi.api.v1.NodeStatus;
@@ -22,8 +22,6 @@ import org.apsara.fuxi.client.FuxiClientConfig;
 import org.apsara.fuxi.client.FuxiException;
 import org.apsara.fuxi.client.examples.CommandAppMaster;
 import org.apsara.fuxi.client.examples.CommandOptions;
-import org.apsara.security.tls.TlsContexts;
-import org.apsara.security.tls.TlsMaterial;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -80,11 +78,7 @@ final class FuxiCommand implements Runnable {
       LogSetup.forClient();
       FuxiClientConfig.Builder config = FuxiClientConfig.builder(
           masters.stream().map(HostPort::parse).toList()).operationTimeout(timeout);
-      if (cacert != null) {
-        config.tls(TlsContexts.forClient(TlsMaterial.of(cert, key, cacert)));
-      } else if (cert != null || key != null) {
-        throw new IllegalArgumentException("--cert and --key need --cacert");
-      }
+      ClientTlsFlags.context(cacert, cert, key).ifPresent(config::tls);
       return FuxiClient.connect(config.build());
     }
   }
@@ -255,12 +249,13 @@ final class FuxiCommand implements Runnable {
     /** The built-in AM, run with this command's own java and class path. */
     private List<String> builtInAppMaster() {
       List<String> line = new ArrayList<>();
-      line.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      line.add(JavaCommand.javaBinary());
       // A small heap: the AM's memory limit holds the whole JVM.
       line.add("-Xmx" + Math.max(32, amMemory / 3) + "m");
       line.add("-XX:+UseSerialGC");
       line.add("-cp");
-      line.add(absoluteClassPath());
+      // Absolute: the AM runs in a sandbox of its own.
+      line.add(JavaCommand.currentClassPath());
       line.add(CommandAppMaster.class.getName());
       List<String> arguments = new ArrayList<>(List.of("--instances", "" + instances, "--cpu",
           "" + cpu, "--memory", "" + memory, "--priority", "" + priority, "--class",
@@ -430,19 +425,5 @@ final class FuxiCommand implements Runnable {
   static String resources(Resources r) {
     return r.getCpuMillis() >= UNLIMITED_CPU_MILLIS ? "unlimited"
         : r.getCpuMillis() + " / " + r.getMemoryMib();
-  }
-
-  /** This JVM's class path with every entry absolute: the AM runs in a sandbox of its own. */
-  static String absoluteClassPath() {
-    List<String> entries = new ArrayList<>();
-    for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-      if (entry.isEmpty()) {
-        continue;
-      }
-      entries.add(entry.endsWith("*")
-          ? Path.of(entry.substring(0, entry.length() - 1)).toAbsolutePath() + File.separator + "*"
-          : Path.of(entry).toAbsolutePath().toString());
-    }
-    return String.join(File.pathSeparator, entries);
   }
 }
