@@ -72,6 +72,12 @@ final class MasterCaller {
           throw new InterruptedException(operation + " was interrupted; whether it took effect"
               + " is unknown");
         }
+        if (e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED && attempt > 1
+            && deadline - System.nanoTime() <= 0) {
+          // The last attempt only had what was left of the operation's time: the answer before
+          // it says more about why no primary answered than "deadline exceeded".
+          break;
+        }
         lastFailure = target.format() + " answered " + describe(e);
         switch (classify(e)) {
           case FOLLOW -> {
