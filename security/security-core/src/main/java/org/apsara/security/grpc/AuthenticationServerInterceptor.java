@@ -17,11 +17,14 @@ import org.apsara.security.audit.AuditEvent;
 import org.apsara.security.audit.AuditSink;
 import org.apsara.security.sign.AccessKeyResolver;
 import org.apsara.security.sign.Principal;
+import org.apsara.security.sign.ScopedSignature;
+import org.apsara.security.sign.ServiceScope;
 import org.apsara.security.sign.SignatureError;
 import org.apsara.security.sign.SignatureRejectedException;
 import org.apsara.security.sign.SignatureV3;
 import org.apsara.security.sign.SignatureVerifier;
 import org.apsara.security.sign.SignedCall;
+import org.apsara.security.sign.SigningKeyResolver;
 import org.apsara.security.sign.VerifiedRequest;
 
 /**
@@ -31,8 +34,9 @@ import org.apsara.security.sign.VerifiedRequest;
  * Status.Code#UNAUTHENTICATED}, the reason as description and the error code (for example {@code
  * SignatureDoesNotMatch}) in the trailer {@value #ERROR_CODE_TRAILER_NAME}; the one exception is
  * {@code SignatureNonceCacheFull}, which is closed with {@link Status.Code#RESOURCE_EXHAUSTED}
- * because the caller's credentials are fine and the call may be retried later. Each rejection is
- * audited.
+ * because the caller's credentials are fine and the call may be retried later, and {@code
+ * SigningKeyUnavailable} (only from {@link #forService}), closed with {@link
+ * Status.Code#UNAVAILABLE}. Each rejection is audited.
  *
  * <p>For calls that signed their payload (unary and server-streaming), the first request message is
  * hashed and compared before it is passed on; on a mismatch the call is closed as above and the
@@ -52,12 +56,21 @@ public final class AuthenticationServerInterceptor implements ServerInterceptor 
   public static final Metadata.Key<String> ERROR_CODE_TRAILER =
       Metadata.Key.of(ERROR_CODE_TRAILER_NAME, Metadata.ASCII_STRING_MARSHALLER);
 
+  /** How a call's signature is checked: one of the verifier's two entry points. */
+  @FunctionalInterface
+  private interface Verification {
+    VerifiedRequest verify(SignedCall call) throws SignatureRejectedException;
+  }
+
   private final SignatureVerifier verifier;
-  private final AccessKeyResolver resolver;
+  private final Verification verification;
   private final AuditSink auditSink;
   private final Set<String> unauthenticatedMethods;
 
   /**
+   * An interceptor that accepts {@value SignatureV3#ALGORITHM} signatures, checked against the
+   * AccessKey secrets {@code resolver} holds: the identity service's.
+   *
    * @param verifier checks signatures and nonces
    * @param resolver looks up AccessKeys
    * @param auditSink receives every rejection
@@ -69,10 +82,48 @@ public final class AuthenticationServerInterceptor implements ServerInterceptor 
       AccessKeyResolver resolver,
       AuditSink auditSink,
       Set<String> unauthenticatedMethods) {
+    this(call -> verifier.verify(call, resolver), verifier, auditSink, unauthenticatedMethods);
+    Objects.requireNonNull(resolver, "resolver");
+  }
+
+  private AuthenticationServerInterceptor(
+      Verification verification,
+      SignatureVerifier verifier,
+      AuditSink auditSink,
+      Set<String> unauthenticatedMethods) {
     this.verifier = Objects.requireNonNull(verifier, "verifier");
-    this.resolver = Objects.requireNonNull(resolver, "resolver");
+    this.verification = verification;
     this.auditSink = Objects.requireNonNull(auditSink, "auditSink");
     this.unauthenticatedMethods = Set.copyOf(unauthenticatedMethods);
+  }
+
+  /**
+   * An interceptor for any service but the identity service: it accepts only {@value
+   * ScopedSignature#ALGORITHM} signatures made with a key derived for {@code scope} (see {@link
+   * SignatureVerifier#verifyScoped}), so the service never needs an AccessKey secret. Rejections
+   * are as described on the class; a {@code resolver} that cannot learn a key now ({@code
+   * SigningKeyUnavailable}) closes the call with {@link Status.Code#UNAVAILABLE}, since the
+   * caller's credentials may well be fine.
+   *
+   * @param verifier checks signatures and nonces
+   * @param scope this service's region and name
+   * @param resolver gives the derived keys; it may block a call to fetch a key it has never seen
+   * @param auditSink receives every rejection
+   * @param unauthenticatedMethods as for the {@linkplain #AuthenticationServerInterceptor
+   *     constructor}
+   */
+  public static AuthenticationServerInterceptor forService(
+      SignatureVerifier verifier,
+      ServiceScope scope,
+      SigningKeyResolver resolver,
+      AuditSink auditSink,
+      Set<String> unauthenticatedMethods) {
+    Objects.requireNonNull(verifier, "verifier");
+    Objects.requireNonNull(scope, "scope");
+    Objects.requireNonNull(resolver, "resolver");
+    return new AuthenticationServerInterceptor(
+        call -> verifier.verifyScoped(call, scope, resolver), verifier, auditSink,
+        unauthenticatedMethods);
   }
 
   @Override
@@ -92,7 +143,7 @@ public final class AuthenticationServerInterceptor implements ServerInterceptor 
         asciiHeaders(headers));
     VerifiedRequest verified;
     try {
-      verified = verifier.verify(signedCall, resolver);
+      verified = verification.verify(signedCall);
     } catch (SignatureRejectedException e) {
       reject(call, e.error(), e.getMessage(), AuditEvent.ANONYMOUS, e.claimedAccessKeyId(), origin);
       return new ServerCall.Listener<>() {};
@@ -123,9 +174,11 @@ public final class AuthenticationServerInterceptor implements ServerInterceptor 
         "",
         AuditEvent.Outcome.AUTHENTICATION_FAILED,
         error.code() + ": " + message));
-    Status status = error == SignatureError.NONCE_CACHE_FULL
-        ? Status.RESOURCE_EXHAUSTED
-        : Status.UNAUTHENTICATED;
+    Status status = switch (error) {
+      case NONCE_CACHE_FULL -> Status.RESOURCE_EXHAUSTED;
+      case SIGNING_KEY_UNAVAILABLE -> Status.UNAVAILABLE;
+      default -> Status.UNAUTHENTICATED;
+    };
     Metadata trailers = new Metadata();
     trailers.put(ERROR_CODE_TRAILER, error.code());
     call.close(status.withDescription(message), trailers);

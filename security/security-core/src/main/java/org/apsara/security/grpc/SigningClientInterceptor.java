@@ -13,11 +13,14 @@ import java.util.Map;
 import java.util.Objects;
 import org.apsara.security.sign.AccessKeyCredentials;
 import org.apsara.security.sign.RequestSigner;
+import org.apsara.security.sign.ScopedSignature;
+import org.apsara.security.sign.ServiceScope;
 import org.apsara.security.sign.SignatureV3;
 
 /**
  * Signs every call on a channel with one AccessKey (see {@link SignatureV3} for the mapping of a
- * call onto the V3 signature).
+ * call onto the V3 signature): with the secret for the identity service, or with a key derived for
+ * one service ({@link #forService}) for every other.
  *
  * <p>Calls that send exactly one request message (unary and server-streaming) sign the hash of
  * that message, so a request cannot be altered in flight or replayed with another body. Their
@@ -39,6 +42,18 @@ public final class SigningClientInterceptor implements ClientInterceptor {
   /** Signs with {@code credentials}, the time from {@code clock} and random nonces. */
   public SigningClientInterceptor(AccessKeyCredentials credentials, Clock clock) {
     this(new RequestSigner(credentials, clock, RequestSigner.randomNonces()));
+  }
+
+  /**
+   * Signs every call for the service and region of {@code scope} ({@value
+   * ScopedSignature#ALGORITHM}, with a key derived from the secret for the day), with the time
+   * from {@code clock} and random nonces: how a client calls any service but the identity
+   * service.
+   */
+  public static SigningClientInterceptor forService(
+      AccessKeyCredentials credentials, ServiceScope scope, Clock clock) {
+    return new SigningClientInterceptor(
+        RequestSigner.scoped(credentials, scope, clock, RequestSigner.randomNonces()));
   }
 
   /** Signs with a given signer, for example one with a fixed nonce source in tests. */

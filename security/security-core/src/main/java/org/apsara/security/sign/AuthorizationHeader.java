@@ -24,9 +24,9 @@ public record AuthorizationHeader(String accessKeyId, List<String> signedHeaders
   /** Most headers one request may sign. */
   public static final int SIGNED_HEADERS_MAX = 32;
 
-  private static final String CREDENTIAL = "Credential=";
-  private static final String SIGNED_HEADERS = "SignedHeaders=";
-  private static final String SIGNATURE = "Signature=";
+  static final String CREDENTIAL = "Credential=";
+  static final String SIGNED_HEADERS = "SignedHeaders=";
+  static final String SIGNATURE = "Signature=";
   private static final Pattern HEADER_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
 
   public AuthorizationHeader {
@@ -72,7 +72,7 @@ public record AuthorizationHeader(String accessKeyId, List<String> signedHeaders
     return new AuthorizationHeader(accessKeyId, signedHeaders, signature);
   }
 
-  private static String part(String part, String name, String accessKeyId)
+  static String part(String part, String name, String accessKeyId)
       throws SignatureRejectedException {
     String trimmed = part.trim();
     if (!trimmed.startsWith(name)) {
@@ -81,7 +81,7 @@ public record AuthorizationHeader(String accessKeyId, List<String> signedHeaders
     return trimmed.substring(name.length());
   }
 
-  private static List<String> headerNames(String list, String accessKeyId)
+  static List<String> headerNames(String list, String accessKeyId)
       throws SignatureRejectedException {
     String[] names = list.split(";", -1);
     if (names.length > SIGNED_HEADERS_MAX) {
@@ -100,7 +100,7 @@ public record AuthorizationHeader(String accessKeyId, List<String> signedHeaders
     return result;
   }
 
-  private static SignatureRejectedException invalid(String message, String accessKeyId) {
+  static SignatureRejectedException invalid(String message, String accessKeyId) {
     return new SignatureRejectedException(SignatureError.INVALID_AUTHORIZATION, message, accessKeyId);
   }
 }

@@ -12,7 +12,9 @@ public enum SignatureError {
   INVALID_AUTHORIZATION(
       "InvalidAuthorization",
       "The Authorization header is not of the form "
-          + "'ACS3-HMAC-SHA256 Credential=<id>,SignedHeaders=<a;b>,Signature=<hex>'."),
+          + "'ACS3-HMAC-SHA256 Credential=<id>,SignedHeaders=<a;b>,Signature=<hex>' (or, to a"
+          + " service other than the identity service, 'APSARA4-HMAC-SHA256"
+          + " Credential=<id>/<yyyyMMdd>/<region>/<service>/apsara4_request,...')."),
   MISSING_SIGNED_HEADER(
       "MissingSignedHeader", "A header that must be signed is missing or not signed."),
   INVALID_TIMESTAMP_FORMAT(
@@ -34,7 +36,14 @@ public enum SignatureError {
       "SignatureNonceUsed", "The signature nonce was used before; a request cannot be replayed."),
   NONCE_CACHE_FULL(
       "SignatureNonceCacheFull",
-      "The server remembers too many recent nonces to accept another; retry later.");
+      "The server remembers too many recent nonces to accept another; retry later."),
+  INVALID_CREDENTIAL_SCOPE(
+      "InvalidCredentialScope",
+      "The credential scope of an APSARA4-HMAC-SHA256 signature is not this service's region and"
+          + " name, or its date is not the UTC day of x-acs-date."),
+  SIGNING_KEY_UNAVAILABLE(
+      "SigningKeyUnavailable",
+      "The service cannot learn the AccessKey's signing key now; retry later.");
 
   private final String code;
   private final String description;

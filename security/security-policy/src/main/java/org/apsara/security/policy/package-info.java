@@ -20,7 +20,8 @@
  * org.apsara.security.policy.PolicyEvaluator} decides a request against the {@link
  * org.apsara.security.policy.Policy policies} of its principal (explicit deny over allow over the
  * default deny); {@link org.apsara.security.policy.DecisionCache} remembers decisions that depend
- * on no condition. Matching of actions and resources is described on {@link
+ * on no condition; {@link org.apsara.security.policy.CrossTenantPolicies} gives the form of a
+ * policy that applies to another tenant's resources. Matching of actions and resources is described on {@link
  * org.apsara.security.policy.Statement}, conditions on {@link
  * org.apsara.security.policy.Condition}, condition keys on {@link
  * org.apsara.security.policy.ConditionKeys}, limits on {@link

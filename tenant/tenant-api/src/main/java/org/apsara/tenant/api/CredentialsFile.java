@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.apsara.common.net.HostPort;
 import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.sign.ServiceScope;
 import org.apsara.security.tls.TlsMaterial;
 
 /**
@@ -34,6 +35,7 @@ import org.apsara.security.tls.TlsMaterial;
  * access_key_id = LTAI5tQ3wJx9Bz2Kd7Lm1Np8
  * access_key_secret = 0s9dR2...
  * endpoint = 10.0.0.5:7070
+ * region = local
  * ca_file = /var/lib/apsara/ca/ca.crt
  * cert_file = /var/lib/apsara/certs/cli.crt
  * key_file = /var/lib/apsara/certs/cli.key
@@ -41,7 +43,8 @@ import org.apsara.security.tls.TlsMaterial;
  *
  * <p>Lines starting with {@code #} or {@code ;} are comments. A profile needs {@value #KEY_ID} and
  * {@value #KEY_SECRET}; {@value #KEY_ENDPOINT} (the identity service's {@code host:port}) is
- * optional. With {@value #KEY_CA_FILE} the service is called over TLS and verified against that CA
+ * optional, and so is {@value #KEY_REGION}, the cluster's region that calls to services other than
+ * the identity service are signed for ({@value #DEFAULT_REGION} if absent, and then not written). With {@value #KEY_CA_FILE} the service is called over TLS and verified against that CA
  * certificate; {@value #KEY_CERT_FILE} and {@value #KEY_KEY_FILE} (both or neither) add a client
  * certificate. Other keys are ignored; rewriting their profile drops them.
  *
@@ -60,6 +63,10 @@ public final class CredentialsFile {
   public static final String KEY_ID = "access_key_id";
   public static final String KEY_SECRET = "access_key_secret";
   public static final String KEY_ENDPOINT = "endpoint";
+  /** The region of the cluster, which scoped signatures name. */
+  public static final String KEY_REGION = "region";
+  /** The region of a profile that names none: the region of a cluster that names none. */
+  public static final String DEFAULT_REGION = "local";
   /** The CA certificate file that verifies the service; its presence means TLS. */
   public static final String KEY_CA_FILE = "ca_file";
   /** The client certificate file presented to the service. */
@@ -88,9 +95,11 @@ public final class CredentialsFile {
    * @param endpoint where the identity service is, if the profile says
    * @param tls the files to call the service over TLS with, if the profile says; always with a
    *     trusted CA file
+   * @param region the cluster's region, which calls to services other than the identity service
+   *     are signed for ({@link #serviceScope}); {@value #DEFAULT_REGION} unless the profile says
    */
   public record Profile(String name, AccessKeyCredentials credentials, Optional<HostPort> endpoint,
-      Optional<TlsMaterial> tls) {
+      Optional<TlsMaterial> tls, String region) {
     public Profile {
       checkProfileName(name);
       Objects.requireNonNull(credentials, "credentials");
@@ -99,11 +108,26 @@ public final class CredentialsFile {
       if (tls.isPresent() && tls.get().trustedCaFile().isEmpty()) {
         throw new IllegalArgumentException("profile [" + name + "]: TLS needs " + KEY_CA_FILE);
       }
+      ServiceScope.checkName(KEY_REGION, region);
     }
 
-    /** A profile for a plaintext service. */
+    /** A profile in the {@value #DEFAULT_REGION} region. */
+    public Profile(String name, AccessKeyCredentials credentials, Optional<HostPort> endpoint,
+        Optional<TlsMaterial> tls) {
+      this(name, credentials, endpoint, tls, DEFAULT_REGION);
+    }
+
+    /** A profile for a plaintext service in the {@value #DEFAULT_REGION} region. */
     public Profile(String name, AccessKeyCredentials credentials, Optional<HostPort> endpoint) {
       this(name, credentials, endpoint, Optional.empty());
+    }
+
+    /**
+     * What calls to {@code service} in this profile's region are signed for: pass it to {@link
+     * org.apsara.security.grpc.SigningClientInterceptor#forService}.
+     */
+    public ServiceScope serviceScope(String service) {
+      return new ServiceScope(region, service);
     }
   }
 
@@ -185,6 +209,9 @@ public final class CredentialsFile {
     lines.add(KEY_ID + " = " + profile.credentials().accessKeyId());
     lines.add(KEY_SECRET + " = " + profile.credentials().accessKeySecret());
     profile.endpoint().ifPresent(endpoint -> lines.add(KEY_ENDPOINT + " = " + endpoint.format()));
+    if (!profile.region().equals(DEFAULT_REGION)) {
+      lines.add(KEY_REGION + " = " + profile.region());
+    }
     profile.tls().ifPresent(tls -> {
       lines.add(KEY_CA_FILE + " = " + tls.trustedCaFile().orElseThrow());
       tls.certChainFile().ifPresent(file -> lines.add(KEY_CERT_FILE + " = " + file));
@@ -321,7 +348,9 @@ public final class CredentialsFile {
       AccessKeyCredentials credentials;
       Optional<HostPort> endpoint = Optional.empty();
       Optional<TlsMaterial> tls = Optional.empty();
+      String region = values.getOrDefault(KEY_REGION, DEFAULT_REGION);
       try {
+        ServiceScope.checkName(KEY_REGION, region);
         credentials = new AccessKeyCredentials(id, secret);
         String endpointText = values.get(KEY_ENDPOINT);
         if (endpointText != null) {
@@ -341,7 +370,7 @@ public final class CredentialsFile {
         // The exception's message never holds the secret: AccessKeyCredentials does not echo it.
         throw malformed(file, headerLine, "profile [" + name + "]: " + e.getMessage());
       }
-      return new Profile(name, credentials, endpoint, tls);
+      return new Profile(name, credentials, endpoint, tls, region);
     }
   }
 }

@@ -40,6 +40,8 @@ import org.apsara.tenant.api.v1.DetachPolicyFromUserRequest;
 import org.apsara.tenant.api.v1.GetCallerIdentityRequest;
 import org.apsara.tenant.api.v1.GetCallerIdentityResponse;
 import org.apsara.tenant.api.v1.GetPolicyRequest;
+import org.apsara.tenant.api.v1.GetServiceCredentialRequest;
+import org.apsara.tenant.api.v1.GetServiceCredentialResponse;
 import org.apsara.tenant.api.v1.GetTenantRequest;
 import org.apsara.tenant.api.v1.GetUserRequest;
 import org.apsara.tenant.api.v1.Group;
@@ -338,6 +340,23 @@ public final class IdentityClient implements AutoCloseable {
   /** Who the server takes the caller to be. */
   public GetCallerIdentityResponse getCallerIdentity() {
     return stub().getCallerIdentity(GetCallerIdentityRequest.getDefaultInstance());
+  }
+
+  // ------------------------------------------------------------------------------------ services
+
+  /**
+   * What a service needs to verify and authorize {@code accessKeyId}'s calls to it on {@code date}
+   * (the derived signing key, never the secret; see {@code GetServiceCredential} in the contract).
+   * The caller must be allowed {@code ram:GetServiceCredential} for the service.
+   *
+   * @param date the UTC day, {@code yyyyMMdd}
+   * @throws io.grpc.StatusRuntimeException {@code NOT_FOUND} for an unknown AccessKey, and as
+   *     every call
+   */
+  public GetServiceCredentialResponse getServiceCredential(
+      String accessKeyId, String date, String service) {
+    return stub().getServiceCredential(GetServiceCredentialRequest.newBuilder()
+        .setAccessKeyId(accessKeyId).setDate(date).setService(service).build());
   }
 
   @Override

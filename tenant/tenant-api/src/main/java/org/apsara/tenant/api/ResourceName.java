@@ -88,6 +88,14 @@ public record ResourceName(String service, String region, String tenant, String 
     return ram(tenant, "policy/*");
   }
 
+  /**
+   * The right to learn a service's view of AccessKeys ({@code ram:GetServiceCredential}): {@code
+   * acs:ram:*:system:service/<service>}, a resource of the system tenant in every region.
+   */
+  public static ResourceName serviceCredential(String service) {
+    return new ResourceName(RAM, "*", IdentityNames.SYSTEM_TENANT, "service/" + service);
+  }
+
   private static ResourceName ram(String tenant, String relativeId) {
     return new ResourceName(RAM, "", tenant, relativeId);
   }

@@ -50,6 +50,28 @@ class CredentialsFileTest {
   }
 
   @Test
+  void aProfileNamesItsRegionOnlyWhenItIsNotTheDefault() throws Exception {
+    Path file = dir.resolve("credentials");
+    CredentialsFile.Profile hangzhou = new CredentialsFile.Profile("hz", ALICE,
+        Optional.of(HostPort.parse("10.0.0.5:7070")), Optional.empty(), "cn-hangzhou");
+
+    CredentialsFile.write(file, hangzhou);
+    CredentialsFile.write(file, profile("default", BOB));
+
+    assertThat(Files.readString(file)).contains("endpoint = 10.0.0.5:7070\nregion = cn-hangzhou\n")
+        .containsOnlyOnce("region");
+    assertThat(CredentialsFile.read(file, "hz")).contains(hangzhou);
+    CredentialsFile.Profile local = CredentialsFile.read(file, "default").orElseThrow();
+    assertThat(local.region()).isEqualTo(CredentialsFile.DEFAULT_REGION).isEqualTo("local");
+    assertThat(hangzhou.serviceScope("pangu").toString()).isEqualTo("cn-hangzhou/pangu");
+
+    Files.writeString(file, "[bad]\naccess_key_id = LTAIx\naccess_key_secret = s\n"
+        + "region = CN/Hangzhou\n");
+    assertThatThrownBy(() -> CredentialsFile.read(file, "bad"))
+        .isInstanceOf(IOException.class).hasMessageContaining("region");
+  }
+
+  @Test
   void aProfileCarriesTheFilesToCallTheServiceOverTls() throws Exception {
     Path file = dir.resolve("credentials");
     TlsMaterial tls = TlsMaterial.mutual(Path.of("/etc/apsara/certs/cli.crt"),

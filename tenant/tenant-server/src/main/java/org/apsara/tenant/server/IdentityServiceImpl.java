@@ -1,11 +1,16 @@
 package org.apsara.tenant.server;
 
+import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
@@ -13,10 +18,16 @@ import org.apsara.security.grpc.Authorization;
 import org.apsara.security.grpc.Authorization.Access;
 import org.apsara.security.grpc.Authorizer;
 import org.apsara.security.grpc.SecurityContext;
+import org.apsara.security.policy.Policy;
+import org.apsara.security.sign.CredentialScope;
 import org.apsara.security.sign.Principal;
+import org.apsara.security.sign.ScopedSignature;
+import org.apsara.security.sign.ServiceScope;
+import org.apsara.security.sign.SignatureV3;
 import org.apsara.tenant.api.CreatedAccessKey;
 import org.apsara.tenant.api.IdentityNames;
 import org.apsara.tenant.api.ResourceName;
+import org.apsara.tenant.api.TenantAuthorizer;
 import org.apsara.tenant.api.v1.AccessKeyStatus;
 import org.apsara.tenant.api.v1.AddUserToGroupRequest;
 import org.apsara.tenant.api.v1.AddUserToGroupResponse;
@@ -48,10 +59,13 @@ import org.apsara.tenant.api.v1.DetachPolicyFromGroupRequest;
 import org.apsara.tenant.api.v1.DetachPolicyFromGroupResponse;
 import org.apsara.tenant.api.v1.DetachPolicyFromUserRequest;
 import org.apsara.tenant.api.v1.DetachPolicyFromUserResponse;
+import org.apsara.tenant.api.v1.EffectivePolicy;
 import org.apsara.tenant.api.v1.GetCallerIdentityRequest;
 import org.apsara.tenant.api.v1.GetCallerIdentityResponse;
 import org.apsara.tenant.api.v1.GetPolicyRequest;
 import org.apsara.tenant.api.v1.GetPolicyResponse;
+import org.apsara.tenant.api.v1.GetServiceCredentialRequest;
+import org.apsara.tenant.api.v1.GetServiceCredentialResponse;
 import org.apsara.tenant.api.v1.GetTenantRequest;
 import org.apsara.tenant.api.v1.GetTenantResponse;
 import org.apsara.tenant.api.v1.GetUserRequest;
@@ -69,6 +83,7 @@ import org.apsara.tenant.api.v1.ListUsersRequest;
 import org.apsara.tenant.api.v1.ListUsersResponse;
 import org.apsara.tenant.api.v1.RemoveUserFromGroupRequest;
 import org.apsara.tenant.api.v1.RemoveUserFromGroupResponse;
+import org.apsara.tenant.api.v1.ServicePrincipal;
 import org.apsara.tenant.api.v1.Tenant;
 import org.apsara.tenant.api.v1.UpdateAccessKeyRequest;
 import org.apsara.tenant.api.v1.UpdateAccessKeyResponse;
@@ -86,7 +101,8 @@ import org.slf4j.LoggerFactory;
  * AccessKey calls and attaching policies to a user, {@code group/<name>} for group calls,
  * {@code policy/<name>} for policy calls, {@code user/*} (and so on) for lists. {@code ListTenants}
  * returns the tenants on which the caller may {@code ram:GetTenant}; {@code GetCallerIdentity}
- * needs no permission. Names are validated before authorization, so that a resource name is never
+ * needs no permission; {@code GetServiceCredential} checks {@code ram:GetServiceCredential} on
+ * {@code acs:ram:*:system:service/<service>} ({@link ResourceName#serviceCredential}). Names are validated before authorization, so that a resource name is never
  * built from a malformed one.
  *
  * <p>A change is answered once this server's {@link IdentityView} shows it (waiting at most {@link
@@ -97,6 +113,11 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe.
  */
 public final class IdentityServiceImpl extends IdentityServiceGrpc.IdentityServiceImplBase {
+  /**
+   * How many days from today (UTC) {@code GetServiceCredential} gives out keys for: one, so that a
+   * request signed just before midnight and checked just after, or the other way round, verifies.
+   */
+  public static final int SERVICE_CREDENTIAL_DAYS_MAX = 1;
   /** The longest a change's response waits for the change to be visible in the view. */
   public static final Duration VIEW_CATCH_UP_TIMEOUT = Duration.ofSeconds(5);
 
@@ -107,18 +128,22 @@ public final class IdentityServiceImpl extends IdentityServiceGrpc.IdentityServi
   private final Authorizer authorizer;
   private final Authorization authorization;
   private final Clock clock;
+  private final String region;
 
   /**
    * @param authorizer decides each call; {@code authorization} must use the same one, and is what
    *     checks and audits the calls; the authorizer is asked directly only to filter lists
+   * @param region this cluster's region, which {@code GetServiceCredential} derives keys for
    */
   public IdentityServiceImpl(IdentityStore store, IdentityView view, Authorizer authorizer,
-      Authorization authorization, Clock clock) {
+      Authorization authorization, Clock clock, String region) {
     this.store = Objects.requireNonNull(store, "store");
     this.view = Objects.requireNonNull(view, "view");
     this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
     this.authorization = Objects.requireNonNull(authorization, "authorization");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.region = Objects.requireNonNull(region, "region");
+    ServiceScope.checkName("region", region);
   }
 
   // ------------------------------------------------------------------------------------- tenants
@@ -450,6 +475,57 @@ public final class IdentityServiceImpl extends IdentityServiceGrpc.IdentityServi
           .setAccessKeyId(caller.accessKeyId())
           .setArn(caller.arn())
           .build();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------ services
+
+  /**
+   * Answers from the view, like signature checks. Allowed calls are not audited: every service
+   * asks again about every AccessKey it uses every few seconds, which would bury the audit trail;
+   * denials are.
+   */
+  @Override
+  public void getServiceCredential(
+      GetServiceCredentialRequest request, StreamObserver<GetServiceCredentialResponse> out) {
+    respond(out, () -> {
+      String accessKeyId = request.getAccessKeyId();
+      if (!SignatureV3.isValidAccessKeyId(accessKeyId)) {
+        throw new IllegalArgumentException("\"" + accessKeyId + "\" is not an AccessKey id");
+      }
+      ServiceScope.checkName("service", request.getService());
+      LocalDate date = CredentialScope.parseDate(request.getDate());
+      LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+      if (Math.abs(ChronoUnit.DAYS.between(today, date)) > SERVICE_CREDENTIAL_DAYS_MAX) {
+        throw new IllegalArgumentException("the date " + request.getDate() + " is more than "
+            + SERVICE_CREDENTIAL_DAYS_MAX + " day from today (" + today + " UTC); keys are given"
+            + " out for yesterday, today and tomorrow only");
+      }
+      require("ram:GetServiceCredential", ResourceName.serviceCredential(request.getService()),
+          Access.READ);
+      IdentityView.KeyWithPolicies found = view.accessKeyWithPolicies(accessKeyId)
+          .orElseThrow(() -> Status.NOT_FOUND
+              .withDescription("the AccessKey " + accessKeyId + " does not exist")
+              .asRuntimeException());
+      Principal owner = found.key().principal();
+      CredentialScope scope = new CredentialScope(date, region, request.getService());
+      byte[] signingKey =
+          ScopedSignature.deriveSigningKey(found.key().accessKeySecret(), scope);
+      GetServiceCredentialResponse.Builder response = GetServiceCredentialResponse.newBuilder()
+          .setSigningKey(ByteString.copyFrom(signingKey))
+          .setEnabled(found.key().enabled())
+          .setPrincipal(ServicePrincipal.newBuilder()
+              .setTenant(owner.tenantId())
+              .setUserName(owner.userName())
+              .setRoot(TenantAuthorizer.isRoot(owner))
+              .setArn(owner.arn()))
+          .setRegion(region);
+      for (Policy policy : found.policies()) {
+        response.addPolicies(EffectivePolicy.newBuilder()
+            .setName(policy.name()).setDocument(policy.document().toJson()));
+      }
+      Arrays.fill(signingKey, (byte) 0); // the response holds its own copy
+      return response.build();
     });
   }
 

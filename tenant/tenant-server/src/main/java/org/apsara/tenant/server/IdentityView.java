@@ -34,6 +34,7 @@ import org.apsara.nuwa.client.WatchResponse;
 import org.apsara.nuwa.client.Watcher;
 import org.apsara.security.crypto.SecretBox;
 import org.apsara.security.crypto.SecretBoxException;
+import org.apsara.security.policy.CrossTenantPolicies;
 import org.apsara.security.policy.DecisionCache;
 import org.apsara.security.policy.InvalidPolicyException;
 import org.apsara.security.policy.Policy;
@@ -43,6 +44,7 @@ import org.apsara.security.sign.AccessKeyResolver;
 import org.apsara.security.sign.Principal;
 import org.apsara.security.sign.ResolvedAccessKey;
 import org.apsara.tenant.api.ResourceName;
+import org.apsara.tenant.api.TenantAuthorizer;
 import org.apsara.tenant.server.store.IdentityKeys;
 import org.apsara.tenant.server.store.IdentityKeys.AccessKeyKey;
 import org.apsara.tenant.server.store.IdentityKeys.GroupAttachmentKey;
@@ -60,7 +62,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What authentication and authorization need of the identity store, in memory and kept up to date:
  * AccessKeys with their opened secrets ({@link AccessKeyResolver}), and the policies that apply to
- * each user, its own and its groups' ({@link PolicySource}).
+ * each user, its own and its groups' ({@link PolicySource}, {@link
+ * TenantAuthorizer.PrincipalPolicies}).
  *
  * <p><b>Following the store.</b> {@link #start} reads everything under {@link IdentityKeys#ROOT}
  * at one revision, then watches the prefix from the next revision on, applying each revision's
@@ -83,7 +86,8 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. Lookups take a read lock and never block on I/O; changes are applied on the Nuwa
  * client's callback threads, one revision at a time.
  */
-public final class IdentityView implements AccessKeyResolver, PolicySource, AutoCloseable {
+public final class IdentityView
+    implements AccessKeyResolver, PolicySource, TenantAuthorizer.PrincipalPolicies, AutoCloseable {
   /** Keys read per request when the view (re)loads, so that no response grows without bound. */
   public static final int LOAD_PAGE_KEYS = 1000;
   /** How often {@link #awaitRevision} asks the watch to report its progress while it waits. */
@@ -198,18 +202,6 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
    */
   @Override
   public List<Policy> policiesFor(String principal) {
-    return policiesFor(principal, false);
-  }
-
-  /**
-   * The same policies as {@link #policiesFor}, in the form that applies to resources of other
-   * tenants (see {@link CrossTenantPolicies}).
-   */
-  PolicySource crossTenantPolicies() {
-    return principal -> policiesFor(principal, true);
-  }
-
-  private List<Policy> policiesFor(String principal, boolean crossTenant) {
     ResourceName arn;
     try {
       arn = ResourceName.parse(principal);
@@ -220,8 +212,42 @@ public final class IdentityView implements AccessKeyResolver, PolicySource, Auto
       return List.of();
     }
     String user = arn.relativeId().substring("user/".length());
-    return read(image -> image.policiesOf(arn.tenant(), user, crossTenant));
+    return read(image -> image.policiesOf(arn.tenant(), user, false));
   }
+
+  /** The policies of {@code principal}'s user, as {@link #policiesFor} gives them. */
+  @Override
+  public List<Policy> ownTenantPolicies(Principal principal) {
+    return read(image -> image.policiesOf(principal.tenantId(), principal.userName(), false));
+  }
+
+  /**
+   * The same policies as {@link #ownTenantPolicies}, in the form that applies to resources of
+   * other tenants (see {@link CrossTenantPolicies}).
+   */
+  @Override
+  public List<Policy> crossTenantPolicies(Principal principal) {
+    return read(image -> image.policiesOf(principal.tenantId(), principal.userName(), true));
+  }
+
+  /**
+   * An AccessKey (with its opened secret, enabled or not) and the policies of its user, read
+   * together so that no change is half in the answer; empty for an unknown AccessKey.
+   */
+  Optional<KeyWithPolicies> accessKeyWithPolicies(String accessKeyId) {
+    return read(image -> {
+      ResolvedAccessKey key = image.accessKeys.get(accessKeyId);
+      if (key == null) {
+        return Optional.empty();
+      }
+      Principal owner = key.principal();
+      return Optional.of(new KeyWithPolicies(
+          key, image.policiesOf(owner.tenantId(), owner.userName(), false)));
+    });
+  }
+
+  /** What {@link #accessKeyWithPolicies} returns. */
+  record KeyWithPolicies(ResolvedAccessKey key, List<Policy> policies) {}
 
   private <T> T read(Function<Image, T> lookup) {
     imageLock.readLock().lock();

@@ -40,6 +40,7 @@ import org.apsara.security.sign.SignatureVerifier;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.tenant.api.CreatedAccessKey;
 import org.apsara.tenant.api.CredentialsFile;
+import org.apsara.tenant.api.TenantAuthorizer;
 import org.apsara.tenant.server.store.IdentityStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +53,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #start} bootstraps the cluster if this is its first server (see {@link Bootstrap}),
  * loads the {@link IdentityView}, opens the port, and registers. Every call except the gRPC health
- * check must be signed; every call is authorized by the {@link PolicyAuthorizer} and audited to
+ * check must be signed; every call is authorized by a {@link TenantAuthorizer} and audited to
  * the {@value Slf4jAuditSink#LOGGER_NAME} logger unless another sink is given. With a Nuwa login
  * ({@link TenantConfig#nuwaUser()}, the root user of a Nuwa with authentication on), a {@link
  * NuwaAuthSync} also makes every enabled AccessKey a Nuwa user that reaches the keys of its
@@ -148,9 +149,9 @@ public final class TenantServer implements AutoCloseable {
           config.nuwaEndpoints(), config.nuwaUser().get(), nuwaPassword.get(),
           config.nuwaTls().orElse(null)), config.region()));
     }
-    PolicyAuthorizer authorizer = new PolicyAuthorizer(view, decisions, config.region());
+    TenantAuthorizer authorizer = new TenantAuthorizer(view, decisions, config.region());
     IdentityServiceImpl service = new IdentityServiceImpl(store, view, authorizer,
-        new Authorization(authorizer, auditSink, clock), clock);
+        new Authorization(authorizer, auditSink, clock), clock, config.region());
     AuthenticationServerInterceptor authentication = new AuthenticationServerInterceptor(
         new SignatureVerifier(clock, new NonceCache()), view, auditSink, UNAUTHENTICATED_METHODS);
     GrpcServerMetrics callMetrics = new GrpcServerMetrics(metrics);

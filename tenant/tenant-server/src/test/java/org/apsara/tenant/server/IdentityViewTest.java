@@ -16,6 +16,7 @@ import org.apsara.security.policy.DecisionCache;
 import org.apsara.security.sign.Principal;
 import org.apsara.security.sign.ResolvedAccessKey;
 import org.apsara.tenant.api.CreatedAccessKey;
+import org.apsara.tenant.api.TenantAuthorizer;
 import org.apsara.tenant.server.store.IdentityStore;
 import org.apsara.testkit.TcpProxy;
 import org.junit.jupiter.api.AfterAll;
@@ -37,7 +38,7 @@ class IdentityViewTest {
 
   private DecisionCache decisions;
   private IdentityView view;
-  private PolicyAuthorizer authorizer;
+  private TenantAuthorizer authorizer;
   private String tenant;
 
   @BeforeAll
@@ -59,7 +60,7 @@ class IdentityViewTest {
     store.createUser(tenant, "alice", "");
     decisions = new DecisionCache(DecisionCache.DEFAULT_MAX_ENTRIES);
     view = IdentityView.start(client, secretBox, decisions);
-    authorizer = new PolicyAuthorizer(view, decisions, "local");
+    authorizer = new TenantAuthorizer(view, decisions, "local");
   }
 
   @AfterEach

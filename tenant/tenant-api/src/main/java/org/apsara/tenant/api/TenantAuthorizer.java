@@ -1,18 +1,20 @@
-package org.apsara.tenant.server;
+package org.apsara.tenant.api;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.apsara.security.grpc.AuthorizationDecision;
 import org.apsara.security.grpc.Authorizer;
+import org.apsara.security.policy.CrossTenantPolicies;
 import org.apsara.security.policy.Decision;
 import org.apsara.security.policy.DecisionCache;
 import org.apsara.security.policy.EvaluationRequest;
+import org.apsara.security.policy.Policy;
 import org.apsara.security.sign.Principal;
-import org.apsara.tenant.api.IdentityNames;
-import org.apsara.tenant.api.ResourceName;
 
 /**
- * Decides who may do what, the way RAM does.
+ * Decides who may do what, the way RAM does; the same rules in the identity service and in every
+ * service that authorizes its own calls.
  *
  * <ol>
  *   <li>The root user of the {@link IdentityNames#SYSTEM_TENANT system} tenant may do anything.
@@ -29,28 +31,47 @@ import org.apsara.tenant.api.ResourceName;
  * <p>Each decision's reason names what decided it: the root rule, or the policy and statement. It
  * reaches the caller and the audit log through {@link org.apsara.security.grpc.Authorization}.
  *
- * <p>Thread-safe and non-blocking: it answers from the {@link IdentityView}'s memory.
+ * <p>Thread-safe and non-blocking as long as the {@link PrincipalPolicies} is.
  */
-public final class PolicyAuthorizer implements Authorizer {
-  private final IdentityView view;
+public final class TenantAuthorizer implements Authorizer {
+  /**
+   * The policies that apply to a principal: its own and its groups', in a stable order (the order
+   * decides which statement a decision names). Implementations must be thread-safe, answer from
+   * memory, and return an empty list for a principal they do not know.
+   */
+  public interface PrincipalPolicies {
+    /** The policies as they apply to resources of the principal's own tenant. */
+    List<Policy> ownTenantPolicies(Principal principal);
+
+    /** The same policies, restricted by {@link CrossTenantPolicies#restrict}, in the same order. */
+    List<Policy> crossTenantPolicies(Principal principal);
+  }
+
+  private final PrincipalPolicies policies;
   private final DecisionCache decisions;
   private final String region;
 
   /**
-   * @param view the policies of each principal
-   * @param decisions the cache the view invalidates
+   * @param policies the policies of each principal
+   * @param decisions the cache of decisions; whoever changes what {@code policies} answers must
+   *     invalidate it as {@link DecisionCache} says (decisions are cached by the user's ARN)
    * @param region this cluster's region name, as it appears in resource names
    */
-  public PolicyAuthorizer(IdentityView view, DecisionCache decisions, String region) {
-    this.view = Objects.requireNonNull(view, "view");
+  public TenantAuthorizer(PrincipalPolicies policies, DecisionCache decisions, String region) {
+    this.policies = Objects.requireNonNull(policies, "policies");
     this.decisions = Objects.requireNonNull(decisions, "decisions");
     this.region = Objects.requireNonNull(region, "region");
+  }
+
+  /** Whether {@code principal} is its tenant's root user. */
+  public static boolean isRoot(Principal principal) {
+    return principal.userName().equals(IdentityNames.ROOT_USER);
   }
 
   @Override
   public AuthorizationDecision authorize(
       Principal principal, String action, String resource, Map<String, String> requestContext) {
-    boolean root = principal.userName().equals(IdentityNames.ROOT_USER);
+    boolean root = isRoot(principal);
     if (root && principal.tenantId().equals(IdentityNames.SYSTEM_TENANT)) {
       return AuthorizationDecision.allow("the root user of the " + IdentityNames.SYSTEM_TENANT
           + " tenant may do anything");
@@ -74,9 +95,13 @@ public final class PolicyAuthorizer implements Authorizer {
       return AuthorizationDecision.deny("the resource's tenant \"" + name.tenant()
           + "\" is not a tenant name");
     }
+    // The cache asks its source by the principal's ARN; the source answers for this principal,
+    // whose ARN that is.
     Decision decision = decisions.decide(
         new EvaluationRequest(principal.arn(), action, resource, requestContext),
-        ownTenant ? view : view.crossTenantPolicies());
+        ownTenant
+            ? arn -> policies.ownTenantPolicies(principal)
+            : arn -> policies.crossTenantPolicies(principal));
     return switch (decision.outcome()) {
       case ALLOW -> AuthorizationDecision.allow("allowed by policy \"" + decision.policyName()
           + "\" Statement[" + decision.statementIndex() + "]");

@@ -1,15 +1,9 @@
-package org.apsara.tenant.server;
+package org.apsara.security.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Optional;
-import org.apsara.security.policy.Decision;
-import org.apsara.security.policy.EvaluationRequest;
-import org.apsara.security.policy.Policy;
-import org.apsara.security.policy.PolicyDocument;
-import org.apsara.security.policy.PolicyEvaluator;
-import org.apsara.security.policy.Statement;
 import org.junit.jupiter.api.Test;
 
 class CrossTenantPoliciesTest {

@@ -12,6 +12,7 @@ import org.apsara.security.grpc.AuthorizationDecision;
 import org.apsara.security.policy.DecisionCache;
 import org.apsara.security.sign.Principal;
 import org.apsara.tenant.api.IdentityNames;
+import org.apsara.tenant.api.TenantAuthorizer;
 import org.apsara.tenant.server.store.IdentityStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Who may do what: the root rules, RAM policies, and the wall between tenants. */
-class PolicyAuthorizerTest {
+class TenantAuthorizerTest {
   private static final String KEY_ID = "LTAItestKey0000000000000";
   private static final String REGION = "cn-test";
 
@@ -30,7 +31,7 @@ class PolicyAuthorizerTest {
 
   private DecisionCache decisions;
   private IdentityView view;
-  private PolicyAuthorizer authorizer;
+  private TenantAuthorizer authorizer;
   private String acme;
   private String other;
 
@@ -55,7 +56,7 @@ class PolicyAuthorizerTest {
     store.createUser(acme, "alice", "");
     decisions = new DecisionCache(DecisionCache.DEFAULT_MAX_ENTRIES);
     view = IdentityView.start(client, secretBox, decisions);
-    authorizer = new PolicyAuthorizer(view, decisions, REGION);
+    authorizer = new TenantAuthorizer(view, decisions, REGION);
   }
 
   @AfterEach

@@ -1,4 +1,4 @@
-package org.apsara.tenant.server;
+package org.apsara.security.policy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,11 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.apsara.security.policy.Effect;
-import org.apsara.security.policy.InvalidPolicyException;
-import org.apsara.security.policy.Policy;
-import org.apsara.security.policy.PolicyDocument;
-import org.apsara.security.policy.Statement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,14 +22,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The restricted policy keeps the name and the statement numbering of the original, so that a
  * decision reached with it names the statement as the author wrote it. An {@code Allow} statement
- * left without patterns gets {@link #NEVER_MATCHING_RESOURCE} instead. Stateless and thread-safe.
+ * left without patterns gets {@link #NEVER_MATCHING_RESOURCE} instead.
+ *
+ * <p>Whoever authorizes requests for tenants (the identity service, and every service that checks
+ * policies itself) evaluates a request for another tenant's resource against these forms, so
+ * that the wall between tenants is the same everywhere. Stateless and thread-safe.
  */
-final class CrossTenantPolicies {
+public final class CrossTenantPolicies {
   /**
    * A resource pattern no request matches: its tenant "." is not a tenant name (tenant names have no
    * '.'), and cross-tenant requests are only evaluated for resources of valid tenants.
    */
-  static final String NEVER_MATCHING_RESOURCE = "acs:ram::.:none";
+  public static final String NEVER_MATCHING_RESOURCE = "acs:ram::.:none";
 
   private static final Logger LOG = LoggerFactory.getLogger(CrossTenantPolicies.class);
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -45,7 +44,7 @@ final class CrossTenantPolicies {
    * The policy as it applies across tenants, or empty if no statement of it can (no {@code Deny},
    * and no {@code Allow} naming a tenant).
    */
-  static Optional<Policy> restrict(Policy policy) {
+  public static Optional<Policy> restrict(Policy policy) {
     List<Statement> statements = policy.document().statements();
     boolean changed = false;
     boolean anyApplies = false;
