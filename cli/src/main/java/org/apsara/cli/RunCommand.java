@@ -418,6 +418,11 @@ final class RunCommand implements Runnable {
         + ChunkServerConfig.DEFAULT_PORT + ").")
     Integer port;
 
+    @Option(names = "--data-port", description = "Port of the bulk read path (data.port): 0 picks"
+        + " a free one (the default; clients ask the data service), -1 turns it off. Closed with"
+        + " TLS.")
+    Integer dataPort;
+
     @Option(names = "--rack", description = "This machine's rack, e.g. /dc1/rack7, for placement.")
     String rack;
 
@@ -439,6 +444,7 @@ final class RunCommand implements Runnable {
       options.put("token.key.file", tokenKeyFile == null ? null : tokenKeyFile.toString());
       options.put("host", host);
       options.put("port", port == null ? null : port.toString());
+      options.put("data.port", dataPort == null ? null : dataPort.toString());
       options.put("rack", rack);
       options.put("metrics.port", metricsPort == null ? null : metricsPort.toString());
       ChunkServerConfig config =
@@ -451,6 +457,8 @@ final class RunCommand implements Runnable {
       ChunkServer server =
           ChunkServer.start(config);
       return runUntilStopped(server, "pangu chunkserver serving on " + server.address()
+          + (server.bulkReadPort() > 0 ? " (bulk reads on port " + server.bulkReadPort() + ")"
+              : "")
           + (config.masterAddresses().isEmpty() ? " (no --masters: reporting to no master)"
               : ", reporting to " + config.masterAddresses()));
     }

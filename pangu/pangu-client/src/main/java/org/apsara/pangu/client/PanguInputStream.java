@@ -22,6 +22,8 @@ import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.GetReplicaResponse;
 import org.apsara.pangu.api.v1.LocatedChunk;
+import org.apsara.pangu.client.chunkserver.BulkReadClient;
+import org.apsara.pangu.client.chunkserver.BulkReadClient.BulkReadStream;
 import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,13 @@ import org.slf4j.LoggerFactory;
  * which replaces it. Replicas that failed are tried last for the rest of the stream. When every
  * replica fails, the locations are fetched again once (with fresh read tokens) before the read
  * fails with {@link PanguErrorCode#CHUNK_UNREADABLE}.
+ *
+ * <p><b>Bulk reads.</b> A chunkserver that offers the bulk read path (plain TCP, data sent with
+ * {@code sendfile}, see {@link BulkReadClient}) is read through it; this stream verifies every 4
+ * KiB block against the checksum the chunkserver stored, and a block that fails is handled as a
+ * replica answering {@code DATA_LOSS}. When the bulk path fails for any other reason than an
+ * answer about the replica (refused, closed mid-read, timed out), the same replica is read through
+ * gRPC, and that chunkserver is read through gRPC for a while.
  *
  * <p><b>Files being written.</b> The length of an open file's uncommitted last chunk is what its
  * replicas synced, so bytes the writer hsynced are readable. Reaching the end of an open file, or
@@ -67,6 +76,13 @@ public final class PanguInputStream extends InputStream {
    * the read timeout even for a slow reader.
    */
   static final long READ_AHEAD_BYTES = 16L << 20;
+  /**
+   * Bytes one sequential read asks a replica for over the bulk path: the rest of the chunk, up to
+   * this. The server sends only as fast as the reader takes (TCP's own flow control), and a
+   * reader that seeks away closes the connection, so a large request costs nothing when
+   * abandoned and saves a round trip per {@link #READ_AHEAD_BYTES}.
+   */
+  static final long BULK_READ_AHEAD_BYTES_MAX = 1L << 30;
   static final long LOCATION_RETRY_PAUSE_MS_MIN = 100;
   static final long LOCATION_RETRY_PAUSE_MS_MAX = 1000;
 
@@ -105,18 +121,77 @@ public final class PanguInputStream extends InputStream {
   private static final class ReadAhead {
     final Chunk chunk;
     final ChunkServerLocation location;
-    final ChunkServerClient.ReadStream stream;
-    /** The current message's data not taken yet; empty between messages. */
-    ByteBuffer data = ByteBuffer.allocate(0);
+    final ReplicaStream stream;
     long filePos;
 
-    ReadAhead(Chunk chunk, ChunkServerLocation location, ChunkServerClient.ReadStream stream,
-        long filePos) {
+    ReadAhead(Chunk chunk, ChunkServerLocation location, ReplicaStream stream, long filePos) {
       this.chunk = chunk;
       this.location = location;
       this.stream = stream;
       this.filePos = filePos;
     }
+  }
+
+  /** A replica read over gRPC or the bulk path, taken into the caller's arrays. */
+  private interface ReplicaStream extends AutoCloseable {
+    /** Up to {@code len} bytes, at least one; -1 once the read is done. */
+    int read(byte[] b, int off, int len);
+
+    /** The bulk client serving this read, or null for gRPC. */
+    BulkReadClient bulk();
+
+    @Override
+    void close();
+  }
+
+  private static ReplicaStream grpcStream(ChunkServerClient.ReadStream stream) {
+    return new ReplicaStream() {
+      /** The current message's data not taken yet; empty between messages. */
+      private ByteBuffer data = ByteBuffer.allocate(0);
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (!data.hasRemaining()) {
+          ByteBuffer next = stream.next();
+          if (next == null) {
+            return -1;
+          }
+          data = next;
+        }
+        int take = Math.min(len, data.remaining());
+        data.get(b, off, take);
+        return take;
+      }
+
+      @Override
+      public BulkReadClient bulk() {
+        return null;
+      }
+
+      @Override
+      public void close() {
+        stream.close();
+      }
+    };
+  }
+
+  private static ReplicaStream bulkStream(BulkReadClient client, BulkReadStream stream) {
+    return new ReplicaStream() {
+      @Override
+      public int read(byte[] b, int off, int len) {
+        return stream.read(b, off, len);
+      }
+
+      @Override
+      public BulkReadClient bulk() {
+        return client;
+      }
+
+      @Override
+      public void close() {
+        stream.close();
+      }
+    };
   }
 
   private PanguInputStream(PanguClient client, String path) {
@@ -332,29 +407,29 @@ public final class PanguInputStream extends InputStream {
     int n = 0;
     try {
       while (n < want) {
-        if (!ahead.data.hasRemaining()) {
-          ByteBuffer next = ahead.stream.next();
-          if (next == null) {
-            // This stretch is read: go on with the next one from here.
-            endReadAhead();
-            if (!startReadAhead(chunk, at + n)) {
-              break;
-            }
-            continue;
+        int take = ahead.stream.read(b, off + n, want - n);
+        if (take < 0) {
+          // This stretch is read: go on with the next one from here.
+          endReadAhead();
+          if (!startReadAhead(chunk, at + n)) {
+            break;
           }
-          ahead.data = next;
+          continue;
         }
-        int take = Math.min(want - n, ahead.data.remaining());
-        ahead.data.get(b, off + n, take);
         n += take;
         ahead.filePos += take;
       }
     } catch (StatusRuntimeException e) {
       ReadAhead failed = ahead;
       endReadAhead();
-      Status.Code code = e.getStatus().getCode();
-      if (code != Status.Code.DEADLINE_EXCEEDED && code != Status.Code.CANCELLED) {
-        replicaFailed(failed.chunk.located(), failed.location, e);
+      if (failed.stream.bulk() != null && BulkReadClient.isTransportFailure(e)) {
+        // Not the replica's fault: the one-call read below goes through gRPC.
+        bulkFailed(failed.location, failed.stream.bulk(), e);
+      } else {
+        Status.Code code = e.getStatus().getCode();
+        if (code != Status.Code.DEADLINE_EXCEEDED && code != Status.Code.CANCELLED) {
+          replicaFailed(failed.chunk.located(), failed.location, e);
+        }
       }
     }
     return n;
@@ -368,16 +443,65 @@ public final class PanguInputStream extends InputStream {
     }
     ChunkServerLocation location = locations.get(0);
     long offsetInChunk = at - chunk.fileOffset();
-    long length = Math.min(READ_AHEAD_BYTES, chunk.end() - at);
+    LocatedChunk located = chunk.located();
     try {
+      BulkReadClient bulk = client.chunkServers().bulk(location.getAddress());
+      if (bulk != null) {
+        long length = Math.min(BULK_READ_AHEAD_BYTES_MAX, chunk.end() - at);
+        try {
+          BulkReadStream stream = bulk.openRead(located.getChunkId(), located.getGeneration(),
+              offsetInChunk, length, located.getToken(), readTimeout);
+          ahead = new ReadAhead(chunk, location, bulkStream(bulk, stream), at);
+          return true;
+        } catch (StatusRuntimeException e) {
+          if (!BulkReadClient.isTransportFailure(e)) {
+            return false; // the one-call read below fails over and reports
+          }
+          bulkFailed(location, bulk, e);
+        }
+      }
+      long length = Math.min(READ_AHEAD_BYTES, chunk.end() - at);
       ChunkServerClient.ReadStream stream = client.chunkServers().get(location.getAddress())
-          .openRead(chunk.located().getChunkId(), chunk.located().getGeneration(), offsetInChunk,
-              length, chunk.located().getToken(), readTimeout);
-      ahead = new ReadAhead(chunk, location, stream, at);
+          .openRead(located.getChunkId(), located.getGeneration(), offsetInChunk, length,
+              located.getToken(), readTimeout);
+      ahead = new ReadAhead(chunk, location, grpcStream(stream), at);
       return true;
     } catch (StatusRuntimeException | IllegalArgumentException e) {
       return false; // the one-call read below fails over and reports
     }
+  }
+
+  /** Reads of {@code location} go through gRPC for a while: its bulk path failed. */
+  private void bulkFailed(ChunkServerLocation location, BulkReadClient bulk,
+      StatusRuntimeException e) {
+    LOG.info("The bulk read path of {} ({}) failed: {}; reading it through gRPC",
+        location.getId(), location.getAddress(), e.getStatus());
+    client.chunkServers().bulkFailed(location.getAddress(), bulk);
+  }
+
+  /**
+   * Reads exactly {@code len} bytes of the replica at {@code location}: through the bulk path if
+   * the chunkserver offers it, through gRPC if not or if the bulk path fails on its own account.
+   */
+  private void readReplica(ChunkServerLocation location, LocatedChunk located, long offset,
+      byte[] b, int off, int len) {
+    BulkReadClient bulk = client.chunkServers().bulk(location.getAddress());
+    if (bulk != null) {
+      try (BulkReadStream stream = bulk.openRead(located.getChunkId(), located.getGeneration(),
+          offset, len, located.getToken(), readTimeout)) {
+        stream.readFully(b, off, len);
+        return;
+      } catch (StatusRuntimeException e) {
+        if (!BulkReadClient.isTransportFailure(e)) {
+          throw e;
+        }
+        bulkFailed(location, bulk, e);
+      }
+    }
+    ByteBuffer target = ByteBuffer.wrap(b, off, len);
+    client.chunkServers().get(location.getAddress()).read(located.getChunkId(),
+        located.getGeneration(), offset, len, located.getToken(),
+        (at, data) -> target.put(data), readTimeout);
   }
 
   private void endReadAhead() {
@@ -417,10 +541,7 @@ public final class PanguInputStream extends InputStream {
       }
       for (ChunkServerLocation location : ordered(chunk.located())) {
         try {
-          ByteBuffer target = ByteBuffer.wrap(b, off, len);
-          client.chunkServers().get(location.getAddress()).read(chunk.located().getChunkId(),
-              chunk.located().getGeneration(), offset, len, chunk.located().getToken(),
-              (at, data) -> target.put(data), readTimeout);
+          readReplica(location, chunk.located(), offset, b, off, len);
           return;
         } catch (StatusRuntimeException e) {
           failures.add(location.getId() + " at " + location.getAddress() + ": "

@@ -14,11 +14,14 @@ import org.apsara.pangu.api.ChunkServerLimits;
 import org.apsara.pangu.api.v1.ChunkServerGrpc;
 import org.apsara.pangu.api.v1.GetReplicaRequest;
 import org.apsara.pangu.api.v1.GetReplicaResponse;
+import org.apsara.pangu.api.v1.GetServerInfoRequest;
+import org.apsara.pangu.api.v1.GetServerInfoResponse;
 import org.apsara.pangu.api.v1.ReadReplicaRequest;
 import org.apsara.pangu.api.v1.ReadReplicaResponse;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.api.v1.WriteReplicaAck;
 import org.apsara.pangu.api.v1.WriteReplicaRequest;
+import org.apsara.pangu.client.chunkserver.BulkReadProtocol;
 
 /**
  * A chunkserver keeping replicas in memory, following the WriteReplica/ReadReplica/GetReplica
@@ -39,6 +42,8 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
   final java.util.concurrent.atomic.AtomicInteger readCalls =
       new java.util.concurrent.atomic.AtomicInteger();
   final AtomicLong bytesReceived = new AtomicLong();
+  /** The bulk read path this chunkserver offers, or null for none. */
+  volatile FakeBulkServer bulk;
 
   static final class Replica {
     final long generation;
@@ -166,6 +171,16 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
           .setCrc32C((int) crc.getValue()).build());
       at += n;
     }
+    out.onCompleted();
+  }
+
+  @Override
+  public void getServerInfo(GetServerInfoRequest request,
+      StreamObserver<GetServerInfoResponse> out) {
+    FakeBulkServer offered = bulk;
+    out.onNext(GetServerInfoResponse.newBuilder().setChunkserverId(id)
+        .setBulkReadPort(offered == null ? 0 : offered.port())
+        .setBulkReadVersion(BulkReadProtocol.VERSION).build());
     out.onCompleted();
   }
 

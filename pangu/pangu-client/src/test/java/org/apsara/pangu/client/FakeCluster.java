@@ -244,9 +244,24 @@ final class FakeCluster implements AutoCloseable {
     return located.build();
   }
 
+  /** Makes every chunkserver offer the bulk read path; returns their bulk servers, in order. */
+  List<FakeBulkServer> offerBulkReads() throws Exception {
+    List<FakeBulkServer> bulk = new ArrayList<>();
+    for (FakeChunkServer chunkServer : chunkServers) {
+      chunkServer.bulk = new FakeBulkServer(chunkServer);
+      bulk.add(chunkServer.bulk);
+    }
+    return bulk;
+  }
+
   @Override
   public void close() throws Exception {
     client.close();
+    for (FakeChunkServer chunkServer : chunkServers) {
+      if (chunkServer.bulk != null) {
+        chunkServer.bulk.close();
+      }
+    }
     for (GrpcTestServer server : servers) {
       server.close();
     }

@@ -33,6 +33,8 @@ import org.apsara.common.observe.ServiceHttpEndpoint;
 import org.apsara.common.time.MonotonicClock;
 import org.apsara.pangu.api.ChunkServerLimits;
 import org.apsara.pangu.api.v1.ChunkServerLocation;
+import org.apsara.pangu.api.v1.GetServerInfoResponse;
+import org.apsara.pangu.client.chunkserver.BulkReadProtocol;
 import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.chunkserver.store.ChunkServerIdentity;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
@@ -48,7 +50,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One chunkserver: the chunk store on its volumes, the background scrubber, the {@code
- * apsara.pangu.v1.ChunkServer} gRPC service and, if configured, /metrics, /health and /ready over
+ * apsara.pangu.v1.ChunkServer} gRPC service, the bulk read path ({@link BulkReadServer}, on
+ * its own port, without TLS only) and, if configured, /metrics, /health and /ready over
  * HTTP.
  *
  * <p>{@link #start} opens (and recovers) the store, loads the token keys, and starts serving;
@@ -94,6 +97,7 @@ public final class ChunkServer implements AutoCloseable {
   private ExecutorService handlers;
   private ScheduledExecutorService deadlineTimer;
   private Server grpcServer;
+  private BulkReadServer bulkReadServer;
   private ServiceHttpEndpoint httpEndpoint;
   private boolean closed;
 
@@ -152,8 +156,15 @@ public final class ChunkServer implements AutoCloseable {
     deadlineTimer = Executors.newSingleThreadScheduledExecutor(daemonThreads("chunk-deadline"));
     ReplicaCopier copier = new ReplicaCopier(store, metrics,
         source -> ChunkServerClient.connect(source, peerTls));
-    service = new ChunkServiceImpl(store, new TokenGate(verifier, metrics),
-        metrics, copier, config.replicationTimeout().toNanos(), deadlineTimer);
+    TokenGate tokens = new TokenGate(verifier, metrics);
+    if (config.bulkReadEnabled()) {
+      bulkReadServer = BulkReadServer.start(config.host(), config.dataPort(), store, tokens,
+          metrics);
+    } else if (config.dataPort() != ChunkServerConfig.DATA_PORT_OFF) {
+      LOG.info("the bulk read path stays closed with TLS: it is plaintext; reads use ReadReplica");
+    }
+    service = new ChunkServiceImpl(store, tokens, metrics, copier,
+        config.replicationTimeout().toNanos(), deadlineTimer, this::serverInfo);
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         // Every handler may block on the disk, so none runs on a network thread.
@@ -188,6 +199,7 @@ public final class ChunkServer implements AutoCloseable {
     LOG.atInfo().addKeyValue("id", id).addKeyValue("address", address())
         .addKeyValue("advertised", location().getAddress()).addKeyValue("rack", config.rack())
         .addKeyValue("masters", config.masterAddresses()).addKeyValue("tls", serverTls != null)
+        .addKeyValue("bulkReadPort", bulkReadPort())
         .addKeyValue("replicas", store.replicas().size())
         .addKeyValue("volumes", config.storeConfig().volumes().size())
         .log("chunkserver started");
@@ -199,6 +211,15 @@ public final class ChunkServer implements AutoCloseable {
         .setId(id)
         .setAddress(HostPort.of(config.advertiseHost(), grpcServer.getPort()).format())
         .setRack(config.rack())
+        .build();
+  }
+
+  /** What GetServerInfo answers. */
+  GetServerInfoResponse serverInfo() {
+    return GetServerInfoResponse.newBuilder()
+        .setChunkserverId(id)
+        .setBulkReadPort(Math.max(0, bulkReadPort()))
+        .setBulkReadVersion(BulkReadProtocol.VERSION)
         .build();
   }
 
@@ -287,6 +308,19 @@ public final class ChunkServer implements AutoCloseable {
     return HostPort.of(config.host(), grpcServer.getPort());
   }
 
+  /**
+   * The port of the bulk read path, on the host of {@link #address}, or -1 if it is closed (off,
+   * or TLS is configured).
+   */
+  public int bulkReadPort() {
+    return bulkReadServer == null ? -1 : bulkReadServer.port();
+  }
+
+  /** The bulk read server, or null; for tests. */
+  BulkReadServer bulkReadServer() {
+    return bulkReadServer;
+  }
+
   /** The HTTP port of /metrics, /health and /ready, or -1 if it is off. */
   public int metricsPort() {
     return httpEndpoint == null ? -1 : httpEndpoint.port();
@@ -319,6 +353,9 @@ public final class ChunkServer implements AutoCloseable {
     }
     if (httpEndpoint != null) {
       httpEndpoint.close();
+    }
+    if (bulkReadServer != null) {
+      bulkReadServer.close();
     }
     if (grpcServer != null) {
       GrpcServers.stop(grpcServer, Duration.ofSeconds(SHUTDOWN_GRACE_SECONDS));

@@ -38,6 +38,10 @@ import org.apsara.security.token.TokenKeyFile;
  *   <li>chunk size [{@code chunk.size}]: default {@link ChunkStoreConfig#DEFAULT_CHUNK_SIZE_BYTES}.
  *   <li>host, port [{@code host}, {@code port}]: where the gRPC service listens; port 0 picks a
  *       free one. Default {@code 127.0.0.1}:{@value #DEFAULT_PORT}.
+ *   <li>bulk read port [{@code data.port}]: the plain TCP port of the bulk read path (see {@code
+ *       BulkReadServer}), on the same host: 0 (the default) picks a free one, which clients learn
+ *       from {@code GetServerInfo}; -1 turns the path off. Never opened with TLS: the path is
+ *       plaintext, so with TLS every read goes through ReadReplica.
  *   <li>metrics port [{@code metrics.port}]: HTTP /metrics, /health and /ready on the same host;
  *       0 picks a free one, -1 (the default) turns it off.
  *   <li>token key file [{@code token.key.file}], required: the keys capability tokens are signed
@@ -68,6 +72,10 @@ import org.apsara.security.token.TokenKeyFile;
 public final class ChunkServerConfig {
   /** The gRPC port unless told otherwise. */
   public static final int DEFAULT_PORT = 7100;
+  /** The bulk read port unless told otherwise: a free one, found by clients through the service. */
+  public static final int DEFAULT_DATA_PORT = 0;
+  /** The bulk read port's value that turns the bulk read path off. */
+  public static final int DATA_PORT_OFF = -1;
   /** Threads running calls unless told otherwise: enough to keep several disks busy. */
   public static final int DEFAULT_HANDLER_THREADS = 16;
   /** Most threads running calls. */
@@ -83,7 +91,7 @@ public final class ChunkServerConfig {
   private static final Pattern RACK = Pattern.compile("[A-Za-z0-9._/-]+");
   private static final Set<String> WILDCARD_HOSTS = Set.of("0.0.0.0", "::", "0:0:0:0:0:0:0:0");
   private static final Set<String> KNOWN_KEYS = Set.of("chunk.size", "host", "port",
-      "metrics.port", "token.key.file", "tls.cert", "tls.key", "tls.ca", "tls.client.auth",
+      "metrics.port", "data.port", "token.key.file", "tls.cert", "tls.key", "tls.ca", "tls.client.auth",
       "scrub.bytes.per.second", "scrub.interval", "handler.threads", "server.id",
       "replication.timeout", "master.addresses", "advertise.host", "rack");
 
@@ -91,6 +99,7 @@ public final class ChunkServerConfig {
   private final String host;
   private final int port;
   private final int metricsPort;
+  private final int dataPort;
   private final Path tokenKeyFile;
   private final Optional<TlsMaterial> tls;
   private final boolean clientCertAuth;
@@ -114,6 +123,10 @@ public final class ChunkServerConfig {
     if (b.metricsPort < -1 || b.metricsPort > HostPort.PORT_MAX) {
       throw new IllegalArgumentException(
           "metrics port " + b.metricsPort + " is out of range -1.." + HostPort.PORT_MAX);
+    }
+    if (b.dataPort < DATA_PORT_OFF || b.dataPort > HostPort.PORT_MAX) {
+      throw new IllegalArgumentException("data.port " + b.dataPort + " is out of range -1.."
+          + HostPort.PORT_MAX + " (-1 turns the bulk read path off, 0 picks a free port)");
     }
     if (b.tokenKeyFile == null) {
       throw new IllegalArgumentException("a token key file is required: capability tokens"
@@ -173,6 +186,7 @@ public final class ChunkServerConfig {
     this.host = b.host;
     this.port = b.port;
     this.metricsPort = b.metricsPort;
+    this.dataPort = b.dataPort;
     this.tokenKeyFile = b.tokenKeyFile;
     this.tls = b.tls;
     this.clientCertAuth = b.clientCertAuth;
@@ -223,6 +237,7 @@ public final class ChunkServerConfig {
         case "host" -> builder.host(value);
         case "port" -> builder.port(ConfigValues.parseInt(key, value));
         case "metrics.port" -> builder.metricsPort(ConfigValues.parseInt(key, value));
+        case "data.port" -> builder.dataPort(ConfigValues.parseInt(key, value));
         case "token.key.file" -> builder.tokenKeyFile(Path.of(value));
         case "scrub.bytes.per.second" -> builder.scrubBytesPerSecond(ByteSizes.parse(key, value));
         case "scrub.interval" -> builder.scrubInterval(ConfigValues.parseDuration(key, value));
@@ -286,6 +301,19 @@ public final class ChunkServerConfig {
     return metricsPort;
   }
 
+  /**
+   * The configured bulk read port: 0 for a free one, {@link #DATA_PORT_OFF} for none. With TLS
+   * the path stays off whatever this says ({@link #bulkReadEnabled}).
+   */
+  public int dataPort() {
+    return dataPort;
+  }
+
+  /** Whether the bulk read path is served: configured on, and no TLS (it is plaintext). */
+  public boolean bulkReadEnabled() {
+    return dataPort != DATA_PORT_OFF && tls.isEmpty();
+  }
+
   public Path tokenKeyFile() {
     return tokenKeyFile;
   }
@@ -346,6 +374,7 @@ public final class ChunkServerConfig {
     private String host = "127.0.0.1";
     private int port = DEFAULT_PORT;
     private int metricsPort = -1;
+    private int dataPort = DEFAULT_DATA_PORT;
     private Path tokenKeyFile;
     private Optional<TlsMaterial> tls = Optional.empty();
     private boolean clientCertAuth;
@@ -382,6 +411,12 @@ public final class ChunkServerConfig {
 
     public Builder metricsPort(int metricsPort) {
       this.metricsPort = metricsPort;
+      return this;
+    }
+
+    /** The bulk read port: 0 picks a free one, {@link #DATA_PORT_OFF} turns it off. */
+    public Builder dataPort(int dataPort) {
+      this.dataPort = dataPort;
       return this;
     }
 

@@ -17,6 +17,7 @@ final class ChunkServerMetrics {
   private final Counter bytesWritten;
   private final Counter bytesRead;
   private final Counter bytesReplicated;
+  private final Counter bytesBulkRead;
   private final Counter syncs;
   private final Counter corruptReplicasFound;
   private final Map<String, Counter> tokenRejections = new ConcurrentHashMap<>();
@@ -31,6 +32,9 @@ final class ChunkServerMetrics {
         .description("Bytes appended to replicas by WriteReplica").register(registry);
     bytesRead = Counter.builder("pangu_chunkserver_read_bytes")
         .description("Bytes sent by ReadReplica, each verified against its checksum")
+        .register(registry);
+    bytesBulkRead = Counter.builder("pangu_chunkserver_bulk_read_bytes")
+        .description("Bytes sent by the bulk read path, verified by the client")
         .register(registry);
     bytesReplicated = Counter.builder("pangu_chunkserver_replicated_bytes")
         .description("Bytes copied here from other chunkservers by ReplicateReplica")
@@ -95,6 +99,10 @@ final class ChunkServerMetrics {
 
   void read(long bytes) {
     bytesRead.increment(bytes);
+  }
+
+  void bulkRead(long bytes) {
+    bytesBulkRead.increment(bytes);
   }
 
   void replicated(long bytes) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.ChunkCapabilities;
 import org.apsara.pangu.api.ChunkServerLimits;
@@ -23,6 +24,8 @@ import org.apsara.pangu.api.v1.DeleteReplicasResponse;
 import org.apsara.pangu.api.v1.DeletionOutcome;
 import org.apsara.pangu.api.v1.GetReplicaRequest;
 import org.apsara.pangu.api.v1.GetReplicaResponse;
+import org.apsara.pangu.api.v1.GetServerInfoRequest;
+import org.apsara.pangu.api.v1.GetServerInfoResponse;
 import org.apsara.pangu.api.v1.ReadReplicaRequest;
 import org.apsara.pangu.api.v1.ReadReplicaResponse;
 import org.apsara.pangu.api.v1.ReplicaDeletion;
@@ -70,10 +73,12 @@ final class ChunkServiceImpl extends ChunkServerGrpc.ChunkServerImplBase {
   private final ScheduledExecutorService deadlineTimer;
   private final Semaphore replicationSlots = new Semaphore(REPLICATIONS_CONCURRENT_MAX);
   private final WriteRequestMarshaller writeMarshaller = new WriteRequestMarshaller();
+  private final Supplier<GetServerInfoResponse> serverInfo;
 
   ChunkServiceImpl(ChunkStore store, TokenGate tokens, ChunkServerMetrics metrics,
       ReplicaCopier copier, long replicationTimeoutNanos,
-      ScheduledExecutorService deadlineTimer) {
+      ScheduledExecutorService deadlineTimer, Supplier<GetServerInfoResponse> serverInfo) {
+    this.serverInfo = serverInfo;
     this.store = store;
     this.tokens = tokens;
     this.metrics = metrics;
@@ -264,6 +269,12 @@ final class ChunkServiceImpl extends ChunkServerGrpc.ChunkServerImplBase {
         replicationSlots.release();
       }
     });
+  }
+
+  @Override
+  public void getServerInfo(GetServerInfoRequest request,
+      StreamObserver<GetServerInfoResponse> responses) {
+    unary(responses, serverInfo::get);
   }
 
   /** Chunk ids are unsigned on the wire but below 2^63 here, as the store requires. */

@@ -292,6 +292,18 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   /**
+   * Opens a replica for sending its bytes and stored checksums without verifying them here (the
+   * receiver does); see {@link ReplicaTransfer}. Close it when done.
+   *
+   * @throws ReplicaNotFoundException if there is no replica of the chunk
+   * @throws StaleGenerationException if the replica has another generation
+   * @throws CorruptReplicaException if the replica cannot be verified at all
+   */
+  public ReplicaTransfer openTransfer(long chunkId, long generation) throws IOException {
+    return requireReplica(chunkId).openTransfer(generation);
+  }
+
+  /**
    * Deletes the replica's files. A replica listed with {@link #UNKNOWN_GENERATION} is deleted by
    * naming that generation.
    */

@@ -724,6 +724,51 @@ final class Replica {
     }
   }
 
+  /**
+   * Opens the replica for sending without verification ({@link ReplicaTransfer}): an open
+   * replica shares its channels (a seal replaces its metadata file by renaming, so the shared
+   * channel keeps the entries this view describes), a sealed one gets channels of its own, opened
+   * by path and kept only if the replica did not change meanwhile, so that both files belong to
+   * the view whose readable length the transfer carries.
+   */
+  ReplicaTransfer openTransfer(long generation) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      View current = presentView(generation);
+      Corruption known = corruption.get();
+      if (known != null && !known.readable()) {
+        throw new CorruptReplicaException(chunkId, known.reason());
+      }
+      // Never beyond what a sync covered: an open replica's unsynced tail may yet be cut.
+      long readable = current.state() == ReplicaState.SEALED
+          ? current.length() : Math.min(syncedLength, current.length());
+      if (current.data() != null) {
+        return new ReplicaTransfer(chunkId, generation, readable, current.data(),
+            current.meta(), false);
+      }
+      FileChannel data = null;
+      FileChannel meta = null;
+      try {
+        data = FileChannel.open(dataPath, StandardOpenOption.READ);
+        meta = FileChannel.open(metaPath, StandardOpenOption.READ);
+      } catch (NoSuchFileException e) {
+        closeQuietly(data, meta);
+        if (!removed && view == current) {
+          markCorrupt(new Corruption("its file " + e.getFile() + " is missing", false,
+              OptionalLong.empty()));
+          throw new CorruptReplicaException(chunkId, "its file " + e.getFile() + " is missing");
+        }
+      }
+      if (data != null && meta != null && !removed && view == current) {
+        return new ReplicaTransfer(chunkId, generation, readable, data, meta, true);
+      }
+      closeQuietly(data, meta);
+      if (attempt >= MAX_READ_ATTEMPTS) {
+        throw new ChunkStoreException("chunk " + chunkId + ": the replica kept changing during "
+            + attempt + " attempts to open it");
+      }
+    }
+  }
+
   /** Verifies the range like a read that copies nothing; for the scrubber. */
   void verify(long generation, long offset, int length) throws IOException {
     for (int attempt = 1; ; attempt++) {

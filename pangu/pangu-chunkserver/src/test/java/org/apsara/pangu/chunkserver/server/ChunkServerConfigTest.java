@@ -88,6 +88,27 @@ class ChunkServerConfigTest {
   }
 
   @Test
+  void theBulkReadPortDefaultsToAFreeOneAndStaysClosedWithTls() {
+    ChunkServerConfig plain = ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k"));
+    assertThat(plain.dataPort()).isEqualTo(ChunkServerConfig.DEFAULT_DATA_PORT).isZero();
+    assertThat(plain.bulkReadEnabled()).isTrue();
+    ChunkServerConfig fixed = ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "data.port", "7101"));
+    assertThat(fixed.dataPort()).isEqualTo(7101);
+    ChunkServerConfig off = ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "data.port", "-1"));
+    assertThat(off.bulkReadEnabled()).isFalse();
+    ChunkServerConfig tls = ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "data.port", "7101",
+        "tls.cert", "/c.pem", "tls.key", "/k.pem"));
+    assertThat(tls.bulkReadEnabled()).isFalse();
+    assertThatThrownBy(() -> ChunkServerConfig.fromProperties(properties(
+        "volume.1.dir", "/d", "token.key.file", "/k", "data.port", "-2")))
+        .hasMessageContaining("data.port -2 is out of range");
+  }
+
+  @Test
   void readsTheMasterSettings() {
     ChunkServerConfig config = ChunkServerConfig.fromProperties(properties(
         "volume.1.dir", "/d", "token.key.file", "/k", "host", "0.0.0.0",

@@ -51,6 +51,9 @@ class MutualTlsTest {
         ByteBuffer read = ByteBuffer.allocate(200_000);
         toTarget.read(CHUNK, GENERATION, 0, read, fixture.read(CHUNK));
         assertThat(read.array()).isEqualTo(content(1, 0, 200_000));
+        // The bulk read path is plaintext: with TLS it stays closed and clients are told so.
+        assertThat(source.bulkReadPort()).isEqualTo(-1);
+        assertThat(toSource.serverInfo().getBulkReadPort()).isZero();
       }
       ChunkServerClient plaintext = fixture.client(source);
       assertThatThrownBy(() -> plaintext.getReplica(CHUNK, fixture.read(CHUNK)))

@@ -21,6 +21,8 @@ import org.apsara.pangu.api.v1.ChunkServerGrpc;
 import org.apsara.pangu.api.v1.DeleteReplicasRequest;
 import org.apsara.pangu.api.v1.GetReplicaRequest;
 import org.apsara.pangu.api.v1.GetReplicaResponse;
+import org.apsara.pangu.api.v1.GetServerInfoRequest;
+import org.apsara.pangu.api.v1.GetServerInfoResponse;
 import org.apsara.pangu.api.v1.ReadReplicaRequest;
 import org.apsara.pangu.api.v1.ReadReplicaResponse;
 import org.apsara.pangu.api.v1.ReplicaDeletion;
@@ -237,6 +239,14 @@ public final class ChunkServerClient implements AutoCloseable {
   public GetReplicaResponse getReplica(long chunkId, String token) {
     return blocking().getReplica(GetReplicaRequest.newBuilder().setChunkId(chunkId)
         .setToken(token).build());
+  }
+
+  /**
+   * What the chunkserver offers besides its gRPC service: its id and bulk read port. A
+   * chunkserver of a version without the call answers {@code UNIMPLEMENTED}.
+   */
+  public GetServerInfoResponse serverInfo() {
+    return blocking().getServerInfo(GetServerInfoRequest.getDefaultInstance());
   }
 
   /** Deletes a batch of replicas; one result per entry, in order. */
