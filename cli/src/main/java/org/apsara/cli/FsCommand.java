@@ -89,11 +89,14 @@ final class FsCommand implements Runnable {
         description = "PEM private key of --cert (or set APSARA_PANGU_KEY).")
     Path key;
 
+    @Mixin SigningProfile signing;
+
     PanguClient open() throws IOException {
       LogSetup.forClient();
       PanguClientConfig.Builder config = PanguClientConfig.builder(
           masters.stream().map(HostPort::parse).toList()).operationTimeout(timeout);
       ClientTlsFlags.context(cacert, cert, key).ifPresent(config::tls);
+      signing.resolve().ifPresent(p -> config.credentials(p.credentials(), p.region()));
       return PanguClient.connect(config.build());
     }
   }

@@ -311,7 +311,10 @@ final class RunCommand implements Runnable {
             + "m3=10.0.0.3:7001:7000 --data /var/lib/apsara/pangu-master"
             + " --token-key-file /etc/apsara/pangu.keys",
         "The token key file (capability token keys, mode 0600) is created if missing; every",
-        "master member and chunkserver needs a copy of the same file."
+        "master member and chunkserver needs a copy of the same file.",
+        "Client calls must be signed: --credentials names the credentials file holding this",
+        "service's AccessKey (a system user allowed ram:GetServiceCredential on",
+        "acs:ram:*:system:service/pangu), --profile its profile. --no-auth runs without."
       })
   static final class PanguMaster implements Callable<Integer> {
     @Option(names = "--id", description = "This member's name; one of the --peers.")
@@ -329,6 +332,20 @@ final class RunCommand implements Runnable {
     @Option(names = "--token-key-file", paramLabel = "FILE",
         description = "Capability token keys shared with the chunkservers (created if missing).")
     Path tokenKeyFile;
+
+    @Option(names = "--credentials", paramLabel = "FILE",
+        description = "Credentials file with this service's AccessKey, which the identity "
+            + "service (the profile's endpoint) confirms callers' signatures with.")
+    Path credentials;
+
+    @Option(names = "--profile", paramLabel = "NAME", defaultValue = "default",
+        description = "Profile of --credentials (default: ${DEFAULT-VALUE}).")
+    String profile;
+
+    @Option(names = "--no-auth",
+        description = "Accept unsigned calls and check no permissions (every caller acts as the "
+            + "default owner): for trusted networks and tests only.")
+    boolean noAuth;
 
     @Option(names = "--host", description = "Address the client service binds to "
         + "(default: the host of this member's client address).")
@@ -352,6 +369,14 @@ final class RunCommand implements Runnable {
       options.put("token.key.file", tokenKeyFile == null ? null : tokenKeyFile.toString());
       options.put("bind.host", host);
       options.put("metrics.port", metricsPort == null ? null : metricsPort.toString());
+      if (credentials != null && noAuth) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+            "--credentials and --no-auth exclude each other");
+      }
+      if (credentials != null) {
+        options.put("identity.credentials", credentials.toString());
+        options.put("identity.profile", profile);
+      }
       if (peers != null) {
         peers.forEach((name, address) -> {
           String[] parts = address.split(":");
@@ -369,6 +394,11 @@ final class RunCommand implements Runnable {
       MasterServerConfig config =
           MasterServerConfig.fromProperties(
               properties.load(options));
+      if (config.identity().isEmpty() && !noAuth) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+            "client calls are signed: pass --credentials FILE (and --profile NAME) with this"
+                + " service's AccessKey, or --no-auth to accept unsigned calls");
+      }
       ensureTokenKeyFile(config.tokenKeyFile());
       Path dataDir = config.master().dataDir();
       DataDirectoryLock.acquire(dataDir);

@@ -147,7 +147,7 @@ class PanguMasterFailoverProcessTest {
     ChildProcess master = ChildProcess.builder(Apsara.class)
         .name("pangu-master-m" + i)
         .jvmArgs("-Xmx256m", "-XX:+UseSerialGC")
-        .args("run", "pangu-master", "--id", "m" + i, "--peers", peers(),
+        .args("run", "pangu-master", "--id", "m" + i, "--no-auth", "--peers", peers(),
             "--data", dir.resolve("m" + i).toString(),
             "--token-key-file", dir.resolve("token.keys").toString(),
             "--set", "heartbeat.interval=PT0.5S", "--set", "dead.interval=PT3S",

@@ -127,7 +127,7 @@ class PanguProcessTest {
     master = ChildProcess.builder(Apsara.class)
         .name("pangu-master")
         .jvmArgs("-Xmx256m", "-XX:+UseSerialGC")
-        .args("run", "pangu-master", "--id", "m1",
+        .args("run", "pangu-master", "--id", "m1", "--no-auth",
             "--peers", "m1=127.0.0.1:" + raftPort + ":" + masterPort,
             "--data", dir.resolve("master").toString(),
             "--token-key-file", dir.resolve("token.keys").toString(),

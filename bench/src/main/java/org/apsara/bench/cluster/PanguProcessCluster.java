@@ -63,7 +63,8 @@ public final class PanguProcessCluster extends LocalCluster {
       Path masterDirectory = Files.createDirectories(directory.resolve("master"));
       members.add(MemberProcess.start("Pangu master", JavaCommand.of(List.of(),
           NuwaProcessCluster.MAIN_CLASS, List.of("run", "pangu-master",
-              "--id", "m1",
+              // HDFS runs without authentication next to it.
+              "--id", "m1", "--no-auth",
               "--peers", "m1=" + host + ":" + ports[1] + ":" + ports[0],
               "--data", masterDirectory.resolve("data").toString(),
               "--token-key-file", keyFile.toString())),

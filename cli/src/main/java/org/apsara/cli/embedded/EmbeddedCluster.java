@@ -46,7 +46,9 @@ import org.apsara.tenant.server.TenantServer;
  * <p>Secure by default: the first start turns on etcd authentication in Nuwa with a {@code root}
  * user (its random password in {@value #NUWA_ROOT_PASSWORD_FILE}, mode 0600), and the identity
  * service keeps the cluster master key in the data directory and creates the system tenant's root
- * AccessKey, which it writes to the credentials file, so that the CLI works at once.
+ * AccessKey, which it writes to the credentials file, so that the CLI works at once. The Pangu
+ * master confirms signatures with that key (the file's {@code default} profile): every call to it
+ * must be signed, and is authorized by the caller's policies.
  *
  * <p>With {@link Options#tls()}, every port speaks TLS: the cluster CA ({@link ClusterTls}) gives
  * each Nuwa member a certificate for its client port and one for its peer port, the identity
@@ -205,7 +207,10 @@ public final class EmbeddedCluster implements AutoCloseable {
             .masterKeyFile(dataDir.resolve("identity").resolve("master.key"))
             .bootstrapCredentialsFile(options.credentialsFile())
             .build()));
+        // Before the services that sign in with the profile read it.
+        alignProfile(options.credentialsFile(), identity.get(), cliTls);
       } catch (IOException | RuntimeException e) {
+        identity.ifPresent(TenantServer::close);
         started.forEach(NuwaServer::close);
         throw e;
       }
@@ -219,7 +224,8 @@ public final class EmbeddedCluster implements AutoCloseable {
     List<ChunkServer> chunkServers = new ArrayList<>();
     if (options.panguPort().isPresent()) {
       try {
-        panguMaster = Optional.of(startPanguMaster(dataDir, options.panguPort().get(), tls));
+        panguMaster = Optional.of(startPanguMaster(dataDir, options.panguPort().get(), tls,
+            identity.isPresent() ? Optional.of(options.credentialsFile()) : Optional.empty()));
         for (int i = 0; i < PANGU_CHUNKSERVERS; i++) {
           chunkServers.add(startChunkServer(dataDir, options.panguPort().get(), i, tls));
         }
@@ -252,21 +258,16 @@ public final class EmbeddedCluster implements AutoCloseable {
         throw e;
       }
     }
-    EmbeddedCluster cluster = new EmbeddedCluster(List.copyOf(started), identity, panguMaster,
+    return new EmbeddedCluster(List.copyOf(started), identity, panguMaster,
         List.copyOf(chunkServers), fuxiMaster, List.copyOf(tubos), rootPassword, cliTls);
-    if (identity.isPresent()) {
-      try {
-        alignProfile(options.credentialsFile(), identity.get(), cliTls);
-      } catch (IOException | RuntimeException e) {
-        cluster.close();
-        throw e;
-      }
-    }
-    return cluster;
   }
 
-  private static MasterServer startPanguMaster(Path dataDir, int port, Optional<ClusterTls> tls)
-      throws IOException {
+  /**
+   * @param credentials the credentials file whose default profile (the system root's key) the
+   *     master confirms signatures with, or empty to accept unsigned calls
+   */
+  private static MasterServer startPanguMaster(Path dataDir, int port, Optional<ClusterTls> tls,
+      Optional<Path> credentials) throws IOException {
     Path keyFile = dataDir.resolve(PANGU_TOKEN_KEY_FILE);
     if (!Files.exists(keyFile)) {
       Files.createDirectories(keyFile.getParent());
@@ -281,6 +282,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     if (tls.isPresent()) {
       config.tls(tls.get().certificate("pangu-master"));
     }
+    credentials.ifPresent(file -> config.identity(file, CredentialsFile.DEFAULT_PROFILE));
     return MasterServer.start(config.build());
   }
 
@@ -367,7 +369,7 @@ public final class EmbeddedCluster implements AutoCloseable {
     }
     CredentialsFile.Profile profile = found.get();
     CredentialsFile.write(credentialsFile, new CredentialsFile.Profile(profile.name(),
-        profile.credentials(), profile.endpoint(), cliTls));
+        profile.credentials(), profile.endpoint(), cliTls, profile.region()));
   }
 
   public List<NuwaServer> nuwaMembers() {

@@ -100,11 +100,12 @@ class EmbeddedTlsTest {
           .isZero();
 
       // Pangu: the master, the chunkservers' heartbeats and the data path all speak TLS, and
-      // apsara fs works with the same flags.
+      // apsara fs works with the same flags, signing with the system root's profile.
       Path local = temp.resolve("pangu-in.txt");
       Files.writeString(local, "over tls");
       List<String> fsFlags = new ArrayList<>(List.of("--masters",
-          cluster.panguMaster().orElseThrow().clientAddress().toString()));
+          cluster.panguMaster().orElseThrow().clientAddress().toString(),
+          "--credentials", credentials.toString()));
       fsFlags.addAll(flags);
       List<String> fsPut = new ArrayList<>(List.of("fs", "put", local.toString(), "/tls.txt"));
       fsPut.addAll(fsFlags);

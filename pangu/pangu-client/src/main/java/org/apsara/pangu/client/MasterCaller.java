@@ -8,6 +8,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,9 @@ import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.MasterTrailers;
 import org.apsara.pangu.api.v1.PanguMasterGrpc.PanguMasterBlockingStub;
 import org.apsara.pangu.api.v1.PanguMasterGrpc;
+import org.apsara.security.grpc.AuthenticationServerInterceptor;
+import org.apsara.security.grpc.SigningClientInterceptor;
+import org.apsara.security.sign.SignatureError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,6 +82,10 @@ final class MasterCaller implements AutoCloseable {
       builder.sslContext(config.tls());
     } else {
       builder.usePlaintext();
+    }
+    if (config.credentials() != null) {
+      builder.intercept(SigningClientInterceptor.forService(config.credentials().accessKey(),
+          config.credentials().scope(), Clock.systemUTC()));
     }
     return builder.build();
   }
@@ -232,6 +240,11 @@ final class MasterCaller implements AutoCloseable {
         default -> new Failure(Kind.FINAL, code, null);
       };
     }
+    if (trailers != null && SignatureError.SIGNING_KEY_UNAVAILABLE.code().equals(
+        trailers.get(AuthenticationServerInterceptor.ERROR_CODE_TRAILER))) {
+      // The master could not confirm the AccessKey with the identity service yet; nothing ran.
+      return new Failure(Kind.RETRY_HERE, null, null);
+    }
     return switch (status) {
       // Never sent: the member could not be reached at all.
       case UNAVAILABLE -> hasCause(e, ConnectException.class)
@@ -241,6 +254,9 @@ final class MasterCaller implements AutoCloseable {
           : new Failure(Kind.UNKNOWN_OUTCOME, null, null);
       case DEADLINE_EXCEEDED, CANCELLED, UNKNOWN ->
           new Failure(Kind.UNKNOWN_OUTCOME, null, null);
+      // Refused before any handler ran: final, with the reason in the message.
+      case PERMISSION_DENIED -> new Failure(Kind.FINAL, PanguErrorCode.PERMISSION_DENIED, null);
+      case UNAUTHENTICATED -> new Failure(Kind.FINAL, PanguErrorCode.UNAUTHENTICATED, null);
       default -> new Failure(Kind.FINAL, null, null);
     };
   }

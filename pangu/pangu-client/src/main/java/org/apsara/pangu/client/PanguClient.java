@@ -483,7 +483,7 @@ public final class PanguClient implements AutoCloseable {
     try {
       FileStatus status = getStatus(path);
       return !status.getDirectory() && status.getOpen()
-          && status.getLeaseHolder().equals(clientName()) && status.getChunkCount() == 0
+          && holdsLease(status) && status.getChunkCount() == 0
           ? status : null;
     } catch (PanguException e) {
       if (e.code() == PanguErrorCode.NOT_FOUND) {
@@ -491,6 +491,15 @@ public final class PanguClient implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /**
+   * Whether this client holds the lease on {@code status}'s file: a master that authenticates
+   * calls holds leases under {@code <tenant>/<user>/<client name>}.
+   */
+  private boolean holdsLease(FileStatus status) {
+    String holder = status.getLeaseHolder();
+    return holder.equals(clientName()) || holder.endsWith("/" + clientName());
   }
 
   /** Fetches a listing page by page, after the last name seen. */

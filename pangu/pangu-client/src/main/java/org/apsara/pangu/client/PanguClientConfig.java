@@ -10,6 +10,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import org.apsara.common.net.HostPort;
+import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.sign.ServiceScope;
 
 /**
  * How a {@link PanguClient} reaches the master group and how long it waits. Immutable; build one
@@ -32,6 +34,9 @@ import org.apsara.common.net.HostPort;
  *     next replica
  * @param clientHost this machine's host name, so that the master places a first replica here and
  *     orders read locations by nearness; "" for no preference
+ * @param credentials the AccessKey that signs every master call (scoped to the service {@value
+ *     #SERVICE} and the key's region), or {@code null} for unsigned calls to a master that runs
+ *     without authentication
  */
 public record PanguClientConfig(
     List<HostPort> masters,
@@ -44,7 +49,11 @@ public record PanguClientConfig(
     Duration leaseRenewInterval,
     Duration replicaAckTimeout,
     Duration readTimeout,
-    String clientHost) {
+    String clientHost,
+    SigningCredentials credentials) {
+
+  /** The service name requests to the master are signed for. */
+  public static final String SERVICE = "pangu";
 
   /** Most master addresses a client keeps, given and learned: a group has at most five. */
   public static final int MASTERS_MAX = 16;
@@ -86,6 +95,23 @@ public record PanguClientConfig(
           + " is below the minimum " + backoffMin);
     }
     Objects.requireNonNull(clientHost, "clientHost");
+  }
+
+  /**
+   * An AccessKey and the region of the cluster it signs for: signatures are scoped to a region
+   * and a service, and the master refuses one made for another region.
+   */
+  public record SigningCredentials(AccessKeyCredentials accessKey, String region) {
+    public SigningCredentials {
+      Objects.requireNonNull(accessKey, "accessKey");
+      // Checks the region's syntax now rather than at the first call.
+      new ServiceScope(region, SERVICE);
+    }
+
+    /** The scope the master checks signatures against. */
+    public ServiceScope scope() {
+      return new ServiceScope(region, SERVICE);
+    }
   }
 
   private static void requirePositive(Duration d, String what) {
@@ -131,6 +157,7 @@ public record PanguClientConfig(
     private Duration replicaAckTimeout = DEFAULT_REPLICA_ACK_TIMEOUT;
     private Duration readTimeout = DEFAULT_READ_TIMEOUT;
     private String clientHost = "";
+    private SigningCredentials credentials;
 
     private Builder(List<HostPort> masters) {
       this.masters = masters;
@@ -182,10 +209,16 @@ public record PanguClientConfig(
       return this;
     }
 
+    /** Signs every master call with this AccessKey, for the cluster's {@code region}. */
+    public Builder credentials(AccessKeyCredentials accessKey, String region) {
+      credentials = new SigningCredentials(accessKey, region);
+      return this;
+    }
+
     public PanguClientConfig build() {
       return new PanguClientConfig(masters, clientName != null ? clientName : generateClientName(),
           tls, operationTimeout, callTimeout, backoffMin, backoffMax, leaseRenewInterval,
-          replicaAckTimeout, readTimeout, clientHost);
+          replicaAckTimeout, readTimeout, clientHost, credentials);
     }
   }
 }

@@ -55,7 +55,14 @@ public enum PanguErrorCode {
   CHUNK_UNREADABLE(Status.Code.UNAVAILABLE),
   /** A write could not go on: no set of chunkservers could take the data. */
   WRITE_FAILED(Status.Code.UNAVAILABLE),
-  /** A status without a Pangu code, for example a refused credential; the message has it. */
+  /** The caller's policies do not allow the operation (the message names action and resource). */
+  PERMISSION_DENIED(Status.Code.PERMISSION_DENIED),
+  /**
+   * The master refused the call's signature, or the call was not signed and the master requires
+   * it; the message says why.
+   */
+  UNAUTHENTICATED(Status.Code.UNAUTHENTICATED),
+  /** A status without a Pangu code; the message has it. */
   UNCLASSIFIED(Status.Code.UNKNOWN);
 
   private final Status.Code grpcCode;

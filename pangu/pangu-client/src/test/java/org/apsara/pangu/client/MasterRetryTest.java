@@ -4,6 +4,7 @@ import static org.apsara.pangu.client.GrpcTestServer.masterError;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.grpc.Metadata;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,6 +18,8 @@ import org.apsara.pangu.api.v1.GetFileStatusRequest;
 import org.apsara.pangu.api.v1.GetFileStatusResponse;
 import org.apsara.pangu.api.v1.MkdirsResponse;
 import org.apsara.pangu.api.v1.RenameResponse;
+import org.apsara.security.grpc.AuthenticationServerInterceptor;
+import org.apsara.security.sign.SignatureError;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -148,7 +151,7 @@ class MasterRetryTest {
   @Test
   void aStatusWithoutCodeIsUnclassifiedAndNotRetried() throws Exception {
     ScriptedMaster master = new ScriptedMaster((method, request) -> {
-      throw Status.PERMISSION_DENIED.withDescription("no access").asRuntimeException();
+      throw Status.FAILED_PRECONDITION.withDescription("odd").asRuntimeException();
     });
     PanguClient client = client(serve(master).address());
 
@@ -156,6 +159,40 @@ class MasterRetryTest {
         .isInstanceOfSatisfying(PanguException.class,
             e -> assertThat(e.code()).isEqualTo(PanguErrorCode.UNCLASSIFIED));
     assertThat(master.count("getFileStatus")).isEqualTo(1);
+  }
+
+  @Test
+  void aDeniedCallIsFinalWithItsOwnCode() throws Exception {
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      throw Status.PERMISSION_DENIED.withDescription("no access").asRuntimeException();
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThatThrownBy(() -> client.getStatus("/a"))
+        .isInstanceOfSatisfying(PanguException.class,
+            e -> assertThat(e.code()).isEqualTo(PanguErrorCode.PERMISSION_DENIED))
+        .hasMessageContaining("no access");
+    assertThat(master.count("getFileStatus")).isEqualTo(1);
+  }
+
+  @Test
+  void aMasterThatCannotConfirmTheKeyYetIsAskedAgain() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      if (calls.incrementAndGet() == 1) {
+        Metadata trailers = new Metadata();
+        trailers.put(AuthenticationServerInterceptor.ERROR_CODE_TRAILER,
+            SignatureError.SIGNING_KEY_UNAVAILABLE.code());
+        throw Status.UNAVAILABLE.withDescription("identity service unreachable")
+            .asRuntimeException(trailers);
+      }
+      return GetFileStatusResponse.newBuilder()
+          .setStatus(FileStatus.newBuilder().setPath("/a")).build();
+    });
+    PanguClient client = client(serve(master).address());
+
+    assertThat(client.getStatus("/a").getPath()).isEqualTo("/a");
+    assertThat(master.count("getFileStatus")).isEqualTo(2);
   }
 
   @Test

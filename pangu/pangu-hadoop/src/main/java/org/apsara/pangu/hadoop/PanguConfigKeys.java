@@ -35,6 +35,19 @@ public final class PanguConfigKeys {
       PanguClientConfig.DEFAULT_REPLICA_ACK_TIMEOUT.toMillis();
   /** This machine's host name, for placement and nearest reads; "" for none. */
   public static final String CLIENT_HOST = "fs.pangu.client.host";
+  /**
+   * The AccessKey id that signs master calls, with {@value #ACCESS_KEY_SECRET}; unset for a
+   * cluster that runs without authentication.
+   */
+  public static final String ACCESS_KEY_ID = "fs.pangu.access.key.id";
+  /**
+   * The AccessKey secret; read with {@code Configuration.getPassword}, so it may live in a Hadoop
+   * credential provider rather than in a configuration file.
+   */
+  public static final String ACCESS_KEY_SECRET = "fs.pangu.access.key.secret";
+  /** The cluster's region, which signatures are scoped to. */
+  public static final String REGION = "fs.pangu.region";
+  public static final String REGION_DEFAULT = "local";
 
   private PanguConfigKeys() {}
 

@@ -5,6 +5,7 @@ import java.io.IOException;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.ParentNotDirectoryException;
 import org.apache.hadoop.fs.PathIsNotEmptyDirectoryException;
+import org.apache.hadoop.security.AccessControlException;
 import org.apsara.pangu.client.PanguException;
 
 /** Turns Pangu's error codes into the exception types Hadoop callers catch. Stateless. */
@@ -15,7 +16,8 @@ final class PanguErrors {
    * The Hadoop exception for {@code e}: {@code NOT_FOUND} is a {@link FileNotFoundException},
    * {@code ALREADY_EXISTS} a {@link FileAlreadyExistsException}, {@code NOT_A_DIRECTORY} a
    * {@link ParentNotDirectoryException}, {@code DIRECTORY_NOT_EMPTY} a {@link
-   * PathIsNotEmptyDirectoryException}; anything else stays the {@link PanguException} (an
+   * PathIsNotEmptyDirectoryException}, {@code PERMISSION_DENIED} an {@link
+   * AccessControlException}; anything else stays the {@link PanguException} (an
    * {@link IOException} carrying the code).
    */
   static IOException translate(PanguException e) {
@@ -24,6 +26,7 @@ final class PanguErrors {
       case ALREADY_EXISTS -> new FileAlreadyExistsException(e.getMessage());
       case NOT_A_DIRECTORY -> new ParentNotDirectoryException(e.getMessage());
       case DIRECTORY_NOT_EMPTY -> new PathIsNotEmptyDirectoryException(e.path());
+      case PERMISSION_DENIED -> new AccessControlException(e.getMessage());
       default -> null;
     };
     if (translated == null) {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.BlockLocation;
 import org.apache.hadoop.fs.CommonPathCapabilities;
@@ -33,6 +34,7 @@ import org.apsara.pangu.client.PanguClientConfig;
 import org.apsara.pangu.client.PanguErrorCode;
 import org.apsara.pangu.client.PanguException;
 import org.apsara.pangu.client.PanguOutputStream;
+import org.apsara.security.sign.AccessKeyCredentials;
 
 /**
  * Pangu as a Hadoop {@link FileSystem}, scheme {@code pangu}: every call maps onto a {@link
@@ -90,7 +92,7 @@ public class PanguFileSystem extends FileSystem {
         PanguConfigKeys.CHUNK_SIZE_DEFAULT);
     this.defaultReplication = (short) conf.getInt(PanguConfigKeys.REPLICATION,
         PanguConfigKeys.REPLICATION_DEFAULT);
-    PanguClientConfig config = PanguClientConfig.builder(masters)
+    PanguClientConfig.Builder config = PanguClientConfig.builder(masters)
         .operationTimeout(PanguConfigKeys.millis(conf.getLong(
             PanguConfigKeys.OPERATION_TIMEOUT_MS, PanguConfigKeys.OPERATION_TIMEOUT_MS_DEFAULT),
             PanguConfigKeys.OPERATION_TIMEOUT_MS))
@@ -98,10 +100,30 @@ public class PanguFileSystem extends FileSystem {
             PanguConfigKeys.REPLICA_ACK_TIMEOUT_MS,
             PanguConfigKeys.REPLICA_ACK_TIMEOUT_MS_DEFAULT),
             PanguConfigKeys.REPLICA_ACK_TIMEOUT_MS))
-        .clientHost(conf.getTrimmed(PanguConfigKeys.CLIENT_HOST, ""))
-        .build();
-    this.client = PanguClient.connect(config);
+        .clientHost(conf.getTrimmed(PanguConfigKeys.CLIENT_HOST, ""));
+    credentials(conf).ifPresent(key -> config.credentials(key,
+        conf.getTrimmed(PanguConfigKeys.REGION, PanguConfigKeys.REGION_DEFAULT)));
+    this.client = PanguClient.connect(config.build());
     this.workingDirectory = getHomeDirectory();
+  }
+
+  /** The AccessKey the configuration names, if any; both halves or neither. */
+  static Optional<AccessKeyCredentials> credentials(Configuration conf) throws IOException {
+    String id = conf.getTrimmed(PanguConfigKeys.ACCESS_KEY_ID, "");
+    char[] secret = conf.getPassword(PanguConfigKeys.ACCESS_KEY_SECRET);
+    if (id.isEmpty() && secret == null) {
+      return Optional.empty();
+    }
+    if (id.isEmpty() || secret == null || secret.length == 0) {
+      throw new IOException("set both " + PanguConfigKeys.ACCESS_KEY_ID + " and "
+          + PanguConfigKeys.ACCESS_KEY_SECRET + ", or neither for a cluster without"
+          + " authentication");
+    }
+    try {
+      return Optional.of(new AccessKeyCredentials(id, new String(secret)));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(PanguConfigKeys.ACCESS_KEY_ID + ": " + e.getMessage(), e);
+    }
   }
 
   /** The master members an authority names, directly or through the configuration. */

@@ -2,6 +2,7 @@ package org.apsara.pangu.master.server;
 
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -12,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,11 +32,17 @@ import org.apsara.pangu.master.chunks.GrpcChunkServerCalls;
 import org.apsara.pangu.master.raft.MasterNode;
 import org.apsara.pangu.master.repair.LastChunkRecovery;
 import org.apsara.pangu.master.repair.ReplicationMonitor;
+import org.apsara.security.audit.AuditSink;
+import org.apsara.security.audit.Slf4jAuditSink;
 import org.apsara.security.tls.ClientAuth;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.token.CapabilityTokenIssuer;
 import org.apsara.security.token.TokenKey;
 import org.apsara.security.token.TokenKeyFile;
+import org.apsara.tenant.api.CredentialsFile;
+import org.apsara.tenant.api.IdentityClient;
+import org.apsara.tenant.api.service.ServiceAuthenticator;
+import org.apsara.tenant.api.service.ServiceAuthenticatorOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +82,8 @@ public final class MasterServer implements AutoCloseable {
   private ReplicationMonitor monitor;
   private LastChunkRecovery recovery;
   private ExecutorService handlers;
+  private IdentityClient identity;
+  private ServiceAuthenticator authenticator;
   private Server grpcServer;
   private ServiceHttpEndpoint httpEndpoint;
   private boolean closed;
@@ -129,18 +139,22 @@ public final class MasterServer implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
+    AuditSink audit = new Slf4jAuditSink();
+    MasterAccess access = startAuthentication(audit);
     PanguMasterService master = new PanguMasterService(node, chunks, tokens, recovery, monitor,
-        errors, CallerResolver.fixed(config.defaultOwner(), config.defaultGroup()), config,
-        handlers);
+        errors, access, config, handlers);
     ChunkServerTrackerService tracker = new ChunkServerTrackerService(node, chunks, errors);
     GrpcServerMetrics grpcMetrics = new GrpcServerMetrics(registry);
+    // Metrics outermost, so that refused calls are counted too.
+    ServerServiceDefinition masterService = authenticator == null ? master.bindService()
+        : ServerInterceptors.intercept(master, authenticator.interceptor(audit, Set.of()));
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.bindHost(), config.clientAddress().port()))
         .executor(handlers)
         .maxInboundMessageSize(INBOUND_MESSAGE_BYTES_MAX)
         .permitKeepAliveWithoutCalls(true)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
-        .addService(ServerInterceptors.intercept(master, grpcMetrics))
+        .addService(ServerInterceptors.intercept(masterService, grpcMetrics))
         .addService(ServerInterceptors.intercept(tracker, grpcMetrics));
     if (serverTls != null) {
       builder.sslContext(serverTls);
@@ -158,6 +172,27 @@ public final class MasterServer implements AutoCloseable {
     LOG.atInfo().addKeyValue("member", config.memberId()).addKeyValue("address", clientAddress())
         .addKeyValue("tls", serverTls != null).addKeyValue("peers", config.clientAddresses())
         .log("pangu master started");
+  }
+
+  /**
+   * Connects to the identity service with this service's own AccessKey when one is configured,
+   * and says how calls are checked.
+   */
+  private MasterAccess startAuthentication(AuditSink audit) throws IOException {
+    if (config.identity().isEmpty()) {
+      LOG.atWarn().addKeyValue("member", config.memberId()).log("client calls are not"
+          + " authenticated: every caller acts as " + config.defaultOwner() + "; configure"
+          + " identity.credentials to require signed requests");
+      return MasterAccess.unauthenticated(config.defaultOwner(), config.defaultGroup());
+    }
+    MasterServerConfig.Identity own = config.identity().get();
+    CredentialsFile.Profile profile = CredentialsFile.read(own.credentialsFile(), own.profile())
+        .orElseThrow(() -> new IOException("the credentials file " + own.credentialsFile()
+            + " has no profile [" + own.profile() + "]"));
+    identity = IdentityClient.connect(profile);
+    authenticator = ServiceAuthenticator.start(identity, MasterAccess.SERVICE,
+        ServiceAuthenticatorOptions.defaults().withRegion(profile.region()));
+    return MasterAccess.authenticated(authenticator.authorization(audit), profile.region());
   }
 
   /** Where the client service listens, with the port actually bound. */
@@ -226,6 +261,12 @@ public final class MasterServer implements AutoCloseable {
     }
     if (handlers != null) {
       handlers.shutdownNow();
+    }
+    if (authenticator != null) {
+      authenticator.close();
+    }
+    if (identity != null) {
+      identity.close();
     }
     registry.close();
     LOG.atInfo().addKeyValue("member", config.memberId()).log("pangu master stopped");

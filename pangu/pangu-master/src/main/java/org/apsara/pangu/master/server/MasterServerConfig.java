@@ -60,8 +60,13 @@ import org.apsara.security.token.CapabilityToken;
  *   <li>[{@code token.lifetime}]: lifetime of read and write tokens; default and most PT1H.</li>
  *   <li>[{@code lease.duration}]: writer leases; default PT60S.</li>
  *   <li>[{@code election.timeout}, {@code request.timeout}]: Raft; default PT1S and PT10S.</li>
+ *   <li>[{@code identity.credentials}, {@code identity.profile}]: the credentials file and
+ *       profile (default {@code default}) of this service's AccessKey, one allowed {@code
+ *       ram:GetServiceCredential} on {@code acs:ram:*:system:service/pangu}; with it every
+ *       client call must be signed and is authorized by the caller's policies (see {@link
+ *       MasterAccess}); without it nothing is checked.</li>
  *   <li>[{@code default.owner}, {@code default.group}]: owner and group of what clients create
- *       until requests are signed; default {@code pangu} and {@code supergroup}.</li>
+ *       when requests are not signed; default {@code pangu} and {@code supergroup}.</li>
  * </ul>
  * Durations are ISO-8601 ({@code PT30S}); sizes are bytes or with K, M, G (powers of 1024).
  */
@@ -80,7 +85,8 @@ public final class MasterServerConfig {
       "replication.default", "chunk.size.default", "heartbeat.interval", "dead.interval",
       "repair.interval", "copies.per.chunkserver", "balance.threshold", "balance.copies.max",
       "token.lifetime", "lease.duration",
-      "election.timeout", "request.timeout", "default.owner", "default.group");
+      "election.timeout", "request.timeout", "default.owner", "default.group",
+      "identity.credentials", "identity.profile");
 
   private final MasterConfig master;
   private final Map<String, HostPort> clientAddresses;
@@ -96,6 +102,17 @@ public final class MasterServerConfig {
   private final Duration tokenLifetime;
   private final String defaultOwner;
   private final String defaultGroup;
+  private final Optional<Identity> identity;
+
+  /** Where this service's own AccessKey is: a profile of a credentials file. */
+  public record Identity(Path credentialsFile, String profile) {
+    public Identity {
+      Objects.requireNonNull(credentialsFile, "credentialsFile");
+      if (profile == null || profile.isBlank()) {
+        throw new IllegalArgumentException("identity.profile must not be empty");
+      }
+    }
+  }
 
   private MasterServerConfig(Builder b) {
     if (b.memberId == null || b.memberId.isEmpty()) {
@@ -190,6 +207,8 @@ public final class MasterServerConfig {
     this.tokenLifetime = b.tokenLifetime;
     this.defaultOwner = b.defaultOwner;
     this.defaultGroup = b.defaultGroup;
+    this.identity = b.identityFile == null ? Optional.empty()
+        : Optional.of(new Identity(b.identityFile, b.identityProfile));
   }
 
   /**
@@ -240,6 +259,8 @@ public final class MasterServerConfig {
         case "request.timeout" -> b.requestTimeout = ConfigValues.parseDuration(key, value);
         case "default.owner" -> b.defaultOwner = value;
         case "default.group" -> b.defaultGroup = value;
+        case "identity.credentials" -> b.identityFile = Path.of(value);
+        case "identity.profile" -> b.identityProfile = value;
         default -> { } // TLS files, below
       }
     }
@@ -348,6 +369,11 @@ public final class MasterServerConfig {
     return defaultGroup;
   }
 
+  /** This service's AccessKey, if client calls are authenticated. */
+  public Optional<Identity> identity() {
+    return identity;
+  }
+
   /** Collects a {@link MasterServerConfig}, starting from the defaults. Not thread-safe. */
   public static final class Builder {
     private String memberId;
@@ -373,6 +399,8 @@ public final class MasterServerConfig {
     private Duration requestTimeout = MasterConfig.DEFAULT_REQUEST_TIMEOUT;
     private String defaultOwner = DEFAULT_OWNER;
     private String defaultGroup = DEFAULT_GROUP;
+    private Path identityFile;
+    private String identityProfile = "default";
     private UnaryOperator<MasterConfig.Builder> masterTuning = UnaryOperator.identity();
 
     private Builder() {}
@@ -478,6 +506,13 @@ public final class MasterServerConfig {
 
     public Builder requestTimeout(Duration value) {
       requestTimeout = value;
+      return this;
+    }
+
+    /** Authenticates client calls with the AccessKey of {@code profile} in {@code file}. */
+    public Builder identity(Path file, String profile) {
+      identityFile = file;
+      identityProfile = profile;
       return this;
     }
 

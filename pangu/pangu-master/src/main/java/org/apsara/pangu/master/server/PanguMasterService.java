@@ -60,6 +60,7 @@ import org.apsara.pangu.master.namespace.FileStatus;
 import org.apsara.pangu.master.namespace.NamespaceErrorCode;
 import org.apsara.pangu.master.namespace.NamespaceException;
 import org.apsara.pangu.master.namespace.NamespaceLimits;
+import org.apsara.pangu.master.namespace.NamespacePath;
 import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.raft.LeaseRecovery;
 import org.apsara.pangu.master.raft.MasterCommand;
@@ -110,7 +111,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   private final LeaseRecovery recovery;
   private final ReplicationMonitor monitor;
   private final MasterErrors errors;
-  private final CallerResolver callers;
+  private final MasterAccess access;
   private final MasterServerConfig config;
   private final Executor background;
 
@@ -119,14 +120,14 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
    */
   public PanguMasterService(MasterNode node, ChunkManager chunks, ChunkTokens tokens,
       LeaseRecovery recovery, ReplicationMonitor monitor, MasterErrors errors,
-      CallerResolver callers, MasterServerConfig config, Executor background) {
+      MasterAccess access, MasterServerConfig config, Executor background) {
     this.node = node;
     this.chunks = chunks;
     this.tokens = tokens;
     this.recovery = recovery;
     this.monitor = monitor;
     this.errors = errors;
-    this.callers = callers;
+    this.access = access;
     this.config = config;
     this.background = background;
   }
@@ -138,6 +139,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<GetFileStatusResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.read(path);
       return node.getStatus(path, ReadConsistency.LINEARIZABLE).thenApply(s ->
           GetFileStatusResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
     });
@@ -148,6 +150,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<ListDirectoryResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.read(path);
       int limit = limit("limit", request.getLimit(), LIST_LIMIT_MAX);
       return node.list(path, request.getStartAfter(), limit, ReadConsistency.LINEARIZABLE)
           .thenApply(listing -> {
@@ -164,6 +167,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<GetContentSummaryResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.read(path);
       return node.contentSummary(path, ReadConsistency.LINEARIZABLE).thenApply(s ->
           GetContentSummaryResponse.newBuilder().setSummary(ProtoViews.summary(s)).build());
     });
@@ -175,8 +179,9 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void mkdirs(MkdirsRequest request, StreamObserver<MkdirsResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       int mode = request.getMode() == 0 ? 0755 : request.getMode();
-      Caller caller = callers.resolve();
+      Caller caller = access.caller();
       return status(p -> p.mkdirs(path, mode, caller.owner(), caller.group()))
           .thenApply(s -> MkdirsResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
     });
@@ -186,6 +191,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void create(CreateRequest request, StreamObserver<CreateResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       String client = clientName(request.getClientName());
       int replication = request.getReplication() == 0 ? config.defaultReplication()
           : request.getReplication();
@@ -195,7 +201,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       long chunkSize = request.getChunkSize() == 0 ? config.defaultChunkSizeBytes()
           : request.getChunkSize();
       int mode = request.getMode() == 0 ? 0644 : request.getMode();
-      Caller caller = callers.resolve();
+      Caller caller = access.caller();
       CompletableFuture<FileStatus> parent = CompletableFuture.completedFuture(null);
       int slash = path.lastIndexOf('/');
       if (request.getCreateParent() && slash > 0) {
@@ -213,6 +219,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void append(AppendRequest request, StreamObserver<AppendResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       String client = clientName(request.getClientName());
       return status(p -> p.append(path, client))
           .whenComplete((s, failure) -> {
@@ -232,6 +239,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     run(response, () -> {
       String source = path("source", request.getSource());
       String destination = path("destination", request.getDestination());
+      access.write(source);
+      access.write(destination);
       return node.submit(p -> p.rename(source, destination))
           .thenApply(r -> RenameResponse.getDefaultInstance());
     });
@@ -241,6 +250,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void delete(DeleteRequest request, StreamObserver<DeleteResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       return node.submit(p -> p.delete(path, request.getRecursive()))
           .thenApply(r -> DeleteResponse.getDefaultInstance());
     });
@@ -250,6 +260,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void setTimes(SetTimesRequest request, StreamObserver<SetTimesResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       return node.submit(p -> p.setTimes(path, request.getMtimeMs(), request.getAtimeMs()))
           .thenApply(r -> SetTimesResponse.getDefaultInstance());
     });
@@ -260,6 +271,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<SetPermissionResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       return node.submit(p -> p.setPermission(path, request.getMode()))
           .thenApply(r -> SetPermissionResponse.getDefaultInstance());
     });
@@ -269,6 +281,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void setOwner(SetOwnerRequest request, StreamObserver<SetOwnerResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.operate(MasterAccess.SET_OWNER, path);
       return node.submit(p -> p.setOwner(path, request.getOwner(), request.getGroup()))
           .thenApply(r -> SetOwnerResponse.getDefaultInstance());
     });
@@ -278,6 +291,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void setQuota(SetQuotaRequest request, StreamObserver<SetQuotaResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.operate(MasterAccess.SET_QUOTA, path);
       return node.submit(p -> p.setQuota(path, request.getNameQuota(), request.getSpaceQuota()))
           .thenApply(r -> SetQuotaResponse.getDefaultInstance());
     });
@@ -290,6 +304,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     run(response, () -> {
       long fileId = fileId(request.getFileId());
       String client = clientName(request.getClientName());
+      // Resolved here: the callbacks below may run where the call's context is not current.
+      Caller caller = access.caller();
       if (request.getExcludedChunkserversCount() > EXCLUDED_CHUNKSERVERS_MAX) {
         throw MasterErrors.invalid(request.getExcludedChunkserversCount()
             + " excluded chunkservers are more than the most, " + EXCLUDED_CHUNKSERVERS_MAX);
@@ -319,7 +335,6 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
             } catch (Exception e) {
               return CompletableFuture.failedFuture(e);
             }
-            Caller caller = callers.resolve();
             return chunk(p -> p.addChunk(fileId, client)).thenApply(c -> {
               chunks.expectReplicas(c.chunkId(), placed.stream().map(ChunkServerView::id)
                   .toList());
@@ -388,6 +403,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<RecoverLeaseResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.write(path);
       String client = clientName(request.getClientName());
       node.requireReadyLeader();
       boolean closed;
@@ -414,13 +430,14 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<GetChunkLocationsResponse> response) {
     run(response, () -> {
       String path = path("path", request.getPath());
+      access.read(path);
       int limit = limit("limit", request.getLimit(), LOCATIONS_LIMIT_MAX);
       int from = request.getFromIndex();
       if (from < 0) {
         throw MasterErrors.invalid("from_index " + Integer.toUnsignedString(from)
             + " is above the most chunks of a file, " + NamespaceLimits.MAX_CHUNKS_PER_FILE);
       }
-      Caller caller = callers.resolve();
+      Caller caller = access.caller();
       return node.read(ReadConsistency.LINEARIZABLE, ns -> {
         FileStatus file = ns.getStatus(path);
         List<ChunkInfo> listed = file.directory() || from >= file.chunkCount() ? List.of()
@@ -487,6 +504,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       StreamObserver<GetClusterReportResponse> response) {
     run(response, () -> {
       int limit = limit("chunk_limit", request.getChunkLimit(), REPORT_CHUNKS_MAX);
+      access.readClusterReport();
       node.requireReadyLeader();
       ClusterHealth health = monitor.health(limit);
       return node.read(ReadConsistency.LINEARIZABLE, ns -> {
@@ -566,14 +584,20 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     }
   }
 
-  private static String path(String field, String value) {
+  /**
+   * A required, valid path: refused as INVALID_PATH before anything is authorized, so that
+   * permissions are only ever judged on the path the namespace will act on.
+   */
+  private static String path(String field, String value) throws NamespaceException {
     if (value.isEmpty()) {
       throw MasterErrors.invalid(field + " is required");
     }
+    NamespacePath.parse(value);
     return value;
   }
 
-  private static String clientName(String value) {
+  /** The lease name of a valid client name: scoped to the signed caller (see MasterAccess). */
+  private String clientName(String value) {
     if (value.isEmpty()) {
       throw MasterErrors.invalid("client_name is required");
     }
@@ -582,7 +606,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       throw MasterErrors.invalid("client_name is " + bytes + " bytes, more than the most, "
           + CLIENT_NAME_BYTES_MAX);
     }
-    return value;
+    return access.leaseHolder(value);
   }
 
   private static long fileId(long value) {

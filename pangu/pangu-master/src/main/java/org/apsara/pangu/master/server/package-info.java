@@ -14,8 +14,11 @@
  *
  * <h2>Callers</h2>
  *
- * <p>Requests are not signed yet. The {@link org.apsara.pangu.master.server.CallerResolver} is
- * the one place that decides who a call comes from (owner and group of what it creates, subject
- * of its chunk tokens); today it returns the configured default for every call.
+ * <p>{@link org.apsara.pangu.master.server.MasterAccess} decides who a call comes from (owner and
+ * group of what it creates, subject of its chunk tokens, the name its leases are held under) and
+ * what it may do. With an identity service configured, every call on {@code PanguMaster} must be
+ * signed (APSARA4-HMAC-SHA256, scoped to the service {@code pangu}) and each is authorized by
+ * the caller's RAM policies; without one every call is the configured default owner.
+ * {@code ChunkServerTracker} is not signed: chunkservers are guarded by mutual TLS where it is on.
  */
 package org.apsara.pangu.master.server;
