@@ -48,7 +48,13 @@ final class FuxiCommand implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  /** Where FuxiMaster is. A picocli mixin every subcommand shares. */
+  /**
+   * Where FuxiMaster is and what calls are signed with. A picocli mixin every subcommand shares.
+   *
+   * <p>Calls are signed as {@link SigningProfile} says: with the {@code default} profile when
+   * there is one, unsigned otherwise (enough for a FuxiMaster run with {@code --no-auth}, refused
+   * as {@code UNAUTHENTICATED} by one with authentication).
+   */
   static final class Connection {
     @Option(names = "--masters", split = ",", paramLabel = "HOST:PORT",
         defaultValue = "${env:APSARA_FUXI_MASTERS:-127.0.0.1:7300}",
@@ -74,11 +80,14 @@ final class FuxiCommand implements Runnable {
         description = "PEM private key of --cert (or set APSARA_FUXI_KEY).")
     Path key;
 
+    @Mixin SigningProfile signing;
+
     FuxiClient open() throws IOException {
       LogSetup.forClient();
       FuxiClientConfig.Builder config = FuxiClientConfig.builder(
           masters.stream().map(HostPort::parse).toList()).operationTimeout(timeout);
       ClientTlsFlags.context(cacert, cert, key).ifPresent(config::tls);
+      signing.resolve().ifPresent(p -> config.credentials(p.credentials(), p.region()));
       return FuxiClient.connect(config.build());
     }
   }

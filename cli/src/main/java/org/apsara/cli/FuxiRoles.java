@@ -11,6 +11,7 @@ import org.apsara.fuxi.master.server.FuxiMasterConfig;
 import org.apsara.fuxi.master.server.FuxiMasterServer;
 import org.apsara.fuxi.tubo.agent.TuboServer;
 import org.apsara.fuxi.tubo.agent.TuboServerConfig;
+import org.apsara.tenant.api.CredentialsFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -31,7 +32,10 @@ final class FuxiRoles {
             + " --token-key-file /etc/apsara/fuxi.keys",
         "The token key file (application token keys, mode 0600) is created if missing; every",
         "member and every Tubo needs a copy of the same file. TLS and timings: --set (see",
-        "docs/fuxi.md)."
+        "docs/fuxi.md).",
+        "Client calls must be signed: --credentials FILE --profile NAME give the master's own",
+        "AccessKey (allowed ram:GetServiceCredential on acs:ram:*:system:service/fuxi) and the",
+        "identity service it asks about callers' keys; --no-auth runs without authentication."
       })
   static final class Master implements Callable<Integer> {
     @Option(names = "--id", description = "This member's name, unique among the members.")
@@ -75,11 +79,28 @@ final class FuxiRoles {
         description = "Console log format: text or json (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
+    @Option(names = "--credentials", paramLabel = "FILE",
+        description = "Credentials file holding the master's own AccessKey and the identity"
+            + " service's endpoint (identity.credentials).")
+    Path credentials;
+
+    @Option(names = "--profile", paramLabel = "NAME",
+        description = "Profile of --credentials to use (identity.profile; default "
+            + CredentialsFile.DEFAULT_PROFILE + ").")
+    String profile;
+
+    @Option(names = "--no-auth",
+        description = "Accept unsigned calls from anyone who reaches the port, and take a"
+            + " submit's tenant on trust.")
+    boolean noAuth;
+
     @Mixin PropertiesOptions properties;
 
     @Override
     public Integer call() throws Exception {
       Map<String, String> options = new LinkedHashMap<>();
+      options.put("identity.credentials", credentials == null ? null : credentials.toString());
+      options.put("identity.profile", profile);
       options.put("member.id", id);
       options.put("nuwa.endpoints", nuwaEndpoints == null ? null : String.join(",", nuwaEndpoints));
       options.put("nuwa.user", nuwaUser == null && nuwaPasswordFile != null ? "root" : nuwaUser);
@@ -92,6 +113,16 @@ final class FuxiRoles {
       options.put("metrics.port", metricsPort == null ? null : metricsPort.toString());
       var settings = properties.load(options);
       settings.putIfAbsent("nuwa.endpoints", "127.0.0.1:2379");
+      boolean identityGiven = settings.containsKey("identity.credentials");
+      if (noAuth && (identityGiven || settings.containsKey("identity.profile"))) {
+        throw new IllegalArgumentException("--no-auth and --credentials/--profile (or the"
+            + " identity.* settings) contradict each other: give one or the other");
+      }
+      if (!noAuth && !identityGiven) {
+        throw new IllegalArgumentException("fuxi-master needs --credentials FILE [--profile"
+            + " NAME], the master's own AccessKey and the identity service that authenticates"
+            + " its callers, or --no-auth to run without authentication");
+      }
       FuxiMasterConfig config = FuxiMasterConfig.fromProperties(settings);
       RunCommand.PanguMaster.ensureTokenKeyFile(config.tokenKeyFile());
       Files.createDirectories(data);
@@ -99,7 +130,9 @@ final class FuxiRoles {
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
       FuxiMasterServer server = FuxiMasterServer.start(config);
       return RunCommand.runUntilStopped(server, "fuxi master member " + config.memberId()
-          + " serving on " + server.address() + " (primary or standby, as elected in Nuwa)");
+          + " serving on " + server.address() + " (primary or standby, as elected in Nuwa; "
+          + (server.authenticates() ? "calls signed for region "
+              + config.identity().get().region() : "without authentication") + ")");
     }
   }
 

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -26,6 +27,8 @@ import org.apsara.fuxi.client.FuxiClient;
 import org.apsara.fuxi.client.FuxiClientConfig;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
+import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.testkit.ChildProcess;
 import org.apsara.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
@@ -58,6 +61,11 @@ class FuxiProcessTest {
 
   @BeforeEach
   void startNuwa() throws Exception {
+    // The masters run with --no-auth and ignore signatures; a credentials file of the test's own
+    // keeps the command line from reading the user's.
+    CredentialsFile.write(credentialsFile(), new CredentialsFile.Profile(
+        CredentialsFile.DEFAULT_PROFILE, new AccessKeyCredentials("LTAItest0000000000000000",
+            "test-secret-0000000000000000000"), Optional.empty()));
     nuwa = NuwaServer.start(NuwaConfig.builder()
         .memberId("n1")
         .peer("n1", HostPort.of("127.0.0.1", Ports.freePort()))
@@ -170,6 +178,7 @@ class FuxiProcessTest {
           "cgroups are not writable here: a memory hog would not be stopped");
       // tail of an endless line keeps it all in memory, far above 64 MiB.
       CliRun.Result hog = CliRun.apsara("fuxi", "submit", "--masters", masterList(),
+          "--credentials", credentialsFile().toString(),
           "--instances", "1", "--cpu", "250", "--memory", "64", "--max-failures-per-instance",
           "1", "--wait", "--", "tail", "/dev/zero");
       assertThat(hog.exitCode()).as(hog.out() + hog.err()).isEqualTo(1);
@@ -186,7 +195,7 @@ class FuxiProcessTest {
             "--port", Integer.toString(masterPorts.get(i)),
             "--masters", masterList(),
             "--data", dir.resolve("f" + (i + 1)).toString(),
-            "--token-key-file", dir.resolve("token.keys").toString(),
+            "--token-key-file", dir.resolve("token.keys").toString(), "--no-auth",
             "--set", "heartbeat.interval=PT0.3S", "--set", "dead.interval=PT3S",
             "--set", "rebuild.window=PT2S", "--set", "election.ttl=PT2S")
         .logFile(dir.resolve("f" + (i + 1) + ".out"))
@@ -213,6 +222,10 @@ class FuxiProcessTest {
     tubos[i].awaitLogLine(Pattern.compile("tubo t" + (i + 1) + " serving on"), START_TIMEOUT);
   }
 
+  private Path credentialsFile() {
+    return dir.resolve("credentials");
+  }
+
   private String masterList() {
     List<String> addresses = new ArrayList<>();
     for (int port : masterPorts) {
@@ -228,6 +241,7 @@ class FuxiProcessTest {
 
   private String submit(String... args) {
     List<String> full = new ArrayList<>(List.of("fuxi", "submit", "--masters", masterList(),
+        "--credentials", credentialsFile().toString(),
         "--am-cpu", "250", "--am-memory", "384"));
     full.addAll(List.of(args));
     CliRun.Result submitted = CliRun.apsara(full.toArray(String[]::new));

@@ -47,8 +47,8 @@ import org.apsara.tenant.server.TenantServer;
  * user (its random password in {@value #NUWA_ROOT_PASSWORD_FILE}, mode 0600), and the identity
  * service keeps the cluster master key in the data directory and creates the system tenant's root
  * AccessKey, which it writes to the credentials file, so that the CLI works at once. The Pangu
- * master confirms signatures with that key (the file's {@code default} profile): every call to it
- * must be signed, and is authorized by the caller's policies.
+ * master and FuxiMaster confirm signatures with that key (the file's {@code default} profile):
+ * every call to them must be signed, and is authorized by the caller's policies.
  *
  * <p>With {@link Options#tls()}, every port speaks TLS: the cluster CA ({@link ClusterTls}) gives
  * each Nuwa member a certificate for its client port and one for its peer port, the identity
@@ -243,7 +243,8 @@ public final class EmbeddedCluster implements AutoCloseable {
       try {
         fuxiMaster = Optional.of(startFuxiMaster(dataDir, options.fuxiPort().get(),
             started.stream().map(NuwaServer::clientEndpoint).toList(),
-            rootPassword.isPresent() ? Optional.of(passwordFile) : Optional.empty(), tls));
+            rootPassword.isPresent() ? Optional.of(passwordFile) : Optional.empty(), tls,
+            identity.isPresent() ? Optional.of(options.credentialsFile()) : Optional.empty()));
         MachineResources machine = MachineResources.detect();
         for (int i = 0; i < FUXI_TUBOS; i++) {
           tubos.add(startTubo(dataDir, options.fuxiPort().get(), i, machine, tls));
@@ -303,8 +304,13 @@ public final class EmbeddedCluster implements AutoCloseable {
     return ChunkServer.start(config.build());
   }
 
+  /**
+   * @param credentials the credentials file whose default profile (the system root's key) the
+   *     master confirms signatures with, or empty to accept unsigned calls
+   */
   private static FuxiMasterServer startFuxiMaster(Path dataDir, int port, List<String> nuwa,
-      Optional<Path> nuwaPasswordFile, Optional<ClusterTls> tls) throws IOException {
+      Optional<Path> nuwaPasswordFile, Optional<ClusterTls> tls, Optional<Path> credentials)
+      throws IOException {
     Path keyFile = dataDir.resolve(FUXI_TOKEN_KEY_FILE);
     if (!Files.exists(keyFile)) {
       Files.createDirectories(keyFile.getParent());
@@ -321,6 +327,12 @@ public final class EmbeddedCluster implements AutoCloseable {
     if (tls.isPresent()) {
       TlsMaterial material = tls.get().certificate("fuxi-master");
       config.tls(material).nuwaTls(material);
+    }
+    if (credentials.isPresent()) {
+      config.identity(CredentialsFile.read(credentials.get(), CredentialsFile.DEFAULT_PROFILE)
+          .orElseThrow(() -> new IOException("the credentials file " + credentials.get()
+              + " has no [" + CredentialsFile.DEFAULT_PROFILE + "] profile to check callers'"
+              + " signatures with")));
     }
     return FuxiMasterServer.start(config.build());
   }

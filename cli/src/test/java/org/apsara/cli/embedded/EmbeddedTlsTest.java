@@ -124,7 +124,8 @@ class EmbeddedTlsTest {
       // them over TLS (each Tubo hands its workers the CA), with apsara fuxi's same flags.
       String fuxiMaster = cluster.fuxiMaster().orElseThrow().address().toString();
       List<String> submit = new ArrayList<>(List.of("fuxi", "submit", "--masters", fuxiMaster,
-          "--am-cpu", "250", "--am-memory", "384", "--cpu", "100", "--memory", "64", "--wait"));
+          "--am-cpu", "250", "--am-memory", "384", "--cpu", "100", "--memory", "64", "--wait",
+          "--credentials", credentials.toString()));
       submit.addAll(flags);
       submit.addAll(List.of("--", "true"));
       StringWriter submitErrors = new StringWriter();

@@ -26,6 +26,11 @@ import org.apsara.fuxi.api.v1.SetQuotaGroupRequest;
  * FuxiClientConfig#operationTimeout}. Every operation is safe to repeat: {@link #submit} sends one
  * generated request id on every attempt, so a retried submit is never a second application.
  *
+ * <p><b>Signing.</b> With {@link FuxiClientConfig#credentials} every call is signed for the service
+ * {@code fuxi} in the credentials' region, as a master with authentication requires; an unsigned
+ * or badly signed call ends {@code UNAUTHENTICATED}, one the caller's policies do not allow {@code
+ * PERMISSION_DENIED}, and neither is retried.
+ *
  * <p><b>Errors</b> are {@link FuxiException}s carrying the gRPC status, the server's {@code
  * x-fuxi-error-code} and its message; a refusal means nothing changed.
  *

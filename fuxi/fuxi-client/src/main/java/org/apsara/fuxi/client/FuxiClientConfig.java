@@ -3,7 +3,11 @@ package org.apsara.fuxi.client;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import org.apsara.common.net.HostPort;
+import org.apsara.fuxi.api.FuxiPermissions;
+import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.sign.ServiceScope;
 
 /**
  * How a {@link FuxiClient} reaches the FuxiMaster group and how long it waits. Immutable; build one
@@ -17,6 +21,10 @@ import org.apsara.common.net.HostPort;
  * @param callTimeout the most one attempt may take
  * @param backoffMin the first pause before a retry; each further pause doubles, with jitter
  * @param backoffMax the longest pause between retries
+ * @param credentials the AccessKey that signs every FuxiMaster call (scoped to the service {@value
+ *     FuxiPermissions#SERVICE} and the cluster's region), or {@code null} for unsigned calls to a
+ *     master that runs without authentication. The application master library does not sign: it
+ *     presents its application token instead.
  */
 public record FuxiClientConfig(
     List<HostPort> masters,
@@ -24,7 +32,8 @@ public record FuxiClientConfig(
     Duration operationTimeout,
     Duration callTimeout,
     Duration backoffMin,
-    Duration backoffMax) {
+    Duration backoffMax,
+    SigningCredentials credentials) {
 
   /** Most master addresses a client keeps, given and learned: a group has a handful. */
   public static final int MASTERS_MAX = 16;
@@ -51,6 +60,23 @@ public record FuxiClientConfig(
     }
   }
 
+  /**
+   * An AccessKey and the region of the cluster it signs for: signatures are scoped to a region
+   * and a service, and the master refuses one made for another region.
+   */
+  public record SigningCredentials(AccessKeyCredentials accessKey, String region) {
+    public SigningCredentials {
+      Objects.requireNonNull(accessKey, "accessKey");
+      // Checks the region's syntax now rather than at the first call.
+      new ServiceScope(region, FuxiPermissions.SERVICE);
+    }
+
+    /** The scope the master checks signatures against. */
+    public ServiceScope scope() {
+      return new ServiceScope(region, FuxiPermissions.SERVICE);
+    }
+  }
+
   static void requirePositive(Duration d, String what) {
     if (d == null || d.isNegative() || d.isZero()) {
       throw new IllegalArgumentException(what + " must be positive: " + d);
@@ -69,6 +95,7 @@ public record FuxiClientConfig(
     private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
     private Duration backoffMin = DEFAULT_BACKOFF_MIN;
     private Duration backoffMax = DEFAULT_BACKOFF_MAX;
+    private SigningCredentials credentials;
 
     private Builder(List<HostPort> masters) {
       this.masters = masters;
@@ -95,9 +122,18 @@ public record FuxiClientConfig(
       return this;
     }
 
+    /**
+     * Signs every FuxiMaster call with this AccessKey, for the cluster's {@code region} (a
+     * credentials profile's {@code region()}).
+     */
+    public Builder credentials(AccessKeyCredentials accessKey, String region) {
+      credentials = new SigningCredentials(accessKey, region);
+      return this;
+    }
+
     public FuxiClientConfig build() {
       return new FuxiClientConfig(masters, tls, operationTimeout, callTimeout, backoffMin,
-          backoffMax);
+          backoffMax, credentials);
     }
   }
 }

@@ -1,12 +1,15 @@
 package org.apsara.fuxi.client;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apsara.common.net.HostPort;
 import org.apsara.fuxi.api.v1.FuxiMasterGrpc;
 import org.apsara.fuxi.api.v1.FuxiMasterGrpc.FuxiMasterBlockingStub;
+import org.apsara.security.grpc.SigningClientInterceptor;
 
 /**
  * Sends unary FuxiMaster calls to the primary: follows the primary a standby names ({@code
@@ -17,6 +20,9 @@ import org.apsara.fuxi.api.v1.FuxiMasterGrpc.FuxiMasterBlockingStub;
  * <p>Only for calls that may be repeated as they are: every FuxiMaster call the client makes is
  * (reads, a submit carrying its request id, setting a quota group, a kill), so an attempt whose
  * outcome is unknown (the connection broke, the attempt timed out) is simply sent again.
+ *
+ * <p>With {@link FuxiClientConfig#credentials} every attempt is signed anew (fresh timestamp and
+ * nonce), so a retried call is never refused as a replay.
  *
  * <p>Thread-safe: calls run concurrently; the primary guess is shared.
  */
@@ -30,11 +36,15 @@ final class MasterCaller {
   private final FuxiClientConfig config;
   private final MasterChannels channels;
   private final Backoff backoff;
+  /** Signs each call, or null for unsigned calls. */
+  private final ClientInterceptor signer;
 
   MasterCaller(FuxiClientConfig config, MasterChannels channels) {
     this.config = config;
     this.channels = channels;
     this.backoff = new Backoff(config.backoffMin(), config.backoffMax());
+    this.signer = config.credentials() == null ? null : SigningClientInterceptor.forService(
+        config.credentials().accessKey(), config.credentials().scope(), Clock.systemUTC());
   }
 
   /**
@@ -63,6 +73,9 @@ final class MasterCaller {
       }
       FuxiMasterBlockingStub stub = FuxiMasterGrpc.newBlockingStub(channels.channel(target))
           .withDeadlineAfter(Math.min(left, config.callTimeout().toNanos()), TimeUnit.NANOSECONDS);
+      if (signer != null) {
+        stub = stub.withInterceptors(signer);
+      }
       try {
         T result = rpc.apply(stub);
         channels.primaryIs(target);

@@ -3,6 +3,8 @@ package org.apsara.fuxi.client.testing;
 import io.grpc.BindableService;
 import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -19,6 +21,13 @@ public final class GrpcTestServer implements AutoCloseable {
   public GrpcTestServer(BindableService service) throws IOException {
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .addService(service).build().start();
+  }
+
+  /** Serves {@code service} behind {@code interceptors} (the last given runs first). */
+  public GrpcTestServer(BindableService service, ServerInterceptor... interceptors)
+      throws IOException {
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(ServerInterceptors.intercept(service, interceptors)).build().start();
   }
 
   public HostPort address() {

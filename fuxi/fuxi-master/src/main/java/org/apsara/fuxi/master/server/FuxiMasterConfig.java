@@ -1,5 +1,6 @@
 package org.apsara.fuxi.master.server;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,11 +15,13 @@ import org.apsara.common.net.HostPort;
 import org.apsara.fuxi.master.scheduler.SchedulerConfig;
 import org.apsara.security.tls.TlsMaterial;
 import org.apsara.security.token.CapabilityToken;
+import org.apsara.tenant.api.CredentialsFile;
 
 /**
  * Everything one FuxiMaster member needs: where it listens and how others reach it, the Nuwa
  * cluster holding the election and the hard state, the application token keys, TLS, the Tubo
- * liveness intervals, the failover rebuild window and the scheduler's waits. Immutable; build with
+ * liveness intervals, the failover rebuild window, the scheduler's waits and the key the master
+ * checks signed calls with. Immutable; build with
  * {@link #builder} or read Java properties with {@link #fromProperties}. Every value is checked
  * when built; an {@link IllegalArgumentException} names the setting.
  *
@@ -55,6 +58,13 @@ import org.apsara.security.token.CapabilityToken;
  *       scheduler.preemption.wait}]: see {@link SchedulerConfig}; defaults {@link
  *       SchedulerConfig#DEFAULTS}.
  *   <li>[{@code scheduler.tick.interval}]: how often Scheduler.tick runs; default PT0.05S.
+ *   <li>[{@code identity.credentials}, {@code identity.profile}]: the credentials file and
+ *       profile (default {@value CredentialsFile#DEFAULT_PROFILE}) of the master's own AccessKey,
+ *       allowed {@code ram:GetServiceCredential} on {@code acs:ram:*:system:service/fuxi}, and the
+ *       identity service it names. With them every FuxiMaster call but {@code Allocate} must be
+ *       signed and is authorized (see {@link FuxiMasterServer}); without them the master accepts
+ *       anyone who reaches its port and says so in its log. The file is read when the settings
+ *       are.
  * </ul>
  *
  * Durations are ISO-8601 ({@code PT10S}).
@@ -80,7 +90,8 @@ public record FuxiMasterConfig(
     Duration tokenLifetime,
     Duration tokenRenewInterval,
     SchedulerConfig scheduler,
-    Duration tickInterval) {
+    Duration tickInterval,
+    Optional<CredentialsFile.Profile> identity) {
   public static final String DEFAULT_BIND_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7300;
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
@@ -100,7 +111,8 @@ public record FuxiMasterConfig(
           "nuwa.tls.key", "token.key.file", "tls.cert", "tls.key", "tls.ca", "tls.client.auth",
           "heartbeat.interval", "dead.interval", "rebuild.window", "election.ttl",
           "token.lifetime", "token.renew.interval", "scheduler.machine.wait",
-          "scheduler.rack.wait", "scheduler.preemption.wait", "scheduler.tick.interval");
+          "scheduler.rack.wait", "scheduler.preemption.wait", "scheduler.tick.interval",
+          "identity.credentials", "identity.profile");
 
   public FuxiMasterConfig {
     if (memberId == null || memberId.isBlank()) {
@@ -172,6 +184,17 @@ public record FuxiMasterConfig(
     }
     Objects.requireNonNull(scheduler, "scheduler");
     requireAtLeast("scheduler.tick.interval", tickInterval, INTERVAL_MIN);
+    Objects.requireNonNull(identity, "identity");
+    if (identity.isPresent() && identity.get().endpoint().isEmpty()) {
+      throw new IllegalArgumentException("identity: profile [" + identity.get().name()
+          + "] names no " + CredentialsFile.KEY_ENDPOINT + ": the master asks the identity"
+          + " service there about the keys its callers sign with");
+    }
+  }
+
+  /** Whether calls must be signed and are authorized: whether {@link #identity} is given. */
+  public boolean authenticates() {
+    return identity.isPresent();
   }
 
   private static void requireAtLeast(String key, Duration value, Duration min) {
@@ -209,6 +232,8 @@ public record FuxiMasterConfig(
     Duration machineWait = s.machineLocalityWait();
     Duration rackWait = s.rackLocalityWait();
     Duration preemptionWait = s.preemptionWait();
+    Path credentialsFile = null;
+    String profile = null;
     for (String key : new TreeSet<>(properties.stringPropertyNames())) {
       String value = properties.getProperty(key).strip();
       if (!KNOWN_KEYS.contains(key)) {
@@ -247,6 +272,8 @@ public record FuxiMasterConfig(
               preemptionWait = ConfigValues.parseDuration(key, value);
           case "scheduler.tick.interval" ->
               b.tickInterval(ConfigValues.parseDuration(key, value));
+          case "identity.credentials" -> credentialsFile = Path.of(value);
+          case "identity.profile" -> profile = value;
           default -> throw new IllegalStateException("unhandled setting " + key);
         }
       } catch (IllegalArgumentException e) {
@@ -262,6 +289,13 @@ public record FuxiMasterConfig(
       }
       b.nuwaLogin(user, passwordFile);
     }
+    if (credentialsFile != null) {
+      b.identity(readProfile(credentialsFile,
+          profile != null ? profile : CredentialsFile.DEFAULT_PROFILE));
+    } else if (profile != null) {
+      throw new IllegalArgumentException(
+          "identity.profile needs identity.credentials, the file it is in");
+    }
     if (tlsCert != null || tlsKey != null || tlsCa != null) {
       b.tls(TlsMaterial.of(tlsCert, tlsKey, tlsCa));
     }
@@ -275,6 +309,16 @@ public record FuxiMasterConfig(
       throw e;
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private static CredentialsFile.Profile readProfile(Path file, String profile) {
+    try {
+      return CredentialsFile.read(file, profile).orElseThrow(() -> new IllegalArgumentException(
+          "identity.profile: credentials file " + file + " has no profile [" + profile + "]"));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("identity.credentials: cannot read " + file + ": "
+          + e.getMessage(), e);
     }
   }
 
@@ -311,6 +355,7 @@ public record FuxiMasterConfig(
     private Duration tokenRenewInterval = DEFAULT_TOKEN_RENEW_INTERVAL;
     private SchedulerConfig scheduler = SchedulerConfig.DEFAULTS;
     private Duration tickInterval = DEFAULT_TICK_INTERVAL;
+    private Optional<CredentialsFile.Profile> identity = Optional.empty();
 
     private Builder() {}
 
@@ -417,12 +462,23 @@ public record FuxiMasterConfig(
       return this;
     }
 
+    /**
+     * Requires signed calls, checked with what the identity service named by {@code profile}
+     * tells about each caller's AccessKey; {@code profile}'s own AccessKey must be allowed {@code
+     * ram:GetServiceCredential} on {@code acs:ram:*:system:service/fuxi} (the system tenant's
+     * root is). Its region is the one callers sign for and resource names carry.
+     */
+    public Builder identity(CredentialsFile.Profile profile) {
+      this.identity = Optional.of(profile);
+      return this;
+    }
+
     public FuxiMasterConfig build() {
       String advertise = advertiseHost != null ? advertiseHost : bindHost;
       return new FuxiMasterConfig(memberId, bindHost, port, advertise, masters, metricsPort,
           nuwaEndpoints, nuwaUser, nuwaPasswordFile, nuwaTls, tokenKeyFile, tls, clientCertAuth,
           heartbeatInterval, deadInterval, rebuildWindow, electionTtl, tokenLifetime,
-          tokenRenewInterval, scheduler, tickInterval);
+          tokenRenewInterval, scheduler, tickInterval, identity);
     }
   }
 }

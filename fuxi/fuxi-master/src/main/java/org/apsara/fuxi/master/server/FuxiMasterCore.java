@@ -23,6 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apsara.common.net.HostPort;
@@ -903,6 +904,13 @@ final class FuxiMasterCore implements AutoCloseable {
     }
     String existing = requestIds.get(r.getRequestId());
     if (existing != null) {
+      App earlier = apps.get(existing);
+      if (earlier != null && !earlier.status.getTenant().equals(r.getTenant())) {
+        // Request ids are the clients' own (random) choice: a match across tenants is no retry,
+        // and answering it would tell one tenant another's application id.
+        throw FuxiErrors.invalid("request_id " + r.getRequestId()
+            + " was already used by a submit for another tenant");
+      }
       return existing;
     }
     requireBytes("name", r.getName(), FuxiMasterLimits.MAX_NAME_BYTES, false);
@@ -974,32 +982,40 @@ final class FuxiMasterCore implements AutoCloseable {
     return id;
   }
 
-  ApplicationStatus getApplication(String appId) {
+  /** One application's status, if {@code check} allows the caller to see it. */
+  ApplicationStatus getApplication(String appId, MasterAccess.ApplicationCheck check) {
     requireServing();
     App app = apps.get(appId);
     if (app == null) {
       throw FuxiErrors.unknownApplication(appId);
     }
+    check.require(app.status.getTenant(), appId);
     return view(app);
   }
 
-  ListApplicationsResponse listApplications(List<ApplicationStatus.State> states) {
+  /** The applications in {@code states} (all if empty) of the tenants {@code visible} admits. */
+  ListApplicationsResponse listApplications(List<ApplicationStatus.State> states,
+      Predicate<String> visible) {
     requireServing();
     ListApplicationsResponse.Builder b = ListApplicationsResponse.newBuilder();
     for (App app : apps.values()) {
-      if (states.isEmpty() || states.contains(app.status.getState())) {
+      if ((states.isEmpty() || states.contains(app.status.getState()))
+          && visible.test(app.status.getTenant())) {
         b.addApplications(view(app));
       }
     }
     return b.build();
   }
 
-  ApplicationStatus killApplication(String appId, String reason) {
+  /** Kills an application, if {@code check} allows the caller to. */
+  ApplicationStatus killApplication(String appId, String reason,
+      MasterAccess.ApplicationCheck check) {
     requireServing();
     App app = apps.get(appId);
     if (app == null) {
       throw FuxiErrors.unknownApplication(appId);
     }
+    check.require(app.status.getTenant(), appId);
     if (!app.ended()) {
       endApplication(app, ApplicationStatus.State.KILLED,
           "killed" + (reason.isEmpty() ? "" : ": " + reason));

@@ -1,6 +1,7 @@
 package org.apsara.fuxi.master.server;
 
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
@@ -24,12 +25,16 @@ import org.apsara.common.observe.HealthStatus;
 import org.apsara.common.observe.Metrics;
 import org.apsara.common.observe.ServiceHttpEndpoint;
 import org.apsara.common.time.MonotonicClock;
+import org.apsara.fuxi.api.FuxiPermissions;
+import org.apsara.fuxi.api.v1.FuxiMasterGrpc;
 import org.apsara.fuxi.master.scheduler.SchedulerStats;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.recipes.Leader;
 import org.apsara.nuwa.client.recipes.LeaderElection;
 import org.apsara.nuwa.client.recipes.Session;
 import org.apsara.nuwa.client.recipes.Subscription;
+import org.apsara.security.audit.AuditSink;
+import org.apsara.security.audit.Slf4jAuditSink;
 import org.apsara.security.tls.ClientAuth;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.token.CapabilityTokenException;
@@ -37,6 +42,9 @@ import org.apsara.security.token.CapabilityTokenIssuer;
 import org.apsara.security.token.CapabilityTokenVerifier;
 import org.apsara.security.token.TokenKey;
 import org.apsara.security.token.TokenKeyFile;
+import org.apsara.tenant.api.IdentityClient;
+import org.apsara.tenant.api.service.ServiceAuthenticator;
+import org.apsara.tenant.api.service.ServiceAuthenticatorOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +58,18 @@ import org.slf4j.LoggerFactory;
  * Nuwa, collects soft state for {@code rebuild.window} and then serves. The others answer
  * UNAVAILABLE NOT_PRIMARY naming the primary. A member that loses its Nuwa session, or finds its
  * guarded write refused, steps down and campaigns again.
+ *
+ * <p><b>Authentication.</b> With {@link FuxiMasterConfig#identity()} every FuxiMaster call except
+ * {@code Allocate} must carry an {@code APSARA4-HMAC-SHA256} signature for the service {@value
+ * FuxiPermissions#SERVICE} in the profile's region (an unsigned or badly signed call ends {@code
+ * UNAUTHENTICATED}), checked by a {@link ServiceAuthenticator} against what the identity service
+ * says about the key, and each call is authorized as {@link FuxiPermissions} lists ({@code
+ * PERMISSION_DENIED} with the reason). {@code Allocate} is exempt: an application master proves
+ * itself with its application token in the stream. The TuboTracker service is never signed: TLS
+ * with client certificates guards it, and what a Tubo may run comes from the master's grant
+ * table. Denials and allowed changes go to the audit log ({@value Slf4jAuditSink#LOGGER_NAME}).
+ * Without an identity the master authenticates nobody, takes a submit's tenant on trust, and
+ * warns so once at start.
  *
  * <p>Start with {@link #start(FuxiMasterConfig)}; anything unusable (the key file, TLS files, the
  * port, Nuwa credentials) fails the start with an exception naming it, after releasing what was
@@ -66,11 +86,20 @@ public final class FuxiMasterServer implements AutoCloseable {
   public static final int INBOUND_MESSAGE_BYTES_MAX = 16 << 20;
   /** Wait before campaigning again after a failed term or an unreachable Nuwa. */
   public static final Duration CAMPAIGN_RETRY = Duration.ofMillis(500);
+  /**
+   * The FuxiMaster calls that need no signature: an application master's allocation stream,
+   * which carries the application's capability token instead.
+   */
+  public static final Set<String> UNAUTHENTICATED_METHODS =
+      Set.of(FuxiMasterGrpc.getAllocateMethod().getFullMethodName());
 
   private static final Logger LOG = LoggerFactory.getLogger(FuxiMasterServer.class);
 
   private final FuxiMasterConfig config;
   private final PrometheusMeterRegistry registry;
+  private final AuditSink auditSink;
+  private IdentityClient identity;
+  private ServiceAuthenticator authenticator;
   private volatile Optional<String> primary = Optional.empty();
   private NuwaClient nuwa;
   private FuxiMasterCore core;
@@ -81,19 +110,29 @@ public final class FuxiMasterServer implements AutoCloseable {
   private HostPort address;
   private volatile boolean closed;
 
-  private FuxiMasterServer(FuxiMasterConfig config) {
+  private FuxiMasterServer(FuxiMasterConfig config, AuditSink auditSink) {
     this.config = config;
+    this.auditSink = auditSink;
     this.registry = Metrics.newRegistry(SERVICE_NAME, config.memberId());
   }
 
   /**
-   * Starts one member and its campaign; returns without waiting to be elected.
+   * Starts one member and its campaign; returns without waiting to be elected. Audit events go
+   * to the logger {@value Slf4jAuditSink#LOGGER_NAME}.
    *
    * @throws IOException if the token key file, a TLS file or the Nuwa password file cannot be
    *     read, or the port cannot be bound
+   * @throws java.io.UncheckedIOException if the identity profile's TLS files cannot be read
    */
   public static FuxiMasterServer start(FuxiMasterConfig config) throws IOException {
-    FuxiMasterServer server = new FuxiMasterServer(Objects.requireNonNull(config, "config"));
+    return start(config, new Slf4jAuditSink());
+  }
+
+  /** Starts as {@link #start(FuxiMasterConfig)}, auditing to {@code auditSink}. */
+  public static FuxiMasterServer start(FuxiMasterConfig config, AuditSink auditSink)
+      throws IOException {
+    FuxiMasterServer server = new FuxiMasterServer(Objects.requireNonNull(config, "config"),
+        Objects.requireNonNull(auditSink, "auditSink"));
     try {
       server.startInternal();
     } catch (IOException | RuntimeException e) {
@@ -139,12 +178,32 @@ public final class FuxiMasterServer implements AutoCloseable {
     core = new FuxiMasterCore(config, MonotonicClock.SYSTEM, new HardStateStore(nuwa), tokens,
         () -> primary);
     GrpcServerMetrics grpcMetrics = new GrpcServerMetrics(registry);
+    MasterAccess access;
+    // The last interceptor given runs first: metrics see every call, rejected ones included.
+    ServerInterceptor[] clientInterceptors;
+    if (config.identity().isPresent()) {
+      identity = IdentityClient.connect(config.identity().get());
+      authenticator = ServiceAuthenticator.start(identity, FuxiPermissions.SERVICE,
+          ServiceAuthenticatorOptions.defaults().withRegion(config.identity().get().region()));
+      access = MasterAccess.enforcing(authenticator.authorization(auditSink), authenticator,
+          authenticator.scope().region(), wallClock);
+      clientInterceptors = new ServerInterceptor[] {
+          authenticator.interceptor(auditSink, UNAUTHENTICATED_METHODS), grpcMetrics};
+    } else {
+      access = MasterAccess.open();
+      clientInterceptors = new ServerInterceptor[] {grpcMetrics};
+      LOG.atWarn().addKeyValue("member", config.memberId()).log("fuxi master runs without"
+          + " authentication: anyone who reaches its port may submit, kill and change quota"
+          + " groups, as any tenant. Give it an identity (identity.credentials) to check"
+          + " signed calls");
+    }
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.bindHost(), config.port()))
         .maxInboundMessageSize(INBOUND_MESSAGE_BYTES_MAX)
         .permitKeepAliveWithoutCalls(true)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
-        .addService(ServerInterceptors.intercept(new FuxiMasterService(core), grpcMetrics))
+        .addService(ServerInterceptors.intercept(
+            new FuxiMasterService(core, access), clientInterceptors))
         .addService(ServerInterceptors.intercept(new TuboTrackerService(core), grpcMetrics));
     if (serverTls != null) {
       builder.sslContext(serverTls);
@@ -174,7 +233,8 @@ public final class FuxiMasterServer implements AutoCloseable {
       httpEndpoint.start();
     }
     LOG.atInfo().addKeyValue("member", config.memberId()).addKeyValue("address", address)
-        .addKeyValue("tls", serverTls != null).log("fuxi master started");
+        .addKeyValue("tls", serverTls != null)
+        .addKeyValue("authentication", authenticator != null).log("fuxi master started");
   }
 
   private void registerGauges() {
@@ -277,6 +337,11 @@ public final class FuxiMasterServer implements AutoCloseable {
     return httpEndpoint == null ? -1 : httpEndpoint.port();
   }
 
+  /** Whether client calls must be signed and are authorized. */
+  public boolean authenticates() {
+    return authenticator != null;
+  }
+
   public FuxiMasterConfig config() {
     return config;
   }
@@ -313,6 +378,12 @@ public final class FuxiMasterServer implements AutoCloseable {
     }
     if (core != null) {
       core.close();
+    }
+    if (authenticator != null) {
+      authenticator.close();
+    }
+    if (identity != null) {
+      identity.close();
     }
     if (nuwa != null) {
       nuwa.close();

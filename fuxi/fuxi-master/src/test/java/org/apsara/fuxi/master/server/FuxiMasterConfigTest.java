@@ -3,13 +3,22 @@ package org.apsara.fuxi.master.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Properties;
 import org.apsara.common.net.HostPort;
+import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.tenant.api.CredentialsFile;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class FuxiMasterConfigTest {
+  private static final AccessKeyCredentials KEY =
+      new AccessKeyCredentials("LTAItest0000000000000000", "test-secret-0000000000000000000");
+
+  @TempDir Path dir;
   private static Properties minimal() {
     Properties p = new Properties();
     p.setProperty("member.id", "fm1");
@@ -76,5 +85,42 @@ class FuxiMasterConfigTest {
     badPort.setProperty("port", "70000");
     assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(badPort))
         .hasMessageContaining("port");
+  }
+
+  @Test
+  void readsTheIdentityProfileAndRequiresItsEndpoint() throws IOException {
+    assertThat(FuxiMasterConfig.fromProperties(minimal()).authenticates()).isFalse();
+    Path credentials = dir.resolve("credentials");
+    CredentialsFile.write(credentials, new CredentialsFile.Profile("fuxi", KEY,
+        Optional.of(HostPort.of("10.0.0.5", 7070)), Optional.empty(), "cn-test"));
+    CredentialsFile.write(credentials, new CredentialsFile.Profile("no-endpoint", KEY,
+        Optional.empty()));
+
+    Properties p = minimal();
+    p.setProperty("identity.credentials", credentials.toString());
+    p.setProperty("identity.profile", "fuxi");
+    FuxiMasterConfig c = FuxiMasterConfig.fromProperties(p);
+    assertThat(c.authenticates()).isTrue();
+    assertThat(c.identity().orElseThrow().region()).isEqualTo("cn-test");
+    assertThat(c.identity().orElseThrow().endpoint()).contains(HostPort.of("10.0.0.5", 7070));
+    assertThat(c.toString()).doesNotContain(KEY.accessKeySecret());
+
+    p.setProperty("identity.profile", "absent");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(p))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("has no profile [absent]");
+    p.setProperty("identity.profile", "no-endpoint");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(p))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("profile [no-endpoint] names no endpoint");
+    p.setProperty("identity.credentials", dir.resolve("missing").toString());
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(p))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("identity.credentials");
+    Properties profileOnly = minimal();
+    profileOnly.setProperty("identity.profile", "fuxi");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(profileOnly))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("identity.profile needs identity.credentials");
   }
 }
