@@ -68,6 +68,11 @@ public final class Access {
     if (!enforced()) {
       return;
     }
+    if (tokenRevision > state.revision()) {
+      // Issued after a change this member has not applied: its state cannot judge the caller
+      // yet. Unlike for keys, an older token is fine here, as in etcd.
+      throw NuwaErrors.AUTH_OLD_REVISION.asRuntimeException();
+    }
     AuthState.UserPermissions permissions = state.permissions(user);
     if (permissions == null) {
       throw NuwaErrors.USER_NOT_FOUND.asRuntimeException();

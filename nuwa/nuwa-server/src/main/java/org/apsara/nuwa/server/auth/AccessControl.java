@@ -25,7 +25,10 @@ public final class AccessControl {
   /**
    * The caller with the given token (null if the request carried none). While authentication is
    * enabled, a request without token fails with "user name is empty" and one whose token is not
-   * signed with the cluster's key, or has expired, with "invalid auth token", as in etcd.
+   * signed with the cluster's key, or has expired, with "invalid auth token", as in etcd. While it
+   * is disabled here, a token that claims a later auth revision than this member's state fails
+   * with "revision of auth store is old": this member has not applied the change the token was
+   * issued after.
    */
   public Access authenticate(String token) {
     return authenticate(token, true);
@@ -44,6 +47,12 @@ public final class AccessControl {
   private Access authenticate(String token, boolean checkExpiry) {
     AuthState state = store.state();
     if (!state.enabled()) {
+      if (checkExpiry && token != null
+          && tokens.claimedRevision(token).orElse(0) > state.revision()) {
+        // Authentication was enabled after this member's state: it cannot judge the token yet.
+        // (Keep-alives, judged leniently, pass.)
+        throw NuwaErrors.AUTH_OLD_REVISION.asRuntimeException();
+      }
       return Access.open(state);
     }
     if (token == null || token.isEmpty()) {

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Optional;
+import java.util.OptionalLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.apsara.nuwa.server.auth.proto.TokenClaims;
@@ -81,6 +82,27 @@ public final class TokenCodec {
       return Optional.of(claims);
     } catch (IllegalArgumentException | InvalidProtocolBufferException malformed) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * The auth revision a token claims to be issued at, without checking its signature: enough to
+   * tell that this member's auth state is older than the one the token came from (it may not even
+   * hold the key the token is signed with yet). Empty if the token is malformed.
+   */
+  public OptionalLong claimedRevision(String token) {
+    if (token == null || token.length() > MAX_TOKEN_CHARS || !token.startsWith(PREFIX)) {
+      return OptionalLong.empty();
+    }
+    int dot = token.indexOf('.', PREFIX.length());
+    if (dot < 0) {
+      return OptionalLong.empty();
+    }
+    try {
+      byte[] payload = DECODER.decode(token.substring(PREFIX.length(), dot));
+      return OptionalLong.of(TokenClaims.parseFrom(payload).getAuthRevision());
+    } catch (IllegalArgumentException | InvalidProtocolBufferException malformed) {
+      return OptionalLong.empty();
     }
   }
 

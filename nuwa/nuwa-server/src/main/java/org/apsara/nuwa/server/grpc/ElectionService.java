@@ -45,7 +45,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void campaign(CampaignRequest request, StreamObserver<CampaignResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       Access caller = ctx.caller();
       ByteString name = request.getName();
       long lease = request.getLease();
@@ -68,7 +68,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void proclaim(ProclaimRequest request, StreamObserver<ProclaimResponse> observer) {
-    ServerContext.guard(observer, () -> ServerContext.complete(
+    ctx.guard(observer, () -> ServerContext.complete(
         proclaim(ctx.caller(), request.getLeader(), request.getValue())
             .thenApply(ok -> ProclaimResponse.newBuilder().setHeader(ctx.header()).build()),
         observer));
@@ -80,11 +80,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
         .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder()
             .setKey(leader.getKey()).setValue(value).setLease(leader.getLease())))
         .build();
-    try {
-      caller.checkTxn(txn);
-    } catch (StatusRuntimeException refused) {
-      return CompletableFuture.failedFuture(refused);
-    }
+    caller.checkTxn(txn); // throws at once: see ServerContext.guard
     return ctx.raft.propose(ServerContext.record(caller).setTxn(txn).build()).thenAccept(reply -> {
       if (!reply.getTxn().getSucceeded()) {
         throw NOT_LEADER.asRuntimeException();
@@ -94,7 +90,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void resign(ResignRequest request, StreamObserver<ResignResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       LeaderKey leader = request.getLeader();
       TxnRequest txn = TxnRequest.newBuilder()
           .addCompare(ownsKey(leader))
@@ -116,7 +112,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
 
   @Override
   public void leader(LeaderRequest request, StreamObserver<LeaderResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       ByteString prefix = Recipes.prefixOf(request.getName());
       ctx.caller().checkRead(prefix, Recipes.prefixEnd(prefix));
       ServerContext.complete(recipes.oldest(prefix).thenApply(kv -> {
@@ -136,12 +132,13 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
   public void observe(LeaderRequest request, StreamObserver<LeaderResponse> responses) {
     ServerCallStreamObserver<LeaderResponse> stream = (ServerCallStreamObserver<LeaderResponse>) responses;
     ByteString prefix = Recipes.prefixOf(request.getName());
-    try {
+    ctx.guard(responses, () -> {
       ctx.caller().checkRead(prefix, Recipes.prefixEnd(prefix));
-    } catch (StatusRuntimeException refused) {
-      responses.onError(refused);
-      return;
-    }
+      observe(prefix, stream);
+    });
+  }
+
+  private void observe(ByteString prefix, ServerCallStreamObserver<LeaderResponse> stream) {
     KeyRange range = new KeyRange(prefix, Recipes.prefixEnd(prefix));
     AtomicReference<KeyValue> lastSent = new AtomicReference<>();
     // Looks run one after another, so an older answer never overtakes a newer one.

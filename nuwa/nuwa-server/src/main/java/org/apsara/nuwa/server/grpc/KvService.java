@@ -23,8 +23,8 @@ import org.apsara.nuwa.server.raft.proto.Reply;
  * etcd's KV service: reads by read index (or locally when serializable), writes through the log.
  * With authentication enabled, each request's keys are checked against the caller's permissions
  * as etcd checks them: a linearizable read once the read index has brought this member up to
- * date, anything else before it leaves the event loop (and a write again, by its auth stamp, when
- * it applies).
+ * date, anything else before it leaves the event loop (a write again, by its auth stamp, when it
+ * applies; a refusal only once this member is up to date, see {@link ServerContext#guard}).
  */
 final class KvService extends KVGrpc.KVImplBase {
   private final ServerContext ctx;
@@ -35,7 +35,7 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void range(RangeRequest request, StreamObserver<RangeResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       ctx.checkSize(request);
       RequestValidator.validateRange(request);
       Query query = Query.newBuilder().setRange(request).build();
@@ -45,7 +45,7 @@ final class KvService extends KVGrpc.KVImplBase {
         ctx.caller().checkRange(request);
         reply = CompletableFuture.completedFuture(ctx.raft.readLocal(query));
       } else {
-        ctx.caller(); // a missing or bad token fails at once, without a round trip
+        // Judged once the read index has brought this member up to date, refusals included.
         reply = ctx.raft.readLinearizable(query).thenApply(r -> {
           ctx.access.authenticate(token).checkRange(request);
           return r;
@@ -60,7 +60,7 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void put(PutRequest request, StreamObserver<PutResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       ctx.checkSize(request);
       RequestValidator.validatePut(request);
       Access caller = ctx.caller();
@@ -75,7 +75,7 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void deleteRange(DeleteRangeRequest request, StreamObserver<DeleteRangeResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       ctx.checkSize(request);
       RequestValidator.validateDeleteRange(request);
       Access caller = ctx.caller();
@@ -91,7 +91,7 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void txn(TxnRequest request, StreamObserver<TxnResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       ctx.checkSize(request);
       RequestValidator.validateTxn(request);
       Access caller = ctx.caller();
@@ -106,7 +106,7 @@ final class KvService extends KVGrpc.KVImplBase {
 
   @Override
   public void compact(CompactionRequest request, StreamObserver<CompactionResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       RequestValidator.validateCompaction(request);
       // etcd lets any caller compact; Nuwa keeps it to the root role, since a compaction destroys
       // history every watcher and reader of old revisions depends on.

@@ -74,7 +74,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public void leaseGrant(LeaseGrantRequest request, StreamObserver<LeaseGrantResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       RequestValidator.validateLeaseGrant(request);
       Access caller = ctx.caller();
       long ttl = Math.max(request.getTTL(), NuwaLimits.MIN_LEASE_TTL_SECONDS);
@@ -91,7 +91,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
   @Override
   public void leaseRevoke(LeaseRevokeRequest request, StreamObserver<LeaseRevokeResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       Access caller = ctx.caller();
       // Checked here to refuse early, and again when the revocation applies (keys may change).
       caller.checkEachKey(leaseKeys(request.getID()), true);
@@ -110,7 +110,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   @Override
   public void leaseTimeToLive(LeaseTimeToLiveRequest request,
       StreamObserver<LeaseTimeToLiveResponse> observer) {
-    ServerContext.guard(observer, () -> {
+    ctx.guard(observer, () -> {
       Access caller = ctx.caller();
       if (request.getKeys()) {
         // The answer names the lease's keys: the caller must be allowed to read them.
@@ -131,8 +131,8 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
   }
 
   void leaseLeases(LeaseLeasesRequest request, StreamObserver<LeaseLeasesResponse> observer) {
-    ServerContext.guard(observer, () -> {
-      ctx.caller();
+    ctx.guard(observer, () -> {
+      // The caller is judged once the read index has brought this member up to date.
       String token = AuthTokenInterceptor.currentToken();
       ServerContext.reply(
           ctx.raft.readLinearizable(Query.newBuilder().setLeaseLeases(request).build()),

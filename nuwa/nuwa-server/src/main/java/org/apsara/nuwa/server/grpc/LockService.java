@@ -26,7 +26,7 @@ final class LockService extends LockGrpc.LockImplBase {
 
   @Override
   public void lock(LockRequest request, StreamObserver<LockResponse> observer) {
-    ServerContext.guard(observer, () -> ServerContext.complete(recipes
+    ctx.guard(observer, () -> ServerContext.complete(recipes
         .acquire(ctx.caller(), request.getName(), ByteString.EMPTY, request.getLease(),
             me -> CompletableFuture.completedFuture(null))
         .thenApply(me -> LockResponse.newBuilder().setHeader(ctx.header()).setKey(me.key())
@@ -39,7 +39,7 @@ final class LockService extends LockGrpc.LockImplBase {
       observer.onError(NuwaErrors.EMPTY_KEY.asRuntimeException());
       return;
     }
-    ServerContext.guard(observer, () -> ServerContext.complete(
+    ctx.guard(observer, () -> ServerContext.complete(
         recipes.delete(ctx.caller(), request.getKey())
             .thenApply(ok -> UnlockResponse.newBuilder().setHeader(ctx.header()).build()),
         observer));

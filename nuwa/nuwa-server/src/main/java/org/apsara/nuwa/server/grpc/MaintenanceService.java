@@ -10,7 +10,6 @@ import io.etcd.jetcd.api.MoveLeaderResponse;
 import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.Map;
 import org.apsara.nuwa.server.NuwaVersion;
@@ -33,12 +32,14 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
 
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> observer) {
-    try {
+    ctx.guard(observer, () -> {
       ctx.caller();
-    } catch (StatusRuntimeException refused) {
-      observer.onError(refused);
-      return;
-    }
+      observer.onNext(status());
+      observer.onCompleted();
+    });
+  }
+
+  private StatusResponse status() {
     StatusResponse.Builder response = StatusResponse.newBuilder()
         .setHeader(ctx.header())
         .setVersion(NuwaVersion.ETCD_API_VERSION)
@@ -51,42 +52,42 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     if (ctx.raft.leader().isEmpty()) {
       response.addErrors("etcdserver: no leader");
     }
-    observer.onNext(response.build());
-    observer.onCompleted();
+    return response.build();
   }
 
   @Override
   public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> observer) {
-    try {
+    ctx.guard(observer, () -> {
       Access caller = ctx.caller();
       if (request.getAction() != AlarmRequest.AlarmAction.GET) {
         caller.requireAdmin();
       }
-    } catch (StatusRuntimeException refused) {
-      observer.onError(refused);
-      return;
-    }
-    observer.onNext(AlarmResponse.newBuilder().setHeader(ctx.header()).build());
-    observer.onCompleted();
+      observer.onNext(AlarmResponse.newBuilder().setHeader(ctx.header()).build());
+      observer.onCompleted();
+    });
   }
 
   @Override
   public void defragment(DefragmentRequest request, StreamObserver<DefragmentResponse> observer) {
-    if (!adminOrRefuse(observer)) {
-      return;
-    }
-    observer.onNext(DefragmentResponse.newBuilder().setHeader(ctx.header()).build());
-    observer.onCompleted();
+    ctx.guard(observer, () -> {
+      ctx.caller().requireAdmin();
+      observer.onNext(DefragmentResponse.newBuilder().setHeader(ctx.header()).build());
+      observer.onCompleted();
+    });
   }
 
   @Override
   public void moveLeader(MoveLeaderRequest request, StreamObserver<MoveLeaderResponse> observer) {
-    if (!adminOrRefuse(observer)) {
-      return;
-    }
+    ctx.guard(observer, () -> {
+      ctx.caller().requireAdmin();
+      moveLeaderTo(request.getTargetID(), observer);
+    });
+  }
+
+  private void moveLeaderTo(long targetId, StreamObserver<MoveLeaderResponse> observer) {
     String target = null;
     for (Map.Entry<String, ?> peer : ctx.config.peers().entrySet()) {
-      if (ServerContext.memberId(peer.getKey()) == request.getTargetID()) {
+      if (ServerContext.memberId(peer.getKey()) == targetId) {
         target = peer.getKey();
       }
     }
@@ -104,16 +105,5 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
             observer.onCompleted();
           }
         });
-  }
-
-  /** Whether the caller has the root role; if not, fails the call with etcd's status. */
-  private boolean adminOrRefuse(StreamObserver<?> observer) {
-    try {
-      ctx.caller().requireAdmin();
-      return true;
-    } catch (StatusRuntimeException refused) {
-      observer.onError(refused);
-      return false;
-    }
   }
 }

@@ -94,6 +94,9 @@ final class Recipes {
    * contender's key under its lease, run {@code beforeWaiting} on it, then wait until it is the
    * oldest contender. If the caller gives up while waiting, its key is deleted, so that it does
    * not keep a place in the queue.
+   *
+   * @throws io.grpc.StatusRuntimeException at once, before anything is proposed, if the caller may not
+   *     make the requests the recipe needs (see {@link ServerContext#guard})
    */
   CompletableFuture<Contender> acquire(Access caller, ByteString name, ByteString value,
       long lease, Function<Contender, CompletableFuture<Void>> beforeWaiting) {
@@ -107,12 +110,8 @@ final class Recipes {
     ByteString key = contenderKey(name, lease);
     TxnRequest create = createOrGetTxn(key, value, lease);
     ByteString prefix = prefixOf(name);
-    try {
-      caller.checkTxn(create);
-      caller.checkRead(prefix, prefixEnd(prefix)); // to find the older contenders
-    } catch (RuntimeException refused) {
-      return CompletableFuture.failedFuture(refused);
-    }
+    caller.checkTxn(create);
+    caller.checkRead(prefix, prefixEnd(prefix)); // to find the older contenders
     CompletableFuture<Contender> acquired = createOrGet(caller, create)
         .thenCompose(me -> beforeWaiting.apply(me)
             .thenCompose(ok -> awaitOlderDeleted(prefixOf(name), me.createRevision()))
@@ -159,14 +158,15 @@ final class Recipes {
         .thenApply(reply -> ServerContext.checkReply(reply).getRange());
   }
 
-  /** Deletes the key with the caller's permissions. */
+  /**
+   * Deletes the key with the caller's permissions.
+   *
+   * @throws io.grpc.StatusRuntimeException at once, before anything is proposed, if the caller may not
+   *     delete it
+   */
   CompletableFuture<Void> delete(Access caller, ByteString key) {
     DeleteRangeRequest request = DeleteRangeRequest.newBuilder().setKey(key).build();
-    try {
-      caller.checkDeleteRange(request);
-    } catch (RuntimeException refused) {
-      return CompletableFuture.failedFuture(refused);
-    }
+    caller.checkDeleteRange(request);
     return ctx.raft.propose(ServerContext.record(caller).setDeleteRange(request).build())
         .thenApply(r -> null);
   }

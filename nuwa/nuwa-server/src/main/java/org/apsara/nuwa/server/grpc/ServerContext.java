@@ -1,6 +1,7 @@
 package org.apsara.nuwa.server.grpc;
 
 import io.etcd.jetcd.api.ResponseHeader;
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -9,6 +10,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -33,6 +36,11 @@ import org.apsara.nuwa.server.raft.proto.Reply;
  * judging callers by their tokens, and the executor that hashes passwords off the event loop.
  */
 public final class ServerContext {
+  /** Refusals by the auth state that {@link #guard} confirms; see {@link #isAuthRefusal}. */
+  private static final List<Status> STALE_AUTH_REFUSALS = List.of(NuwaErrors.USER_EMPTY,
+      NuwaErrors.INVALID_AUTH_TOKEN, NuwaErrors.AUTH_OLD_REVISION, NuwaErrors.PERMISSION_DENIED,
+      NuwaErrors.USER_NOT_FOUND);
+
   final NuwaConfig config;
   final RaftNode raft;
   final NuwaStateMachine stateMachine;
@@ -159,13 +167,63 @@ public final class ServerContext {
         .asRuntimeException();
   }
 
-  /** Runs a unary handler, turning a synchronous validation failure into the call's error. */
-  static <T> void guard(StreamObserver<T> observer, Runnable handler) {
+  /**
+   * Runs a unary handler, turning a synchronous failure into the call's error; a refusal by the
+   * auth state is given only once this member is known to be up to date.
+   *
+   * <p>Handlers judge the caller by this member's own copy of the auth state, which on a follower
+   * may lag the leader's: a follower learns that an entry committed with the leader's next message
+   * to it, up to a heartbeat later. An {@code auth disable}, a new user, a granted permission or a
+   * token the leader just issued may therefore be acknowledged to a client before this member has
+   * applied it. When the handler refuses the caller for its token or permissions, this member
+   * first catches up with a read index round ({@link RaftNode#awaitCaughtUp}), then runs the
+   * handler once more, in the same gRPC context, and what it does then is final. A request the
+   * checks allow pays nothing for this: a write is checked again when it applies (by its auth
+   * stamp, against the state of that moment), and a linearizable read after its own read index.
+   *
+   * <p>So that running it twice cannot do anything twice, a handler must make its auth checks
+   * before anything with an effect (proposing a record, answering the call), and fail them by
+   * throwing.
+   */
+  <T> void guard(StreamObserver<T> observer, Runnable handler) {
     try {
       handler.run();
-    } catch (StatusRuntimeException e) {
-      observer.onError(e);
+    } catch (StatusRuntimeException refused) {
+      if (!isAuthRefusal(refused.getStatus())) {
+        observer.onError(refused);
+        return;
+      }
+      Context grpcContext = Context.current();
+      raft.awaitCaughtUp().whenComplete((caughtUp, failure) -> {
+        if (failure != null) {
+          // Not known to be refused, nor to be allowed: fail as a request that found no leader.
+          observer.onError(toStatusException(failure));
+          return;
+        }
+        grpcContext.run(() -> {
+          try {
+            handler.run();
+          } catch (RuntimeException e) {
+            observer.onError(toStatusException(e));
+          }
+        });
+      });
     }
+  }
+
+  /**
+   * Whether a status is a refusal by the auth state that a member lagging the leader may give
+   * wrongly: no token while authentication is (still) enabled here, a token signed with a key or
+   * at an auth revision this member has not learned yet, a user or permission it does not know.
+   */
+  static boolean isAuthRefusal(Status status) {
+    for (Status refusal : STALE_AUTH_REFUSALS) {
+      if (refusal.getCode() == status.getCode()
+          && Objects.equals(refusal.getDescription(), status.getDescription())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static Reply checkReply(Reply reply) {

@@ -186,6 +186,14 @@ public final class RaftNode implements AutoCloseable {
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(properties, config.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(properties, 2);
     RaftServerConfigKeys.Log.setSegmentSizeMax(properties, SizeInBytes.valueOf("64MB"));
+    // By default Ratis appends a metadata entry with the commit index after entries commit, and
+    // forces it like any entry: a second fsync for every write, on the way to its reply. What it
+    // buys is that followers learn the commit index at once instead of with the leader's next
+    // message; nothing here depends on that. A follower's reads wait for a read index, and its
+    // refusals by the auth state for one too (ServerContext.guard). A restarted member applies the
+    // entries it has once a leader's commit covers them, as Raft prescribes: an acknowledged entry
+    // is on a majority's disks either way.
+    RaftServerConfigKeys.Log.setLogMetadataEnabled(properties, false);
     // One append batch holds several maximal requests; Ratis wants the gRPC message limit to
     // exceed the batch limit by at least 1 MiB of framing.
     long appendBatchBytes = config.maxRequestBytes() * 4L;
@@ -296,18 +304,30 @@ public final class RaftNode implements AutoCloseable {
    * from its own state. Concurrent reads share that work; see {@link ReadRounds}.
    */
   public CompletableFuture<Reply> readLinearizable(Query query) {
+    return awaitCaughtUp().thenCompose(caughtUp -> finishLocal(readLocal(query)));
+  }
+
+  /**
+   * Completes once this member has applied everything that was committed when this was called,
+   * so that its own state holds every write acknowledged before then, on whichever member: what
+   * a linearizable read waits for, and what a decision on this member's replicated state (such as
+   * refusing a caller by the auth state) must wait for where that state may lag the leader's.
+   * Shares a read index round with concurrent reads (in a group of one, completes at once).
+   * Fails as such a read fails: request timed out, or no leader.
+   */
+  public CompletableFuture<Void> awaitCaughtUp() {
     if (SKIP_READ_INDEX) {
-      return finishLocal(readLocal(query));
+      return CompletableFuture.completedFuture(null);
     }
     if (group.getPeers().size() == 1) {
       // The only voter leads for good once it has replayed its log, and it replies to a write
       // only after applying it, so its own state already holds every acknowledged write. (Ratis's
       // read index never completes in a group of one.)
       return stateMachine.isLeaderReady()
-          ? finishLocal(readLocal(query))
+          ? CompletableFuture.completedFuture(null)
           : CompletableFuture.failedFuture(NuwaErrors.NO_LEADER.asRuntimeException());
     }
-    return readRounds.awaitRound().thenCompose(caughtUp -> finishLocal(readLocal(query)));
+    return readRounds.awaitRound().thenApply(round -> null);
   }
 
   /** One read index round through Ratis: done once this member has applied the read index. */

@@ -180,10 +180,10 @@ public final class MasterNode implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeGap(properties, config.logPurgeGap());
     // Ratis by default appends a metadata entry recording the commit index after entries commit
     // and forces it like any entry: a second fsync for every command, on the path of its reply.
-    // It tells followers the commit index at once (Nuwa keeps it: members there serve clients
-    // from their own state); here only the leader serves, so followers may learn it with the next
-    // append or heartbeat, and a restarted member applies committed entries once a leader's
-    // commit covers them, as Raft prescribes.
+    // It tells followers the commit index at once; here only the leader serves, so followers
+    // may learn it with the next append or heartbeat (Nuwa turns it off too, and makes a
+    // follower catch up before it refuses a caller), and a restarted member applies committed
+    // entries once a leader's commit covers them, as Raft prescribes.
     RaftServerConfigKeys.Log.setLogMetadataEnabled(properties, false);
     // Followers may fall behind the purged log; the leader then sends its snapshot (see
     // MasterStateMachine for why Ratis's own transfer).
