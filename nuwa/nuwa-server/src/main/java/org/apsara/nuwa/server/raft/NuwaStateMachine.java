@@ -95,6 +95,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private final AuthStore auth = new AuthStore();
   private volatile MvccStore store = newStore();
   private volatile boolean leader;
+  /** Completes when this member is next the ready leader; guarded by {@code leaseTimers}. */
+  private CompletableFuture<Void> nextLeadership = new CompletableFuture<>();
 
   public NuwaStateMachine(MonotonicClock clock) {
     this.leaseTimers = new LeaseTimers(clock);
@@ -127,6 +129,16 @@ public final class NuwaStateMachine extends BaseStateMachine {
   /** True while this member is the leader and has committed an entry of its term. */
   public boolean isLeaderReady() {
     return leader;
+  }
+
+  /**
+   * Completes once this member is the ready leader: at once if it is, else when it next becomes
+   * one (never, if another member wins; callers bound the wait).
+   */
+  public CompletableFuture<Void> whenLeaderReady() {
+    synchronized (leaseTimers) {
+      return leader ? CompletableFuture.completedFuture(null) : nextLeadership;
+    }
   }
 
   private MvccStore newStore() {
@@ -467,10 +479,14 @@ public final class NuwaStateMachine extends BaseStateMachine {
 
   @Override
   public void notifyLeaderReady() {
+    CompletableFuture<Void> ready;
     synchronized (leaseTimers) {
       leaseTimers.resetAll();
       leader = true;
+      ready = nextLeadership;
     }
+    // Outside the lock: what waited for this runs on this thread now.
+    ready.complete(null);
     LOG.info("became leader; lease deadlines reset to a full TTL");
   }
 
@@ -479,6 +495,9 @@ public final class NuwaStateMachine extends BaseStateMachine {
     if (!groupMemberId.getPeerId().equals(newLeaderId)) {
       synchronized (leaseTimers) {
         leader = false;
+        if (nextLeadership.isDone()) {
+          nextLeadership = new CompletableFuture<>();
+        }
       }
     }
   }

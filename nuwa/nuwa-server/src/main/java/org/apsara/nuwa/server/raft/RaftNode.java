@@ -322,10 +322,15 @@ public final class RaftNode implements AutoCloseable {
     if (group.getPeers().size() == 1) {
       // The only voter leads for good once it has replayed its log, and it replies to a write
       // only after applying it, so its own state already holds every acknowledged write. (Ratis's
-      // read index never completes in a group of one.)
-      return stateMachine.isLeaderReady()
-          ? CompletableFuture.completedFuture(null)
-          : CompletableFuture.failedFuture(NuwaErrors.NO_LEADER.asRuntimeException());
+      // read index never completes in a group of one.) Right after a start it waits for that,
+      // as a write would, rather than refusing.
+      return stateMachine.whenLeaderReady().copy()
+          .completeOnTimeout(null, config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .thenRun(() -> {
+            if (!stateMachine.isLeaderReady()) {
+              throw NuwaErrors.NO_LEADER.asRuntimeException();
+            }
+          });
     }
     return readRounds.awaitRound().thenApply(round -> null);
   }
