@@ -1,5 +1,6 @@
 package org.apsara.cli;
 
+import io.grpc.Status;
 import org.apsara.cli.identity.GroupCommand;
 import org.apsara.cli.identity.KeyCommand;
 import org.apsara.cli.identity.PolicyCommand;
@@ -50,6 +51,8 @@ public final class Apsara implements Runnable {
   /** The command tree, also used by tests to run commands in-process. */
   public static CommandLine commandLine() {
     CommandLine commandLine = new CommandLine(new Apsara());
+    // The commands' descriptions are written in lines of up to 100 characters.
+    commandLine.setUsageHelpWidth(100);
     commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
       cmd.getErr().println(cmd.getColorScheme().errorText("apsara: " + messageOf(e)));
       return 1;
@@ -71,6 +74,14 @@ public final class Apsara implements Runnable {
     if (cause instanceof FuxiException fuxi && fuxi.code() == FuxiErrorCode.MASTER_UNAVAILABLE) {
       message += "\n  Is FuxiMaster running there (--masters, or APSARA_FUXI_MASTERS)? A cluster"
           + " started with ./apsara up --tls also needs --cacert, --cert and --key.";
+    }
+    boolean unsigned = cause instanceof PanguException pangu
+        && pangu.code() == PanguErrorCode.UNAUTHENTICATED
+        || cause instanceof FuxiException fuxi && fuxi.status() == Status.Code.UNAUTHENTICATED;
+    if (unsigned) {
+      message += "\n  Calls are signed with a profile of the credentials file: --profile NAME,"
+          + " --credentials FILE (./apsara up writes the default profile to"
+          + " ~/.apsara/credentials, or to its --credentials).";
     }
     return message;
   }

@@ -157,22 +157,24 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("  ./apsara nuwa put greeting hello" + nuwaFlags + user
         + " && ./apsara nuwa get greeting" + nuwaFlags + user);
     System.out.println("  ./apsara nuwa members" + nuwaFlags);
+    // Pangu and Fuxi take signed calls: a credentials file other than the default must be named.
+    String signFlags = noAuth || credentials == null ? "" : " --credentials " + credentials;
     if (cluster.panguMaster().isPresent()) {
       String fsFlags = (panguPort == MasterServerConfig.DEFAULT_CLIENT_PORT ? ""
-          : " --masters 127.0.0.1:" + panguPort) + tlsFlags;
+          : " --masters 127.0.0.1:" + panguPort) + tlsFlags + signFlags;
       System.out.println("  ./apsara fs put README.md /docs/README.md" + fsFlags
           + " && ./apsara fs ls /docs" + fsFlags + " && ./apsara fs fsck" + fsFlags);
     }
     if (cluster.fuxiMaster().isPresent()) {
       String fuxiFlags = (fuxiPort == FuxiMasterConfig.DEFAULT_PORT ? ""
-          : " --masters 127.0.0.1:" + fuxiPort) + tlsFlags;
+          : " --masters 127.0.0.1:" + fuxiPort) + tlsFlags + signFlags;
       System.out.println("  ./apsara fuxi nodes" + fuxiFlags + " && ./apsara fuxi submit"
           + fuxiFlags + " --instances 2 --cpu 250 --memory 128 --wait -- sh -c 'echo hello from"
           + " $TUBO_WORKER_ID'");
     }
     if (!noAuth) {
-      System.out.println("  ./apsara whoami && ./apsara tenant create acme && ./apsara user list"
-          + " --tenant acme");
+      System.out.println("  ./apsara whoami" + signFlags + " && ./apsara tenant create acme"
+          + signFlags + " && ./apsara user list --tenant acme" + signFlags);
     }
     System.out.println();
     System.out.println("Press Ctrl-C to stop; your data stays in " + dataDir + ".");
