@@ -110,8 +110,13 @@ public final class Ports {
   /** The first port of Linux's ephemeral range, or the usual default where it cannot be read. */
   private static int ephemeralRangeStart() {
     try {
-      String range = java.nio.file.Files.readString(
-          java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+      // Line by line: on some kernels a read sized by the file (readString, readAllBytes) gets
+      // only the first byte of a /proc/sys file, and the port range then parsed as "3".
+      String range;
+      try (java.io.BufferedReader reader = java.nio.file.Files.newBufferedReader(
+          java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))) {
+        range = reader.readLine().trim();
+      }
       return Integer.parseInt(range.split("\\s+")[0]);
     } catch (IOException | RuntimeException e) {
       return 32768;
