@@ -42,9 +42,7 @@ import org.apsara.security.token.CapabilityTokenIssuer;
 import org.apsara.security.token.CapabilityTokenVerifier;
 import org.apsara.security.token.TokenKey;
 import org.apsara.security.token.TokenKeyFile;
-import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.api.service.ServiceAuthenticator;
-import org.apsara.tenant.api.service.ServiceAuthenticatorOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,7 +96,6 @@ public final class FuxiMasterServer implements AutoCloseable {
   private final FuxiMasterConfig config;
   private final PrometheusMeterRegistry registry;
   private final AuditSink auditSink;
-  private IdentityClient identity;
   private ServiceAuthenticator authenticator;
   private volatile Optional<String> primary = Optional.empty();
   private NuwaClient nuwa;
@@ -182,9 +179,8 @@ public final class FuxiMasterServer implements AutoCloseable {
     // The last interceptor given runs first: metrics see every call, rejected ones included.
     ServerInterceptor[] clientInterceptors;
     if (config.identity().isPresent()) {
-      identity = IdentityClient.connect(config.identity().get());
-      authenticator = ServiceAuthenticator.start(identity, FuxiPermissions.SERVICE,
-          ServiceAuthenticatorOptions.defaults().withRegion(config.identity().get().region()));
+      authenticator = ServiceAuthenticator.connect(config.identity().get(),
+          FuxiPermissions.SERVICE);
       access = MasterAccess.enforcing(authenticator.authorization(auditSink), authenticator,
           authenticator.scope().region(), wallClock);
       clientInterceptors = new ServerInterceptor[] {
@@ -381,9 +377,6 @@ public final class FuxiMasterServer implements AutoCloseable {
     }
     if (authenticator != null) {
       authenticator.close();
-    }
-    if (identity != null) {
-      identity.close();
     }
     if (nuwa != null) {
       nuwa.close();

@@ -1,5 +1,6 @@
 package org.apsara.pangu.master.server;
 
+import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.Optional;
@@ -156,7 +157,7 @@ public final class MasterAccess {
   private static Principal principal() {
     // The interceptor rejects unsigned calls before a handler runs; an empty context here is a
     // wiring mistake, which Authorization.require reports as UNAUTHENTICATED.
-    return SecurityContext.currentPrincipal().orElseThrow(() -> io.grpc.Status.UNAUTHENTICATED
+    return SecurityContext.currentPrincipal().orElseThrow(() -> Status.UNAUTHENTICATED
         .withDescription("the call is not authenticated").asRuntimeException());
   }
 }

@@ -40,9 +40,7 @@ import org.apsara.security.token.CapabilityTokenIssuer;
 import org.apsara.security.token.TokenKey;
 import org.apsara.security.token.TokenKeyFile;
 import org.apsara.tenant.api.CredentialsFile;
-import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.api.service.ServiceAuthenticator;
-import org.apsara.tenant.api.service.ServiceAuthenticatorOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,7 +80,6 @@ public final class MasterServer implements AutoCloseable {
   private ReplicationMonitor monitor;
   private LastChunkRecovery recovery;
   private ExecutorService handlers;
-  private IdentityClient identity;
   private ServiceAuthenticator authenticator;
   private Server grpcServer;
   private ServiceHttpEndpoint httpEndpoint;
@@ -189,9 +186,7 @@ public final class MasterServer implements AutoCloseable {
     CredentialsFile.Profile profile = CredentialsFile.read(own.credentialsFile(), own.profile())
         .orElseThrow(() -> new IOException("the credentials file " + own.credentialsFile()
             + " has no profile [" + own.profile() + "]"));
-    identity = IdentityClient.connect(profile);
-    authenticator = ServiceAuthenticator.start(identity, MasterAccess.SERVICE,
-        ServiceAuthenticatorOptions.defaults().withRegion(profile.region()));
+    authenticator = ServiceAuthenticator.connect(profile, MasterAccess.SERVICE);
     return MasterAccess.authenticated(authenticator.authorization(audit), profile.region());
   }
 
@@ -264,9 +259,6 @@ public final class MasterServer implements AutoCloseable {
     }
     if (authenticator != null) {
       authenticator.close();
-    }
-    if (identity != null) {
-      identity.close();
     }
     registry.close();
     LOG.atInfo().addKeyValue("member", config.memberId()).log("pangu master stopped");

@@ -39,6 +39,7 @@ import org.apsara.security.sign.SignatureError;
 import org.apsara.security.sign.SignatureRejectedException;
 import org.apsara.security.sign.SignatureVerifier;
 import org.apsara.security.sign.SigningKeyResolver;
+import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.api.TenantAuthorizer;
 import org.apsara.tenant.api.v1.EffectivePolicy;
@@ -106,6 +107,8 @@ public final class ServiceAuthenticator
   /** The newest answer about each AccessKey, whatever its day: what authorization reads. */
   private final ConcurrentHashMap<String, Known> latestByAccessKey = new ConcurrentHashMap<>();
   private final ScheduledExecutorService refresher;
+  /** The identity client {@link #connect} opened, closed with this; null if the caller owns it. */
+  private volatile IdentityClient ownedIdentity;
 
   private record CacheKey(String accessKeyId, LocalDate date) {}
 
@@ -190,6 +193,28 @@ public final class ServiceAuthenticator
     authenticator.refresher.scheduleWithFixedDelay(
         authenticator::refreshRound, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
     return authenticator;
+  }
+
+  /**
+   * Connects to the identity service with this service's own AccessKey ({@code own}, whose
+   * endpoint and TLS it uses) and starts authenticating calls to {@code service} in the profile's
+   * region, with the default options. {@link #close} closes that connection too: what a service
+   * needs to check signed calls, in one piece.
+   *
+   * @param own a profile whose key is allowed {@code ram:GetServiceCredential} on {@code
+   *     acs:ram:*:system:service/<service>}
+   */
+  public static ServiceAuthenticator connect(CredentialsFile.Profile own, String service) {
+    IdentityClient identity = IdentityClient.connect(own);
+    try {
+      ServiceAuthenticator authenticator = start(identity, service,
+          ServiceAuthenticatorOptions.defaults().withRegion(own.region()));
+      authenticator.ownedIdentity = identity;
+      return authenticator;
+    } catch (RuntimeException e) {
+      identity.close();
+      throw e;
+    }
   }
 
   /** The region and service that callers' signatures must name. */
@@ -464,10 +489,17 @@ public final class ServiceAuthenticator
         SignatureError.SIGNING_KEY_UNAVAILABLE, message, accessKeyId);
   }
 
-  /** Stops the refresh thread. Cached answers stay usable until they are too old. */
+  /**
+   * Stops the refresh thread, and closes the identity connection if {@link #connect} opened it.
+   * Cached answers stay usable until they are too old.
+   */
   @Override
   public void close() {
     refresher.shutdownNow();
+    IdentityClient owned = ownedIdentity;
+    if (owned != null) {
+      owned.close();
+    }
   }
 
   @Override
