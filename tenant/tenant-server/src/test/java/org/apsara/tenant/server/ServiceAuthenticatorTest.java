@@ -29,6 +29,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -50,6 +52,9 @@ import org.apsara.security.grpc.Authorization.Access;
 import org.apsara.security.grpc.SecurityContext;
 import org.apsara.security.grpc.SigningClientInterceptor;
 import org.apsara.security.sign.AccessKeyCredentials;
+import org.apsara.security.sign.CredentialScope;
+import org.apsara.security.sign.ScopedAuthorizationHeader;
+import org.apsara.security.sign.ScopedSignature;
 import org.apsara.security.sign.ServiceScope;
 import org.apsara.tenant.api.CreatedAccessKey;
 import org.apsara.tenant.api.IdentityClient;
@@ -146,12 +151,16 @@ class ServiceAuthenticatorTest {
     }
   }
 
+  /** The authenticator of the toy service {@link #startToy} started last. */
+  private ServiceAuthenticator lastAuthenticator;
+
   /** A toy service guarded by a new authenticator; returns the channel to reach it. */
   private ManagedChannel startToy(ServiceAuthenticatorOptions options, MonotonicClock monotonic)
       throws IOException {
     ServiceAuthenticator authenticator = ServiceAuthenticator.start(
         identityAsTheService(), SERVICE, options, Clock.systemUTC(), monotonic);
     closeables.add(authenticator);
+    lastAuthenticator = authenticator;
     Authorization authorization = authenticator.authorization(audit);
     ServerServiceDefinition toy = ServerServiceDefinition.builder("apsara.test.Toy")
         .addMethod(READ, ServerCalls.asyncUnaryCall((request, out) -> {
@@ -358,6 +367,29 @@ class ServiceAuthenticatorTest {
     assertThat(errorCode(refused(() -> read(toy, stranger, TOY, tenant + "/a"))))
         .isEqualTo("InvalidAccessKeyId.NotFound");
     assertThat(credentialCalls.get()).as("asked again once forgotten").isEqualTo(4);
+  }
+
+  @Test
+  void onlyAKeyNotYetSeenOnItsDayMakesACallWaitForTheIdentityService() throws Exception {
+    ManagedChannel toy = startToy();
+    CreatedAccessKey erin = reader("erin");
+    LocalDate today = LocalDate.now(ZoneOffset.UTC);
+    String header = scopedHeader(erin.credentials().accessKeyId(), today);
+    assertThat(lastAuthenticator.answersFromMemory(header)).isFalse();
+
+    read(toy, erin.credentials(), TOY, tenant + "/a");
+    assertThat(lastAuthenticator.answersFromMemory(header)).isTrue();
+    assertThat(lastAuthenticator.answersFromMemory(
+        scopedHeader(erin.credentials().accessKeyId(), today.plusDays(1)))).isFalse();
+    // Refused before any lookup: nothing to wait for.
+    assertThat(lastAuthenticator.answersFromMemory(null)).isTrue();
+    assertThat(lastAuthenticator.answersFromMemory(ScopedSignature.ALGORITHM + " nonsense"))
+        .isTrue();
+  }
+
+  private static String scopedHeader(String accessKeyId, LocalDate date) {
+    return new ScopedAuthorizationHeader(accessKeyId, new CredentialScope(date, REGION, SERVICE),
+        List.of("host"), "0".repeat(64)).format();
   }
 
   @Test

@@ -153,11 +153,18 @@ public final class Namespace implements AutoCloseable {
     }
     NamespaceTxn txn = new NamespaceTxn(store, latest, leaseCounts);
     NamespaceReply reply;
-    try {
-      reply = RecordApplier.apply(txn, record);
-    } catch (NamespaceException e) {
-      txn = new NamespaceTxn(store, latest, leaseCounts);
-      reply = new NamespaceReply.Failed(e);
+    if (record.hasBatch()) {
+      // Each record judged on its own over the ones before it; all of them in one write.
+      List<NamespaceReply> replies = new ArrayList<>(record.getBatch().getRecordsCount());
+      for (NamespaceRecord each : record.getBatch().getRecordsList()) {
+        replies.add(applyOne(new NamespaceTxn(txn), each, true));
+      }
+      reply = new NamespaceReply.Batch(replies);
+    } else {
+      reply = applyOne(txn, record, false);
+      if (reply instanceof NamespaceReply.Failed) {
+        txn = new NamespaceTxn(store, latest, leaseCounts);
+      }
     }
     NamespaceMeta meta = txn.meta();
     txn.setMeta(meta.toBuilder()
@@ -171,6 +178,22 @@ public final class Namespace implements AutoCloseable {
     leaseCounts.apply(txn.leaseDeltas());
     lastApplied = new AppliedIndex(term, index);
     return reply;
+  }
+
+  /**
+   * Applies one record to {@code txn}; a refused record leaves the txn as it was only when
+   * {@code merge} (the txn is then a child, merged into its parent if the record passed).
+   */
+  private static NamespaceReply applyOne(NamespaceTxn txn, NamespaceRecord record, boolean merge) {
+    try {
+      NamespaceReply reply = RecordApplier.apply(txn, record);
+      if (merge) {
+        txn.mergeIntoParent();
+      }
+      return reply;
+    } catch (NamespaceException e) {
+      return new NamespaceReply.Failed(e);
+    }
   }
 
   /** The leases {@code holder} holds in the applied state. */

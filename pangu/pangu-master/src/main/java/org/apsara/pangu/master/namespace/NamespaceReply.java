@@ -1,5 +1,7 @@
 package org.apsara.pangu.master.namespace;
 
+import java.util.List;
+
 /**
  * What applying one record produced, identical on every replica. The replica that serves the
  * client turns it into the RPC answer. Immutable.
@@ -45,6 +47,13 @@ public sealed interface NamespaceReply {
 
   /** forgetGarbageChunks: how many of the ids were garbage and are now forgotten. */
   record GarbageForgotten(int chunks) implements NamespaceReply {}
+
+  /** A record batch: one reply per record of the batch, in order. */
+  record Batch(List<NamespaceReply> replies) implements NamespaceReply {
+    public Batch {
+      replies = List.copyOf(replies);
+    }
+  }
 
   /** Throws the refusal if this reply is {@link Failed}, else returns this reply. */
   default NamespaceReply orThrow() throws NamespaceException {

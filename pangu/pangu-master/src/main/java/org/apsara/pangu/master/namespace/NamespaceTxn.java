@@ -23,7 +23,9 @@ import org.rocksdb.RocksDBException;
  * (a record may create a directory and then a child in it); nothing reaches the store until the
  * caller writes {@link #toWriteBatch()}, so a refused record is simply dropped. The leader's dry
  * run and the replicas' apply run the same code on a txn, which is why both judge a record the
- * same way. Not thread-safe: one txn per record, on one thread.
+ * same way. A txn may also be staged over another txn (each record of a record batch over the
+ * batch's txn) and merged into it with {@link #mergeIntoParent()} once its record passed. Not
+ * thread-safe: one txn per record, on one thread.
  */
 final class NamespaceTxn {
   /** Marks a staged delete; compared by identity. */
@@ -31,6 +33,8 @@ final class NamespaceTxn {
 
   private final NamespaceStore store;
   private final ReadOptions readOptions;
+  /** The txn this one is staged over, or null when it is staged over the store. */
+  private final NamespaceTxn parent;
   private final EnumMap<Column, TreeMap<byte[], byte[]>> staged = new EnumMap<>(Column.class);
   private final LeaseCounts leaseCounts;
   /** Leases gained (+) and released (-) by this txn's staged changes, per holder. */
@@ -40,7 +44,30 @@ final class NamespaceTxn {
   NamespaceTxn(NamespaceStore store, ReadOptions readOptions, LeaseCounts leaseCounts) {
     this.store = store;
     this.readOptions = readOptions;
+    this.parent = null;
     this.leaseCounts = leaseCounts;
+  }
+
+  /** A txn that reads {@code parent}'s staged changes over the store and stages its own. */
+  NamespaceTxn(NamespaceTxn parent) {
+    this.store = parent.store;
+    this.readOptions = parent.readOptions;
+    this.parent = parent;
+    this.leaseCounts = parent.leaseCounts;
+  }
+
+  /** Moves this txn's staged changes, meta and lease deltas into its parent's. */
+  void mergeIntoParent() {
+    if (parent == null) {
+      throw new IllegalStateException("a txn over the store has no parent to merge into");
+    }
+    for (Map.Entry<Column, TreeMap<byte[], byte[]>> e : staged.entrySet()) {
+      parent.writes(e.getKey()).putAll(e.getValue());
+    }
+    if (meta != null) {
+      parent.meta = meta;
+    }
+    leaseDeltas.forEach((holder, delta) -> parent.leaseDeltas.merge(holder, delta, Integer::sum));
   }
 
   // ------------------------------------------------------------------ raw access
@@ -53,7 +80,7 @@ final class NamespaceTxn {
         return value == DELETED ? null : value;
       }
     }
-    return store.get(column, readOptions, key);
+    return parent != null ? parent.get(column, key) : store.get(column, readOptions, key);
   }
 
   void put(Column column, byte[] key, byte[] value) {
@@ -78,15 +105,24 @@ final class NamespaceTxn {
     }
     TreeMap<byte[], byte[]> writes = staged.get(column);
     if (writes == null || writes.isEmpty()) {
-      store.scan(column, readOptions, from, to, visitor);
+      scanBelow(column, from, to, visitor);
       return;
     }
     // Snapshot the staged range first: the visitor may stage more while we scan.
     NavigableMap<byte[], byte[]> range = new TreeMap<>(Arrays::compareUnsigned);
     range.putAll(to == null ? writes.tailMap(from, true) : writes.subMap(from, true, to, false));
     MergedScan merged = new MergedScan(range.entrySet().iterator(), visitor);
-    store.scan(column, readOptions, from, to, merged::visitStored);
+    scanBelow(column, from, to, merged::visitStored);
     merged.finish();
+  }
+
+  /** Scans what this txn is staged over: its parent's view, or the store. */
+  private void scanBelow(Column column, byte[] from, byte[] to, EntryVisitor visitor) {
+    if (parent != null) {
+      parent.scan(column, from, to, visitor);
+    } else {
+      store.scan(column, readOptions, from, to, visitor);
+    }
   }
 
   /** Merges staged entries into a scan of the stored ones; staged values win. */
@@ -140,6 +176,9 @@ final class NamespaceTxn {
 
   /** The staged changes as one batch, meta included; the caller owns and closes it. */
   WriteBatch toWriteBatch() {
+    if (parent != null) {
+      throw new IllegalStateException("a txn staged over another is merged, not written");
+    }
     WriteBatch batch = new WriteBatch();
     try {
       if (meta != null) {
@@ -165,6 +204,9 @@ final class NamespaceTxn {
   // ------------------------------------------------------------------ typed access
 
   NamespaceMeta meta() {
+    if (meta == null && parent != null) {
+      return parent.meta();
+    }
     if (meta == null) {
       byte[] bytes = store.get(Column.META, readOptions, Keys.META);
       if (bytes == null) {
@@ -255,7 +297,8 @@ final class NamespaceTxn {
 
   /** The leases {@code holder} holds, this txn's staged changes included. */
   int leaseCount(String holder) {
-    return leaseCounts.get(holder) + leaseDeltas.getOrDefault(holder, 0);
+    return (parent != null ? parent.leaseCount(holder) : leaseCounts.get(holder))
+        + leaseDeltas.getOrDefault(holder, 0);
   }
 
   /** What this txn changes in the lease counts, for {@link LeaseCounts#apply} once it commits. */

@@ -92,6 +92,8 @@ final class RecordApplier {
       case SET_PERMISSION -> applier.setPermission(record.getSetPermission());
       case SET_OWNER -> applier.setOwner(record.getSetOwner());
       case SET_QUOTA -> applier.setQuota(record.getSetQuota());
+      // Namespace.apply takes a batch apart; one inside another is refused.
+      case BATCH -> throw new NamespaceException(INVALID_ARGUMENT, "", "a record batch in a batch");
       case OP_NOT_SET -> throw new NamespaceException(INVALID_ARGUMENT, "", "record has no op");
     };
   }

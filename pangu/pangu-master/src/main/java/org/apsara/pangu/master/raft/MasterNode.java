@@ -74,9 +74,9 @@ import org.slf4j.LoggerFactory;
  * MasterUnavailableException.Reason#LEADER_NOT_READY}. Commands are not forwarded: the caller
  * (next, the gRPC service and its clients) retries at the leader.
  *
- * <p>Each record is its own log entry. Ratis still groups concurrent entries into one append
- * and one fsync per batch on every member, which is where group commit pays; batching several
- * records into one entry would need the namespace to apply sub-indexes, for little more.
+ * <p>Commands that arrive while earlier entries are being replicated share the next entry (see
+ * {@link CommandBatcher}); each is still judged and answered on its own. Ratis in turn groups
+ * concurrent entries into one append and one fsync.
  *
  * <h2>Durability</h2>
  *
@@ -114,6 +114,7 @@ public final class MasterNode implements AutoCloseable {
   private final MeterRegistry registry;
   private final List<Meter> gauges = new ArrayList<>();
   private final List<LeadershipObserver> observers = new CopyOnWriteArrayList<>();
+  private final CommandBatcher batcher;
   private volatile LeaseRecovery leaseRecovery;
 
   /**
@@ -164,6 +165,27 @@ public final class MasterNode implements AutoCloseable {
         .setStateMachine(stateMachine)
         .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
         .build();
+    this.batcher = new CommandBatcher(new CommandBatcher.Leader() {
+      @Override
+      public LeaderTerm readyLeaderTerm() {
+        return MasterNode.this.readyLeaderTerm();
+      }
+
+      @Override
+      public CompletableFuture<NamespaceReply> replicate(NamespaceRecord record) {
+        return MasterNode.this.replicate(record);
+      }
+
+      @Override
+      public void refused() {
+        metrics.proposalsRefused.increment();
+      }
+
+      @Override
+      public String memberId() {
+        return config.memberId();
+      }
+    });
     this.reads = Executors.newFixedThreadPool(READ_THREADS, r -> {
       Thread thread = new Thread(r, "pangu-master-" + config.memberId() + "-reads");
       thread.setDaemon(true);
@@ -256,45 +278,28 @@ public final class MasterNode implements AutoCloseable {
    * </ul>
    */
   public CompletableFuture<NamespaceReply> submit(MasterCommand command) {
-    LeaderTerm leaderTerm;
     try {
-      leaderTerm = readyLeaderTerm();
+      readyLeaderTerm();
     } catch (MasterUnavailableException e) {
       return CompletableFuture.failedFuture(e);
     }
+    return batcher.submit(command);
+  }
+
+  /** Appends one entry through Ratis; the batcher's way into the log. */
+  private CompletableFuture<NamespaceReply> replicate(NamespaceRecord record) {
     CompletableFuture<RaftClientReply> sent;
-    // Built and handed to Ratis under one lock: the proposer is single-threaded, and records
-    // then enter the log in the order they were stamped.
-    synchronized (leaderTerm) {
-      NamespaceRecord record;
-      try {
-        record = command.propose(leaderTerm.proposer());
-      } catch (NamespaceException e) {
-        metrics.proposalsRefused.increment();
-        return CompletableFuture.failedFuture(e);
-      } catch (IllegalStateException e) {
-        // The namespace was closed under the proposer: this member is stopping.
-        return CompletableFuture.failedFuture(new MasterUnavailableException(
-            MasterUnavailableException.Reason.STOPPED, null,
-            "member " + selfId + " is stopping: " + e.getMessage(), e));
-      }
-      RaftClientRequest request = request(
+    try {
+      sent = server.submitClientRequestAsync(request(
           Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())),
-          RaftClientRequest.writeRequestType());
-      try {
-        sent = server.submitClientRequestAsync(request);
-      } catch (IOException e) {
-        sent = CompletableFuture.failedFuture(e);
-      }
+          RaftClientRequest.writeRequestType()));
+    } catch (IOException | RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
     }
     return sent.orTimeout(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
         .handle((reply, failure) -> {
           if (failure == null && reply.isSuccess()) {
-            NamespaceReply decoded = decode(reply);
-            if (decoded instanceof NamespaceReply.Failed failed) {
-              throw new CompletionException(failed.error());
-            }
-            return decoded;
+            return decode(reply);
           }
           throw new CompletionException(unavailable(
               failure != null ? unwrap(failure) : reply.getException(), true));
@@ -560,6 +565,7 @@ public final class MasterNode implements AutoCloseable {
   @Override
   public void close() throws IOException {
     duties.close();
+    batcher.close();
     try {
       server.close();
     } finally {

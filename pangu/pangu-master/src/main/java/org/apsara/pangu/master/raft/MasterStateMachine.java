@@ -281,14 +281,20 @@ public final class MasterStateMachine extends BaseStateMachine {
       reply = new NamespaceReply.Failed(new NamespaceException(NamespaceErrorCode.INVALID_ARGUMENT,
           "", "unreadable log record at index " + entry.getIndex() + ": " + e.getMessage()));
     }
-    if (reply instanceof NamespaceReply.Failed) {
+    count(reply);
+    advanceLastApplied(TermIndex.valueOf(entry.getTerm(), entry.getIndex()));
+    return CompletableFuture.completedFuture(
+        Message.valueOf(UnsafeByteOperations.unsafeWrap(ReplyCodec.encode(reply))));
+  }
+
+  private void count(NamespaceReply reply) {
+    if (reply instanceof NamespaceReply.Batch batch) {
+      batch.replies().forEach(this::count);
+    } else if (reply instanceof NamespaceReply.Failed) {
       metrics.recordsRefused.increment();
     } else if (!(reply instanceof NamespaceReply.AlreadyApplied)) {
       metrics.recordsApplied.increment();
     }
-    advanceLastApplied(TermIndex.valueOf(entry.getTerm(), entry.getIndex()));
-    return CompletableFuture.completedFuture(
-        Message.valueOf(UnsafeByteOperations.unsafeWrap(ReplyCodec.encode(reply))));
   }
 
   /** Configuration and leader start-up entries: they move the applied index but not the state. */

@@ -2,6 +2,8 @@ package org.apsara.pangu.master.raft;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import org.apsara.pangu.master.namespace.ChunkInfo;
 import org.apsara.pangu.master.namespace.ContentSummary;
 import org.apsara.pangu.master.namespace.FileStatus;
@@ -15,6 +17,7 @@ import org.apsara.pangu.master.raft.proto.FileStatusRecord;
 import org.apsara.pangu.master.raft.proto.LeasesRenewedRecord;
 import org.apsara.pangu.master.raft.proto.ReclaimedRecord;
 import org.apsara.pangu.master.raft.proto.Refusal;
+import org.apsara.pangu.master.raft.proto.ReplyBatch;
 import org.apsara.pangu.master.raft.proto.ReplyRecord;
 
 /**
@@ -26,6 +29,10 @@ final class ReplyCodec {
   private ReplyCodec() {}
 
   static byte[] encode(NamespaceReply reply) {
+    return record(reply).toByteArray();
+  }
+
+  private static ReplyRecord record(NamespaceReply reply) {
     ReplyRecord.Builder b = ReplyRecord.newBuilder();
     if (reply instanceof NamespaceReply.Failed f) {
       b.setFailed(Refusal.newBuilder()
@@ -55,14 +62,21 @@ final class ReplyCodec {
           .setInodesFreed(r.inodesFreed()).setGarbageChunks(r.garbageChunks()).setDone(r.done()));
     } else if (reply instanceof NamespaceReply.GarbageForgotten g) {
       b.setGarbageForgotten(g.chunks());
+    } else if (reply instanceof NamespaceReply.Batch batch) {
+      ReplyBatch.Builder replies = ReplyBatch.newBuilder();
+      batch.replies().forEach(each -> replies.addReplies(record(each)));
+      b.setBatch(replies);
     } else {
       throw new IllegalArgumentException("unknown reply " + reply);
     }
-    return b.build().toByteArray();
+    return b.build();
   }
 
   static NamespaceReply decode(ByteBuffer bytes) throws InvalidProtocolBufferException {
-    ReplyRecord r = ReplyRecord.parseFrom(bytes);
+    return decode(ReplyRecord.parseFrom(bytes));
+  }
+
+  private static NamespaceReply decode(ReplyRecord r) throws InvalidProtocolBufferException {
     return switch (r.getResultCase()) {
       case FAILED -> new NamespaceReply.Failed(new NamespaceException(
           NamespaceErrorCode.valueOf(r.getFailed().getCode()), r.getFailed().getPath(),
@@ -79,6 +93,13 @@ final class ReplyCodec {
       case RECLAIMED -> new NamespaceReply.Reclaimed(r.getReclaimed().getInodesFreed(),
           r.getReclaimed().getGarbageChunks(), r.getReclaimed().getDone());
       case GARBAGE_FORGOTTEN -> new NamespaceReply.GarbageForgotten(r.getGarbageForgotten());
+      case BATCH -> {
+        List<NamespaceReply> replies = new ArrayList<>(r.getBatch().getRepliesCount());
+        for (ReplyRecord each : r.getBatch().getRepliesList()) {
+          replies.add(decode(each));
+        }
+        yield new NamespaceReply.Batch(replies);
+      }
       case RESULT_NOT_SET -> throw new InvalidProtocolBufferException("reply holds no result");
     };
   }

@@ -62,7 +62,10 @@ public final class MasterServer implements AutoCloseable {
   /** The name in metrics. */
   public static final String SERVICE_NAME = "pangu-master";
   public static final long SHUTDOWN_GRACE_SECONDS = 2;
-  /** Threads running calls; handlers may block on placement reads and lease recovery. */
+  /**
+   * Threads running the calls that may block (placement, lease recovery, chunkserver reports);
+   * see {@link CallExecutors}.
+   */
   public static final int HANDLER_THREADS = 16;
   /**
    * Largest inbound message: a full chunk report of a chunkserver with about two million
@@ -147,7 +150,9 @@ public final class MasterServer implements AutoCloseable {
         : ServerInterceptors.intercept(master, authenticator.interceptor(audit, Set.of()));
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.bindHost(), config.clientAddress().port()))
-        .executor(handlers)
+        // The small namespace calls run where they were read; the rest on the handler pool.
+        .directExecutor()
+        .callExecutor(new CallExecutors(handlers, authenticator))
         .maxInboundMessageSize(INBOUND_MESSAGE_BYTES_MAX)
         .permitKeepAliveWithoutCalls(true)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)

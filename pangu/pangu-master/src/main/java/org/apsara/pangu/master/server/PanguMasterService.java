@@ -84,8 +84,9 @@ import org.slf4j.LoggerFactory;
  * required fields) and refused with INVALID_ARGUMENT naming the field; everything else is the
  * namespace's to refuse, with its own code.
  *
- * <p>Thread-safe. Handlers may block (placement reads, lease recovery asks chunkservers), so the
- * gRPC server runs them on an executor of their own, never on network threads.
+ * <p>Thread-safe. Some handlers may block (placement, lease recovery asks chunkservers): the
+ * gRPC server runs those on an executor of their own, and only the ones {@link CallExecutors}
+ * names on network threads; a handler added there must never block.
  */
 public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(PanguMasterService.class);
@@ -204,7 +205,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       Caller caller = access.caller();
       CompletableFuture<FileStatus> parent = CompletableFuture.completedFuture(null);
       int slash = path.lastIndexOf('/');
-      if (request.getCreateParent() && slash > 0) {
+      if (request.getCreateParent() && slash > 0 && !isDirectory(path.substring(0, slash))) {
         String parentPath = path.substring(0, slash);
         parent = status(p -> p.mkdirs(parentPath, 0755, caller.owner(), caller.group()));
       }
@@ -565,6 +566,20 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         response.onCompleted();
       }
     });
+  }
+
+  /**
+   * Whether {@code path} is a directory in this member's applied namespace. Only to skip the
+   * mkdirs of an existing parent, which would be a log entry that changes nothing: the create's
+   * own record judges the parent again when it applies, so a parent removed meanwhile still
+   * fails the create, as it would between the mkdirs and the create.
+   */
+  private boolean isDirectory(String path) {
+    try {
+      return node.namespace().getStatus(path).directory();
+    } catch (NamespaceException | RuntimeException e) {
+      return false;
+    }
   }
 
   private CompletableFuture<FileStatus> status(MasterCommand command) {

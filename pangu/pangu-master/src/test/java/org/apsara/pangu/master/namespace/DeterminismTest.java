@@ -1,17 +1,22 @@
 package org.apsara.pangu.master.namespace;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Random;
+import org.apsara.pangu.master.namespace.NamespaceStore.Column;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
+import org.apsara.pangu.master.namespace.proto.RecordBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The same records give the same bytes everywhere: on a fresh replica, after a snapshot and
- * restore, and after a restart.
+ * restore, after a restart, and when the leader packs them into record batches.
  */
 class DeterminismTest {
   static final int STEPS = 1500;
@@ -83,6 +88,78 @@ class DeterminismTest {
       replay(reopened, log, 0);
       assertThat(reopened.stateDigest()).isEqualTo(digest);
     }
+  }
+
+  @Test
+  void recordsInBatchesApplyAsIfEachHadItsOwnEntry() {
+    long seed = System.nanoTime();
+    try (TestNamespace leader = new TestNamespace(dir.resolve("leader"),
+            new ProposerConfig(TestNamespace.LEASE, 5));
+        Namespace single = Namespace.open(dir.resolve("single"));
+        Namespace batched = Namespace.open(dir.resolve("batched"))) {
+      new RandomWorkload(leader, seed).run(STEPS);
+      List<String> expected = new ArrayList<>();
+      for (int i = 0; i < leader.log.size(); i++) {
+        expected.add(describe(single.apply(TestNamespace.TERM, i + 1, leader.log.get(i))));
+      }
+
+      Random random = new Random(seed);
+      List<String> replies = new ArrayList<>();
+      long index = 0;
+      for (int from = 0; from < leader.log.size(); ) {
+        List<NamespaceRecord> records = leader.log.subList(from,
+            Math.min(leader.log.size(), from + 1 + random.nextInt(8)));
+        NamespaceRecord batch = NamespaceRecord.newBuilder()
+            .setTimeMs(records.get(records.size() - 1).getTimeMs())
+            .setBatch(RecordBatch.newBuilder().addAllRecords(records))
+            .build();
+        NamespaceReply reply = batched.apply(TestNamespace.TERM, ++index, batch);
+        ((NamespaceReply.Batch) reply).replies().forEach(r -> replies.add(describe(r)));
+        // A replayed batch is skipped whole.
+        assertThat(batched.apply(TestNamespace.TERM, index, batch))
+            .isEqualTo(new NamespaceReply.AlreadyApplied(index));
+        from += records.size();
+      }
+
+      assertThat(replies).as("seed %d", seed).isEqualTo(expected);
+      assertThat(replies).as("seed %d: some records refused inside batches", seed)
+          .anyMatch(r -> r.startsWith("refused"));
+      assertThat(dumpWithoutMeta(batched)).as("seed %d", seed).isEqualTo(dumpWithoutMeta(single));
+      assertThat(batched.meta().toBuilder().clearAppliedIndex().build())
+          .isEqualTo(single.meta().toBuilder().clearAppliedIndex().build());
+      assertThat(batched.lastApplied().index()).isEqualTo(index);
+    }
+  }
+
+  @Test
+  void aBatchInsideABatchIsRefusedAndChangesNothing() {
+    try (TestNamespace leader = new TestNamespace(dir.resolve("leader"))) {
+      NamespaceRecord mkdirs;
+      try {
+        mkdirs = leader.proposer.mkdirs("/a", 0755, TestNamespace.OWNER, TestNamespace.GROUP);
+      } catch (NamespaceException e) {
+        throw new AssertionError(e);
+      }
+      NamespaceRecord inner = NamespaceRecord.newBuilder()
+          .setBatch(RecordBatch.newBuilder().addRecords(mkdirs)).build();
+      NamespaceReply reply = leader.apply(NamespaceRecord.newBuilder()
+          .setBatch(RecordBatch.newBuilder().addRecords(inner)).build());
+      assertThat(((NamespaceReply.Batch) reply).replies()).singleElement()
+          .isInstanceOfSatisfying(NamespaceReply.Failed.class, f -> assertThat(f.error().code())
+              .isEqualTo(NamespaceErrorCode.INVALID_ARGUMENT));
+      assertThatThrownBy(() -> leader.namespace.getStatus("/a"))
+          .isInstanceOf(NamespaceException.class);
+    }
+  }
+
+  /** A reply as text: a refusal by its code and message (exceptions compare by identity). */
+  private static String describe(NamespaceReply reply) {
+    return reply instanceof NamespaceReply.Failed f
+        ? "refused " + f.error().code() + " " + f.error().getMessage() : reply.toString();
+  }
+
+  private static List<String> dumpWithoutMeta(Namespace namespace) {
+    return dump(namespace).stream().filter(line -> !line.startsWith(Column.META + " ")).toList();
   }
 
   private static void replay(Namespace namespace, List<NamespaceRecord> log, int from) {

@@ -34,6 +34,7 @@ import org.apsara.security.sign.CredentialScope;
 import org.apsara.security.sign.NonceCache;
 import org.apsara.security.sign.Principal;
 import org.apsara.security.sign.ResolvedSigningKey;
+import org.apsara.security.sign.ScopedAuthorizationHeader;
 import org.apsara.security.sign.ServiceScope;
 import org.apsara.security.sign.SignatureError;
 import org.apsara.security.sign.SignatureRejectedException;
@@ -247,6 +248,29 @@ public final class ServiceAuthenticator
   /** The (AccessKey, day) pairs cached now, unknown AccessKeys included. */
   public int cachedEntries() {
     return slots.size();
+  }
+
+  /**
+   * Whether a call whose Authorization header is {@code authorization} (null if it has none) is
+   * judged from memory, without asking the identity service: its AccessKey was seen on its day
+   * and the answer is still usable, or the header is refused before any lookup. A server may run
+   * such calls on its transport threads and give only the others a thread that may block.
+   * Cheap; never blocks.
+   */
+  public boolean answersFromMemory(String authorization) {
+    if (authorization == null || !ScopedAuthorizationHeader.isScoped(authorization)) {
+      return true;
+    }
+    ScopedAuthorizationHeader header;
+    try {
+      header = ScopedAuthorizationHeader.parse(authorization);
+    } catch (SignatureRejectedException e) {
+      return true;
+    }
+    Slot slot = slots.get(new CacheKey(header.accessKeyId(), header.scope().date()));
+    Answer answer = slot == null ? null : slot.answer;
+    return answer != null && (answer.known().isPresent()
+        || monotonic.nanos() - answer.askedAtNanos() <= options.notFoundTtl().toNanos());
   }
 
   // ---------------------------------------------------------------------------- authentication
