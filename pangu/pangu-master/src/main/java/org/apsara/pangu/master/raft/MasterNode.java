@@ -390,11 +390,13 @@ public final class MasterNode implements AutoCloseable {
    * Runs {@code read} on this member's namespace, after a read index round on the leader for
    * {@link ReadConsistency#LINEARIZABLE}, at once for {@link ReadConsistency#STALE}. Fails with a
    * {@link NamespaceException} cause when the read itself is refused (no such path...), with a
-   * {@link MasterUnavailableException} when the member cannot serve it.
+   * {@link MasterUnavailableException} when the member cannot serve it. A read that needs no
+   * round (a stale one, or any in a group of one) runs on the calling thread, so {@code read}
+   * must be bounded and the caller must not be one of Ratis's threads.
    */
   public <T> CompletableFuture<T> read(ReadConsistency consistency, NamespaceRead<T> read) {
     if (consistency == ReadConsistency.STALE) {
-      return runRead(read);
+      return readHere(read);
     }
     try {
       readyLeaderTerm();
@@ -405,7 +407,7 @@ public final class MasterNode implements AutoCloseable {
       // The only voter leads for good once ready, and it answers a command only after applying
       // it, so its state holds every acknowledged change. (Ratis's read index does not
       // complete in a group of one.)
-      return runRead(read);
+      return readHere(read);
     }
     CompletableFuture<RaftClientReply> index;
     try {
@@ -425,7 +427,22 @@ public final class MasterNode implements AutoCloseable {
         .thenCompose(caughtUp -> runRead(read));
   }
 
-  /** Runs a read on the read threads, never on Ratis's apply thread. */
+  /**
+   * Runs a read on the calling thread, a request thread: every read is bounded (a page, one
+   * file's status), and handing it to another thread would cost more than the read.
+   */
+  private <T> CompletableFuture<T> readHere(NamespaceRead<T> read) {
+    try {
+      return CompletableFuture.completedFuture(readOnce(read));
+    } catch (NamespaceException | RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Runs a read on the read threads: after a read index round, whose completion comes on one of
+   * Ratis's threads, never to be held up by reads.
+   */
   private <T> CompletableFuture<T> runRead(NamespaceRead<T> read) {
     if (queuedReads.incrementAndGet() > QUEUED_READS_MAX) {
       queuedReads.decrementAndGet();

@@ -389,6 +389,27 @@ class SingleMasterEndToEndTest {
         .getChunkserversList()).hasSize(3);
   }
 
+  @Test
+  void createMakesMissingParentsAndLogsNothingForAParentThatExists() throws Exception {
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    master.create(CreateRequest.newBuilder().setPath("/made/by/create/one")
+        .setClientName("a").setCreateParent(true).build());
+    assertThat(master.getFileStatus(GetFileStatusRequest.newBuilder().setPath("/made/by/create")
+        .build()).getStatus().getDirectory()).isTrue();
+
+    MasterServer leader = cluster.awaitLeader();
+    long before = leader.node().appliedIndex();
+    master.create(CreateRequest.newBuilder().setPath("/made/by/create/two")
+        .setClientName("a").setCreateParent(true).build());
+    assertThat(leader.node().appliedIndex()).as("one entry: the create alone")
+        .isEqualTo(before + 1);
+
+    // A parent that is a file is still judged by the mkdirs.
+    assertRefused(() -> master.create(CreateRequest.newBuilder()
+        .setPath("/made/by/create/one/three").setClientName("a").setCreateParent(true).build()),
+        Status.Code.ALREADY_EXISTS, "ALREADY_EXISTS", "/made/by/create/one");
+  }
+
   static void assertRefused(Runnable call, Status.Code code, String errorCode,
       String... messageParts) {
     assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
