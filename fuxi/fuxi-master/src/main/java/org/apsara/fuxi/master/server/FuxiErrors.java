@@ -3,6 +3,7 @@ package org.apsara.fuxi.master.server;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.time.Duration;
 import java.util.Optional;
 import org.apsara.fuxi.api.FuxiTrailers;
 import org.apsara.fuxi.api.v1.ChangeError;
@@ -43,6 +44,15 @@ final class FuxiErrors {
 
   static StatusRuntimeException unknownApplication(String appId) {
     return error(Status.Code.NOT_FOUND, "UNKNOWN_APPLICATION", "no application " + appId);
+  }
+
+  /** NOT_FOUND for an application that finished and was purged under the retention limits. */
+  static StatusRuntimeException purgedApplication(String appId, int finishedMax,
+      Duration retention) {
+    return error(Status.Code.NOT_FOUND, "UNKNOWN_APPLICATION", "application " + appId
+        + " finished and was purged: the master keeps at most applications.finished.max="
+        + finishedMax + " finished applications, none longer than"
+        + " applications.finished.retention=" + retention);
   }
 
   static StatusRuntimeException tooMany(String message) {

@@ -58,6 +58,13 @@ import org.apsara.tenant.api.CredentialsFile;
  *       scheduler.preemption.wait}]: see {@link SchedulerConfig}; defaults {@link
  *       SchedulerConfig#DEFAULTS}.
  *   <li>[{@code scheduler.tick.interval}]: how often Scheduler.tick runs; default PT0.05S.
+ *   <li>[{@code applications.finished.max}]: the most finished (succeeded, failed or killed)
+ *       applications the primary keeps, in memory and in Nuwa; beyond it the oldest finished are
+ *       purged. Default {@value #DEFAULT_FINISHED_APPLICATIONS_MAX}, 1..{@value
+ *       #FINISHED_APPLICATIONS_MAX_LIMIT}.
+ *   <li>[{@code applications.finished.retention}]: how long a finished application is kept after
+ *       it finished; older ones are purged, whichever of the two limits removes more. Default
+ *       PT24H, from PT1S to 3650 days.
  *   <li>[{@code identity.credentials}, {@code identity.profile}]: the credentials file and
  *       profile (default {@value CredentialsFile#DEFAULT_PROFILE}) of the master's own AccessKey,
  *       allowed {@code ram:GetServiceCredential} on {@code acs:ram:*:system:service/fuxi}, and the
@@ -91,6 +98,8 @@ public record FuxiMasterConfig(
     Duration tokenRenewInterval,
     SchedulerConfig scheduler,
     Duration tickInterval,
+    int finishedApplicationsMax,
+    Duration finishedApplicationsRetention,
     Optional<CredentialsFile.Profile> identity) {
   public static final String DEFAULT_BIND_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7300;
@@ -103,6 +112,16 @@ public record FuxiMasterConfig(
   public static final Duration DEFAULT_TICK_INTERVAL = Duration.ofMillis(50);
   /** Shortest heartbeat interval and tick: below this the master would spin. */
   public static final Duration INTERVAL_MIN = Duration.ofMillis(10);
+  public static final int DEFAULT_FINISHED_APPLICATIONS_MAX = 1_000;
+  /**
+   * The most {@code applications.finished.max} may be: every kept application is in the
+   * primary's memory and is read from Nuwa by each new primary before it serves.
+   */
+  public static final int FINISHED_APPLICATIONS_MAX_LIMIT = 100_000;
+  public static final Duration DEFAULT_FINISHED_APPLICATIONS_RETENTION = Duration.ofHours(24);
+  public static final Duration FINISHED_APPLICATIONS_RETENTION_MIN = Duration.ofSeconds(1);
+  /** Bounds the retention so that "now minus retention" stays far inside a long of millis. */
+  public static final Duration FINISHED_APPLICATIONS_RETENTION_MAX = Duration.ofDays(3650);
 
   private static final Set<String> KNOWN_KEYS =
       Set.of(
@@ -112,6 +131,7 @@ public record FuxiMasterConfig(
           "heartbeat.interval", "dead.interval", "rebuild.window", "election.ttl",
           "token.lifetime", "token.renew.interval", "scheduler.machine.wait",
           "scheduler.rack.wait", "scheduler.preemption.wait", "scheduler.tick.interval",
+          "applications.finished.max", "applications.finished.retention",
           "identity.credentials", "identity.profile");
 
   public FuxiMasterConfig {
@@ -184,6 +204,16 @@ public record FuxiMasterConfig(
     }
     Objects.requireNonNull(scheduler, "scheduler");
     requireAtLeast("scheduler.tick.interval", tickInterval, INTERVAL_MIN);
+    if (finishedApplicationsMax < 1 || finishedApplicationsMax > FINISHED_APPLICATIONS_MAX_LIMIT) {
+      throw new IllegalArgumentException("applications.finished.max " + finishedApplicationsMax
+          + " is outside 1.." + FINISHED_APPLICATIONS_MAX_LIMIT);
+    }
+    requireAtLeast("applications.finished.retention", finishedApplicationsRetention,
+        FINISHED_APPLICATIONS_RETENTION_MIN);
+    if (finishedApplicationsRetention.compareTo(FINISHED_APPLICATIONS_RETENTION_MAX) > 0) {
+      throw new IllegalArgumentException("applications.finished.retention "
+          + finishedApplicationsRetention + " exceeds " + FINISHED_APPLICATIONS_RETENTION_MAX);
+    }
     Objects.requireNonNull(identity, "identity");
     if (identity.isPresent() && identity.get().endpoint().isEmpty()) {
       throw new IllegalArgumentException("identity: profile [" + identity.get().name()
@@ -272,6 +302,10 @@ public record FuxiMasterConfig(
               preemptionWait = ConfigValues.parseDuration(key, value);
           case "scheduler.tick.interval" ->
               b.tickInterval(ConfigValues.parseDuration(key, value));
+          case "applications.finished.max" ->
+              b.finishedApplicationsMax(ConfigValues.parseInt(key, value));
+          case "applications.finished.retention" ->
+              b.finishedApplicationsRetention(ConfigValues.parseDuration(key, value));
           case "identity.credentials" -> credentialsFile = Path.of(value);
           case "identity.profile" -> profile = value;
           default -> throw new IllegalStateException("unhandled setting " + key);
@@ -355,6 +389,8 @@ public record FuxiMasterConfig(
     private Duration tokenRenewInterval = DEFAULT_TOKEN_RENEW_INTERVAL;
     private SchedulerConfig scheduler = SchedulerConfig.DEFAULTS;
     private Duration tickInterval = DEFAULT_TICK_INTERVAL;
+    private int finishedApplicationsMax = DEFAULT_FINISHED_APPLICATIONS_MAX;
+    private Duration finishedApplicationsRetention = DEFAULT_FINISHED_APPLICATIONS_RETENTION;
     private Optional<CredentialsFile.Profile> identity = Optional.empty();
 
     private Builder() {}
@@ -462,6 +498,18 @@ public record FuxiMasterConfig(
       return this;
     }
 
+    /** The most finished applications kept ({@code applications.finished.max}). */
+    public Builder finishedApplicationsMax(int finishedApplicationsMax) {
+      this.finishedApplicationsMax = finishedApplicationsMax;
+      return this;
+    }
+
+    /** How long a finished application is kept ({@code applications.finished.retention}). */
+    public Builder finishedApplicationsRetention(Duration finishedApplicationsRetention) {
+      this.finishedApplicationsRetention = finishedApplicationsRetention;
+      return this;
+    }
+
     /**
      * Requires signed calls, checked with what the identity service named by {@code profile}
      * tells about each caller's AccessKey; {@code profile}'s own AccessKey must be allowed {@code
@@ -478,7 +526,8 @@ public record FuxiMasterConfig(
       return new FuxiMasterConfig(memberId, bindHost, port, advertise, masters, metricsPort,
           nuwaEndpoints, nuwaUser, nuwaPasswordFile, nuwaTls, tokenKeyFile, tls, clientCertAuth,
           heartbeatInterval, deadInterval, rebuildWindow, electionTtl, tokenLifetime,
-          tokenRenewInterval, scheduler, tickInterval, identity);
+          tokenRenewInterval, scheduler, tickInterval, finishedApplicationsMax,
+          finishedApplicationsRetention, identity);
     }
   }
 }

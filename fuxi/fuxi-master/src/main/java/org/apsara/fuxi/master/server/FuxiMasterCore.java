@@ -5,6 +5,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -88,6 +89,10 @@ import org.slf4j.LoggerFactory;
  * and into each machine's grant table mirror, which every heartbeat response carries whole. The
  * AM's own unit (role {@value #AM_ROLE}) is handled here: its grant launches the AM on that
  * machine's Tubo, its loss restarts the AM.
+ *
+ * <p>Finished applications are kept for {@code applications.finished.retention} and at most
+ * {@code applications.finished.max} of them ({@link FinishedApplicationRetention}); the timer
+ * purges the rest from Nuwa and then from memory, a bounded batch per tick.
  */
 final class FuxiMasterCore implements AutoCloseable {
   /** The reserved role of every application's AM unit; AM-chosen roles may not use the prefix. */
@@ -103,6 +108,8 @@ final class FuxiMasterCore implements AutoCloseable {
   static final Duration STEP_DOWN_WAIT = Duration.ofSeconds(10);
   static final String TOKEN_OPERATION = "worker";
   static final String TOKEN_RESOURCE_PREFIX = "fuxi/application/";
+  /** How long the purge of finished applications waits after Nuwa failed to take one. */
+  static final Duration PURGE_RETRY_WAIT = Duration.ofSeconds(1);
 
   private static final Logger LOG = LoggerFactory.getLogger(FuxiMasterCore.class);
 
@@ -216,6 +223,8 @@ final class FuxiMasterCore implements AutoCloseable {
 
   private final FuxiMasterConfig config;
   private final MonotonicClock clock;
+  /** Submit and finish times: stored, so they must mean the same to the next primary. */
+  private final Clock wallClock;
   private final HardStateStore store;
   private final Tokens tokens;
   private volatile String mastersEnv = "";
@@ -234,15 +243,20 @@ final class FuxiMasterCore implements AutoCloseable {
   /** Groups whose minimum did not fit the cluster yet; defined when machines join. */
   private final Set<String> deferredGroups = new LinkedHashSet<>();
   private final Map<String, Machine> machines = new LinkedHashMap<>();
+  private final FinishedApplicationRetention retention;
+  private long nextPurgeNanos;
   private long nextApplicationNumber = 1;
   private long rebuildDeadlineNanos;
   private volatile Mode publishedMode = Mode.STANDBY;
   private volatile SchedulerStats publishedStats;
 
-  FuxiMasterCore(FuxiMasterConfig config, MonotonicClock clock, HardStateStore store,
-      Tokens tokens, Supplier<Optional<String>> primaryAddress) {
+  FuxiMasterCore(FuxiMasterConfig config, MonotonicClock clock, Clock wallClock,
+      HardStateStore store, Tokens tokens, Supplier<Optional<String>> primaryAddress) {
     this.config = config;
     this.clock = clock;
+    this.wallClock = wallClock;
+    this.retention = new FinishedApplicationRetention(config.finishedApplicationsMax(),
+        config.finishedApplicationsRetention());
     this.store = store;
     this.tokens = tokens;
     this.primaryAddress = primaryAddress;
@@ -435,6 +449,7 @@ final class FuxiMasterCore implements AutoCloseable {
     groups.clear();
     deferredGroups.clear();
     machines.clear();
+    retention.clear();
     scheduler = null;
     deposed.complete(null);
   }
@@ -456,6 +471,9 @@ final class FuxiMasterCore implements AutoCloseable {
       apps.put(app.id(), app);
       // Only an AM that ran under the previous primary can hold units this one does not know.
       app.needsSync = s.status().getState() == ApplicationStatus.State.RUNNING;
+      if (app.ended()) {
+        retention.add(app.id(), app.status.getFinishTimeMillis());
+      }
     }
     requestIds.putAll(loaded.requestIds());
     nextApplicationNumber = loaded.nextApplicationNumber();
@@ -488,11 +506,57 @@ final class FuxiMasterCore implements AutoCloseable {
         }
       }
       publishedStats = scheduler.stats();
+      if (now >= nextPurgeNanos) {
+        purgeFinishedApplications();
+      }
     } catch (DeposedException e) {
       stepDown(e);
     } catch (RuntimeException e) {
       LOG.atError().setCause(e).log("timer work failed");
     }
+  }
+
+  /**
+   * Purges the finished applications {@link FinishedApplicationRetention#due} names, at most
+   * {@link HardStateStore#PURGE_BATCH_MAX} in one guarded Nuwa transaction: from Nuwa first, then
+   * from memory, so that a failed write leaves them in both and the next attempt (after {@link
+   * #PURGE_RETRY_WAIT}) tries again, and a new primary never loads a purged one. It runs on the
+   * scheduler thread like every other hard-state write: one transaction of deletes costs what a
+   * submit costs, and the timer queues a tick only when no call waits, so a backlog (after an
+   * upgrade, or a lowered limit) is worked off one batch per idle tick. Primary only (SERVING).
+   */
+  void purgeFinishedApplications() {
+    if (mode != Mode.SERVING) {
+      return;
+    }
+    List<String> due = retention.due(wallClock.millis(), HardStateStore.PURGE_BATCH_MAX);
+    if (due.isEmpty()) {
+      return;
+    }
+    List<StoredApplication> purged = new ArrayList<>(due.size());
+    for (String id : due) {
+      App app = apps.get(id);
+      if (app == null || !app.ended()) {
+        throw new IllegalStateException("the retention index names application " + id
+            + (app == null ? ", which is not loaded" : ", which is " + app.status.getState()));
+      }
+      purged.add(new StoredApplication(app.request, app.status));
+    }
+    try {
+      store.purgeApplications(purged);
+    } catch (NuwaException e) {
+      nextPurgeNanos = clock.nanos() + PURGE_RETRY_WAIT.toNanos();
+      LOG.atWarn().setCause(e).addKeyValue("applications", due.size())
+          .log("Nuwa could not purge finished applications; retrying later");
+      return;
+    }
+    for (String id : due) {
+      App app = apps.remove(id);
+      requestIds.remove(app.request.getRequestId(), id);
+      retention.remove(id);
+    }
+    LOG.atInfo().addKeyValue("applications", due.size()).addKeyValue("first", due.get(0))
+        .addKeyValue("kept", retention.size()).log("purged finished applications");
   }
 
   private void declareDead(Machine m) {
@@ -865,7 +929,9 @@ final class FuxiMasterCore implements AutoCloseable {
 
   private void endApplication(App app, ApplicationStatus.State state, String diagnostics) {
     app.status = app.status.toBuilder().setState(state).setDiagnostics(diagnostics)
-        .setFinishTimeMillis(System.currentTimeMillis()).build();
+        .setFinishTimeMillis(wallClock.millis()).build();
+    // Indexed before the write: should it fail, the application has ended here all the same.
+    retention.add(app.id(), app.status.getFinishTimeMillis());
     store.updateStatus(app.status);
     LOG.atInfo().addKeyValue("application", app.id()).addKeyValue("state", state)
         .addKeyValue("diagnostics", diagnostics).log("application ended");
@@ -950,12 +1016,12 @@ final class FuxiMasterCore implements AutoCloseable {
       throw FuxiErrors.invalid("max_am_attempts " + r.getMaxAmAttempts() + " is outside 0.."
           + FuxiMasterLimits.MAX_AM_ATTEMPTS);
     }
-    String id = String.format("app-%08d", nextApplicationNumber);
+    String id = applicationId(nextApplicationNumber);
     SubmitApplicationRequest stored = r.toBuilder().setQuotaGroup(group).build();
     ApplicationStatus status = ApplicationStatus.newBuilder().setApplicationId(id)
         .setName(r.getName()).setTenant(r.getTenant()).setQuotaGroup(group)
         .setState(ApplicationStatus.State.SUBMITTED).setAmAttempt(1)
-        .setSubmitTimeMillis(System.currentTimeMillis()).build();
+        .setSubmitTimeMillis(wallClock.millis()).build();
     App app = new App(stored, status);
     // Registering first checks the shape against the machines before anything is stored.
     apps.put(id, app);
@@ -982,12 +1048,36 @@ final class FuxiMasterCore implements AutoCloseable {
     return id;
   }
 
+  /** The id of the {@code number}th application submitted to this cluster. */
+  static String applicationId(long number) {
+    return String.format("app-%08d", number);
+  }
+
+  /**
+   * NOT_FOUND for an application this primary does not hold. Ids are handed out in order and only
+   * a purge removes an application, so an id below the next one to be given was purged.
+   */
+  private StatusRuntimeException unknownApplication(String appId) {
+    if (appId.startsWith("app-")) {
+      try {
+        long number = Long.parseLong(appId.substring("app-".length()));
+        if (number >= 1 && number < nextApplicationNumber && appId.equals(applicationId(number))) {
+          return FuxiErrors.purgedApplication(appId, config.finishedApplicationsMax(),
+              config.finishedApplicationsRetention());
+        }
+      } catch (NumberFormatException e) {
+        // Not an id this master made.
+      }
+    }
+    return FuxiErrors.unknownApplication(appId);
+  }
+
   /** One application's status, if {@code check} allows the caller to see it. */
   ApplicationStatus getApplication(String appId, MasterAccess.ApplicationCheck check) {
     requireServing();
     App app = apps.get(appId);
     if (app == null) {
-      throw FuxiErrors.unknownApplication(appId);
+      throw unknownApplication(appId);
     }
     check.require(app.status.getTenant(), appId);
     return view(app);
@@ -1013,7 +1103,7 @@ final class FuxiMasterCore implements AutoCloseable {
     requireServing();
     App app = apps.get(appId);
     if (app == null) {
-      throw FuxiErrors.unknownApplication(appId);
+      throw unknownApplication(appId);
     }
     check.require(app.status.getTenant(), appId);
     if (!app.ended()) {
@@ -1074,9 +1164,11 @@ final class FuxiMasterCore implements AutoCloseable {
 
   /**
    * Creates a quota group or changes an existing one's bounds. Bounds are checked here as the
-   * scheduler checks them, so that the scheduler cannot refuse after Nuwa has the new bounds; the
-   * decisions of a change (revocations for a lowered maximum, grants for a raised one) are routed
-   * to the AMs and the machines' grant tables like any other.
+   * scheduler checks them, so that the scheduler cannot refuse after Nuwa has the new bounds, and
+   * the minimums of all groups together must fit in the live machines ({@link
+   * #requireMinimumsFit}); a refusal changes nothing, in memory or in Nuwa. The decisions of a
+   * change (revocations for a lowered maximum, grants for a raised one) are routed to the AMs and
+   * the machines' grant tables like any other.
    */
   QuotaGroupStatus setQuotaGroup(SetQuotaGroupRequest r) {
     requireServing();
@@ -1109,6 +1201,8 @@ final class FuxiMasterCore implements AutoCloseable {
       throw FuxiErrors.error(Status.Code.FAILED_PRECONDITION, "QUOTA_EXCEEDS_CLUSTER",
           "quota group " + name + " min " + min + " exceeds the live machines' " + cluster);
     }
+    requireMinimumsFit(name, min, existing == null ? Resources.ZERO : fromProto(existing.getMin()),
+        cluster);
     store.putQuotaGroup(g);
     groups.put(name, g);
     if (existing == null) {
@@ -1122,6 +1216,34 @@ final class FuxiMasterCore implements AutoCloseable {
     LOG.atInfo().addKeyValue("group", name).addKeyValue("min", min).addKeyValue("max", max)
         .log(existing == null ? "quota group defined" : "quota group changed");
     return groupView(g);
+  }
+
+  /**
+   * Refuses a minimum that would take the sum of all groups' minimums (deferred groups included:
+   * they keep theirs) above the live machines' capacity in a dimension where this change raises
+   * it. A dimension already above capacity (machines left, or a new primary has not heard from
+   * them all yet) is not a reason to refuse a change that does not add to it: lowering a minimum,
+   * or changing only the maximum, must stay possible, or the overcommitment could not be undone.
+   */
+  private void requireMinimumsFit(String name, Resources min, Resources oldMin,
+      Resources cluster) {
+    Resources others = Resources.ZERO;
+    for (QuotaGroupStatus other : groups.values()) {
+      if (!other.getName().equals(name)) {
+        others = others.plus(fromProto(other.getMin()));
+      }
+    }
+    Resources sum = others.plus(min);
+    boolean cpuOver = min.cpuMillis() > oldMin.cpuMillis() && sum.cpuMillis() > cluster.cpuMillis();
+    boolean memoryOver =
+        min.memoryMiB() > oldMin.memoryMiB() && sum.memoryMiB() > cluster.memoryMiB();
+    if (cpuOver || memoryOver) {
+      String dimensions = cpuOver && memoryOver ? "cpu and memory" : cpuOver ? "cpu" : "memory";
+      throw FuxiErrors.error(Status.Code.FAILED_PRECONDITION, "QUOTA_EXCEEDS_CLUSTER",
+          "quota group " + name + " min " + min + " would bring the sum of all quota groups'"
+              + " minimums to " + sum + ", above the live machines' capacity " + cluster + " in "
+              + dimensions + " (the other groups' minimums add up to " + others + ")");
+    }
   }
 
   /**
@@ -1380,7 +1502,7 @@ final class FuxiMasterCore implements AutoCloseable {
     }
     App app = apps.get(h.getApplicationId());
     if (app == null) {
-      throw FuxiErrors.unknownApplication(h.getApplicationId());
+      throw unknownApplication(h.getApplicationId());
     }
     if (!tokens.verify(h.getApplicationToken(), app.id())) {
       throw FuxiErrors.error(Status.Code.PERMISSION_DENIED, "BAD_APPLICATION_TOKEN",

@@ -172,8 +172,8 @@ public final class FuxiMasterServer implements AutoCloseable {
     }
     nuwa = nuwaBuilder.build();
 
-    core = new FuxiMasterCore(config, MonotonicClock.SYSTEM, new HardStateStore(nuwa), tokens,
-        () -> primary);
+    core = new FuxiMasterCore(config, MonotonicClock.SYSTEM, wallClock, new HardStateStore(nuwa),
+        tokens, () -> primary);
     GrpcServerMetrics grpcMetrics = new GrpcServerMetrics(registry);
     MasterAccess access;
     // The last interceptor given runs first: metrics see every call, rejected ones included.

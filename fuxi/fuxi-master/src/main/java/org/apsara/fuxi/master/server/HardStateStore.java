@@ -10,7 +10,10 @@ import java.util.Objects;
 import org.apsara.fuxi.api.v1.ApplicationStatus;
 import org.apsara.fuxi.api.v1.QuotaGroupStatus;
 import org.apsara.fuxi.api.v1.SubmitApplicationRequest;
+import org.apsara.nuwa.api.NuwaLimits;
 import org.apsara.nuwa.client.Cmp;
+import org.apsara.nuwa.client.DeleteOptions;
+import org.apsara.nuwa.client.KeyRange;
 import org.apsara.nuwa.client.KeyValue;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.Op;
@@ -32,7 +35,11 @@ import org.apsara.nuwa.client.Txn;
  *   <li>{@code next-application-number}: the counter application ids are made from.
  * </ul>
  *
- * Every write is a transaction guarded by the primary's election key still having the create
+ * Finished applications are purged ({@link #purgeApplications}): both keys of the application and
+ * its request id go in one transaction, so a new primary loads either all of an application or
+ * none of it.
+ *
+ * <p>Every write is a transaction guarded by the primary's election key still having the create
  * revision it had when this member was elected: a deposed primary (its session expired, another
  * member elected) cannot overwrite what the new primary wrote; its write fails with {@link
  * DeposedException}.
@@ -46,6 +53,10 @@ final class HardStateStore {
   static final String REQUEST_IDS = ROOT + "request-ids/";
   static final String QUOTA_GROUPS = ROOT + "quota-groups/";
   static final String NEXT_APPLICATION_NUMBER = ROOT + "next-application-number";
+  /** Nuwa operations one purged application costs: its keys (one prefix), its request id. */
+  static final int OPS_PER_PURGED_APPLICATION = 2;
+  /** Applications one {@link #purgeApplications} transaction deletes at most. */
+  static final int PURGE_BATCH_MAX = NuwaLimits.MAX_TXN_OPS / OPS_PER_PURGED_APPLICATION;
 
   /** Thrown when a guarded write finds that this member no longer leads. */
   static final class DeposedException extends RuntimeException {
@@ -138,6 +149,34 @@ final class HardStateStore {
   void updateStatus(ApplicationStatus status) {
     write(List.of(Op.put(key(APPLICATIONS + status.getApplicationId() + "/status"),
         status.toByteString())));
+  }
+
+  /**
+   * Deletes finished applications: their request, status and request-id keys, in one
+   * transaction, so that a later primary loads none of them. At most {@link #PURGE_BATCH_MAX}
+   * applications (Nuwa's {@code MAX_TXN_OPS}).
+   */
+  void purgeApplications(List<StoredApplication> finished) {
+    if (finished.size() > PURGE_BATCH_MAX) {
+      throw new IllegalArgumentException("a purge deletes at most PURGE_BATCH_MAX="
+          + PURGE_BATCH_MAX + " applications, not " + finished.size());
+    }
+    List<Op> ops = new ArrayList<>(finished.size() * OPS_PER_PURGED_APPLICATION);
+    for (StoredApplication app : finished) {
+      ApplicationStatus.State state = app.status().getState();
+      if (state != ApplicationStatus.State.SUCCEEDED && state != ApplicationStatus.State.FAILED
+          && state != ApplicationStatus.State.KILLED) {
+        throw new IllegalArgumentException("application " + app.status().getApplicationId()
+            + " is " + state + ": only finished applications are purged");
+      }
+      // The trailing slash keeps app-1 from matching app-10's keys.
+      ops.add(Op.delete(KeyRange.prefix(APPLICATIONS + app.status().getApplicationId() + "/"),
+          DeleteOptions.DEFAULT));
+      ops.add(Op.delete(REQUEST_IDS + app.request().getRequestId()));
+    }
+    if (!ops.isEmpty()) {
+      write(ops);
+    }
   }
 
   void putQuotaGroup(QuotaGroupStatus group) {

@@ -88,6 +88,38 @@ class FuxiMasterConfigTest {
   }
 
   @Test
+  void readsAndBoundsTheRetentionOfFinishedApplications() {
+    FuxiMasterConfig defaults = FuxiMasterConfig.fromProperties(minimal());
+    assertThat(defaults.finishedApplicationsMax()).isEqualTo(1000);
+    assertThat(defaults.finishedApplicationsRetention()).isEqualTo(Duration.ofHours(24));
+
+    Properties p = minimal();
+    p.setProperty("applications.finished.max", "50");
+    p.setProperty("applications.finished.retention", "PT2H");
+    FuxiMasterConfig c = FuxiMasterConfig.fromProperties(p);
+    assertThat(c.finishedApplicationsMax()).isEqualTo(50);
+    assertThat(c.finishedApplicationsRetention()).isEqualTo(Duration.ofHours(2));
+
+    for (String bad : new String[] {"0", "-1", "100001"}) {
+      p.setProperty("applications.finished.max", bad);
+      assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(p))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("applications.finished.max " + bad + " is outside 1..100000");
+    }
+    p.setProperty("applications.finished.max", "50");
+    for (String bad : new String[] {"PT0S", "-PT1H"}) {
+      p.setProperty("applications.finished.retention", bad);
+      assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(p))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("applications.finished.retention " + Duration.parse(bad)
+              + " must be at least PT1S");
+    }
+    p.setProperty("applications.finished.retention", "PT87601H");
+    assertThatThrownBy(() -> FuxiMasterConfig.fromProperties(p))
+        .hasMessage("applications.finished.retention PT87601H exceeds PT87600H");
+  }
+
+  @Test
   void readsTheIdentityProfileAndRequiresItsEndpoint() throws IOException {
     assertThat(FuxiMasterConfig.fromProperties(minimal()).authenticates()).isFalse();
     Path credentials = dir.resolve("credentials");

@@ -2,9 +2,11 @@ package org.apsara.fuxi.master.server;
 
 import static org.apsara.fuxi.master.server.FuxiMasterServerTest.assertRefused;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.util.Optional;
 import org.apsara.fuxi.api.v1.AllocateRequest;
 import org.apsara.fuxi.api.v1.DeleteQuotaGroupRequest;
@@ -19,6 +21,7 @@ import org.apsara.fuxi.api.v1.Resources;
 import org.apsara.fuxi.api.v1.Revoke;
 import org.apsara.fuxi.api.v1.RevokeReason;
 import org.apsara.fuxi.api.v1.SetQuotaGroupRequest;
+import org.apsara.fuxi.api.FuxiTrailers;
 import org.apsara.nuwa.client.NuwaClient;
 import org.junit.jupiter.api.Test;
 
@@ -153,5 +156,72 @@ class QuotaGroupChangeTest extends MasterTestBase {
     await().atMost(WAIT).until(() -> am.grantedCount("worker") == 1);
     assertThat(listed(toSecond, "etl")).get().extracting(QuotaGroupStatus::getUsed)
         .isEqualTo(resources(1000, 512));
+  }
+
+  /** Asserts {@code call} is refused as QUOTA_EXCEEDS_CLUSTER with exactly {@code message}. */
+  static void assertExceedsCluster(Runnable call, String message) {
+    assertThatThrownBy(call::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+      assertThat(e.getTrailers().get(FuxiTrailers.ERROR_CODE)).isEqualTo("QUOTA_EXCEEDS_CLUSTER");
+      assertThat(e.getStatus().getDescription()).isEqualTo(message);
+    });
+  }
+
+  static Resources minOf(Optional<QuotaGroupStatus> group) {
+    return group.orElseThrow().getMin();
+  }
+
+  @Test
+  void theMinimumsOfAllGroupsTogetherMustFitTheLiveMachines() throws Exception {
+    FuxiMasterServer master = startPrimary();
+    tubo("m1", 2000, 2048, master);
+    FakeTubo leaving = tubo("m2", 2000, 2048, master);
+    FuxiMasterGrpc.FuxiMasterBlockingStub c = client(master);
+    await().atMost(WAIT).until(() -> c.listNodes(ListNodesRequest.getDefaultInstance())
+        .getNodesList().stream().filter(n -> n.getState() == NodeStatus.State.ALIVE).count()
+        == 2);
+    Resources roomy = resources(4000, 4096);
+    set(c, "etl", resources(2000, 1024), roomy);
+    set(c, "web", resources(1500, 1024), roomy);
+
+    // Each minimum fits on its own; together they would promise 4500 of 4000 millicores.
+    assertExceedsCluster(() -> set(c, "batch", resources(1000, 512), roomy),
+        "quota group batch min {cpu: 1000m, memory: 512MiB} would bring the sum of all quota"
+            + " groups' minimums to {cpu: 4500m, memory: 2560MiB}, above the live machines'"
+            + " capacity {cpu: 4000m, memory: 4096MiB} in cpu (the other groups' minimums add up"
+            + " to {cpu: 3500m, memory: 2048MiB})");
+    assertThat(listed(c, "batch")).isEmpty();
+    assertThat(stored("batch")).isEmpty();
+    // A raise of an existing group is refused the same way and leaves its bounds as they were.
+    assertExceedsCluster(() -> set(c, "web", resources(2500, 3072), roomy),
+        "quota group web min {cpu: 2500m, memory: 3072MiB} would bring the sum of all quota"
+            + " groups' minimums to {cpu: 4500m, memory: 4096MiB}, above the live machines'"
+            + " capacity {cpu: 4000m, memory: 4096MiB} in cpu (the other groups' minimums add up"
+            + " to {cpu: 2000m, memory: 1024MiB})");
+    assertThat(minOf(listed(c, "web"))).isEqualTo(resources(1500, 1024));
+    assertThat(minOf(stored("web"))).isEqualTo(resources(1500, 1024));
+
+    // Up to the capacity exactly is allowed, and a group without a minimum adds nothing.
+    assertThat(set(c, "web", resources(2000, 3072), roomy).getMin())
+        .isEqualTo(resources(2000, 3072));
+    assertThat(minOf(stored("web"))).isEqualTo(resources(2000, 3072));
+    set(c, "batch", resources(0, 0), roomy);
+
+    // A machine leaves: 4000m and 4096 MiB are promised, 2000m and 2048 MiB live. The groups
+    // keep their minimums (guaranteed as far as the machines go)...
+    leaving.stop();
+    await().atMost(WAIT).until(() -> c.listNodes(ListNodesRequest.getDefaultInstance())
+        .getNodesList().stream().anyMatch(n -> n.getState() == NodeStatus.State.DEAD));
+    assertThat(minOf(listed(c, "etl"))).isEqualTo(resources(2000, 1024));
+    assertThat(minOf(listed(c, "web"))).isEqualTo(resources(2000, 3072));
+    // ...no minimum may grow where the sum is above the machines...
+    assertExceedsCluster(() -> set(c, "batch", resources(1, 0), roomy),
+        "quota group batch min {cpu: 1m, memory: 0MiB} would bring the sum of all quota"
+            + " groups' minimums to {cpu: 4001m, memory: 4096MiB}, above the live machines'"
+            + " capacity {cpu: 2000m, memory: 2048MiB} in cpu (the other groups' minimums add up"
+            + " to {cpu: 4000m, memory: 4096MiB})");
+    // ...but one may shrink (the way back), though the sum is still above them.
+    assertThat(set(c, "web", resources(0, 1024), roomy).getMin()).isEqualTo(resources(0, 1024));
+    assertThat(minOf(stored("web"))).isEqualTo(resources(0, 1024));
   }
 }
