@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -28,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>How bytes travel.</b> Written bytes gather into packets of up to {@value
  * #PACKET_BYTES_MAX} bytes. A file is a sequence of chunks: the first packet of a chunk allocates
  * it (AddChunk), and each packet goes to every replica of the chunk in parallel over its own
- * WriteReplica stream (a fan-out from this client, not a chain through the chunkservers). When a
+ * connection (a fan-out from this client, not a chain through the chunkservers): the
+ * chunkserver's plain TCP bulk write path when it offers one, else a gRPC WriteReplica stream (see
+ * {@link ReplicaWriter}). Packets are direct buffers, sent to each replica without a copy. When a
  * chunk reaches the file's chunk size, its replicas are finished and it is committed
  * (CommitChunk); the next packet starts a new chunk.
  *
@@ -72,12 +73,18 @@ public final class PanguOutputStream extends OutputStream {
   private final PanguClient client;
   private final FileStatus file;
   private final long chunkSizeBytes;
+  /** Capacity of every full packet. */
+  private final int packetBytes;
   private final Duration ackTimeout;
   /** Chunkservers (ids) that failed this writer: no new chunk of this stream goes there. */
   private final Set<String> excluded = new LinkedHashSet<>();
 
-  private byte[] packet;
-  private int packetFill;
+  /**
+   * The packet being filled, a direct buffer from the client's {@link PacketBuffers} taken at the
+   * first byte (an empty file takes none): its position is how much it holds.
+   */
+  private ByteBuffer packet;
+  private final PacketBuffers packetBuffers;
   /** Bytes of the file accepted from the caller: the file's length once they all arrive. */
   private long position;
   /** File offset where the current chunk starts: the length of the committed chunks. */
@@ -101,7 +108,8 @@ public final class PanguOutputStream extends OutputStream {
       throw new IllegalStateException("the master gave " + file.getPath()
           + " no chunk size: " + chunkSizeBytes);
     }
-    this.packet = new byte[(int) Math.min(PACKET_BYTES_MAX, chunkSizeBytes)];
+    this.packetBytes = (int) Math.min(PACKET_BYTES_MAX, chunkSizeBytes);
+    this.packetBuffers = client.chunkServers().packetBuffers();
   }
 
   /** A stream over {@code file}, just created or reopened for append under the client's lease. */
@@ -131,9 +139,9 @@ public final class PanguOutputStream extends OutputStream {
     checkWritable();
     try {
       // The packet always has room: it is sent as soon as it reaches its capacity.
-      packet[packetFill++] = (byte) b;
+      fillingPacket().put((byte) b);
       position++;
-      if (packetFill == packetCapacity()) {
+      if (packet.position() == packetCapacity()) {
         sendPacket(false);
       }
     } catch (IOException | RuntimeException e) {
@@ -147,13 +155,12 @@ public final class PanguOutputStream extends OutputStream {
     checkWritable();
     try {
       while (len > 0) {
-        int n = Math.min(len, packetCapacity() - packetFill);
-        System.arraycopy(b, off, packet, packetFill, n);
-        packetFill += n;
+        int n = Math.min(len, packetCapacity() - fillingPacket().position());
+        packet.put(b, off, n);
         position += n;
         off += n;
         len -= n;
-        if (packetFill == packetCapacity()) {
+        if (packet.position() == packetCapacity()) {
           sendPacket(false);
         }
       }
@@ -208,6 +215,10 @@ public final class PanguOutputStream extends OutputStream {
       while (chunk != null) {
         sealChunk();
       }
+      if (packet != null) {
+        packetBuffers.give(packet); // empty after the last send, and nothing refers to it
+        packet = null;
+      }
       client.closeFile(file);
     } catch (IOException | RuntimeException e) {
       throw fail(e);
@@ -219,34 +230,44 @@ public final class PanguOutputStream extends OutputStream {
 
   // ------------------------------------------------------------------ sending
 
+  private ByteBuffer fillingPacket() {
+    if (packet == null) {
+      packet = packetBuffers.take(packetBytes);
+    }
+    return packet;
+  }
+
   /** How many bytes the packet being filled may hold: it must not cross a chunk's end. */
   private int packetCapacity() {
     long sent = chunk == null ? 0 : chunk.sent;
-    return (int) Math.min(packet.length, chunkSizeBytes - sent);
+    return (int) Math.min(packetBytes, chunkSizeBytes - sent);
   }
 
   /** Sends the filled part of the packet, asking for a sync if {@code sync}. */
   private void sendPacket(boolean sync) throws IOException {
-    if (packetFill == 0) {
+    if (packet == null || packet.position() == 0) {
       if (sync && chunk != null && chunk.syncRequested < chunk.sent) {
         requestSync();
       }
       return;
     }
-    byte[] data;
-    if (packetFill == packet.length) {
-      data = packet; // handed over whole: retained for resending, so the stream needs a new one
-      packet = new byte[packet.length];
+    ByteBuffer data;
+    if (packet.position() == packetBytes) {
+      // Handed over whole: retained for resending, so the stream fills another one.
+      data = packet.flip();
+      packet = null;
     } else {
-      data = Arrays.copyOf(packet, packetFill);
+      // A partial packet (hsync, close, a chunk's end) is copied to its size rather than
+      // retaining a whole packet buffer for a few bytes.
+      data = ByteBuffer.allocate(packet.position()).put(packet.flip()).flip();
+      packet.clear();
     }
-    packetFill = 0;
     openChunkIfNone();
-    makeRoom(data.length);
+    makeRoom(data.remaining());
     // A recovery while making room may have moved the retained bytes to a new chunk.
     openChunkIfNone();
     boolean askSync = sync
-        || chunk.sent + data.length - chunk.syncRequested >= SYNC_INTERVAL_BYTES;
+        || chunk.sent + data.remaining() - chunk.syncRequested >= SYNC_INTERVAL_BYTES;
     List<Replica> failed = transmit(List.of(data), askSync);
     if (!failed.isEmpty()) {
       recover(failed);
@@ -262,10 +283,10 @@ public final class PanguOutputStream extends OutputStream {
    *
    * @return the replicas that failed; they got no further piece
    */
-  private List<Replica> transmit(List<byte[]> pieces, boolean sync) throws IOException {
+  private List<Replica> transmit(List<ByteBuffer> pieces, boolean sync) throws IOException {
     List<Replica> failed = new ArrayList<>();
     for (int i = 0; i < pieces.size(); i++) {
-      byte[] piece = pieces.get(i);
+      ByteBuffer piece = pieces.get(i);
       boolean askSync = sync && i == pieces.size() - 1;
       chunk.retained.addLast(piece);
       for (Replica replica : chunk.live) {
@@ -273,7 +294,8 @@ public final class PanguOutputStream extends OutputStream {
           continue;
         }
         try {
-          replica.writer.write(ByteBuffer.wrap(piece), askSync, ackTimeout);
+          // A view per replica: the retained packet keeps its own position for resending.
+          replica.writer.write(piece.duplicate(), askSync, ackTimeout);
         } catch (StatusRuntimeException e) {
           replica.failure = e;
           failed.add(replica);
@@ -281,7 +303,7 @@ public final class PanguOutputStream extends OutputStream {
           throw interrupted(e);
         }
       }
-      chunk.sent += piece.length;
+      chunk.sent += piece.remaining();
       if (askSync) {
         chunk.syncRequested = chunk.sent;
       }
@@ -367,17 +389,30 @@ public final class PanguOutputStream extends OutputStream {
           "the master placed chunk " + located.getIndex() + " of " + file.getPath()
               + " on no chunkserver");
     }
-    OpenChunk opened = new OpenChunk(located);
+    OpenChunk opened = new OpenChunk(located, packetBuffers);
+    List<String> addresses = new ArrayList<>();
     for (ChunkServerLocation location : located.getLocationsList()) {
-      ReplicaWriter writer = client.chunkServers().get(location.getAddress()).openWriter(
-          located.getChunkId(), located.getGeneration(), located.getToken(), true, 0);
-      opened.live.add(new Replica(location, writer));
+      addresses.add(location.getAddress());
+    }
+    List<ReplicaWriter> writers = client.chunkServers().openWriters(addresses,
+        located.getChunkId(), located.getGeneration(), located.getToken(), true, 0, ackTimeout);
+    for (int i = 0; i < writers.size(); i++) {
+      opened.live.add(new Replica(located.getLocations(i), writers.get(i)));
     }
     chunk = opened;
   }
 
   /** Finishes every replica of the current chunk and commits it; recovers if one fails. */
   private void sealChunk() throws IOException {
+    OpenChunk sealing = chunk;
+    if (sealing.acked < sealing.sent) {
+      // One sync asked of every replica at once: each finish below then finds its replica
+      // synced, instead of the replicas forcing one after another.
+      awaitChunkAcked(sealing.sent);
+      if (chunk != sealing) {
+        return; // a replica failed and the chunk was recovered: the caller looks again
+      }
+    }
     List<Replica> failed = new ArrayList<>();
     for (Replica replica : chunk.live) {
       try {
@@ -399,6 +434,7 @@ public final class PanguOutputStream extends OutputStream {
       return;
     }
     client.commitChunk(file, chunk.located, chunk.sent);
+    chunk.acknowledge(chunk.sent); // every replica finished with all of it: the packets go back
     committedLength += chunk.sent;
     nextChunkIndex++;
     chunk = null;
@@ -411,7 +447,7 @@ public final class PanguOutputStream extends OutputStream {
    * from every chunkserver that failed this stream.
    */
   private void recover(List<Replica> failed) throws IOException {
-    List<byte[]> tail = commitAfterFailure(failed);
+    List<ByteBuffer> tail = commitAfterFailure(failed);
     while (!tail.isEmpty()) {
       openChunkIfNone();
       List<Replica> failedAgain = transmit(tail, false);
@@ -423,7 +459,7 @@ public final class PanguOutputStream extends OutputStream {
   }
 
   /** Commits the current chunk after {@code failed} failed; returns the bytes to resend. */
-  private List<byte[]> commitAfterFailure(List<Replica> failed) throws IOException {
+  private List<ByteBuffer> commitAfterFailure(List<Replica> failed) throws IOException {
     recoveries++;
     if (++recoveriesWithoutProgress > RECOVERIES_WITHOUT_PROGRESS_MAX) {
       throw new PanguException(PanguErrorCode.WRITE_FAILED, file.getPath(), "writing "
@@ -459,7 +495,7 @@ public final class PanguOutputStream extends OutputStream {
         Long.toUnsignedString(chunk.located.getChunkId()), describe(dead), length, chunk.sent,
         excluded);
     client.commitChunk(file, chunk.located, length);
-    List<byte[]> tail = chunk.bytesFrom(length);
+    List<ByteBuffer> tail = chunk.bytesFrom(length);
     committedLength += length;
     nextChunkIndex++;
     chunk = null;
@@ -543,8 +579,13 @@ public final class PanguOutputStream extends OutputStream {
   private static final class OpenChunk {
     final LocatedChunk located;
     final List<Replica> live = new ArrayList<>();
-    /** Copies of the bytes from {@link #retainedFrom} to {@link #sent}, in order. */
-    final Deque<byte[]> retained = new ArrayDeque<>();
+    /**
+     * Copies of the bytes from {@link #retainedFrom} to {@link #sent}, in order, each from
+     * position 0 to its limit (never moved: replicas are sent views).
+     */
+    final Deque<ByteBuffer> retained = new ArrayDeque<>();
+    /** Where acknowledged packets go back. */
+    final PacketBuffers packetBuffers;
     long retainedFrom;
     /** Bytes sent into the chunk. */
     long sent;
@@ -553,8 +594,9 @@ public final class PanguOutputStream extends OutputStream {
     /** The largest length a sync was asked for. */
     long syncRequested;
 
-    OpenChunk(LocatedChunk located) {
+    OpenChunk(LocatedChunk located, PacketBuffers packetBuffers) {
       this.located = located;
+      this.packetBuffers = packetBuffers;
     }
 
     long retainedBytes() {
@@ -564,24 +606,32 @@ public final class PanguOutputStream extends OutputStream {
     /** Every live replica synced {@code length} bytes: free the copies wholly below it. */
     void acknowledge(long length) {
       acked = Math.max(acked, length);
-      while (!retained.isEmpty() && retainedFrom + retained.peekFirst().length <= acked) {
-        retainedFrom += retained.removeFirst().length;
+      while (!retained.isEmpty() && retainedFrom + retained.peekFirst().remaining() <= acked) {
+        ByteBuffer freed = retained.removeFirst();
+        retainedFrom += freed.remaining();
+        // Whole packets go back for reuse; partial copies and views (never at position 0 of a
+        // whole packet's capacity) are left to the collector.
+        if (freed.position() == 0 && freed.limit() == freed.capacity()) {
+          packetBuffers.give(freed);
+        }
       }
     }
 
     /** Copies of the bytes from chunk offset {@code from} to the end of what was sent. */
-    List<byte[]> bytesFrom(long from) {
+    List<ByteBuffer> bytesFrom(long from) {
       if (from < retainedFrom) {
         throw new IllegalStateException("bytes from " + from + " are needed, but only those from "
             + retainedFrom + " were kept");
       }
-      List<byte[]> pieces = new ArrayList<>();
+      List<ByteBuffer> pieces = new ArrayList<>();
       long at = retainedFrom;
-      for (byte[] piece : retained) {
-        long end = at + piece.length;
+      for (ByteBuffer piece : retained) {
+        long end = at + piece.remaining();
         if (end > from) {
-          pieces.add(at >= from ? piece : Arrays.copyOfRange(piece, (int) (from - at),
-              piece.length));
+          // A view of a piece's tail has a smaller capacity, so it is never mistaken for a
+          // whole packet and reused while the view is still retained.
+          pieces.add(at >= from ? piece : piece.slice((int) (from - at),
+              (int) (end - from)));
         }
         at = end;
       }

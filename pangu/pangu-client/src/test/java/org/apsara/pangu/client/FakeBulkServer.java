@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 import org.apsara.pangu.client.chunkserver.BulkReadProtocol;
+import org.apsara.pangu.client.chunkserver.BulkWriteProtocol;
 
 /**
  * The bulk read path of a {@link FakeChunkServer}: {@link BulkReadProtocol} over its in-memory
@@ -33,6 +34,10 @@ final class FakeBulkServer implements AutoCloseable {
   volatile long corruptBlock = -1;
   /** Close the connection after sending this many data bytes of an answer. */
   volatile long closeAfterBytes = Long.MAX_VALUE;
+  /** The status every bulk write header is refused with (this fake applies no bulk write). */
+  volatile Status.Code refuseWritesWith = Status.Code.RESOURCE_EXHAUSTED;
+  /** Bulk write headers refused. */
+  final AtomicInteger writesRefused = new AtomicInteger();
 
   FakeBulkServer(FakeChunkServer replicas) throws IOException {
     this.replicas = replicas;
@@ -76,12 +81,23 @@ final class FakeBulkServer implements AutoCloseable {
           return;
         }
         in.readShort();
-        in.readShort();
+        short operation = in.readShort();
         long chunkId = in.readLong();
         in.readLong();
         long offset = in.readLong();
         long length = in.readLong();
         in.readFully(new byte[in.readUnsignedShort()]);
+        if (operation == BulkWriteProtocol.OPERATION_WRITE) {
+          writesRefused.incrementAndGet();
+          byte[] message = ("fake write refusal on " + replicas.id)
+              .getBytes(StandardCharsets.UTF_8);
+          out.writeInt(BulkReadProtocol.RESPONSE_MAGIC);
+          out.writeByte(refuseWritesWith.value());
+          out.writeShort(message.length);
+          out.write(message);
+          out.flush();
+          return;
+        }
         requests.incrementAndGet();
         byte[] replica = replicas.replica(chunkId);
         out.writeInt(BulkReadProtocol.RESPONSE_MAGIC);

@@ -22,6 +22,7 @@ import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.api.v1.WriteReplicaAck;
 import org.apsara.pangu.api.v1.WriteReplicaRequest;
 import org.apsara.pangu.client.chunkserver.BulkReadProtocol;
+import org.apsara.pangu.client.chunkserver.BulkWriteProtocol;
 
 /**
  * A chunkserver keeping replicas in memory, following the WriteReplica/ReadReplica/GetReplica
@@ -44,6 +45,8 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
   final AtomicLong bytesReceived = new AtomicLong();
   /** The bulk read path this chunkserver offers, or null for none. */
   volatile FakeBulkServer bulk;
+  /** Whether GetServerInfo offers bulk writes on {@link #bulk}'s port (which refuses them). */
+  volatile boolean offerBulkWrites;
 
   static final class Replica {
     final long generation;
@@ -180,7 +183,9 @@ final class FakeChunkServer extends ChunkServerGrpc.ChunkServerImplBase {
     FakeBulkServer offered = bulk;
     out.onNext(GetServerInfoResponse.newBuilder().setChunkserverId(id)
         .setBulkReadPort(offered == null ? 0 : offered.port())
-        .setBulkReadVersion(BulkReadProtocol.VERSION).build());
+        .setBulkReadVersion(BulkReadProtocol.VERSION)
+        .setBulkWriteVersion(offered != null && offerBulkWrites ? BulkWriteProtocol.VERSION : 0)
+        .build());
     out.onCompleted();
   }
 

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -31,6 +32,7 @@ import org.apsara.pangu.api.ChunkCapabilities;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
 import org.apsara.pangu.chunkserver.store.ReplicaTransfer;
 import org.apsara.pangu.client.chunkserver.BulkReadProtocol;
+import org.apsara.pangu.client.chunkserver.BulkWriteProtocol;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +62,11 @@ import org.slf4j.LoggerFactory;
  * the idle timeout, or whose client takes nothing for the stall timeout while an answer is being
  * sent, is closed, so that a vanished client holds no thread for long.
  *
+ * <p>The same port takes bulk writes ({@link BulkWriteProtocol}): a connection whose first
+ * request is a write header is handed to a {@link BulkWriteSession} on its thread, serves that one
+ * write and closes. Write connections count against {@value #CONNECTIONS_MAX} like read ones; a
+ * refused writer writes through WriteReplica instead.
+ *
  * <p>Plaintext only: a chunkserver with TLS does not open this port (see {@link ChunkServer}).
  *
  * <p>Thread-safe; {@link #close} stops accepting and closes every connection.
@@ -79,6 +86,11 @@ final class BulkReadServer implements AutoCloseable {
    * well within it even for a slow client.
    */
   static final int TRANSFER_STEP_BYTES = 1 << 20;
+  /**
+   * Direct packet buffers of finished writes kept for the next ones, so that a write does not
+   * allocate (and zero) a fresh megabyte; beyond this many they are left to the collector.
+   */
+  static final int WRITE_BUFFERS_KEPT = 16;
 
   private final ServerSocketChannel listener;
   private final ChunkStore store;
@@ -90,6 +102,9 @@ final class BulkReadServer implements AutoCloseable {
   private final ThreadPoolExecutor connectionThreads;
   private final ScheduledExecutorService watchdog;
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+  private final BulkWriteSession.ReplicaSink writeSink;
+  private final ArrayBlockingQueue<ByteBuffer> writeBuffers =
+      new ArrayBlockingQueue<>(WRITE_BUFFERS_KEPT);
   private final Thread acceptor;
   private volatile boolean closed;
 
@@ -98,6 +113,7 @@ final class BulkReadServer implements AutoCloseable {
       Duration stallTimeout) {
     this.listener = listener;
     this.store = store;
+    this.writeSink = BulkWriteSession.storeSink(store);
     this.tokens = tokens;
     this.metrics = metrics;
     this.clock = clock;
@@ -302,23 +318,31 @@ final class BulkReadServer implements AutoCloseable {
       int magic = r.getInt();
       short version = r.getShort();
       short operation = r.getShort();
-      if (magic != BulkReadProtocol.REQUEST_MAGIC || version != BulkReadProtocol.VERSION
-          || operation != BulkReadProtocol.OPERATION_READ) {
+      boolean read = operation == BulkReadProtocol.OPERATION_READ
+          && version == BulkReadProtocol.VERSION;
+      boolean write = operation == BulkWriteProtocol.OPERATION_WRITE
+          && version == BulkWriteProtocol.VERSION;
+      if (magic != BulkReadProtocol.REQUEST_MAGIC || !read && !write) {
         return new Refusal(Status.INVALID_ARGUMENT.withDescription(String.format("not a bulk"
-                + " read request of version %d: magic 0x%08x, version %d, operation %d",
-            BulkReadProtocol.VERSION, magic, version, operation)), true);
+                + " read request of version %d nor a bulk write of version %d: magic 0x%08x,"
+                + " version %d, operation %d", BulkReadProtocol.VERSION,
+            BulkWriteProtocol.VERSION, magic, version, operation)), true);
       }
+      // Both kinds share the fixed layout: ids, two longs, the token.
       long chunkId = r.getLong();
       long generation = r.getLong();
       long offset = r.getLong();
-      long length = r.getLong();
+      long lengthOrFlags = r.getLong();
       int tokenBytes = Short.toUnsignedInt(r.getShort());
       if (tokenBytes > BulkReadProtocol.TOKEN_BYTES_MAX) {
         return new Refusal(Status.INVALID_ARGUMENT.withDescription("a token of " + tokenBytes
             + " bytes, more than the " + BulkReadProtocol.TOKEN_BYTES_MAX + " allowed"), true);
       }
       String token = new String(r.array(), r.position(), tokenBytes, StandardCharsets.UTF_8);
-      return new Request(chunkId, generation, offset, length, token);
+      if (write) {
+        return new BulkWriteSession.Header(chunkId, generation, offset, lengthOrFlags, token);
+      }
+      return new Request(chunkId, generation, offset, lengthOrFlags, token);
     }
 
     /** Answers one request; false if the connection must close afterwards. */
@@ -326,6 +350,10 @@ final class BulkReadServer implements AutoCloseable {
       if (parsed instanceof Refusal refusal) {
         sendError(refusal.status());
         return !refusal.closeAfter();
+      }
+      if (parsed instanceof BulkWriteSession.Header header) {
+        write(header);
+        return false; // one write per connection
       }
       Request read = (Request) parsed;
       deadlineNanos = clock.nanos() + stallTimeoutNanos;
@@ -371,6 +399,21 @@ final class BulkReadServer implements AutoCloseable {
           LOG.warn("bulk read of chunk {} failed", read.chunkId(), e);
         }
         return refuseOrAbort(status, headerSent);
+      }
+    }
+
+    private void write(BulkWriteSession.Header header) throws IOException {
+      sending = false;
+      ByteBuffer buffer = writeBuffers.poll();
+      if (buffer == null) {
+        buffer = ByteBuffer.allocateDirect(BulkWriteProtocol.PACKET_DATA_BYTES_MAX);
+      }
+      try {
+        new BulkWriteSession(channel, peer, writeSink, tokens, metrics, clock,
+            BulkWriteSession.IDLE_TIMEOUT, Duration.ofNanos(stallTimeoutNanos),
+            at -> deadlineNanos = at, buffer).run(header);
+      } finally {
+        writeBuffers.offer(buffer);
       }
     }
 

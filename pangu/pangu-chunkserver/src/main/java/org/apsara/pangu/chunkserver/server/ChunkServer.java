@@ -35,6 +35,7 @@ import org.apsara.pangu.api.ChunkServerLimits;
 import org.apsara.pangu.api.v1.ChunkServerLocation;
 import org.apsara.pangu.api.v1.GetServerInfoResponse;
 import org.apsara.pangu.client.chunkserver.BulkReadProtocol;
+import org.apsara.pangu.client.chunkserver.BulkWriteProtocol;
 import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.chunkserver.store.ChunkServerIdentity;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
@@ -50,8 +51,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One chunkserver: the chunk store on its volumes, the background scrubber, the {@code
- * apsara.pangu.v1.ChunkServer} gRPC service, the bulk read path ({@link BulkReadServer}, on
- * its own port, without TLS only) and, if configured, /metrics, /health and /ready over
+ * apsara.pangu.v1.ChunkServer} gRPC service, the bulk read and write paths ({@link
+ * BulkReadServer}, on their own port, without TLS only) and, if configured, /metrics, /health and /ready over
  * HTTP.
  *
  * <p>{@link #start} opens (and recovers) the store, loads the token keys, and starts serving;
@@ -161,7 +162,8 @@ public final class ChunkServer implements AutoCloseable {
       bulkReadServer = BulkReadServer.start(config.host(), config.dataPort(), store, tokens,
           metrics);
     } else if (config.dataPort() != ChunkServerConfig.DATA_PORT_OFF) {
-      LOG.info("the bulk read path stays closed with TLS: it is plaintext; reads use ReadReplica");
+      LOG.info("the bulk data path stays closed with TLS: it is plaintext; reads and writes use"
+          + " ReadReplica and WriteReplica");
     }
     service = new ChunkServiceImpl(store, tokens, metrics, copier,
         config.replicationTimeout().toNanos(), deadlineTimer, this::serverInfo);
@@ -220,6 +222,8 @@ public final class ChunkServer implements AutoCloseable {
         .setChunkserverId(id)
         .setBulkReadPort(Math.max(0, bulkReadPort()))
         .setBulkReadVersion(BulkReadProtocol.VERSION)
+        // The bulk port takes writes too whenever it is open.
+        .setBulkWriteVersion(bulkReadServer == null ? 0 : BulkWriteProtocol.VERSION)
         .build();
   }
 

@@ -38,10 +38,11 @@ import org.apsara.security.token.TokenKeyFile;
  *   <li>chunk size [{@code chunk.size}]: default {@link ChunkStoreConfig#DEFAULT_CHUNK_SIZE_BYTES}.
  *   <li>host, port [{@code host}, {@code port}]: where the gRPC service listens; port 0 picks a
  *       free one. Default {@code 127.0.0.1}:{@value #DEFAULT_PORT}.
- *   <li>bulk read port [{@code data.port}]: the plain TCP port of the bulk read path (see {@code
- *       BulkReadServer}), on the same host: 0 (the default) picks a free one, which clients learn
- *       from {@code GetServerInfo}; -1 turns the path off. Never opened with TLS: the path is
- *       plaintext, so with TLS every read goes through ReadReplica.
+ *   <li>bulk read port [{@code data.port}]: the plain TCP port of the bulk read and write paths
+ *       (see {@code BulkReadServer}, {@code BulkWriteSession}), on the same host: 0 (the default)
+ *       picks a free one, which clients learn from {@code GetServerInfo}; -1 turns the paths off.
+ *       Never opened with TLS: the paths are plaintext, so with TLS every read goes through
+ *       ReadReplica and every write through WriteReplica.
  *   <li>metrics port [{@code metrics.port}]: HTTP /metrics, /health and /ready on the same host;
  *       0 picks a free one, -1 (the default) turns it off.
  *   <li>token key file [{@code token.key.file}], required: the keys capability tokens are signed

@@ -18,6 +18,7 @@ final class ChunkServerMetrics {
   private final Counter bytesRead;
   private final Counter bytesReplicated;
   private final Counter bytesBulkRead;
+  private final Counter bytesBulkWritten;
   private final Counter syncs;
   private final Counter corruptReplicasFound;
   private final Map<String, Counter> tokenRejections = new ConcurrentHashMap<>();
@@ -29,7 +30,11 @@ final class ChunkServerMetrics {
   ChunkServerMetrics(MeterRegistry registry) {
     this.registry = registry;
     bytesWritten = Counter.builder("pangu_chunkserver_written_bytes")
-        .description("Bytes appended to replicas by WriteReplica").register(registry);
+        .description("Bytes appended to replicas, by WriteReplica and the bulk write path")
+        .register(registry);
+    bytesBulkWritten = Counter.builder("pangu_chunkserver_bulk_written_bytes")
+        .description("Bytes appended to replicas by the bulk write path (also counted in"
+            + " pangu_chunkserver_written_bytes)").register(registry);
     bytesRead = Counter.builder("pangu_chunkserver_read_bytes")
         .description("Bytes sent by ReadReplica, each verified against its checksum")
         .register(registry);
@@ -95,6 +100,11 @@ final class ChunkServerMetrics {
 
   void written(long bytes) {
     bytesWritten.increment(bytes);
+  }
+
+  void bulkWritten(long bytes) {
+    bytesWritten.increment(bytes);
+    bytesBulkWritten.increment(bytes);
   }
 
   void read(long bytes) {

@@ -105,31 +105,40 @@ final class WriteReplicaCall implements StreamObserver<WriteReplicaRequest> {
     chunkId = ChunkServiceImpl.checkChunkId(header.getChunkId());
     generation = ChunkServiceImpl.checkGeneration(header.getGeneration());
     tokens.check(header.getToken(), chunkId, List.of(ChunkCapabilities.WRITE));
-    long startOffset = header.getStartOffset();
-    if (header.getCreate()) {
+    prepare(store, chunkId, generation, header.getStartOffset(), header.getCreate());
+    started = true;
+  }
+
+  /**
+   * Readies a replica for appends at {@code startOffset}, as the header of a write (over gRPC or
+   * the bulk path) asks: creates it, or checks that it is open, of this generation and exactly
+   * {@code startOffset} bytes long. The caller has checked the ids and the token.
+   */
+  static void prepare(ChunkStore store, long chunkId, long generation, long startOffset,
+      boolean create) throws StatusException, IOException {
+    if (create) {
       if (startOffset != 0) {
         throw invalid("a replica being created starts at offset 0, not " + startOffset);
       }
       store.create(chunkId, generation);
-    } else {
-      // The store checks all this again on every append; checking here names the problem before
-      // the client has sent (and we have dropped) a window full of packets.
-      ReplicaInfo replica = store.replica(chunkId)
-          .orElseThrow(() -> new ReplicaNotFoundException(chunkId));
-      if (replica.generation() != generation) {
-        throw new StaleGenerationException(chunkId, generation, replica.generation());
-      }
-      if (replica.state() != ReplicaState.OPEN) {
-        throw Status.FAILED_PRECONDITION.withDescription("chunk " + chunkId + " is "
-            + replica.state() + ": it takes no more writes").asException();
-      }
-      if (replica.length() != startOffset) {
-        throw Status.FAILED_PRECONDITION.withDescription("chunk " + chunkId + ": the write"
-            + " starts at offset " + startOffset + " but the replica has " + replica.length()
-            + " bytes (" + replica.syncedLength() + " synced)").asException();
-      }
+      return;
     }
-    started = true;
+    // The store checks all this again on every append; checking here names the problem before
+    // the client has sent (and we have dropped) a window full of packets.
+    ReplicaInfo replica = store.replica(chunkId)
+        .orElseThrow(() -> new ReplicaNotFoundException(chunkId));
+    if (replica.generation() != generation) {
+      throw new StaleGenerationException(chunkId, generation, replica.generation());
+    }
+    if (replica.state() != ReplicaState.OPEN) {
+      throw Status.FAILED_PRECONDITION.withDescription("chunk " + chunkId + " is "
+          + replica.state() + ": it takes no more writes").asException();
+    }
+    if (replica.length() != startOffset) {
+      throw Status.FAILED_PRECONDITION.withDescription("chunk " + chunkId + ": the write"
+          + " starts at offset " + startOffset + " but the replica has " + replica.length()
+          + " bytes (" + replica.syncedLength() + " synced)").asException();
+    }
   }
 
   private void apply(WritePacket packet) throws StatusException, IOException {

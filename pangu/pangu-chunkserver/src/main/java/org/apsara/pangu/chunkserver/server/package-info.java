@@ -20,6 +20,12 @@
  * remain. On the way out, each message is read and verified straight into a direct buffer of the
  * handler thread, which gRPC copies into its network buffers when the message is sent.
  *
+ * <p>Without TLS, the bulk port ({@code BulkReadServer}) serves the same reads and writes over
+ * plain TCP, which clients prefer: reads by {@code sendfile} with the stored block checksums,
+ * writes ({@code BulkWriteSession}) read from the socket straight into a direct buffer and
+ * appended through the same store calls as WriteReplica, with the same statuses and the same
+ * rule that an ack follows the force. A thread per connection, at most 128.
+ *
  * <h2>Heartbeats</h2>
  *
  * With master addresses configured, {@code HeartbeatSender}

@@ -87,14 +87,15 @@ public final class ChunkServerClient implements AutoCloseable {
   }
 
   /**
-   * Starts a WriteReplica stream.
+   * Starts a WriteReplica stream: a {@link ReplicaWriter} over gRPC, whose status and ack
+   * methods may be called from any thread.
    *
    * @param create whether to create the replica (then {@code startOffset} must be 0)
    * @param startOffset the replica's length, where the first packet goes
    */
   public ReplicaWriter openWriter(long chunkId, long generation, String token, boolean create,
       long startOffset) {
-    return new ReplicaWriter(ChunkServerGrpc.newStub(channel), WriteReplicaHeader.newBuilder()
+    return new GrpcReplicaWriter(ChunkServerGrpc.newStub(channel), WriteReplicaHeader.newBuilder()
         .setChunkId(chunkId).setGeneration(generation).setToken(token).setCreate(create)
         .setStartOffset(startOffset).build());
   }

@@ -1,266 +1,82 @@
 package org.apsara.pangu.client.chunkserver;
 
-import com.google.protobuf.UnsafeByteOperations;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.zip.CRC32C;
 import org.apsara.pangu.api.ChunkServerLimits;
-import org.apsara.pangu.api.v1.ChunkServerGrpc;
-import org.apsara.pangu.api.v1.WritePacket;
-import org.apsara.pangu.api.v1.WriteReplicaAck;
-import org.apsara.pangu.api.v1.WriteReplicaHeader;
-import org.apsara.pangu.api.v1.WriteReplicaRequest;
 
 /**
- * One WriteReplica stream: appends pipelined packets to a replica and tracks the durable length
- * the chunkserver acknowledges.
+ * Appends pipelined packets to one replica and tracks the durable length the chunkserver
+ * acknowledges. Two transports implement it with the same behaviour: a gRPC WriteReplica stream
+ * ({@link ChunkServerClient#openWriter}) and the plain TCP bulk write path ({@link
+ * BulkReplicaWriter}, see {@link BulkWriteProtocol}).
  *
- * <p>{@link #write} sends without waiting for acknowledgements; it blocks only while the stream's
- * flow-control window is full, so a slow disk slows the writer down instead of filling memory.
- * Data is sent without copying it into a message (the packet wraps the caller's buffer); gRPC
- * serializes it before {@code write} returns, after which the caller may reuse the buffer.
+ * <p>Guarantees: packets are applied in the order written, each whole or not at all; an
+ * acknowledged length is durable on the chunkserver's disk. {@link #write} sends without waiting
+ * for acknowledgements and blocks only while the transport has no room (a slow disk slows the
+ * writer instead of filling memory); once it returns, the caller may reuse the buffer.
+ *
+ * <p>Failures: any failure of the replica (an error status from the chunkserver, a broken
+ * connection, no room or no ack within a timeout) is thrown as a {@link StatusRuntimeException}
+ * by the call that notices it and by every later call that waits or writes; nothing written after
+ * the failing packet was applied. A writer that fails this way is done: {@link #close} it.
  *
  * <p>Threading: {@link #write}, {@link #finish} and {@link #close} are for one writing thread;
- * {@link #syncedLength} and {@link #awaitSynced} may be called from any thread. A failure of the
- * stream (an error status from the chunkserver) is thrown as a {@link StatusRuntimeException} by
- * the next call that waits or writes; nothing written after the failing packet was applied.
+ * whether {@link #syncedLength} and {@link #awaitSynced} may be called from other threads depends
+ * on the implementation (the gRPC one allows it, the bulk one does not).
  */
-public final class ReplicaWriter implements AutoCloseable {
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
-  private final long chunkId;
-  private ClientCallStreamObserver<WriteReplicaRequest> requests;
-  private long nextOffset;
-  // Guarded by lock.
-  private long syncedLength;
-  private Status failure;
-  private boolean completed;
-  private boolean halfClosed;
-
-  ReplicaWriter(ChunkServerGrpc.ChunkServerStub stub, WriteReplicaHeader header) {
-    this.chunkId = header.getChunkId();
-    this.nextOffset = header.getStartOffset();
-    this.syncedLength = header.getStartOffset();
-    stub.writeReplica(new ClientResponseObserver<WriteReplicaRequest, WriteReplicaAck>() {
-      @Override
-      public void beforeStart(ClientCallStreamObserver<WriteReplicaRequest> stream) {
-        requests = stream;
-        stream.setOnReadyHandler(ReplicaWriter.this::signal);
-      }
-
-      @Override
-      public void onNext(WriteReplicaAck ack) {
-        lock.lock();
-        try {
-          syncedLength = Math.max(syncedLength, ack.getSyncedLength());
-          changed.signalAll();
-        } finally {
-          lock.unlock();
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        lock.lock();
-        try {
-          failure = Status.fromThrowable(t);
-          changed.signalAll();
-        } finally {
-          lock.unlock();
-        }
-      }
-
-      @Override
-      public void onCompleted() {
-        lock.lock();
-        try {
-          completed = true;
-          changed.signalAll();
-        } finally {
-          lock.unlock();
-        }
-      }
-    });
-    requests.onNext(WriteReplicaRequest.newBuilder().setHeader(header).build());
-  }
-
+public interface ReplicaWriter extends AutoCloseable {
   /**
    * Appends all of {@code data} (position to limit) at the current offset, in packets of at most
    * {@link ChunkServerLimits#DATA_MESSAGE_BYTES_MAX}; with {@code sync}, the last packet asks the
    * chunkserver to force everything to disk and acknowledge it. Returns once the packets are
-   * handed to gRPC, not when they are applied; {@code data}'s position is then at its limit.
+   * handed to the transport, not when they are applied; {@code data}'s position is then at its
+   * limit.
    *
-   * @throws StatusRuntimeException if the stream has failed
-   * @throws InterruptedException if interrupted while waiting for flow control
+   * @throws StatusRuntimeException if the replica has failed
+   * @throws InterruptedException if interrupted while waiting for room
    */
-  public void write(ByteBuffer data, boolean sync) throws InterruptedException {
-    write(data, sync, null);
-  }
+  void write(ByteBuffer data, boolean sync) throws InterruptedException;
 
   /**
-   * Like {@link #write(ByteBuffer, boolean)}, but waits at most {@code readyTimeout} for flow
-   * control before each packet, so that a chunkserver that stopped reading cannot block the
-   * writer forever.
+   * Like {@link #write(ByteBuffer, boolean)}, but waits at most {@code readyTimeout} for room
+   * before each packet, so that a chunkserver that stopped reading cannot block the writer
+   * forever.
    *
-   * @param readyTimeout the longest wait for room in the stream, {@code null} for no limit
-   * @throws StatusRuntimeException if the stream has failed, or DEADLINE_EXCEEDED when the
-   *     stream had no room for {@code readyTimeout} (the stream is left open: {@link #close} it)
+   * @param readyTimeout the longest wait for room, {@code null} for no limit
+   * @throws StatusRuntimeException if the replica has failed, or DEADLINE_EXCEEDED when there
+   *     was no room for {@code readyTimeout}
    */
-  public void write(ByteBuffer data, boolean sync, Duration readyTimeout)
-      throws InterruptedException {
-    if (halfClosed) {
-      throw new IllegalStateException("the writer is finished");
-    }
-    do {
-      int take = Math.min(data.remaining(), ChunkServerLimits.DATA_MESSAGE_BYTES_MAX);
-      ByteBuffer piece = data.slice(data.position(), take);
-      boolean last = take == data.remaining();
-      CRC32C crc = new CRC32C();
-      crc.update(piece.duplicate());
-      awaitReady(readyTimeout);
-      requests.onNext(WriteReplicaRequest.newBuilder().setPacket(WritePacket.newBuilder()
-          .setOffset(nextOffset)
-          .setData(UnsafeByteOperations.unsafeWrap(piece))
-          .setCrc32C((int) crc.getValue())
-          .setSync(sync && last)).build());
-      nextOffset += take;
-      data.position(data.position() + take);
-    } while (data.hasRemaining());
-  }
-
-  private void awaitReady(Duration timeout) throws InterruptedException {
-    long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
-    lock.lock();
-    try {
-      while (!requests.isReady()) {
-        throwIfFailed();
-        if (timeout == null) {
-          changed.await();
-          continue;
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw Status.DEADLINE_EXCEEDED.withDescription("chunk " + Long.toUnsignedString(chunkId)
-              + ": the chunkserver took no data for " + timeout).asRuntimeException();
-        }
-        changed.awaitNanos(left);
-      }
-      throwIfFailed();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  private void signal() {
-    lock.lock();
-    try {
-      changed.signalAll();
-    } finally {
-      lock.unlock();
-    }
-  }
+  void write(ByteBuffer data, boolean sync, Duration readyTimeout) throws InterruptedException;
 
   /** The offset the next {@link #write} starts at: the end of everything written. */
-  public long offset() {
-    return nextOffset;
-  }
+  long offset();
 
   /** The largest durable length acknowledged so far (the start offset before any ack). */
-  public long syncedLength() {
-    lock.lock();
-    try {
-      return syncedLength;
-    } finally {
-      lock.unlock();
-    }
-  }
+  long syncedLength();
 
   /**
    * Waits until an ack covers {@code length} bytes.
    *
    * @return the acknowledged durable length, at least {@code length}
-   * @throws StatusRuntimeException if the stream failed, or DEADLINE_EXCEEDED after {@code
+   * @throws StatusRuntimeException if the replica failed, or DEADLINE_EXCEEDED after {@code
    *     timeout}
    */
-  public long awaitSynced(long length, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    lock.lock();
-    try {
-      while (syncedLength < length) {
-        throwIfFailed();
-        if (completed) {
-          throw Status.INTERNAL.withDescription("chunk " + Long.toUnsignedString(chunkId)
-              + ": the stream completed at synced length " + syncedLength + ", below " + length)
-              .asRuntimeException();
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw Status.DEADLINE_EXCEEDED.withDescription("chunk " + Long.toUnsignedString(chunkId)
-              + ": no ack for " + length + " bytes within " + timeout).asRuntimeException();
-        }
-        changed.awaitNanos(left);
-      }
-      return syncedLength;
-    } finally {
-      lock.unlock();
-    }
-  }
+  long awaitSynced(long length, Duration timeout) throws InterruptedException;
 
   /**
-   * Ends the stream: the chunkserver syncs, acknowledges and completes. Waits for that.
+   * Ends the write: the chunkserver syncs, acknowledges and completes. Waits for that.
    *
    * @return the durable length, which is the end of everything written
-   * @throws StatusRuntimeException if the stream failed, or DEADLINE_EXCEEDED after {@code
-   *     timeout} (the stream is then cancelled)
+   * @throws StatusRuntimeException if the replica failed, or DEADLINE_EXCEEDED after {@code
+   *     timeout} (the write is then abandoned)
    */
-  public long finish(Duration timeout) throws InterruptedException {
-    if (!halfClosed) {
-      halfClosed = true;
-      requests.onCompleted();
-    }
-    long deadline = System.nanoTime() + timeout.toNanos();
-    lock.lock();
-    try {
-      while (!completed) {
-        throwIfFailed();
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          requests.cancel("no completion within " + timeout, null);
-          throw Status.DEADLINE_EXCEEDED.withDescription("chunk " + Long.toUnsignedString(chunkId)
-              + ": the write did not complete within " + timeout).asRuntimeException();
-        }
-        changed.awaitNanos(left);
-      }
-      throwIfFailed();
-      return syncedLength;
-    } finally {
-      lock.unlock();
-    }
-  }
+  long finish(Duration timeout) throws InterruptedException;
 
-  /** Cancels the stream unless it has completed; unsynced packets may or may not be kept. */
+  /**
+   * Abandons the write unless it has finished; what was not acknowledged may or may not be kept.
+   * Never throws.
+   */
   @Override
-  public void close() {
-    lock.lock();
-    try {
-      if (completed || failure != null) {
-        return;
-      }
-    } finally {
-      lock.unlock();
-    }
-    requests.cancel("writer closed", null);
-  }
-
-  private void throwIfFailed() {
-    if (failure != null) {
-      throw failure.asRuntimeException();
-    }
-  }
+  void close();
 }
