@@ -18,7 +18,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.apsara.security.audit.AuditEvent;
 import org.apsara.security.sign.AccessKeyCredentials;
 import org.apsara.security.sign.RequestSigner;

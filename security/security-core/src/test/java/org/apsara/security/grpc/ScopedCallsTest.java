@@ -18,7 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.apsara.security.audit.AuditEvent;
 import org.apsara.security.audit.InMemoryAuditSink;
 import org.apsara.security.sign.NonceCache;

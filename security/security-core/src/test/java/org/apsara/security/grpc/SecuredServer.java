@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.apsara.security.audit.InMemoryAuditSink;
 import org.apsara.security.sign.AccessKeyCredentials;
 import org.apsara.security.sign.AccessKeyResolver;

@@ -30,7 +30,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.apsara.security.audit.InMemoryAuditSink;
 import org.apsara.security.sign.NonceCache;
 import org.apsara.security.sign.ResolvedAccessKey;

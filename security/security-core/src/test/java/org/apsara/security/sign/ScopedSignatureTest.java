@@ -89,8 +89,8 @@ class ScopedSignatureTest {
 
   @Test
   void theSignerDerivesTheKeyOfEachDay() {
-    org.apsara.security.TestClock clock =
-        new org.apsara.security.TestClock(Instant.parse("2024-05-01T23:59:59Z"));
+    org.apsara.testkit.TestClock clock =
+        new org.apsara.testkit.TestClock(Instant.parse("2024-05-01T23:59:59Z"));
     RequestSigner signer = RequestSigner.scoped(CREDENTIALS, new ServiceScope("cn-test", "pangu"),
         clock, () -> "n");
 

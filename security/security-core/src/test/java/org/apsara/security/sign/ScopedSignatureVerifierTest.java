@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -9,7 +9,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.Test;
 
 class SignatureVerifierTest {

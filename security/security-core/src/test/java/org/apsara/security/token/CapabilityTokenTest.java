@@ -10,7 +10,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import org.apsara.security.TestClock;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.Test;
 
 class CapabilityTokenTest {

@@ -23,6 +23,7 @@ import org.apsara.nuwa.client.KeyValue;
 import org.apsara.nuwa.client.NuwaClient;
 import org.apsara.nuwa.client.recipes.LeaderElection;
 import org.apsara.nuwa.client.recipes.Session;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,7 +50,7 @@ class FinishedApplicationPurgeTest {
 
   @TempDir Path dir;
   private final ManualClock clock = new ManualClock();
-  private final SettableWallClock wall = new SettableWallClock(START);
+  private final TestClock wall = new TestClock(START);
   private final List<FuxiMasterCore> cores = new ArrayList<>();
   private NuwaClient nuwa;
   private Session session;

@@ -19,15 +19,17 @@ import io.etcd.jetcd.api.RangeRequest;
 import io.etcd.jetcd.api.RequestOp;
 import io.etcd.jetcd.api.TxnRequest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.apsara.nuwa.api.NuwaErrors;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Judging requests by token and permissions, as etcd does. */
 class AccessTest {
   private final AuthStore store = new AuthStore();
-  private final SettableClock clock = new SettableClock();
+  private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final AccessControl access =
       new AccessControl(store, new TokenCodec(clock, Duration.ofMinutes(5)));
 

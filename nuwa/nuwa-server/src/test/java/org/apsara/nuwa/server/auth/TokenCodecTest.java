@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import java.time.Duration;
+import java.time.Instant;
 import org.apsara.nuwa.server.auth.proto.TokenClaims;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.Test;
 
 class TokenCodecTest {
   private static final ByteString KEY = ByteString.copyFromUtf8("0123456789abcdef0123456789abcdef");
-  private final SettableClock clock = new SettableClock();
+  private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final TokenCodec codec = new TokenCodec(clock, Duration.ofMinutes(5));
 
   @Test

@@ -227,11 +227,6 @@ public final class BulkReplicaWriter implements ReplicaWriter {
   }
 
   @Override
-  public void write(ByteBuffer data, boolean sync) throws InterruptedException {
-    write(data, sync, null);
-  }
-
-  @Override
   public void write(ByteBuffer data, boolean sync, Duration readyTimeout)
       throws InterruptedException {
     if (finishing) {

@@ -92,20 +92,6 @@ final class GrpcReplicaWriter implements ReplicaWriter {
   }
 
   /**
-   * Appends all of {@code data} (position to limit) at the current offset, in packets of at most
-   * {@link ChunkServerLimits#DATA_MESSAGE_BYTES_MAX}; with {@code sync}, the last packet asks the
-   * chunkserver to force everything to disk and acknowledge it. Returns once the packets are
-   * handed to gRPC, not when they are applied; {@code data}'s position is then at its limit.
-   *
-   * @throws StatusRuntimeException if the stream has failed
-   * @throws InterruptedException if interrupted while waiting for flow control
-   */
-  @Override
-  public void write(ByteBuffer data, boolean sync) throws InterruptedException {
-    write(data, sync, null);
-  }
-
-  /**
    * Like {@link #write(ByteBuffer, boolean)}, but waits at most {@code readyTimeout} for flow
    * control before each packet, so that a chunkserver that stopped reading cannot block the
    * writer forever.

@@ -36,7 +36,9 @@ public interface ReplicaWriter extends AutoCloseable {
    * @throws StatusRuntimeException if the replica has failed
    * @throws InterruptedException if interrupted while waiting for room
    */
-  void write(ByteBuffer data, boolean sync) throws InterruptedException;
+  default void write(ByteBuffer data, boolean sync) throws InterruptedException {
+    write(data, sync, null);
+  }
 
   /**
    * Like {@link #write(ByteBuffer, boolean)}, but waits at most {@code readyTimeout} for room

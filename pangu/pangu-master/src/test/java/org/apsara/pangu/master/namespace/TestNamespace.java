@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.apsara.testkit.TestClock;
 import org.assertj.core.api.ThrowingConsumer;
 import org.apsara.pangu.master.namespace.NamespaceStore.Column;
 import org.apsara.pangu.master.namespace.proto.NamespaceMeta;
@@ -24,7 +26,7 @@ final class TestNamespace implements AutoCloseable {
   static final long TERM = 1;
 
   final Path directory;
-  final MutableClock clock;
+  final TestClock clock;
   final Namespace namespace;
   final NamespaceProposer proposer;
   /** Builds records without the leader's dry run, to show the apply refuses them by itself. */
@@ -40,7 +42,7 @@ final class TestNamespace implements AutoCloseable {
 
   TestNamespace(Path directory, ProposerConfig config) {
     this.directory = directory;
-    this.clock = new MutableClock(1_700_000_000_000L);
+    this.clock = new TestClock(Instant.ofEpochMilli(1_700_000_000_000L));
     this.namespace = Namespace.open(directory);
     this.index = namespace.lastApplied().index();
     this.proposer = new NamespaceProposer(namespace, clock, config);

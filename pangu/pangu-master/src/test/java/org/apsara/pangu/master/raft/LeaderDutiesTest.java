@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import org.apsara.pangu.master.namespace.Namespace;
 import org.apsara.pangu.master.namespace.NamespaceException;
@@ -13,6 +14,7 @@ import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.namespace.ProposerConfig;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.pangu.master.raft.MasterStateMachine.LeaderTerm;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +30,8 @@ class LeaderDutiesTest {
   static final long TERM = 3;
 
   @TempDir Path dir;
-  final TestWallClock clock = new TestWallClock();
+  final TestClock clock =
+      new TestClock(Instant.ofEpochMilli(MasterCluster.WALL_CLOCK_START_MS));
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   Namespace namespace;
   NamespaceProposer proposer;

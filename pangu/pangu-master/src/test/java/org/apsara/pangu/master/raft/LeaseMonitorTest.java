@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.apsara.pangu.master.namespace.FileStatus;
 import org.apsara.pangu.master.namespace.ProposerConfig;
+import org.apsara.testkit.TestClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,11 +39,11 @@ class LeaseMonitorTest {
     cluster = new MasterCluster(dir, 3, b -> b
         .proposer(new ProposerConfig(LEASE, ProposerConfig.DEFAULT_RECLAIM_UNITS_PER_RECORD))
         .leaseMonitorInterval(MONITOR_INTERVAL)).startAll();
-    TestWallClock clock = cluster.clock;
+    TestClock clock = cluster.clock;
     MasterNode first = cluster.awaitLeader();
     FileStatus file = status(cluster.submit(p -> p.create("/open", "writer", false, 3,
         CHUNK_BYTES, 0644, "alice", "staff")));
-    assertThat(file.leaseExpiryMs()).isEqualTo(TestWallClock.START_MS + LEASE.toMillis());
+    assertThat(file.leaseExpiryMs()).isEqualTo(MasterCluster.WALL_CLOCK_START_MS + LEASE.toMillis());
     cluster.awaitConverged();
 
     // The writer goes quiet; before its lease runs out, the leader changes.

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.apsara.pangu.master.MasterConfig;
 import org.apsara.pangu.master.namespace.NamespaceException;
 import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.testkit.Ports;
+import org.apsara.testkit.TestClock;
 
 /**
  * A master group of 1 or 3 members in this JVM, on loopback ports, each with its own data
@@ -41,7 +43,11 @@ final class MasterCluster implements AutoCloseable {
   /** Longest a test waits for a leader, convergence or a retried command. */
   static final Duration AWAIT = Duration.ofSeconds(30);
 
-  final TestWallClock clock = new TestWallClock();
+  /** Where the members' wall clock starts: far from 0, so no expiry arithmetic meets 0. */
+  static final long WALL_CLOCK_START_MS = 1_700_000_000_000L;
+
+  /** The wall clock every member shares; it moves only when a test says so. */
+  final TestClock clock = new TestClock(Instant.ofEpochMilli(WALL_CLOCK_START_MS));
   private final Path root;
   private final Map<String, HostPort> peers = new LinkedHashMap<>();
   private final UnaryOperator<MasterConfig.Builder> tuning;

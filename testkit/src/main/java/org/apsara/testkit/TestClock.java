@@ -1,4 +1,4 @@
-package org.apsara.fuxi.master.server;
+package org.apsara.testkit;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -7,16 +7,20 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** A wall clock that moves only when a test says so. Thread-safe. */
-final class SettableWallClock extends Clock {
+/** A wall clock that tests set and move by hand. Thread-safe. */
+public final class TestClock extends Clock {
   private final AtomicReference<Instant> now;
 
-  SettableWallClock(Instant start) {
+  public TestClock(Instant start) {
     this.now = new AtomicReference<>(start);
   }
 
-  void advance(Duration d) {
-    now.updateAndGet(t -> t.plus(d));
+  public void set(Instant instant) {
+    now.set(instant);
+  }
+
+  public void advance(Duration duration) {
+    now.updateAndGet(instant -> instant.plus(duration));
   }
 
   @Override
@@ -31,6 +35,6 @@ final class SettableWallClock extends Clock {
 
   @Override
   public Clock withZone(ZoneId zone) {
-    throw new UnsupportedOperationException("the master reads only instants");
+    throw new UnsupportedOperationException("a test clock is always UTC");
   }
 }
