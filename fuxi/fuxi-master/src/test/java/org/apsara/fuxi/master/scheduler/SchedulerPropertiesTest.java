@@ -148,17 +148,22 @@ class SchedulerPropertiesTest {
         c.request(apps.isEmpty() ? "none" : apps.get(0), "nosuchrole", Location.cluster(), 1);
       } else if (k < 86) {
         // New bounds for a group, often below its use or above the cluster (then refused).
+        // Every group may have been removed by the branch below.
         List<String> groups = new ArrayList<>(c.groups.keySet());
-        Resources min = Resources.of(op.b() % 5 * 2000L, op.b() / 5 % 5 * 4096L);
-        Resources max = min.plus(Resources.of(op.c() % 6 * 2000L, op.c() / 6 % 6 * 4096L));
-        c.updateQuotaGroup(groups.get(op.a() % groups.size()), min, max);
+        if (!groups.isEmpty()) {
+          Resources min = Resources.of(op.b() % 5 * 2000L, op.b() / 5 % 5 * 4096L);
+          Resources max = min.plus(Resources.of(op.c() % 6 * 2000L, op.c() / 6 % 6 * 4096L));
+          c.updateQuotaGroup(groups.get(op.a() % groups.size()), min, max);
+        }
       } else if (k < 88) {
         // The spare group comes and goes; the others are refused while they have applications.
         if (op.a() % 2 == 0 && !c.groups.containsKey(SPARE)) {
           c.defineQuotaGroup(SPARE, Resources.ZERO, Resources.of(8000, 16384));
         } else {
           List<String> groups = new ArrayList<>(c.groups.keySet());
-          c.removeQuotaGroup(groups.get(op.b() % groups.size()));
+          if (!groups.isEmpty()) {
+            c.removeQuotaGroup(groups.get(op.b() % groups.size()));
+          }
         }
       } else {
         c.advance(Duration.ofMillis(5 + op.a() % 36));
