@@ -237,12 +237,16 @@ public final class ChunkManager {
   // ---------------------------------------------------------------- placement
 
   /**
-   * Chooses {@code replication} live chunkservers with room for a new chunk; the caller then
-   * allocates the chunk and records the choice with {@link #expectReplicas}.
+   * Chooses {@code replication} live chunkservers with room for a new chunk, or as many as
+   * qualify if that is fewer but at least {@link ChunkManagerConfig#replicasRequired}: a cluster
+   * with a chunkserver down keeps taking writes, and the replication monitor copies the chunk up
+   * to its replication later. Until {@link #reportsSettled} a new leader asks for all of them, as
+   * it may not have heard from every chunkserver yet. The caller then allocates the chunk and
+   * records the choice with {@link #expectReplicas}.
    *
    * @param excluded chunkserver ids not to use
    * @param clientHost the writer's host, or empty
-   * @throws NotEnoughChunkServersException if fewer than {@code replication} qualify
+   * @throws NotEnoughChunkServersException if too few qualify
    */
   public synchronized List<ChunkServerView> placeNewChunk(int replication,
       long chunkSizeBytes, Collection<String> excluded, String clientHost)
@@ -265,14 +269,24 @@ public final class ChunkManager {
         candidates.add(candidate(server));
       }
     }
-    if (candidates.size() < replication) {
-      throw new NotEnoughChunkServersException(replication, candidates.size(), "replication "
-          + replication + " needs " + replication + " live chunkservers with room for a chunk of "
-          + chunkSizeBytes + " bytes, but only " + candidates.size() + " qualify: "
+    int required = reportsSettled() ? config.replicasRequired(replication) : replication;
+    if (candidates.size() < required) {
+      throw new NotEnoughChunkServersException(required, candidates.size(), "replication "
+          + replication + " needs at least " + required + " live chunkservers with room for a"
+          + " chunk of " + chunkSizeBytes + " bytes, but only " + candidates.size() + " qualify: "
           + servers.size() + " known, " + alive + " alive, " + excludedAlive
           + " of them excluded by the writer, " + withoutRoom + " without room");
     }
-    List<Candidate> chosen = ChunkPlacement.choose(candidates, replication, List.of(),
+    int placing = Math.min(replication, candidates.size());
+    if (placing < replication) {
+      // Debug only: with a chunkserver down every new file would log it; fsck and the repair
+      // metrics show the under-replicated chunks.
+      LOG.atDebug()
+          .addKeyValue("replication", replication)
+          .addKeyValue("placed", placing)
+          .log("too few chunkservers qualify; a new chunk starts under-replicated");
+    }
+    List<Candidate> chosen = ChunkPlacement.choose(candidates, placing, List.of(),
         clientHost, racksConfigured(now), random);
     List<ChunkServerView> result = new ArrayList<>();
     for (Candidate c : chosen) {

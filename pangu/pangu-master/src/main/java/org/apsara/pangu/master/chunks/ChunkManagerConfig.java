@@ -15,10 +15,13 @@ import java.time.Duration;
  *     fullest live, non-full chunkserver exceeds that of the emptiest by more than this many
  *     percentage points; 0 turns the balancer off
  * @param balanceCopiesMax balancing copies under way at a time in the whole cluster
+ * @param replicationMin the fewest chunkservers a new chunk is placed on when fewer than its
+ *     file's replication qualify (a file of lower replication needs all of its own); the
+ *     replication monitor copies it up to the file's replication once chunkservers are back
  */
 public record ChunkManagerConfig(
     Duration heartbeatInterval, Duration deadInterval, int copiesPerServerMax,
-    double balanceThresholdPercent, int balanceCopiesMax) {
+    double balanceThresholdPercent, int balanceCopiesMax, int replicationMin) {
   /** As HDFS: a chunkserver reports every 3 s. */
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(3);
   /**
@@ -42,15 +45,27 @@ public record ChunkManagerConfig(
   public static final int DEFAULT_BALANCE_COPIES_MAX = 4;
   /** Most balancing copies at a time anyone may configure. */
   public static final int BALANCE_COPIES_LIMIT = 1024;
+  /**
+   * Two: a cluster of three chunkservers keeps taking writes with one of them down, while no
+   * acknowledged byte rests on a single disk. (HDFS's {@code dfs.namenode.replication.min} is 1.)
+   */
+  public static final int DEFAULT_REPLICATION_MIN = 2;
+  /** Most replicas a chunk may be required to start with, as the most a file may ask for. */
+  public static final int REPLICATION_MIN_LIMIT = 16;
 
   public static final ChunkManagerConfig DEFAULTS = new ChunkManagerConfig(
       DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_DEAD_INTERVAL, DEFAULT_COPIES_PER_SERVER_MAX);
 
-  /** With the balancer's defaults. */
+  /** With the balancer's and placement's defaults. */
   public ChunkManagerConfig(Duration heartbeatInterval, Duration deadInterval,
       int copiesPerServerMax) {
     this(heartbeatInterval, deadInterval, copiesPerServerMax, DEFAULT_BALANCE_THRESHOLD_PERCENT,
-        DEFAULT_BALANCE_COPIES_MAX);
+        DEFAULT_BALANCE_COPIES_MAX, DEFAULT_REPLICATION_MIN);
+  }
+
+  /** Replicas a new chunk of a file with {@code replication} must at least be placed on. */
+  public int replicasRequired(int replication) {
+    return Math.min(replication, replicationMin);
   }
 
   /** The balancer's threshold as a fraction (0.1 for 10 percentage points); 0 when off. */
@@ -87,6 +102,10 @@ public record ChunkManagerConfig(
     if (balanceCopiesMax < 1 || balanceCopiesMax > BALANCE_COPIES_LIMIT) {
       throw new IllegalArgumentException("balancing copies " + balanceCopiesMax
           + " is outside 1.." + BALANCE_COPIES_LIMIT);
+    }
+    if (replicationMin < 1 || replicationMin > REPLICATION_MIN_LIMIT) {
+      throw new IllegalArgumentException("minimum replication " + replicationMin
+          + " is outside 1.." + REPLICATION_MIN_LIMIT);
     }
   }
 }

@@ -47,6 +47,8 @@ import org.apsara.security.token.CapabilityToken;
  *   <li>[{@code tls.cert}, {@code tls.key}, {@code tls.ca}, {@code tls.client.auth}]: TLS on the
  *       client service and towards chunkservers; off by default.</li>
  *   <li>[{@code replication.default}]: replication of a file created with 0; default 3.</li>
+ *   <li>[{@code replication.min}]: the fewest chunkservers a new chunk is placed on when fewer
+ *       than its file's replication qualify (it is copied up later); default 2.</li>
  *   <li>[{@code chunk.size.default}]: chunk size of a file created with 0; default 64M.</li>
  *   <li>[{@code heartbeat.interval}, {@code dead.interval}]: PT3S and PT30S by default.</li>
  *   <li>[{@code repair.interval}]: how often the replication monitor runs; default PT1S.</li>
@@ -82,7 +84,7 @@ public final class MasterServerConfig {
   private static final Pattern PEER_KEY = Pattern.compile("peer\\.([A-Za-z0-9_.-]+)\\.(raft|client)");
   private static final Set<String> KNOWN_KEYS = Set.of("member.id", "bind.host", "data.dir",
       "metrics.port", "token.key.file", "tls.cert", "tls.key", "tls.ca", "tls.client.auth",
-      "replication.default", "chunk.size.default", "heartbeat.interval", "dead.interval",
+      "replication.default", "replication.min", "chunk.size.default", "heartbeat.interval", "dead.interval",
       "repair.interval", "copies.per.chunkserver", "balance.threshold", "balance.copies.max",
       "token.lifetime", "lease.duration",
       "election.timeout", "request.timeout", "default.owner", "default.group",
@@ -164,6 +166,10 @@ public final class MasterServerConfig {
       throw new IllegalArgumentException("replication.default " + b.defaultReplication
           + " is outside 1.." + NamespaceLimits.MAX_REPLICATION);
     }
+    if (b.replicationMin < 1 || b.replicationMin > NamespaceLimits.MAX_REPLICATION) {
+      throw new IllegalArgumentException("replication.min " + b.replicationMin
+          + " is outside 1.." + NamespaceLimits.MAX_REPLICATION);
+    }
     if (b.defaultChunkSizeBytes < NamespaceLimits.MIN_CHUNK_SIZE_BYTES
         || b.defaultChunkSizeBytes > NamespaceLimits.MAX_CHUNK_SIZE_BYTES) {
       throw new IllegalArgumentException("chunk.size.default " + b.defaultChunkSizeBytes
@@ -180,7 +186,7 @@ public final class MasterServerConfig {
     }
     try {
       this.chunks = new ChunkManagerConfig(b.heartbeatInterval, b.deadInterval,
-          b.copiesPerServer, b.balanceThresholdPercent, b.balanceCopiesMax);
+          b.copiesPerServer, b.balanceThresholdPercent, b.balanceCopiesMax, b.replicationMin);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("heartbeat.interval, dead.interval or"
           + " copies.per.chunkserver: " + e.getMessage(), e);
@@ -246,6 +252,7 @@ public final class MasterServerConfig {
         case "token.key.file" -> b.tokenKeyFile = Path.of(value);
         case "tls.client.auth" -> b.clientCertAuth = ConfigValues.parseBoolean(key, value);
         case "replication.default" -> b.defaultReplication = ConfigValues.parseInt(key, value);
+        case "replication.min" -> b.replicationMin = ConfigValues.parseInt(key, value);
         case "chunk.size.default" -> b.defaultChunkSizeBytes = ByteSizes.parse(key, value);
         case "heartbeat.interval" -> b.heartbeatInterval = ConfigValues.parseDuration(key, value);
         case "dead.interval" -> b.deadInterval = ConfigValues.parseDuration(key, value);
@@ -392,6 +399,7 @@ public final class MasterServerConfig {
     private int copiesPerServer = ChunkManagerConfig.DEFAULT_COPIES_PER_SERVER_MAX;
     private double balanceThresholdPercent = ChunkManagerConfig.DEFAULT_BALANCE_THRESHOLD_PERCENT;
     private int balanceCopiesMax = ChunkManagerConfig.DEFAULT_BALANCE_COPIES_MAX;
+    private int replicationMin = ChunkManagerConfig.DEFAULT_REPLICATION_MIN;
     private Duration repairInterval = DEFAULT_REPAIR_INTERVAL;
     private Duration tokenLifetime = DEFAULT_TOKEN_LIFETIME;
     private Duration leaseDuration = ProposerConfig.DEFAULT_LEASE_DURATION;
@@ -481,6 +489,12 @@ public final class MasterServerConfig {
     /** Balancing copies under way at a time in the whole cluster. */
     public Builder balanceCopiesMax(int value) {
       balanceCopiesMax = value;
+      return this;
+    }
+
+    /** The fewest chunkservers a new chunk is placed on when fewer than its replication qualify. */
+    public Builder replicationMin(int value) {
+      replicationMin = value;
       return this;
     }
 

@@ -119,13 +119,59 @@ class ChunkManagerTest {
     assertThat(placed).extracting(ChunkServerView::id).doesNotHaveDuplicates()
         .isSubsetOf("cs1", "cs2", "cs5");
 
-    assertThatThrownBy(() -> manager.placeNewChunk(3, CHUNK, Set.of("cs5"), ""))
+    assertThatThrownBy(() -> manager.placeNewChunk(3, CHUNK, Set.of("cs2", "cs5"), ""))
         .isInstanceOfSatisfying(NotEnoughChunkServersException.class, e -> {
-          assertThat(e.wanted()).isEqualTo(3);
-          assertThat(e.eligible()).isEqualTo(2);
+          assertThat(e.wanted()).isEqualTo(ChunkManagerConfig.DEFAULT_REPLICATION_MIN);
+          assertThat(e.eligible()).isEqualTo(1);
           assertThat(e.getMessage()).contains("NOT_ENOUGH_CHUNKSERVERS", "replication 3",
-              "only 2 qualify", "5 known", "4 alive", "1 of them excluded", "1 without room");
+              "at least 2", "only 1 qualify", "5 known", "4 alive", "2 of them excluded",
+              "1 without room");
         });
+  }
+
+  @Test
+  void tooFewChunkServersTakeANewChunkOnAsManyAsQualifyDownToTheMinimum() throws Exception {
+    register(manager, "cs1", "h1", "");
+    register(manager, "cs2", "h2", "");
+    // A new leader may not have heard from every chunkserver yet: it wants all three.
+    assertThatThrownBy(() -> manager.placeNewChunk(3, CHUNK, Set.of(), ""))
+        .isInstanceOfSatisfying(NotEnoughChunkServersException.class,
+            e -> assertThat(e.wanted()).isEqualTo(3));
+
+    clock.advance(DEAD);
+    register(manager, "cs1", "h1", "");
+    register(manager, "cs2", "h2", "");
+    assertThat(manager.placeNewChunk(3, CHUNK, Set.of(), ""))
+        .extracting(ChunkServerView::id).containsExactlyInAnyOrder("cs1", "cs2");
+    // A writer that lost a replica excludes it: one is left, fewer than the minimum of two.
+    assertThatThrownBy(() -> manager.placeNewChunk(3, CHUNK, Set.of("cs2"), ""))
+        .isInstanceOfSatisfying(NotEnoughChunkServersException.class, e -> {
+          assertThat(e.wanted()).isEqualTo(2);
+          assertThat(e.eligible()).isEqualTo(1);
+        });
+    // A file of replication 1 needs only its own one.
+    assertThat(manager.placeNewChunk(1, CHUNK, Set.of("cs2"), ""))
+        .extracting(ChunkServerView::id).containsExactly("cs1");
+
+    ChunkManager strict = new ChunkManager(
+        new ChunkManagerConfig(HEARTBEAT, DEAD, 2, 10, 4, 3), clock, Clock.systemUTC(),
+        new SplittableRandom(1));
+    clock.advance(DEAD);
+    register(strict, "cs1", "h1", "");
+    register(strict, "cs2", "h2", "");
+    assertThatThrownBy(() -> strict.placeNewChunk(3, CHUNK, Set.of(), ""))
+        .isInstanceOfSatisfying(NotEnoughChunkServersException.class,
+            e -> assertThat(e.wanted()).isEqualTo(3));
+  }
+
+  @Test
+  void theMinimumReplicationIsBetweenOneAndTheMostAFileMayAskFor() {
+    assertThatThrownBy(() -> new ChunkManagerConfig(HEARTBEAT, DEAD, 2, 10, 4, 0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside 1..16");
+    assertThatThrownBy(() -> new ChunkManagerConfig(HEARTBEAT, DEAD, 2, 10, 4, 17))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside 1..16");
+    assertThat(new ChunkManagerConfig(HEARTBEAT, DEAD, 2, 10, 4, 2).replicasRequired(1))
+        .isEqualTo(1);
   }
 
   @Test

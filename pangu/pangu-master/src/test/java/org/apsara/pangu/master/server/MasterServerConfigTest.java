@@ -44,6 +44,7 @@ class MasterServerConfigTest {
     assertThat(c.chunks().copiesPerServerMax()).isEqualTo(2);
     assertThat(c.chunks().balanceThresholdPercent()).isEqualTo(10);
     assertThat(c.chunks().balanceCopiesMax()).isEqualTo(4);
+    assertThat(c.chunks().replicationMin()).isEqualTo(2);
     assertThat(c.tokenLifetime()).isEqualTo(Duration.ofHours(1));
     assertThat(c.master().proposer().leaseDuration()).isEqualTo(Duration.ofSeconds(60));
     assertThat(c.tls()).isEmpty();
@@ -55,6 +56,7 @@ class MasterServerConfigTest {
     p.setProperty("bind.host", "0.0.0.0");
     p.setProperty("metrics.port", "9100");
     p.setProperty("replication.default", "2");
+    p.setProperty("replication.min", "1");
     p.setProperty("chunk.size.default", "128M");
     p.setProperty("heartbeat.interval", "PT1S");
     p.setProperty("dead.interval", "PT10S");
@@ -69,6 +71,7 @@ class MasterServerConfigTest {
     assertThat(c.bindHost()).isEqualTo("0.0.0.0");
     assertThat(c.metricsPort()).isEqualTo(9100);
     assertThat(c.defaultReplication()).isEqualTo(2);
+    assertThat(c.chunks().replicationMin()).isEqualTo(1);
     assertThat(c.defaultChunkSizeBytes()).isEqualTo(128L << 20);
     assertThat(c.chunks().deadInterval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.chunks().copiesPerServerMax()).isEqualTo(4);
@@ -90,6 +93,7 @@ class MasterServerConfigTest {
     assertBad("metrics.port", "lots", "metrics.port = 'lots' is not an integer");
     assertBad("chunk.size.default", "64X", "chunk.size.default = '64X' is not a size");
     assertBad("replication.default", "17", "replication.default 17 is outside 1..16");
+    assertBad("replication.min", "0", "replication.min 0 is outside 1..16");
     assertBad("dead.interval", "PT1S", "dead interval PT1S must be at least two heartbeat");
     assertBad("token.lifetime", "PT2H", "token.lifetime PT2H must be positive and at most PT1H");
     assertBad("heartbeat.interval", "3s", "heartbeat.interval = '3s' is not an ISO-8601");

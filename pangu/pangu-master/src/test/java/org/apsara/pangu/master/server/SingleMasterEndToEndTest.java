@@ -139,6 +139,41 @@ class SingleMasterEndToEndTest {
   }
 
   @Test
+  void withAChunkServerDownNewChunksTakeTwoReplicasAndAreCopiedUpWhenItReturns()
+      throws Exception {
+    startChunkServers(3);
+    cluster.killChunkServer("cs3");
+    await("cs3 declared dead").atMost(AWAIT)
+        .until(() -> !cluster.awaitLeader().chunks().server("cs3").alive());
+
+    cluster.writeFile("/while-down", "w", 9, 150_000);
+    LocatedChunk chunk = cluster.locations("/while-down").getChunks(0);
+    assertThat(chunk.getLocationsList()).extracting(ChunkServerLocation::getId)
+        .containsExactlyInAnyOrder("cs1", "cs2");
+    await("sealed on both").atMost(AWAIT)
+        .until(() -> healthyHolders(chunk).equals(List.of("cs1", "cs2")));
+
+    cluster.startChunkServer("cs3");
+    await("copied up to three").atMost(AWAIT)
+        .until(() -> healthyHolders(chunk).equals(List.of("cs1", "cs2", "cs3")));
+    ChunkServerLocation copy = cluster.locations("/while-down").getChunks(0).getLocationsList()
+        .stream().filter(l -> l.getId().equals("cs3")).findFirst().orElseThrow();
+    assertThat(cluster.read(chunk, copy)).isEqualTo(content(9, 0, 150_000));
+
+    // With two of three down, one chunkserver is fewer than the two a chunk needs at least.
+    cluster.killChunkServer("cs2");
+    cluster.killChunkServer("cs3");
+    await("cs2 and cs3 declared dead").atMost(AWAIT).until(() ->
+        !cluster.awaitLeader().chunks().server("cs2").alive()
+            && !cluster.awaitLeader().chunks().server("cs3").alive());
+    FileStatus file = cluster.leaderStub().create(CreateRequest.newBuilder().setPath("/one-left")
+        .setClientName("w").build()).getStatus();
+    assertRefused(() -> cluster.leaderStub().addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("w").build()),
+        Status.Code.RESOURCE_EXHAUSTED, "NOT_ENOUGH_CHUNKSERVERS", "needs at least 2");
+  }
+
+  @Test
   void aReplicaReportedBeforeTheWritersLastBytesIsSealedNotDeleted() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
@@ -377,10 +412,12 @@ class SingleMasterEndToEndTest {
         .setClientName("a").setReplication(5).build()).getStatus();
     // Once every live chunkserver had a dead interval to report, too few is final.
     await().atMost(AWAIT).until(() -> cluster.awaitLeader().chunks().reportsSettled());
+    // Fewer than its replication is enough down to two; a writer excluding two leaves one.
     assertRefused(() -> master.addChunk(AddChunkRequest.newBuilder()
-        .setFileId(wide.getInodeId()).setClientName("a").build()),
+        .setFileId(wide.getInodeId()).setClientName("a").addExcludedChunkservers("cs1")
+        .addExcludedChunkservers("cs2").build()),
         Status.Code.RESOURCE_EXHAUSTED, "NOT_ENOUGH_CHUNKSERVERS", "replication 5",
-        "only 3 qualify");
+        "only 1 qualify");
     // Nothing was allocated: the file still has no chunk.
     assertThat(master.getFileStatus(GetFileStatusRequest.newBuilder().setPath("/wide")
         .build()).getStatus().getChunkCount()).isZero();
