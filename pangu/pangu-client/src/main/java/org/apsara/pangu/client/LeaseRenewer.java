@@ -1,5 +1,7 @@
 package org.apsara.pangu.client;
 
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getRenewLeaseMethod;
+
 import java.io.IOException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -67,7 +69,7 @@ final class LeaseRenewer implements AutoCloseable {
   void renew() {
     try {
       RenewLeaseResponse response = master.call("renew lease", "", MasterCaller.Retry.IDEMPOTENT,
-          stub -> stub.renewLease(RenewLeaseRequest.newBuilder().setClientName(clientName).build()));
+          getRenewLeaseMethod(), RenewLeaseRequest.newBuilder().setClientName(clientName).build());
       if (response.getExpired() > 0) {
         LOG.warn("{} lease(s) of client {} had already expired; writes to those files will fail",
             response.getExpired(), clientName);

@@ -1,5 +1,25 @@
 package org.apsara.pangu.client;
 
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getAddChunkMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getAppendMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCloseFileMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCommitChunkMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCreateMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDeleteMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetChunkLocationsMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetClusterReportMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetContentSummaryMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetFileStatusMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getListDirectoryMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getMkdirsMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getRecoverLeaseMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getRenameMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getReportBadReplicasMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getSetOwnerMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getSetPermissionMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getSetQuotaMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getSetTimesMethod;
+
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayDeque;
@@ -114,7 +134,7 @@ public final class PanguClient implements AutoCloseable {
    */
   public FileStatus getStatus(String path) throws IOException {
     return master.call("getStatus", path, Retry.IDEMPOTENT,
-        stub -> stub.getFileStatus(GetFileStatusRequest.newBuilder().setPath(path).build()))
+        getGetFileStatusMethod(), GetFileStatusRequest.newBuilder().setPath(path).build())
         .getStatus();
   }
 
@@ -131,8 +151,8 @@ public final class PanguClient implements AutoCloseable {
   /** Files, directories, bytes and quotas of the subtree at {@code path}. */
   public ContentSummary contentSummary(String path) throws IOException {
     return master.call("contentSummary", path, Retry.IDEMPOTENT,
-        stub -> stub.getContentSummary(GetContentSummaryRequest.newBuilder().setPath(path)
-            .build())).getSummary();
+        getGetContentSummaryMethod(), GetContentSummaryRequest.newBuilder().setPath(path)
+            .build()).getSummary();
   }
 
   /**
@@ -142,8 +162,8 @@ public final class PanguClient implements AutoCloseable {
    */
   public GetClusterReportResponse clusterReport(int chunkLimit) throws IOException {
     return master.call("clusterReport", "", Retry.IDEMPOTENT,
-        stub -> stub.getClusterReport(GetClusterReportRequest.newBuilder()
-            .setChunkLimit(chunkLimit).build()));
+        getGetClusterReportMethod(), GetClusterReportRequest.newBuilder()
+            .setChunkLimit(chunkLimit).build());
   }
 
   // ---------------------------------------------------------------- namespace changes
@@ -162,7 +182,7 @@ public final class PanguClient implements AutoCloseable {
    */
   public FileStatus mkdirs(String path, int mode) throws IOException {
     return master.call("mkdirs", path, Retry.IDEMPOTENT,
-        stub -> stub.mkdirs(MkdirsRequest.newBuilder().setPath(path).setMode(mode).build()))
+        getMkdirsMethod(), MkdirsRequest.newBuilder().setPath(path).setMode(mode).build())
         .getStatus();
   }
 
@@ -178,7 +198,7 @@ public final class PanguClient implements AutoCloseable {
     boolean unknown = false;
     for (int round = 0; ; round++) {
       try {
-        master.call("rename", source, Retry.NOT_IDEMPOTENT, stub -> stub.rename(request));
+        master.call("rename", source, Retry.NOT_IDEMPOTENT, getRenameMethod(), request);
         return;
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN && round < UNKNOWN_OUTCOME_ROUNDS_MAX) {
@@ -207,7 +227,7 @@ public final class PanguClient implements AutoCloseable {
     boolean unknown = false;
     for (int round = 0; ; round++) {
       try {
-        master.call("delete", path, Retry.NOT_IDEMPOTENT, stub -> stub.delete(request));
+        master.call("delete", path, Retry.NOT_IDEMPOTENT, getDeleteMethod(), request);
         return true;
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN && round < UNKNOWN_OUTCOME_ROUNDS_MAX) {
@@ -224,27 +244,27 @@ public final class PanguClient implements AutoCloseable {
 
   /** Sets the modification and access times (epoch ms); -1 leaves one unchanged. */
   public void setTimes(String path, long mtimeMs, long atimeMs) throws IOException {
-    master.call("setTimes", path, Retry.IDEMPOTENT, stub -> stub.setTimes(SetTimesRequest
-        .newBuilder().setPath(path).setMtimeMs(mtimeMs).setAtimeMs(atimeMs).build()));
+    master.call("setTimes", path, Retry.IDEMPOTENT, getSetTimesMethod(), SetTimesRequest
+        .newBuilder().setPath(path).setMtimeMs(mtimeMs).setAtimeMs(atimeMs).build());
   }
 
   /** Sets the permission bits (0 to 07777). */
   public void setPermission(String path, int mode) throws IOException {
-    master.call("setPermission", path, Retry.IDEMPOTENT, stub -> stub.setPermission(
-        SetPermissionRequest.newBuilder().setPath(path).setMode(mode).build()));
+    master.call("setPermission", path, Retry.IDEMPOTENT, getSetPermissionMethod(),
+        SetPermissionRequest.newBuilder().setPath(path).setMode(mode).build());
   }
 
   /** Sets the owner and group; {@code null} or "" leaves one unchanged. */
   public void setOwner(String path, String owner, String group) throws IOException {
-    master.call("setOwner", path, Retry.IDEMPOTENT, stub -> stub.setOwner(SetOwnerRequest
+    master.call("setOwner", path, Retry.IDEMPOTENT, getSetOwnerMethod(), SetOwnerRequest
         .newBuilder().setPath(path).setOwner(owner == null ? "" : owner)
-        .setGroup(group == null ? "" : group).build()));
+        .setGroup(group == null ? "" : group).build());
   }
 
   /** Sets directory {@code path}'s name and space quotas; -1 removes one. */
   public void setQuota(String path, long nameQuota, long spaceQuota) throws IOException {
-    master.call("setQuota", path, Retry.IDEMPOTENT, stub -> stub.setQuota(SetQuotaRequest
-        .newBuilder().setPath(path).setNameQuota(nameQuota).setSpaceQuota(spaceQuota).build()));
+    master.call("setQuota", path, Retry.IDEMPOTENT, getSetQuotaMethod(), SetQuotaRequest
+        .newBuilder().setPath(path).setNameQuota(nameQuota).setSpaceQuota(spaceQuota).build());
   }
 
   /**
@@ -256,8 +276,8 @@ public final class PanguClient implements AutoCloseable {
   public boolean recoverLease(String path) throws IOException {
     try {
       return master.call("recoverLease", path, Retry.IDEMPOTENT,
-          stub -> stub.recoverLease(RecoverLeaseRequest.newBuilder().setPath(path)
-              .setClientName(clientName()).build())).getClosed();
+          getRecoverLeaseMethod(), RecoverLeaseRequest.newBuilder().setPath(path)
+              .setClientName(clientName()).build()).getClosed();
     } catch (PanguException e) {
       if (e.code() == PanguErrorCode.LEASE_HELD_BY_OTHER) {
         return false;
@@ -285,7 +305,7 @@ public final class PanguClient implements AutoCloseable {
     boolean unknown = false;
     for (int round = 0; created == null; round++) {
       try {
-        created = master.call("create", path, Retry.NOT_IDEMPOTENT, stub -> stub.create(request))
+        created = master.call("create", path, Retry.NOT_IDEMPOTENT, getCreateMethod(), request)
             .getStatus();
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN || unknown) {
@@ -315,8 +335,8 @@ public final class PanguClient implements AutoCloseable {
    */
   public PanguOutputStream append(String path) throws IOException {
     // The master treats an append by the lease holder as a repeat, so it may simply be repeated.
-    FileStatus status = master.call("append", path, Retry.IDEMPOTENT, stub -> stub.append(
-        AppendRequest.newBuilder().setPath(path).setClientName(clientName()).build()))
+    FileStatus status = master.call("append", path, Retry.IDEMPOTENT, getAppendMethod(),
+        AppendRequest.newBuilder().setPath(path).setClientName(clientName()).build())
         .getStatus();
     return PanguOutputStream.open(this, status);
   }
@@ -395,7 +415,7 @@ public final class PanguClient implements AutoCloseable {
     for (int round = 0; ; round++) {
       try {
         return master.call("addChunk", file.getPath(), Retry.NOT_IDEMPOTENT,
-            stub -> stub.addChunk(request)).getChunk();
+            getAddChunkMethod(), request).getChunk();
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN && round < UNKNOWN_OUTCOME_ROUNDS_MAX) {
           unknown = true;
@@ -422,10 +442,10 @@ public final class PanguClient implements AutoCloseable {
 
   /** Fixes the length of the file's uncommitted chunk; a repeat of the same commit succeeds. */
   void commitChunk(FileStatus file, LocatedChunk chunk, long length) throws IOException {
-    master.call("commitChunk", file.getPath(), Retry.IDEMPOTENT, stub -> stub.commitChunk(
+    master.call("commitChunk", file.getPath(), Retry.IDEMPOTENT, getCommitChunkMethod(),
         CommitChunkRequest.newBuilder().setFileId(file.getInodeId()).setClientName(clientName())
             .setChunkIndex(chunk.getIndex()).setChunkId(chunk.getChunkId())
-            .setGeneration(chunk.getGeneration()).setLength(length).build()));
+            .setGeneration(chunk.getGeneration()).setLength(length).build());
   }
 
   /** Closes the open file; a repeat after an unknown outcome that finds it closed succeeds. */
@@ -436,7 +456,7 @@ public final class PanguClient implements AutoCloseable {
     for (int round = 0; ; round++) {
       try {
         return master.call("close", file.getPath(), Retry.NOT_IDEMPOTENT,
-            stub -> stub.closeFile(request)).getStatus();
+            getCloseFileMethod(), request).getStatus();
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN && round < UNKNOWN_OUTCOME_ROUNDS_MAX) {
           unknown = true;
@@ -457,14 +477,14 @@ public final class PanguClient implements AutoCloseable {
   GetChunkLocationsResponse chunkLocations(String path, int fromIndex, int limit)
       throws IOException {
     return master.call("getChunkLocations", path, Retry.IDEMPOTENT,
-        stub -> stub.getChunkLocations(GetChunkLocationsRequest.newBuilder().setPath(path)
-            .setFromIndex(fromIndex).setLimit(limit).setClientHost(config.clientHost()).build()));
+        getGetChunkLocationsMethod(), GetChunkLocationsRequest.newBuilder().setPath(path)
+            .setFromIndex(fromIndex).setLimit(limit).setClientHost(config.clientHost()).build());
   }
 
   /** Tells the master that a replica failed its checksum. */
   void reportBadReplica(String path, BadReplica replica) throws IOException {
-    master.call("reportBadReplicas", path, Retry.IDEMPOTENT, stub -> stub.reportBadReplicas(
-        ReportBadReplicasRequest.newBuilder().addReplicas(replica).build()));
+    master.call("reportBadReplicas", path, Retry.IDEMPOTENT, getReportBadReplicasMethod(),
+        ReportBadReplicasRequest.newBuilder().addReplicas(replica).build());
   }
 
   private boolean exists(String path) throws IOException {
@@ -516,8 +536,8 @@ public final class PanguClient implements AutoCloseable {
 
     private void fetch() throws IOException {
       ListDirectoryResponse response = master.call("list", path, Retry.IDEMPOTENT,
-          stub -> stub.listDirectory(ListDirectoryRequest.newBuilder().setPath(path)
-              .setStartAfter(lastName).build()));
+          getListDirectoryMethod(), ListDirectoryRequest.newBuilder().setPath(path)
+              .setStartAfter(lastName).build());
       page.addAll(response.getEntriesList());
       more = response.getHasMore() && response.getEntriesCount() > 0;
       if (response.getEntriesCount() > 0) {

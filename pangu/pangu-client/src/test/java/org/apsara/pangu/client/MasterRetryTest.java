@@ -6,10 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Metadata;
 import io.grpc.Status;
+import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.v1.CloseFileResponse;
 import org.apsara.pangu.api.v1.DeleteResponse;
@@ -29,6 +34,8 @@ import org.junit.jupiter.api.Test;
  */
 class MasterRetryTest {
   private static final String CLIENT = "test-client";
+  /** Bound on every wait of these tests; they pass in milliseconds. */
+  private static final long AWAIT_SECONDS = 10;
   private final List<AutoCloseable> open = new ArrayList<>();
 
   @AfterEach
@@ -341,5 +348,46 @@ class MasterRetryTest {
     assertThatThrownBy(() -> client.rename("/src", "/dst"))
         .isInstanceOfSatisfying(PanguException.class,
             e -> assertThat(e.code()).isEqualTo(PanguErrorCode.NOT_FOUND));
+  }
+
+  @Test
+  void anInterruptedCallThrowsInterruptedIoAndKeepsTheInterrupt() throws Exception {
+    CountDownLatch arrived = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ScriptedMaster master = new ScriptedMaster((method, request) -> {
+      arrived.countDown();
+      try {
+        release.await(AWAIT_SECONDS, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return GetFileStatusResponse.getDefaultInstance();
+    });
+    PanguClient client = client(serve(master).address());
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    AtomicBoolean stillInterrupted = new AtomicBoolean();
+    Thread caller = new Thread(() -> {
+      try {
+        client.getStatus("/slow");
+      } catch (Throwable t) {
+        thrown.set(t);
+      }
+      stillInterrupted.set(Thread.currentThread().isInterrupted());
+    }, "interrupted-caller");
+    try {
+      caller.start();
+      assertThat(arrived.await(AWAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+      caller.interrupt();
+      caller.join(TimeUnit.SECONDS.toMillis(AWAIT_SECONDS));
+
+      assertThat(caller.isAlive()).isFalse();
+      assertThat(thrown.get()).isInstanceOf(InterruptedIOException.class)
+          .hasMessageContaining("getStatus /slow was interrupted");
+      assertThat(stillInterrupted.get()).isTrue();
+      assertThat(master.count("getFileStatus")).isEqualTo(1);
+    } finally {
+      release.countDown();
+      caller.join();
+    }
   }
 }

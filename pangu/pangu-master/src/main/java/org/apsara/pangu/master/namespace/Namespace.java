@@ -46,6 +46,8 @@ public final class Namespace implements AutoCloseable {
 
   private final NamespaceStore store;
   private final ReadOptions latest = new ReadOptions();
+  /** Inodes and directory entries of the applied state; see {@link AppliedValueCache}. */
+  private final AppliedValueCache cache = new AppliedValueCache();
   private final LeaseCounts leaseCounts;
   private volatile AppliedIndex lastApplied;
 
@@ -151,7 +153,7 @@ public final class Namespace implements AutoCloseable {
       throw new IllegalArgumentException("term " + term + " of index " + index
           + " is below the applied term " + last.term());
     }
-    NamespaceTxn txn = new NamespaceTxn(store, latest, leaseCounts);
+    NamespaceTxn txn = applyTxn(last);
     NamespaceReply reply;
     if (record.hasBatch()) {
       // Each record judged on its own over the ones before it; all of them in one write.
@@ -163,7 +165,7 @@ public final class Namespace implements AutoCloseable {
     } else {
       reply = applyOne(txn, record, false);
       if (reply instanceof NamespaceReply.Failed) {
-        txn = new NamespaceTxn(store, latest, leaseCounts);
+        txn = applyTxn(last);
       }
     }
     NamespaceMeta meta = txn.meta();
@@ -173,11 +175,18 @@ public final class Namespace implements AutoCloseable {
         .setLastRecordTimeMs(Math.max(meta.getLastRecordTimeMs(), record.getTimeMs()))
         .build());
     try (WriteBatch batch = txn.toWriteBatch()) {
+      txn.forgetStaged(cache);
       store.write(batch);
     }
+    txn.cacheWritten(cache, index);
     leaseCounts.apply(txn.leaseDeltas());
     lastApplied = new AppliedIndex(term, index);
     return reply;
+  }
+
+  /** A txn of the apply over the latest state, which holds exactly {@code last}. */
+  private NamespaceTxn applyTxn(AppliedIndex last) {
+    return new NamespaceTxn(store, latest, leaseCounts, cache, last.index(), true);
   }
 
   /**
@@ -199,6 +208,11 @@ public final class Namespace implements AutoCloseable {
   /** The leases {@code holder} holds in the applied state. */
   int leaseCount(String holder) {
     return leaseCounts.get(holder);
+  }
+
+  /** Inodes and directory entries the read cache holds, for tests. */
+  int cachedValues() {
+    return cache.size();
   }
 
   /** The term and index of the last applied record. */
@@ -531,9 +545,13 @@ public final class Namespace implements AutoCloseable {
   }
 
   private <T> T read(Read<T> read) throws NamespaceException {
+    // Read before the snapshot is taken: the snapshot holds at least this index, which is what
+    // lets the read use cached values (see AppliedValueCache).
+    long stateIndex = lastApplied.index();
     Snapshot snapshot = store.snapshot();
     try (ReadOptions ro = new ReadOptions().setSnapshot(snapshot)) {
-      return read.run(new NamespaceTree(new NamespaceTxn(store, ro, leaseCounts)));
+      return read.run(new NamespaceTree(
+          new NamespaceTxn(store, ro, leaseCounts, cache, stateIndex, false)));
     } finally {
       store.releaseSnapshot(snapshot);
     }

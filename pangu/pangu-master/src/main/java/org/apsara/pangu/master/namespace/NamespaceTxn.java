@@ -33,6 +33,12 @@ final class NamespaceTxn {
 
   private final NamespaceStore store;
   private final ReadOptions readOptions;
+  /** Stands in for store reads of cached columns; null reads everything from the store. */
+  private final AppliedValueCache cache;
+  /** The applied index the state this txn reads holds at least, for the cache. */
+  private final long stateIndex;
+  /** Whether store reads enter the cache: only for the apply's reads of the latest state. */
+  private final boolean fillsCache;
   /** The txn this one is staged over, or null when it is staged over the store. */
   private final NamespaceTxn parent;
   private final EnumMap<Column, TreeMap<byte[], byte[]>> staged = new EnumMap<>(Column.class);
@@ -42,10 +48,26 @@ final class NamespaceTxn {
   private NamespaceMeta meta;
 
   NamespaceTxn(NamespaceStore store, ReadOptions readOptions, LeaseCounts leaseCounts) {
+    this(store, readOptions, leaseCounts, null, 0, false);
+  }
+
+  /**
+   * A txn over the store that reads cached inodes and directory entries from {@code cache} (see
+   * {@link AppliedValueCache} for when that is allowed).
+   *
+   * @param stateIndex the applied index that the state {@code readOptions} reads holds at least
+   * @param fillsCache whether values read from the store enter the cache as valid from {@code
+   *     stateIndex}: only for the apply, which reads the latest state under the apply lock
+   */
+  NamespaceTxn(NamespaceStore store, ReadOptions readOptions, LeaseCounts leaseCounts,
+      AppliedValueCache cache, long stateIndex, boolean fillsCache) {
     this.store = store;
     this.readOptions = readOptions;
     this.parent = null;
     this.leaseCounts = leaseCounts;
+    this.cache = cache;
+    this.stateIndex = stateIndex;
+    this.fillsCache = fillsCache;
   }
 
   /** A txn that reads {@code parent}'s staged changes over the store and stages its own. */
@@ -54,6 +76,10 @@ final class NamespaceTxn {
     this.readOptions = parent.readOptions;
     this.parent = parent;
     this.leaseCounts = parent.leaseCounts;
+    // Reads reach the store only through the txn at the bottom of the chain.
+    this.cache = null;
+    this.stateIndex = 0;
+    this.fillsCache = false;
   }
 
   /** Moves this txn's staged changes, meta and lease deltas into its parent's. */
@@ -80,7 +106,48 @@ final class NamespaceTxn {
         return value == DELETED ? null : value;
       }
     }
-    return parent != null ? parent.get(column, key) : store.get(column, readOptions, key);
+    return parent != null ? parent.get(column, key) : stored(column, key);
+  }
+
+  private byte[] stored(Column column, byte[] key) {
+    if (cache == null || !AppliedValueCache.caches(column)) {
+      return store.get(column, readOptions, key);
+    }
+    byte[] value = cache.get(column, key, stateIndex);
+    if (value == null) {
+      value = store.get(column, readOptions, key);
+      if (value != null && fillsCache) {
+        cache.put(column, key, value, stateIndex);
+      }
+    }
+    return value;
+  }
+
+  /** Removes the cached values this txn's write replaces; call before writing it. */
+  void forgetStaged(AppliedValueCache cache) {
+    for (Map.Entry<Column, TreeMap<byte[], byte[]>> e : staged.entrySet()) {
+      if (AppliedValueCache.caches(e.getKey())) {
+        for (byte[] key : e.getValue().keySet()) {
+          cache.remove(e.getKey(), key);
+        }
+      }
+    }
+  }
+
+  /**
+   * Enters the values this txn wrote into the cache as valid from {@code index}; call after the
+   * write reached the store, still holding the apply lock.
+   */
+  void cacheWritten(AppliedValueCache cache, long index) {
+    for (Map.Entry<Column, TreeMap<byte[], byte[]>> e : staged.entrySet()) {
+      if (AppliedValueCache.caches(e.getKey())) {
+        for (Map.Entry<byte[], byte[]> w : e.getValue().entrySet()) {
+          if (w.getValue() != DELETED) {
+            cache.put(e.getKey(), w.getKey(), w.getValue(), index);
+          }
+        }
+      }
+    }
   }
 
   void put(Column column, byte[] key, byte[] value) {

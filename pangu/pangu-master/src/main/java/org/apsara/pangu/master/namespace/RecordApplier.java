@@ -561,6 +561,11 @@ final class RecordApplier {
     if (isOpen(file)) {
       txn.deleteLease(file.getLeaseHolder(), id);
     }
+    if (file.getChunkCount() == 0) {
+      // Chunks are only ever added below the count, so there is nothing to look for; an empty
+      // file's delete is the common small-file case and a scan opens a RocksDB iterator.
+      return 0;
+    }
     int[] freed = {0};
     txn.scan(Column.CHUNKS, Keys.chunk(id, 0), Keys.id(id + 1), (k, v) -> {
       if (freed[0] >= budget) {
