@@ -48,7 +48,8 @@ import picocli.CommandLine.Parameters;
       FsCommand.Mv.class,
       FsCommand.Stat.class,
       FsCommand.Du.class,
-      FsCommand.Fsck.class
+      FsCommand.Fsck.class,
+      FsCommand.Decommission.class
     })
 final class FsCommand implements Runnable {
   /** Copies move data in blocks of this size; a chunkserver packet holds 1 MiB. */
@@ -370,12 +371,12 @@ final class FsCommand implements Runnable {
       PrintStream out = System.out;
       out.println("chunkservers:");
       for (ChunkServerReport cs : report.getChunkserversList()) {
-        out.printf(Locale.ROOT, "  %-10s %-22s %-6s %s used of %s, %d replicas%s%n",
-            cs.getLocation().getId().length() > 10
-                ? cs.getLocation().getId().substring(0, 10) : cs.getLocation().getId(),
-            cs.getLocation().getAddress(), cs.getAlive() ? "alive" : "DEAD",
-            ByteSizes.format(cs.getUsedBytes()), ByteSizes.format(cs.getCapacityBytes()), cs.getReplicas(),
-            cs.getLocation().getRack().isEmpty() ? "" : ", rack " + cs.getLocation().getRack());
+        out.printf(Locale.ROOT, "  %s %s %s, %s used of %s, %d replicas%s%s%n",
+            cs.getLocation().getId(), cs.getLocation().getAddress(),
+            cs.getAlive() ? "alive" : "DEAD", ByteSizes.format(cs.getUsedBytes()),
+            ByteSizes.format(cs.getCapacityBytes()), cs.getReplicas(),
+            cs.getLocation().getRack().isEmpty() ? "" : ", rack " + cs.getLocation().getRack(),
+            adminState(cs));
       }
       out.println("under-replicated chunks  " + report.getUnderReplicatedChunks());
       out.println("missing chunks           " + report.getMissingChunks());
@@ -393,6 +394,43 @@ final class FsCommand implements Runnable {
           : "CORRUPT: some chunks have no healthy replica");
       return healthy ? 0 : 1;
     }
+  }
+
+  @Command(name = "decommission", mixinStandardHelpOptions = true,
+      description = {"Take a chunkserver out of service: it takes no new replicas, and its",
+          "chunks are copied to the others. Returns once the chunkserver has recorded it;",
+          "fsck then shows the chunks still to move, and DECOMMISSIONED when it may be",
+          "stopped."})
+  static final class Decommission implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Parameters(paramLabel = "ID", description = "The chunkserver's id, as fsck lists it.")
+    String id;
+
+    @Option(names = "--cancel", description = "Return it to service instead.")
+    boolean cancel;
+
+    @Override
+    public Integer call() throws IOException {
+      ChunkServerReport cs;
+      try (PanguClient client = connection.open()) {
+        cs = client.decommissionChunkServer(id, cancel);
+      }
+      System.out.println(cs.getLocation().getId() + " " + cs.getLocation().getAddress()
+          + (cancel ? " is in service" : adminState(cs)));
+      return 0;
+    }
+  }
+
+  /** ", DECOMMISSIONING (N chunks to move)" and the like; empty for a chunkserver in service. */
+  static String adminState(ChunkServerReport cs) {
+    return switch (cs.getAdminState()) {
+      case CHUNKSERVER_ADMIN_STATE_DECOMMISSIONING -> ", DECOMMISSIONING ("
+          + (cs.getChunksToMove() < 0 ? "counting the chunks to move"
+              : cs.getChunksToMove() + " chunks to move") + ")";
+      case CHUNKSERVER_ADMIN_STATE_DECOMMISSIONED -> ", DECOMMISSIONED (may be stopped)";
+      default -> "";
+    };
   }
 
   /**

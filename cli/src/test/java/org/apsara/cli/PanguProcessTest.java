@@ -116,6 +116,21 @@ class PanguProcessTest {
     CliRun.Result fsck = fs("fsck", masters);
     assertThat(fsck.exitCode()).isZero();
     assertThat(fsck.out()).contains("missing chunks           0").contains("HEALTHY");
+    // Decommissioning one of the three live chunkservers: its chunks have nowhere to go, so it
+    // stays DECOMMISSIONING until cancelled.
+    String leaving;
+    try (PanguClient client = client()) {
+      leaving = client.clusterReport(0).getChunkserversList().stream()
+          .filter(ChunkServerReport::getAlive).findFirst().orElseThrow().getLocation().getId();
+    }
+    CliRun.Result decommission = fs("decommission", leaving, masters);
+    assertThat(decommission.exitCode()).as(decommission.err()).isZero();
+    assertThat(decommission.out()).contains(leaving, "DECOMMISSIONING");
+    await().atMost(REPAIR_TIMEOUT).untilAsserted(() -> assertThat(fs("fsck", masters).out())
+        .containsPattern(leaving + " .*DECOMMISSIONING \\([1-9][0-9]* chunks to move\\)"));
+    assertThat(fs("decommission", "--cancel", leaving, masters).out())
+        .contains(leaving, "is in service");
+    assertThat(fs("fsck", masters).out()).doesNotContain("DECOMMISSION");
     CliRun.Result missing = fs("cat", "/cli/nothing", masters);
     assertThat(missing.exitCode()).isEqualTo(1);
     assertThat(missing.err()).contains("/cli/nothing");

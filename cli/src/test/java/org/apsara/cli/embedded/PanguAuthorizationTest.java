@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.v1.ChunkServerAdminState;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.PanguMasterGrpc;
@@ -115,6 +116,15 @@ class PanguAuthorizationTest {
       assertThatThrownBy(() -> admin.getStatus("/tenants/acme/app/alice"))
           .isInstanceOfSatisfying(PanguException.class, e ->
               assertThat(e.code()).isEqualTo(PanguErrorCode.NOT_FOUND));
+      // Chunkservers are the operators' alone.
+      String chunkServer = admin.clusterReport(0).getChunkservers(0).getLocation().getId();
+      assertThatThrownBy(() -> client.decommissionChunkServer(chunkServer, false))
+          .isInstanceOfSatisfying(PanguException.class, e ->
+              assertThat(e.code()).isEqualTo(PanguErrorCode.PERMISSION_DENIED))
+          .hasMessageContaining("pangu:DecommissionChunkServer on acs:pangu:" + REGION
+              + ":system:chunkserver/" + chunkServer);
+      assertThat(admin.clusterReport(0).getChunkservers(0).getAdminState())
+          .isEqualTo(ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_IN_SERVICE);
     }
   }
 

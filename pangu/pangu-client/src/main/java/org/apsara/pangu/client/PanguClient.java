@@ -5,6 +5,7 @@ import static org.apsara.pangu.api.v1.PanguMasterGrpc.getAppendMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCloseFileMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCommitChunkMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCreateMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDecommissionChunkServerMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDeleteMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetChunkLocationsMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetClusterReportMethod;
@@ -32,10 +33,12 @@ import java.util.Objects;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.AppendRequest;
 import org.apsara.pangu.api.v1.BadReplica;
+import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.ContentSummary;
 import org.apsara.pangu.api.v1.CreateRequest;
+import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.DeleteRequest;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
@@ -164,6 +167,22 @@ public final class PanguClient implements AutoCloseable {
     return master.call("clusterReport", "", Retry.IDEMPOTENT,
         getGetClusterReportMethod(), GetClusterReportRequest.newBuilder()
             .setChunkLimit(chunkLimit).build());
+  }
+
+  /**
+   * Starts the decommissioning of a live chunkserver (or, with {@code cancel}, returns it to
+   * service) and returns it as the master sees it once it recorded the change. Repeating the
+   * call is harmless.
+   *
+   * @throws PanguException {@link PanguErrorCode#NOT_FOUND} for an unknown id, {@link
+   *     PanguErrorCode#CHUNKSERVER_NOT_ALIVE}, or {@link
+   *     PanguErrorCode#CHUNKSERVER_NOT_CONFIRMED} if it did not confirm in time
+   */
+  public ChunkServerReport decommissionChunkServer(String chunkServerId, boolean cancel)
+      throws IOException {
+    return master.call("decommissionChunkServer", "", Retry.IDEMPOTENT,
+        getDecommissionChunkServerMethod(), DecommissionChunkServerRequest.newBuilder()
+            .setChunkserverId(chunkServerId).setCancel(cancel).build()).getChunkserver();
   }
 
   // ---------------------------------------------------------------- namespace changes

@@ -33,6 +33,13 @@ public enum PanguErrorCode {
   NOT_ENOUGH_CHUNKSERVERS(Status.Code.RESOURCE_EXHAUSTED),
   /** A new leader reused an id; nothing changed, the client retries. */
   ID_CONFLICT(Status.Code.ABORTED),
+  /** Decommissioning asked of a chunkserver that is not alive. */
+  CHUNKSERVER_NOT_ALIVE(Status.Code.FAILED_PRECONDITION),
+  /**
+   * The chunkserver did not confirm a change of its decommissioning in time; the request stands
+   * with the master leader, and asking again waits for it.
+   */
+  CHUNKSERVER_NOT_CONFIRMED(Status.Code.UNAVAILABLE),
 
   // The Raft group's codes. The client retries them itself and only shows them once its
   // deadline has passed.

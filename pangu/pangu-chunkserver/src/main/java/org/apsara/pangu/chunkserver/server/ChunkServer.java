@@ -9,6 +9,7 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,6 +42,7 @@ import org.apsara.pangu.chunkserver.store.ChunkServerIdentity;
 import org.apsara.pangu.chunkserver.store.ChunkStore;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaListener;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;
+import org.apsara.pangu.chunkserver.store.DecommissionMarker;
 import org.apsara.pangu.chunkserver.store.Scrubber;
 import org.apsara.pangu.chunkserver.store.VolumeConfig;
 import org.apsara.security.tls.TlsContexts;
@@ -90,6 +92,10 @@ public final class ChunkServer implements AutoCloseable {
   private final ChunkServerMetrics metrics;
   /** Chunk id -> the latest report not yet acknowledged; insertion order is report order. */
   private final Map<Long, CorruptReplicaReport> pendingCorrupt = new LinkedHashMap<>();
+  /** Serializes changes of {@link #decommissioning}. */
+  private final Object decommissionLock = new Object();
+  /** An operator is decommissioning this chunkserver ({@link DecommissionMarker}). */
+  private volatile boolean decommissioning;
   private String id;
   private ChunkStore store;
   private HeartbeatSender heartbeats;
@@ -145,9 +151,12 @@ public final class ChunkServer implements AutoCloseable {
     SslContext peerTls = config.tls().isEmpty() ? null
         : TlsContexts.forClient(config.tls().get());
 
-    id = ChunkServerIdentity.loadOrCreate(config.storeConfig().volumes().stream()
-        .map(VolumeConfig::directory).toList(), ChunkServerIdentity::generate);
+    id = ChunkServerIdentity.loadOrCreate(volumeDirectories(), ChunkServerIdentity::generate);
     store = ChunkStore.open(config.storeConfig(), this::onCorruptReplica);
+    decommissioning = DecommissionMarker.isSet(volumeDirectories());
+    if (decommissioning) {
+      LOG.info("this chunkserver is being decommissioned; it takes no new replicas");
+    }
     metrics.bindStore(store);
     scrubber = new Scrubber(store, config.scrubBytesPerSecond(), Scrubber.DEFAULT_BATCH_BYTES,
         org.apsara.common.time.MonotonicClock.SYSTEM, Scrubber.Pacer.PARK);
@@ -239,6 +248,11 @@ public final class ChunkServer implements AutoCloseable {
       public void acknowledgeCorruptReports(Collection<CorruptReplicaReport> delivered) {
         ChunkServer.this.acknowledgeCorruptReports(delivered);
       }
+
+      @Override
+      public void setDecommissioning(boolean value) throws IOException {
+        ChunkServer.this.setDecommissioning(value);
+      }
     };
   }
 
@@ -284,7 +298,35 @@ public final class ChunkServer implements AutoCloseable {
     synchronized (pendingCorrupt) {
       corrupt = new ArrayList<>(pendingCorrupt.values());
     }
-    return new HeartbeatReport(store.volumeUsage(), store.replicas(), corrupt);
+    return new HeartbeatReport(store.volumeUsage(), store.replicas(), corrupt, decommissioning);
+  }
+
+  /**
+   * Records on this chunkserver's volumes that an operator started (or ended) its
+   * decommissioning, as the master asked in a heartbeat answer; heartbeats report it from then
+   * on. Does nothing when it is already so.
+   *
+   * @throws IOException if a volume cannot be written; heartbeats then still report the old
+   *     state, and the master asks again
+   */
+  public void setDecommissioning(boolean value) throws IOException {
+    synchronized (decommissionLock) {
+      if (value == decommissioning) {
+        return;
+      }
+      try {
+        DecommissionMarker.set(volumeDirectories(), value);
+      } finally {
+        // A marker left on any volume (a failed clear) still counts, as it would at restart.
+        decommissioning = DecommissionMarker.isSet(volumeDirectories());
+      }
+    }
+    LOG.info(value ? "decommissioning started: this chunkserver takes no new replicas"
+        : "decommissioning cancelled: this chunkserver is back in service");
+  }
+
+  private List<Path> volumeDirectories() {
+    return config.storeConfig().volumes().stream().map(VolumeConfig::directory).toList();
   }
 
   /**

@@ -12,9 +12,10 @@ import org.apsara.pangu.chunkserver.store.VolumeUsage;
  * @param replicas every replica here, in chunk id order (the chunk report; corrupt ones flagged)
  * @param corruptReplicas replicas found corrupt since they were last acknowledged with {@link
  *     ChunkServer#acknowledgeCorruptReports}, oldest first
+ * @param decommissioning an operator is decommissioning this chunkserver
  */
 public record HeartbeatReport(List<VolumeUsage> volumes, List<ReplicaInfo> replicas,
-    List<CorruptReplicaReport> corruptReplicas) {
+    List<CorruptReplicaReport> corruptReplicas, boolean decommissioning) {
   public HeartbeatReport {
     volumes = List.copyOf(volumes);
     replicas = List.copyOf(replicas);

@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
@@ -58,6 +59,10 @@ import org.slf4j.LoggerFactory;
  * ReportSource#acknowledgeCorruptReports}) only after a heartbeat carrying them was answered;
  * until then every heartbeat repeats them.
  *
+ * <p>Every heartbeat says whether the chunkserver is being decommissioned. An answer asking for
+ * a change ({@code decommission}) is recorded on the disks ({@link
+ * ReportSource#setDecommissioning}) and confirmed by a heartbeat sent at once.
+ *
  * <h2>Finding the leader</h2>
  *
  * Heartbeats go to one member at a time, starting with the first listed. A member that answers
@@ -106,6 +111,9 @@ final class HeartbeatSender implements AutoCloseable {
     HeartbeatReport heartbeatReport();
 
     void acknowledgeCorruptReports(Collection<CorruptReplicaReport> delivered);
+
+    /** Records an operator's change of decommissioning, which later reports then carry. */
+    void setDecommissioning(boolean decommissioning) throws IOException;
   }
 
   private final ReportSource source;
@@ -229,6 +237,16 @@ final class HeartbeatSender implements AutoCloseable {
     lastAnsweredNanos = clock.nanos();
     lastFailure = "";
     metrics.heartbeatAnswered(full, request.getReplicasCount());
+    if (response.hasDecommission() && response.getDecommission() != report.decommissioning()) {
+      try {
+        source.setDecommissioning(response.getDecommission());
+        // The operator's call waits for a heartbeat saying so: send it now.
+        return 0;
+      } catch (IOException e) {
+        // The master keeps asking in every answer until a heartbeat reports the change.
+        LOG.warn("could not record the decommissioning the master asked for", e);
+      }
+    }
     if (response.getFullReportRequested()) {
       LOG.info("master {} asked for a full report", member);
       // Asked in answer to an incremental report: the master lacks our replicas, send them now.
@@ -322,7 +340,8 @@ final class HeartbeatSender implements AutoCloseable {
       boolean full) {
     HeartbeatRequest.Builder request = HeartbeatRequest.newBuilder()
         .setLocation(location)
-        .setFullReport(full);
+        .setFullReport(full)
+        .setDecommissioning(report.decommissioning());
     for (VolumeUsage volume : report.volumes()) {
       request.addVolumes(VolumeReport.newBuilder()
           .setDirectory(volume.directory().toString())

@@ -26,23 +26,28 @@ import org.apsara.pangu.api.v1.HeartbeatResponse;
 final class FakeTracker extends ChunkServerTrackerGrpc.ChunkServerTrackerImplBase
     implements AutoCloseable {
   /** One scripted answer. */
-  record Answer(Status status, String leader, boolean fullReportRequested) {
+  record Answer(Status status, String leader, boolean fullReportRequested, Boolean decommission) {
     static Answer ok() {
-      return new Answer(Status.OK, null, false);
+      return new Answer(Status.OK, null, false, null);
     }
 
     static Answer askForFullReport() {
-      return new Answer(Status.OK, null, true);
+      return new Answer(Status.OK, null, true, null);
+    }
+
+    /** An operator started ({@code true}) or ended its decommissioning. */
+    static Answer decommission(boolean value) {
+      return new Answer(Status.OK, null, false, value);
     }
 
     static Answer fail(Status status) {
-      return new Answer(status, null, false);
+      return new Answer(status, null, false, null);
     }
 
     /** A follower's answer: UNAVAILABLE naming the leader. */
     static Answer notLeader(HostPort leader) {
       return new Answer(Status.UNAVAILABLE.withDescription("not the leader"), leader.format(),
-          false);
+          false, null);
     }
   }
 
@@ -85,10 +90,13 @@ final class FakeTracker extends ChunkServerTrackerGrpc.ChunkServerTrackerImplBas
       responses.onError(answer.status().asRuntimeException(trailers));
       return;
     }
-    responses.onNext(HeartbeatResponse.newBuilder()
+    HeartbeatResponse.Builder response = HeartbeatResponse.newBuilder()
         .setHeartbeatIntervalMs(intervalMs)
-        .setFullReportRequested(answer.fullReportRequested())
-        .build());
+        .setFullReportRequested(answer.fullReportRequested());
+    if (answer.decommission() != null) {
+      response.setDecommission(answer.decommission());
+    }
+    responses.onNext(response.build());
     responses.onCompleted();
   }
 

@@ -25,6 +25,7 @@ import org.apsara.pangu.api.v1.ReplicaDeletion;
 import org.apsara.pangu.api.v1.ReplicaReport;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.chunkserver.server.FakeTracker.Answer;
+import org.apsara.pangu.chunkserver.store.DecommissionMarker;
 import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.client.chunkserver.ReplicaWriter;
 import org.junit.jupiter.api.AfterEach;
@@ -97,6 +98,36 @@ class HeartbeatTest {
 
   private static ReplicaReport open(long chunk, long length) {
     return report(chunk, length, ReplicaState.REPLICA_STATE_OPEN);
+  }
+
+  @Test
+  void aDecommissioningAskedForIsKeptOnTheDisksAndReportedAtOnceAndAfterARestart()
+      throws Exception {
+    FakeTracker master = tracker();
+    HeartbeatSender sender = sender(MonotonicClock.SYSTEM, master.address());
+    sender.beatOnce();
+    assertThat(master.last().getDecommissioning()).isFalse();
+
+    master.answerNext(Answer.decommission(true));
+    assertThat(sender.beatOnce()).as("the change is confirmed at once").isZero();
+    sender.beatOnce();
+    assertThat(master.last().getDecommissioning()).isTrue();
+    assertThat(directory.resolve("cs1").resolve("volume")
+        .resolve(DecommissionMarker.FILE_NAME)).exists();
+
+    // Asked again (an answer crossing the confirmation): nothing to do, no extra heartbeat.
+    master.answerNext(Answer.decommission(true));
+    assertThat(sender.beatOnce()).isEqualTo(TimeUnit.MILLISECONDS.toNanos(INTERVAL_MS));
+
+    server.close();
+    server = fixture.start("cs1");
+    assertThat(server.heartbeatReport().decommissioning()).isTrue();
+
+    server.setDecommissioning(false);
+    assertThat(server.heartbeatReport().decommissioning()).isFalse();
+    server.close();
+    server = fixture.start("cs1");
+    assertThat(server.heartbeatReport().decommissioning()).isFalse();
   }
 
   @Test

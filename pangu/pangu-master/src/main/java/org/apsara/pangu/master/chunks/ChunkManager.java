@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.random.RandomGenerator;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.time.MonotonicClock;
@@ -103,6 +104,9 @@ public final class ChunkManager {
 
   /** Forgets everything: on taking and on losing leadership. */
   public synchronized void reset() {
+    for (Server server : servers.values()) {
+      failDecommissionWaiters(server, "this master member's leadership changed; ask the leader");
+    }
     servers.clear();
     replicas.clear();
     expected.clear();
@@ -202,10 +206,69 @@ public final class ChunkManager {
     }
     server.deletedRecently.replaceAll((chunkId, left) -> left - 1);
     server.deletedRecently.values().removeIf(left -> left <= 0);
-    return HeartbeatResponse.newBuilder()
+    if (server.decommissioning != request.getDecommissioning()) {
+      server.decommissioning = request.getDecommissioning();
+      LOG.atInfo().addKeyValue("chunkserver", id).log(server.decommissioning
+          ? "chunkserver is decommissioning: its chunks are copied to the others"
+          : "chunkserver is in service");
+    }
+    HeartbeatResponse.Builder response = HeartbeatResponse.newBuilder()
         .setFullReportRequested(server.fullReportNeeded)
-        .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis())
-        .build();
+        .setHeartbeatIntervalMs((int) config.heartbeatInterval().toMillis());
+    if (server.decommissionAsked != null) {
+      if (server.decommissionAsked == server.decommissioning) {
+        server.decommissionAsked = null;
+        ChunkServerView view = view(server, now);
+        server.decommissionWaiters.forEach(w -> w.complete(view));
+        server.decommissionWaiters.clear();
+      } else {
+        response.setDecommission(server.decommissionAsked);
+      }
+    }
+    return response.build();
+  }
+
+  // ---------------------------------------------------------------- decommissioning
+
+  /**
+   * Asks a live chunkserver to start ({@code decommission}) or end its decommissioning: the
+   * answers to its heartbeats carry the request until a heartbeat reports it done, which
+   * completes the returned future with the chunkserver as that heartbeat left it. The future
+   * fails with {@link IllegalStateException} if this member stops leading first (its soft state
+   * is reset). The chunkserver records the change on its disks, so whichever member leads next
+   * learns it from its heartbeats.
+   *
+   * @throws IllegalArgumentException if no chunkserver has this id, or it is not alive
+   */
+  public synchronized CompletableFuture<ChunkServerView> requestDecommission(String id,
+      boolean decommission) {
+    Server server = servers.get(id);
+    if (server == null) {
+      throw new IllegalArgumentException("no chunkserver " + id + " has reported to this leader");
+    }
+    if (!alive(server, clock.nanos())) {
+      throw new IllegalArgumentException("chunkserver " + id + " is not alive; a dead"
+          + " chunkserver's chunks are copied to the others anyway");
+    }
+    if (server.decommissionAsked != null && server.decommissionAsked != decommission) {
+      // The operator changed their mind before the chunkserver confirmed the first change.
+      failDecommissionWaiters(server, "a later call asked for the opposite change");
+      server.decommissionAsked = null;
+    }
+    CompletableFuture<ChunkServerView> done = new CompletableFuture<>();
+    if (server.decommissioning == decommission) {
+      done.complete(view(server, clock.nanos()));
+    } else {
+      server.decommissionAsked = decommission;
+      server.decommissionWaiters.add(done);
+    }
+    return done;
+  }
+
+  private static void failDecommissionWaiters(Server server, String why) {
+    server.decommissionWaiters.forEach(w -> w.completeExceptionally(new IllegalStateException(
+        "chunkserver " + server.id + " did not confirm the change: " + why)));
+    server.decommissionWaiters.clear();
   }
 
   /**
@@ -256,6 +319,7 @@ public final class ChunkManager {
     int alive = 0;
     int excludedAlive = 0;
     int withoutRoom = 0;
+    int decommissioning = 0;
     for (Server server : servers.values()) {
       if (!alive(server, now)) {
         continue;
@@ -263,6 +327,8 @@ public final class ChunkManager {
       alive++;
       if (excluded.contains(server.id)) {
         excludedAlive++;
+      } else if (server.decommissioning) {
+        decommissioning++;
       } else if (!hasRoom(server, chunkSizeBytes)) {
         withoutRoom++;
       } else {
@@ -275,7 +341,8 @@ public final class ChunkManager {
           + replication + " needs at least " + required + " live chunkservers with room for a"
           + " chunk of " + chunkSizeBytes + " bytes, but only " + candidates.size() + " qualify: "
           + servers.size() + " known, " + alive + " alive, " + excludedAlive
-          + " of them excluded by the writer, " + withoutRoom + " without room");
+          + " of them excluded by the writer, " + decommissioning + " decommissioning, "
+          + withoutRoom + " without room");
     }
     int placing = Math.min(replication, candidates.size());
     if (placing < replication) {
@@ -319,10 +386,14 @@ public final class ChunkManager {
     List<Candidate> placed = new ArrayList<>();
     for (Server server : servers.values()) {
       if (healthyHolders.contains(server.id)) {
-        placed.add(candidate(server));
+        // A decommissioning holder is leaving: spread the copy against those that stay.
+        if (!server.decommissioning) {
+          placed.add(candidate(server));
+        }
         continue;
       }
-      if (alive(server, now) && hasRoom(server, chunkSizeBytes) && !held.containsKey(server.id)
+      if (alive(server, now) && !server.decommissioning && hasRoom(server, chunkSizeBytes)
+          && !held.containsKey(server.id)
           && !copying.contains(server.id) && server.copies < config.copiesPerServerMax()) {
         candidates.add(candidate(server));
       }
@@ -574,7 +645,9 @@ public final class ChunkManager {
       }
     }
     String clientRack = rackOfHost(clientHost);
-    found.sort(Comparator.<Server>comparingInt(s -> distance(s, clientHost, clientRack))
+    // A decommissioning chunkserver is read from last: it is busy giving its chunks away.
+    found.sort(Comparator.<Server, Boolean>comparing(s -> s.decommissioning)
+        .thenComparingInt(s -> distance(s, clientHost, clientRack))
         .thenComparingLong(s -> spread(chunkId, s.id)));
     List<ChunkServerView> views = new ArrayList<>();
     for (Server server : found) {
@@ -775,7 +848,8 @@ public final class ChunkManager {
   private ChunkServerView view(Server server, long now) {
     return new ChunkServerView(server.id, server.address, server.rack, alive(server, now),
         server.lastHeartbeatWallMs, server.capacityBytes, server.usedBytes, server.availableBytes,
-        server.full, server.chunks.size(), incomingBytes(server) - server.departedBytes);
+        server.full, server.chunks.size(), incomingBytes(server) - server.departedBytes,
+        server.decommissioning);
   }
 
   private static final class Server {
@@ -803,6 +877,12 @@ public final class ChunkManager {
     final Map<Long, Integer> deletedRecently = new HashMap<>();
     /** Ordered, so that the balancer can walk a chunkserver's chunks in pages. */
     final TreeSet<Long> chunks = new TreeSet<>();
+    /** Its last heartbeat said it is being decommissioned. */
+    boolean decommissioning;
+    /** A change of {@link #decommissioning} an operator asked for, not yet reported; or null. */
+    Boolean decommissionAsked;
+    /** Operators' calls waiting for a heartbeat to report {@link #decommissionAsked}. */
+    final List<CompletableFuture<ChunkServerView>> decommissionWaiters = new ArrayList<>();
 
     Server(String id) {
       this.id = id;

@@ -18,17 +18,27 @@ import org.apsara.common.net.HostPort;
  * @param pendingBytes what the master changed there since its last report, which that report
  *     cannot show yet: bytes of copies under way to it and of copies finished, minus bytes of
  *     replicas it deleted (negative when more left than arrived)
+ * @param decommissioning its last heartbeat said an operator is decommissioning it: it takes no
+ *     new replicas, and its replicas do not count toward replication
  */
 public record ChunkServerView(String id, HostPort address, String rack, boolean alive,
     long lastHeartbeatMs, long capacityBytes, long usedBytes, long availableBytes, boolean full,
-    long replicas, long pendingBytes) {
+    long replicas, long pendingBytes, boolean decommissioning) {
 
-  /** A chunkserver with nothing pending since its last report. */
+  /** A chunkserver in service with nothing pending since its last report. */
   public ChunkServerView(String id, HostPort address, String rack, boolean alive,
       long lastHeartbeatMs, long capacityBytes, long usedBytes, long availableBytes, boolean full,
       long replicas) {
     this(id, address, rack, alive, lastHeartbeatMs, capacityBytes, usedBytes, availableBytes,
-        full, replicas, 0);
+        full, replicas, 0, false);
+  }
+
+  /** A chunkserver in service. */
+  public ChunkServerView(String id, HostPort address, String rack, boolean alive,
+      long lastHeartbeatMs, long capacityBytes, long usedBytes, long availableBytes, boolean full,
+      long replicas, long pendingBytes) {
+    this(id, address, rack, alive, lastHeartbeatMs, capacityBytes, usedBytes, availableBytes,
+        full, replicas, pendingBytes, false);
   }
 
   public String host() {

@@ -91,11 +91,14 @@ public final class BalancePlanner {
     }
   }
 
-  /** The live chunkservers that take new replicas and reported a capacity: those balanced. */
+  /**
+   * The live chunkservers that take new replicas (not full, not decommissioning) and reported a
+   * capacity: those balanced.
+   */
   public static List<ChunkServerView> counted(List<ChunkServerView> servers) {
     List<ChunkServerView> counted = new ArrayList<>();
     for (ChunkServerView s : servers) {
-      if (s.alive() && !s.full() && s.capacityBytes() > 0) {
+      if (s.alive() && !s.full() && !s.decommissioning() && s.capacityBytes() > 0) {
         counted.add(s);
       }
     }
@@ -158,12 +161,12 @@ public final class BalancePlanner {
   }
 
   /**
-   * Committed, at its replication with every replica on a live chunkserver healthy, nothing to
-   * seal or delete, no copy under way.
+   * Committed, at its replication with every replica on a live chunkserver healthy and none on a
+   * decommissioning one, nothing to seal or delete, no copy under way.
    */
   static boolean movable(Candidate c) {
     ChunkPlan p = c.plan();
-    return p.inFile() && p.healthy() == p.wanted() && p.corrupt() == 0
+    return p.inFile() && p.healthy() == p.wanted() && p.leaving() == 0 && p.corrupt() == 0
         && p.actions().isEmpty() && p.copiesWanted() == 0 && c.copiesInFlight() == 0;
   }
 
@@ -338,7 +341,7 @@ public final class BalancePlanner {
       long delta = byId.containsKey(s.id()) ? this.delta.get(s.id()) : 0;
       return new ChunkServerView(s.id(), s.address(), s.rack(), s.alive(), s.lastHeartbeatMs(),
           s.capacityBytes(), s.usedBytes(), s.availableBytes(), s.full(), s.replicas(),
-          s.pendingBytes() + delta + extraBytes);
+          s.pendingBytes() + delta + extraBytes, s.decommissioning());
     }
   }
 }

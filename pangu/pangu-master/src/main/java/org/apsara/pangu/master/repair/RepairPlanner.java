@@ -29,6 +29,9 @@ import org.apsara.pangu.master.namespace.ChunkOwnership;
  *       replica. A replica really shorter than L refuses the seal, which marks it.</li>
  *   <li><b>healthy</b> if it is sealed with generation G and length L.</li>
  * </ul>
+ * A healthy replica on a decommissioning chunkserver is <b>leaving</b>: it is read and copied
+ * from, but does not count toward replication, and is never trimmed as excess (it goes when its
+ * chunkserver is taken out).
  * Corrupt and stale replicas are deleted only once a healthy replica exists, so the last copy of
  * anything is never deleted. Missing replicas are copied from a healthy one (counting copies
  * under way and replicas about to be sealed). Excess healthy replicas are trimmed only when
@@ -62,8 +65,8 @@ public final class RepairPlanner {
     List<RepairAction> actions = new ArrayList<>();
     if (ownership instanceof ChunkOwnership.InFile f) {
       if (!f.committed()) {
-        return new ChunkPlan(chunkId, f.chunk().fileId(), false, 0, f.replication(), 0, actions,
-            0, List.of());
+        return new ChunkPlan(chunkId, f.chunk().fileId(), false, 0, 0, f.replication(), 0,
+            actions, 0, List.of());
       }
       return planCommitted(f, replicas, copiesInFlight, callsInFlight);
     }
@@ -73,7 +76,7 @@ public final class RepairPlanner {
       deleteAll(chunkId, replicas, RepairAction.Reason.ORPHAN, actions);
     }
     // NotYetAllocated: a chunk of records this state has not applied; leave it alone.
-    return new ChunkPlan(chunkId, 0, false, 0, 0, 0, actions, 0, List.of());
+    return new ChunkPlan(chunkId, 0, false, 0, 0, 0, 0, actions, 0, List.of());
   }
 
   private static ChunkPlan planCommitted(ChunkOwnership.InFile f, List<ReplicaView> replicas,
@@ -82,6 +85,7 @@ public final class RepairPlanner {
     long generation = f.chunk().generation();
     long length = f.chunk().lengthBytes();
     List<ReplicaView> healthy = new ArrayList<>();
+    List<ReplicaView> leaving = new ArrayList<>();
     List<ReplicaView> corrupt = new ArrayList<>();
     List<ReplicaView> stale = new ArrayList<>();
     List<ReplicaView> toSeal = new ArrayList<>();
@@ -96,7 +100,7 @@ public final class RepairPlanner {
       } else if (r.state() == ReplicaState.REPLICA_STATE_OPEN) {
         (r.shortConfirmed() ? stale : toSeal).add(r);
       } else if (r.lengthBytes() == length) {
-        healthy.add(r);
+        (r.server().decommissioning() ? leaving : healthy).add(r);
       } else {
         stale.add(r);
       }
@@ -105,7 +109,8 @@ public final class RepairPlanner {
     for (ReplicaView r : toSeal) {
       actions.add(new RepairAction.Seal(chunkId, r.server(), generation, length));
     }
-    if (!healthy.isEmpty()) {
+    boolean anyHealthy = !healthy.isEmpty() || !leaving.isEmpty();
+    if (anyHealthy) {
       for (ReplicaView r : corrupt) {
         actions.add(new RepairAction.Delete(chunkId, r.server(), r.generation(),
             RepairAction.Reason.CORRUPT));
@@ -116,8 +121,9 @@ public final class RepairPlanner {
       }
     }
     int wanted = f.replication();
-    int coming = healthy.size() + toSeal.size() + copiesInFlight;
-    int copiesWanted = healthy.isEmpty() ? 0 : Math.max(0, wanted - coming);
+    long sealingInService = toSeal.stream().filter(r -> !r.server().decommissioning()).count();
+    int coming = healthy.size() + (int) sealingInService + copiesInFlight;
+    int copiesWanted = anyHealthy ? Math.max(0, wanted - coming) : 0;
     if (healthy.size() > wanted && toSeal.isEmpty() && copiesInFlight == 0
         && callsInFlight == 0) {
       for (ReplicaView r : excess(healthy, healthy.size() - wanted)) {
@@ -127,8 +133,9 @@ public final class RepairPlanner {
     }
     List<ChunkServerView> sources = new ArrayList<>();
     healthy.forEach(r -> sources.add(r.server()));
-    return new ChunkPlan(chunkId, f.chunk().fileId(), true, healthy.size(), wanted,
-        corrupt.size(), actions, copiesWanted, sources);
+    leaving.forEach(r -> sources.add(r.server()));
+    return new ChunkPlan(chunkId, f.chunk().fileId(), true, healthy.size(), leaving.size(),
+        wanted, corrupt.size(), actions, copiesWanted, sources);
   }
 
   private static void deleteAll(long chunkId, List<ReplicaView> replicas,

@@ -12,7 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -56,7 +58,9 @@ import org.slf4j.LoggerFactory;
  *   <li>evaluates the chunks that asked for attention (a changed replica, a commit, a bad
  *       read), those still waiting for copies, one page of the walk over every reported replica
  *       (orphans and stale replicas), one page of the walk over the namespace's chunks (chunks
- *       nobody reports, for the health counts), and one page of garbage chunks;</li>
+ *       nobody reports, for the health counts), one page of garbage chunks, and a page of each
+ *       decommissioning chunkserver's chunks (whose replicas there no longer count, so that they
+ *       are copied to chunkservers in service; see {@link #chunksToMove});</li>
  *   <li>sends seals and batched deletions, and starts copies in order of fewest healthy
  *       replicas first (a chunk with one copy left before one with two), within {@link
  *       org.apsara.pangu.master.chunks.ChunkManagerConfig#copiesPerServerMax} copies per
@@ -90,6 +94,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
   static final int BALANCE_SOURCES_MAX = 4;
   /** Chunks of each of them one round offers the balancer. */
   static final int BALANCE_CHUNKS_PER_SOURCE = CHUNKS_PER_PAGE / BALANCE_SOURCES_MAX;
+  /** Chunks of each decommissioning chunkserver one round evaluates, at least. */
+  static final int DRAIN_CHUNKS_PER_SERVER_MIN = 16;
   /** Threads making copies; each waits for one whole chunk copy. */
   static final int COPY_THREADS = 8;
   /** Threads sending seals and deletions. */
@@ -127,6 +133,13 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
   private final Map<Long, BalancePlanner.Move> moves = new LinkedHashMap<>();
   /** Where the balancer's walk over each chunkserver's chunks stands, by chunkserver id. */
   private final Map<String, Long> balanceCursors = new HashMap<>();
+  /** The walk over each decommissioning chunkserver's chunks, by chunkserver id. */
+  private final Map<String, DrainWalk> drainWalks = new HashMap<>();
+  /**
+   * Chunks that still rely on each decommissioning chunkserver, as of the last complete walk over
+   * its chunks, by chunkserver id; read by reports on other threads.
+   */
+  private final Map<String, Long> chunksToMove = new ConcurrentHashMap<>();
   /** Chunk id -> its plan, for unhealthy chunks; read by reports on other threads. */
   private final ConcurrentSkipListMap<Long, ChunkPlan> unhealthy = new ConcurrentSkipListMap<>();
   /** The term this member leads in and runs rounds for, or -1 while it does not lead. */
@@ -223,6 +236,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
         unhealthy.clear();
         moves.clear();
         balanceCursors.clear();
+        drainWalks.clear();
+        chunksToMove.clear();
       });
     }
   }
@@ -237,7 +252,7 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       if (plan.healthy() < plan.wanted()) {
         under++;
       }
-      if (plan.healthy() == 0) {
+      if (plan.missing()) {
         missing++;
       }
       corrupt += plan.corrupt();
@@ -246,6 +261,17 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       }
     }
     return new ClusterHealth(under, missing, corrupt, listed);
+  }
+
+  /**
+   * How many chunks still rely on a decommissioning chunkserver (fewer healthy replicas on the
+   * chunkservers in service than their replication, or not yet committed), as of the last
+   * complete walk over its chunks; empty until one completes, or if it is not decommissioning.
+   * Any thread.
+   */
+  public OptionalLong chunksToMove(String chunkServerId) {
+    Long count = chunksToMove.get(chunkServerId);
+    return count == null ? OptionalLong.empty() : OptionalLong.of(count);
   }
 
   // ---------------------------------------------------------------- one round
@@ -286,6 +312,7 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
         }
       }
       collectGarbage(term, namespace, plans);
+      walkDecommissioning(namespace, plans);
     } catch (NamespaceException e) {
       throw new IllegalStateException("reads of the namespace cannot be refused here", e);
     }
@@ -349,6 +376,55 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       copyBacklog.remove(chunkId);
     }
     return plan;
+  }
+
+  /**
+   * Evaluates the next page of each decommissioning chunkserver's chunks, so that its chunks are
+   * copied to chunkservers in service, and counts those that still rely on it; a walk that
+   * reaches the end publishes its count ({@link #chunksToMove}) and starts over. The pages share
+   * one round's budget of {@link #CHUNKS_PER_PAGE}, at least {@value #DRAIN_CHUNKS_PER_SERVER_MIN}
+   * chunks each.
+   */
+  private void walkDecommissioning(Namespace namespace, List<ChunkPlan> plans)
+      throws NamespaceException {
+    List<String> leaving = manager.servers().stream()
+        .filter(s -> s.alive() && s.decommissioning()).map(ChunkServerView::id).toList();
+    drainWalks.keySet().retainAll(leaving);
+    chunksToMove.keySet().retainAll(leaving);
+    if (leaving.isEmpty()) {
+      return;
+    }
+    Map<Long, ChunkPlan> evaluated = new HashMap<>();
+    plans.forEach(p -> evaluated.put(p.chunkId(), p));
+    int page = Math.max(DRAIN_CHUNKS_PER_SERVER_MIN, CHUNKS_PER_PAGE / leaving.size());
+    for (String id : leaving) {
+      DrainWalk walk = drainWalks.computeIfAbsent(id, k -> new DrainWalk());
+      List<Long> chunkIds = manager.chunksOn(id, walk.cursor, page);
+      for (ChunkOwnership ownership : namespace.chunkOwnerships(chunkIds)) {
+        ChunkPlan plan = evaluated.get(ownership.chunkId());
+        if (plan == null) {
+          plan = evaluate(ownership);
+          evaluated.put(plan.chunkId(), plan);
+          plans.add(plan);
+        }
+        if (plan.reliesOnLeaving()) {
+          walk.relying++;
+        }
+      }
+      if (chunkIds.size() < page) {
+        chunksToMove.put(id, walk.relying);
+        walk.cursor = 0;
+        walk.relying = 0;
+      } else {
+        walk.cursor = chunkIds.get(chunkIds.size() - 1);
+      }
+    }
+  }
+
+  /** Where the walk over one decommissioning chunkserver's chunks stands. Monitor thread. */
+  private static final class DrainWalk {
+    long cursor;
+    long relying;
   }
 
   /**

@@ -24,10 +24,12 @@ import org.apsara.tenant.api.IdentityNames;
  * append, rename on both paths, delete, times, permissions, lease recovery) is {@value #WRITE}:
  * the same two permission kinds as Nuwa's. A tenant's root user may do both inside its tenant.
  *
- * <p>Changing an owner ({@value #SET_OWNER}) or a quota ({@value #SET_QUOTA}) and reading the
- * cluster report ({@value #GET_CLUSTER_REPORT}) are for the cluster's operators: their resources
- * are the system tenant's ({@code acs:pangu:<region>:system:file/<full path>}, {@code
- * acs:pangu:<region>:system:cluster}), so that a tenant cannot raise its own quota.
+ * <p>Changing an owner ({@value #SET_OWNER}) or a quota ({@value #SET_QUOTA}), reading the
+ * cluster report ({@value #GET_CLUSTER_REPORT}) and decommissioning a chunkserver ({@value
+ * #DECOMMISSION_CHUNK_SERVER}) are for the cluster's operators: their resources are the system
+ * tenant's ({@code acs:pangu:<region>:system:file/<full path>}, {@code
+ * acs:pangu:<region>:system:cluster}, {@code acs:pangu:<region>:system:chunkserver/<id>}), so
+ * that a tenant cannot raise its own quota.
  *
  * <p>Calls on an open file by id (AddChunk, CommitChunk, CloseFile) and lease renewals are
  * checked through the lease: a signed caller's lease names are prefixed with its tenant and user,
@@ -43,6 +45,7 @@ public final class MasterAccess {
   public static final String SET_OWNER = "pangu:SetOwner";
   public static final String SET_QUOTA = "pangu:SetQuota";
   public static final String GET_CLUSTER_REPORT = "pangu:GetClusterReport";
+  public static final String DECOMMISSION_CHUNK_SERVER = "pangu:DecommissionChunkServer";
   /** Paths under this directory belong to the tenant named by their next component. */
   public static final String TENANTS_DIRECTORY = "/tenants/";
   /** The tenant that owns every path outside {@link #TENANTS_DIRECTORY}. */
@@ -110,6 +113,13 @@ public final class MasterAccess {
   public void readClusterReport() {
     authorization.ifPresent(a -> a.require(GET_CLUSTER_REPORT,
         "acs:" + SERVICE + ":" + region + ":" + SYSTEM_TENANT + ":cluster", Access.READ));
+  }
+
+  /** Refuses unless the caller may start or end the decommissioning of chunkserver {@code id}. */
+  public void decommissionChunkServer(String id) {
+    authorization.ifPresent(a -> a.require(DECOMMISSION_CHUNK_SERVER,
+        "acs:" + SERVICE + ":" + region + ":" + SYSTEM_TENANT + ":chunkserver/" + id,
+        Access.MUTATE));
   }
 
   /**

@@ -57,6 +57,11 @@ public final class MasterErrors {
     return Status.INTERNAL.withDescription(String.valueOf(t)).withCause(t).asRuntimeException();
   }
 
+  /** A refusal with {@code status} and {@code code} in the trailer, outside the namespace's. */
+  public static StatusRuntimeException refusal(Status status, String code, String message) {
+    return withCode(status.withDescription(code + ": " + message), code, null);
+  }
+
   /** A refusal of a malformed request: INVALID_ARGUMENT with the code in the trailer. */
   public static StatusRuntimeException invalid(String message) {
     return withCode(Status.INVALID_ARGUMENT.withDescription(INVALID_ARGUMENT + ": " + message),

@@ -1,17 +1,23 @@
 package org.apsara.pangu.master.server;
 
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.AddChunkResponse;
 import org.apsara.pangu.api.v1.AppendRequest;
 import org.apsara.pangu.api.v1.AppendResponse;
 import org.apsara.pangu.api.v1.BadReplica;
 import org.apsara.pangu.api.v1.ChunkHealth;
+import org.apsara.pangu.api.v1.ChunkServerAdminState;
 import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.CloseFileResponse;
@@ -19,6 +25,8 @@ import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CommitChunkResponse;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.CreateResponse;
+import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
+import org.apsara.pangu.api.v1.DecommissionChunkServerResponse;
 import org.apsara.pangu.api.v1.DeleteRequest;
 import org.apsara.pangu.api.v1.DeleteResponse;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
@@ -101,6 +109,12 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public static final int BAD_REPLICAS_MAX = 1000;
   /** Most unhealthy chunks a cluster report lists, and the default for 0. */
   public static final int REPORT_CHUNKS_MAX = 1000;
+  /** The code of a decommissioning call on a chunkserver that is not alive. */
+  public static final String CHUNKSERVER_NOT_ALIVE = "CHUNKSERVER_NOT_ALIVE";
+  /** The code of a decommissioning call whose chunkserver did not confirm it in time. */
+  public static final String CHUNKSERVER_NOT_CONFIRMED = "CHUNKSERVER_NOT_CONFIRMED";
+  /** Added to two heartbeat intervals while a decommissioning call waits for confirmation. */
+  private static final Duration DECOMMISSION_CONFIRM_MARGIN = Duration.ofSeconds(2);
   /** Longest client name, in UTF-8 bytes (as the contract says). */
   public static final int CLIENT_NAME_BYTES_MAX = NamespaceLimits.MAX_PRINCIPAL_NAME_BYTES;
   /** Chunks read per page when summing the lengths before a requested index. */
@@ -515,14 +529,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
             .setCorruptReplicas(health.corruptReplicas())
             .setGarbageChunks(ns.garbageChunks(0, NamespaceLimits.MAX_READ_ENTRIES).size());
         for (ChunkServerView s : chunks.servers()) {
-          b.addChunkservers(ChunkServerReport.newBuilder()
-              .setLocation(ProtoViews.location(s))
-              .setAlive(s.alive())
-              .setLastHeartbeatMs(s.lastHeartbeatMs())
-              .setCapacityBytes(s.capacityBytes())
-              .setUsedBytes(s.usedBytes())
-              .setAvailableBytes(s.availableBytes())
-              .setReplicas(s.replicas()));
+          b.addChunkservers(chunkServerReport(s));
         }
         for (ChunkPlan plan : health.unhealthy()) {
           String path;
@@ -541,6 +548,74 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         return b.build();
       });
     });
+  }
+
+  @Override
+  public void decommissionChunkServer(DecommissionChunkServerRequest request,
+      StreamObserver<DecommissionChunkServerResponse> response) {
+    run(response, () -> {
+      String id = request.getChunkserverId();
+      if (id.isEmpty()) {
+        throw MasterErrors.invalid("chunkserver_id is required");
+      }
+      access.decommissionChunkServer(id);
+      node.requireReadyLeader();
+      ChunkServerView known = chunks.server(id);
+      if (known == null) {
+        throw MasterErrors.refusal(Status.NOT_FOUND, "NOT_FOUND", "no chunkserver " + id
+            + " has reported to the master leader (see fsck for the chunkservers' ids)");
+      }
+      if (!known.alive()) {
+        throw MasterErrors.refusal(Status.FAILED_PRECONDITION, CHUNKSERVER_NOT_ALIVE,
+            "chunkserver " + id + " is not alive: its chunks are copied to the others anyway");
+      }
+      boolean decommission = !request.getCancel();
+      long waitMs = decommissionConfirmWait().toMillis();
+      return chunks.requestDecommission(id, decommission)
+          .orTimeout(waitMs, TimeUnit.MILLISECONDS)
+          .handleAsync((view, failure) -> {
+            if (failure == null) {
+              return DecommissionChunkServerResponse.newBuilder()
+                  .setChunkserver(chunkServerReport(view)).build();
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+            String why = cause instanceof TimeoutException
+                ? "no heartbeat of it confirmed the change within " + waitMs + " ms; the request"
+                    + " stands with this leader until one does: call again to wait for it"
+                : cause.getMessage();
+            throw MasterErrors.refusal(Status.UNAVAILABLE, CHUNKSERVER_NOT_CONFIRMED,
+                "chunkserver " + id + " did not confirm its " + (decommission
+                    ? "decommissioning" : "return to service") + ": " + why);
+          }, background); // not on the heartbeat that completed it, under the manager's lock
+    });
+  }
+
+  /**
+   * How long a decommissioning call waits for the chunkserver's heartbeat: it heartbeats again at
+   * once when asked, so two intervals and a margin cover a heartbeat that just left.
+   */
+  private Duration decommissionConfirmWait() {
+    return config.chunks().heartbeatInterval().multipliedBy(2).plus(DECOMMISSION_CONFIRM_MARGIN);
+  }
+
+  /** A chunkserver as operators see it, with its decommissioning progress. */
+  private ChunkServerReport chunkServerReport(ChunkServerView s) {
+    ChunkServerReport.Builder b = ChunkServerReport.newBuilder()
+        .setLocation(ProtoViews.location(s))
+        .setAlive(s.alive())
+        .setLastHeartbeatMs(s.lastHeartbeatMs())
+        .setCapacityBytes(s.capacityBytes())
+        .setUsedBytes(s.usedBytes())
+        .setAvailableBytes(s.availableBytes())
+        .setReplicas(s.replicas());
+    if (!s.decommissioning()) {
+      return b.setAdminState(ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_IN_SERVICE).build();
+    }
+    long toMove = monitor.chunksToMove(s.id()).orElse(-1);
+    return b.setChunksToMove(toMove).setAdminState(toMove == 0
+        ? ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_DECOMMISSIONED
+        : ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_DECOMMISSIONING).build();
   }
 
   // ---------------------------------------------------------------- helpers

@@ -165,6 +165,48 @@ class ChunkManagerTest {
   }
 
   @Test
+  void decommissioningIsAskedForInHeartbeatAnswersUntilAHeartbeatReportsIt() throws Exception {
+    clock.advance(DEAD);
+    for (String id : List.of("cs1", "cs2", "cs3", "cs4")) {
+      register(manager, id, "h" + id, "");
+    }
+    var confirmed = manager.requestDecommission("cs4", true);
+    assertThat(confirmed).isNotDone();
+    HeartbeatResponse asked = manager.heartbeat(beat("cs4", "hcs4", "", ROOMY).build());
+    assertThat(asked.hasDecommission()).isTrue();
+    assertThat(asked.getDecommission()).isTrue();
+    assertThat(confirmed).isNotDone();
+
+    HeartbeatResponse after = manager.heartbeat(beat("cs4", "hcs4", "", ROOMY)
+        .setDecommissioning(true).build());
+    assertThat(after.hasDecommission()).isFalse();
+    assertThat(confirmed.get().decommissioning()).isTrue();
+    assertThat(manager.server("cs4").decommissioning()).isTrue();
+
+    // It takes no new chunk and no copy, and is read from last.
+    for (int i = 0; i < 20; i++) {
+      assertThat(manager.placeNewChunk(3, CHUNK, Set.of(), ""))
+          .extracting(ChunkServerView::id).doesNotContain("cs4");
+    }
+    assertThat(manager.chooseCopyTarget(77, CHUNK, List.of("cs1", "cs2"))).isNotNull()
+        .satisfies(t -> assertThat(t.id()).isEqualTo("cs3"));
+    assertThatThrownBy(() -> manager.placeNewChunk(3, CHUNK, Set.of("cs1", "cs2"), ""))
+        .isInstanceOf(NotEnoughChunkServersException.class)
+        .hasMessageContaining("only 1 qualify")
+        .hasMessageContaining("1 decommissioning");
+
+    // Already so: answered at once. Unknown or dead: refused.
+    assertThat(manager.requestDecommission("cs4", true)).isDone();
+    assertThatThrownBy(() -> manager.requestDecommission("cs9", true))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cs9");
+
+    // Asked back to service, then a new leader's reset: the waiting call fails.
+    var back = manager.requestDecommission("cs4", false);
+    manager.reset();
+    assertThat(back).isCompletedExceptionally();
+  }
+
+  @Test
   void theMinimumReplicationIsBetweenOneAndTheMostAFileMayAskFor() {
     assertThatThrownBy(() -> new ChunkManagerConfig(HEARTBEAT, DEAD, 2, 10, 4, 0))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside 1..16");

@@ -284,7 +284,7 @@ class BalancePlannerTest {
   }
 
   @Test
-  void usageCountsBytesOnTheirWayAndIgnoresDeadAndFullChunkServers() {
+  void usageCountsBytesOnTheirWayAndIgnoresDeadFullAndDecommissioningChunkServers() {
     ChunkServerView a = server("a", 50);
     ChunkServerView b = server("b", 50);
     ChunkServerView c = server("c", 50);
@@ -295,7 +295,11 @@ class BalancePlannerTest {
         CAPACITY, 0, CAPACITY, false, 0);
     ChunkServerView full = new ChunkServerView("y", HostPort.of("hy", 7100), "", true, 0,
         CAPACITY, 0, 0, true, 0);
-    BalancePlan plan = plan(List.of(a, b, c, d, dead, full), chunks(5, a, b, c), TEN_PERCENT);
+    // An empty chunkserver being decommissioned is no target: it takes no new replicas.
+    ChunkServerView leaving = new ChunkServerView("z", HostPort.of("hz", 7100), "", true, 0,
+        CAPACITY, 0, CAPACITY, false, 0, 0, true);
+    BalancePlan plan = plan(List.of(a, b, c, d, dead, full, leaving), chunks(5, a, b, c),
+        TEN_PERCENT);
     assertThat(plan.spread()).isCloseTo(0.05, within(1e-9));
     assertThat(plan.moves()).isEmpty();
     // Many moves in one round stop once the projected spread is within the threshold.

@@ -70,6 +70,39 @@ class RepairPlannerTest {
         .copiesWanted()).isEqualTo(1);
   }
 
+  static ReplicaView leaving(String id) {
+    ChunkServerView decommissioning = new ChunkServerView(id, HostPort.of("h" + id, 7100), "",
+        true, 0, 0, 0, 100, false, 0, 0, true);
+    return new ReplicaView(decommissioning, true, GEN, LEN, SEALED, false);
+  }
+
+  @Test
+  void aReplicaOnADecommissioningChunkServerIsCopiedFromButCountsForNothing() {
+    ChunkPlan plan = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED),
+        replica("b", GEN, LEN, SEALED), leaving("x")), 0);
+    assertThat(plan.healthy()).isEqualTo(2);
+    assertThat(plan.leaving()).isEqualTo(1);
+    assertThat(plan.copiesWanted()).isEqualTo(1);
+    assertThat(plan.sources()).extracting(ChunkServerView::id).containsExactly("a", "b", "x");
+    assertThat(plan.unhealthy()).isTrue();
+    assertThat(plan.missing()).isFalse();
+    assertThat(plan.reliesOnLeaving()).isTrue();
+    assertThat(plan.actions()).isEmpty();
+
+    // Its only healthy replica is leaving: it is readable and copied from, not missing.
+    ChunkPlan onlyLeaving = RepairPlanner.plan(committed(2), List.of(leaving("x")), 0);
+    assertThat(onlyLeaving.copiesWanted()).isEqualTo(2);
+    assertThat(onlyLeaving.missing()).isFalse();
+
+    // Copied up: nothing relies on it, and it is never trimmed as an excess replica.
+    ChunkPlan copied = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED),
+        replica("b", GEN, LEN, SEALED), replica("c", GEN, LEN, SEALED), leaving("x")), 0);
+    assertThat(copied.copiesWanted()).isZero();
+    assertThat(copied.reliesOnLeaving()).isFalse();
+    assertThat(copied.unhealthy()).isFalse();
+    assertThat(copied.actions()).isEmpty();
+  }
+
   @Test
   void corruptAndStaleReplicasAreDeletedOnlyWhileAHealthyCopyExists() {
     ReplicaView corrupt = new ReplicaView(server("x", "", 0), true, GEN, LEN, SEALED, true);

@@ -32,6 +32,7 @@ import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.HeartbeatRequest;
+import org.apsara.pangu.api.v1.HeartbeatResponse;
 import org.apsara.pangu.api.v1.LocatedChunk;
 import org.apsara.pangu.api.v1.PanguMasterGrpc;
 import org.apsara.pangu.api.v1.ReplicaReport;
@@ -251,7 +252,8 @@ final class PanguCluster implements AutoCloseable {
       HeartbeatRequest.Builder request = HeartbeatRequest.newBuilder()
           .setLocation(ChunkServerLocation.newBuilder().setId(id)
               .setAddress(server.address().format()))
-          .setFullReport(true);
+          .setFullReport(true)
+          .setDecommissioning(report.decommissioning());
       for (VolumeUsage v : report.volumes()) {
         request.addVolumes(VolumeReport.newBuilder()
             .setDirectory(v.directory().toString())
@@ -267,9 +269,15 @@ final class PanguCluster implements AutoCloseable {
         request.addCorruptReplicas(ReplicaReport.newBuilder().setChunkId(c.chunkId())
             .setGeneration(c.generation()).setCorrupt(true));
       }
-      ChunkServerTrackerGrpc.newBlockingStub(channel(leader.get().clientAddress()))
+      HeartbeatResponse answer = ChunkServerTrackerGrpc.newBlockingStub(
+              channel(leader.get().clientAddress()))
           .withDeadlineAfter(5, TimeUnit.SECONDS).heartbeat(request.build());
       server.acknowledgeCorruptReports(report.corruptReplicas());
+      if (answer.hasDecommission()) {
+        server.setDecommissioning(answer.getDecommission());
+      }
+    } catch (IOException e) {
+      // Not recorded: the master asks again in its next answer.
     } catch (RuntimeException e) {
       // The leader moved or is stopping; the next heartbeat finds the new one.
     }

@@ -19,10 +19,13 @@ import java.util.List;
 import java.util.Optional;
 import org.apsara.pangu.api.MasterTrailers;
 import org.apsara.pangu.api.v1.AddChunkRequest;
+import org.apsara.pangu.api.v1.ChunkServerAdminState;
 import org.apsara.pangu.api.v1.ChunkServerLocation;
+import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CreateRequest;
+import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.GetClusterReportRequest;
@@ -174,6 +177,70 @@ class SingleMasterEndToEndTest {
   }
 
   @Test
+  void aDecommissionedChunkServersChunksMoveToTheOthersAndItTakesNoNewOnes() throws Exception {
+    startChunkServers(4);
+    cluster.writeFile("/d/a", "w", 21, 100_000);
+    cluster.writeFile("/d/b", "w", 22, 120_000);
+    List<LocatedChunk> written = List.of(cluster.locations("/d/a").getChunks(0),
+        cluster.locations("/d/b").getChunks(0));
+    for (LocatedChunk chunk : written) {
+      await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+    }
+    String leaving = written.get(0).getLocations(0).getId();
+
+    ChunkServerReport started = decommission(leaving, false);
+    assertThat(started.getAdminState())
+        .isNotEqualTo(ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_IN_SERVICE);
+    assertThat(cluster.chunkServer(leaving).heartbeatReport().decommissioning()).isTrue();
+    awaitAdminState(leaving, ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_DECOMMISSIONED);
+    for (LocatedChunk chunk : written) {
+      // Three replicas on the chunkservers in service; the leaving one keeps its own.
+      assertThat(healthyHolders(chunk).stream().filter(id -> !id.equals(leaving)))
+          .as("chunk %d", chunk.getChunkId()).hasSize(3);
+    }
+    cluster.writeFile("/d/c", "w", 23, 1000);
+    assertThat(cluster.locations("/d/c").getChunks(0).getLocationsList())
+        .extracting(ChunkServerLocation::getId).doesNotContain(leaving).hasSize(3);
+
+    // The chunkserver keeps it on its disks: a new leader learns it from its heartbeats.
+    cluster.stopMaster("m1");
+    cluster.startMaster("m1");
+    cluster.awaitLeader();
+    awaitAdminState(leaving, ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_DECOMMISSIONED);
+
+    // Back in service: every chunk is trimmed back to three replicas.
+    assertThat(decommission(leaving, true).getAdminState())
+        .isEqualTo(ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_IN_SERVICE);
+    for (LocatedChunk chunk : written) {
+      await("trimmed to three").atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+    }
+
+    assertRefused(() -> decommission("cs-unknown", false), Status.Code.NOT_FOUND, "NOT_FOUND",
+        "cs-unknown");
+    assertRefused(() -> decommission("", false), Status.Code.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT", "chunkserver_id is required");
+    cluster.killChunkServer("cs4");
+    await().atMost(AWAIT).until(() -> !cluster.awaitLeader().chunks().server("cs4").alive());
+    assertRefused(() -> decommission("cs4", false), Status.Code.FAILED_PRECONDITION,
+        "CHUNKSERVER_NOT_ALIVE", "cs4");
+  }
+
+  private ChunkServerReport decommission(String id, boolean cancel) {
+    return cluster.leaderStub().decommissionChunkServer(DecommissionChunkServerRequest
+        .newBuilder().setChunkserverId(id).setCancel(cancel).build()).getChunkserver();
+  }
+
+  private void awaitAdminState(String id, ChunkServerAdminState state) {
+    await(id + " " + state).atMost(AWAIT).until(() -> cluster.leaderStub()
+        .getClusterReport(GetClusterReportRequest.getDefaultInstance()).getChunkserversList()
+        .stream().filter(s -> s.getLocation().getId().equals(id)).findFirst()
+        .map(s -> s.getAdminState() == state
+            && (state != ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_DECOMMISSIONED
+                || s.getChunksToMove() == 0))
+        .orElse(false));
+  }
+
+  @Test
   void aReplicaReportedBeforeTheWritersLastBytesIsSealedNotDeleted() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
@@ -260,9 +327,11 @@ class SingleMasterEndToEndTest {
   @Test
   void aNewLeaderAsksWritersToRetryUntilChunkserversHadTimeToReport() throws Exception {
     cluster.close();
-    // A long dead interval: the leader stays "new" for the whole test.
+    // A long dead interval: the leader stays "new" for the whole test. A long lease: the file
+    // stays the writer's while the chunkservers start, however slow the machine.
     cluster = new PanguCluster(Files.createDirectories(dir.resolve("slow")), 1)
-        .masterSettings(b -> b.deadInterval(Duration.ofMinutes(5)))
+        .masterSettings(b -> b.deadInterval(Duration.ofMinutes(5))
+            .leaseDuration(Duration.ofMinutes(5)))
         .startMasters();
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
     FileStatus file = master.create(CreateRequest.newBuilder().setPath("/early")
