@@ -100,6 +100,12 @@ final class BulkReadServer implements AutoCloseable {
   private final long idleTimeoutNanos;
   private final long stallTimeoutNanos;
   private final ThreadPoolExecutor connectionThreads;
+  /**
+   * Runs the bulk writes' sync tasks, so that a write's connection thread reads the next packets
+   * while the disk flushes. At most one task per write connection, so never more threads than
+   * {@link #CONNECTIONS_MAX}; no queue, as for the connections.
+   */
+  private final ThreadPoolExecutor syncThreads;
   private final ScheduledExecutorService watchdog;
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final BulkWriteSession.ReplicaSink writeSink;
@@ -124,6 +130,10 @@ final class BulkReadServer implements AutoCloseable {
     this.connectionThreads = new ThreadPoolExecutor(0, CONNECTIONS_MAX, 60, TimeUnit.SECONDS,
         new SynchronousQueue<>(), runnable -> daemon(runnable,
             "chunk-bulk-" + count.incrementAndGet()));
+    AtomicInteger syncCount = new AtomicInteger();
+    this.syncThreads = new ThreadPoolExecutor(0, CONNECTIONS_MAX, 60, TimeUnit.SECONDS,
+        new SynchronousQueue<>(), runnable -> daemon(runnable,
+            "chunk-bulk-sync-" + syncCount.incrementAndGet()));
     this.watchdog = Executors.newSingleThreadScheduledExecutor(
         runnable -> daemon(runnable, "chunk-bulk-watchdog"));
     this.acceptor = daemon(this::acceptLoop, "chunk-bulk-accept");
@@ -221,6 +231,7 @@ final class BulkReadServer implements AutoCloseable {
     // channel an open replica shares with its writer.
     connections.forEach(Connection::close);
     connectionThreads.shutdown();
+    syncThreads.shutdown(); // a running sync finishes; its session waits for it
     try {
       acceptor.join(TimeUnit.SECONDS.toMillis(ChunkServer.SHUTDOWN_GRACE_SECONDS));
     } catch (InterruptedException e) {
@@ -411,7 +422,7 @@ final class BulkReadServer implements AutoCloseable {
       try {
         new BulkWriteSession(channel, peer, writeSink, tokens, metrics, clock,
             BulkWriteSession.IDLE_TIMEOUT, Duration.ofNanos(stallTimeoutNanos),
-            at -> deadlineNanos = at, buffer).run(header);
+            at -> deadlineNanos = at, syncThreads, buffer).run(header);
       } finally {
         writeBuffers.offer(buffer);
       }

@@ -253,11 +253,16 @@ public final class ChunkStore implements AutoCloseable {
   }
 
   /**
-   * Forces everything appended so far to disk: the data, then the checksums, then the sync
-   * record that vouches for them. When it returns, the replica's length at the time of the call
-   * survives any crash, and writes up to it may be acknowledged. A no-op on a sealed replica.
+   * Forces everything appended before the call to disk: the data and the checksums, then the
+   * sync record that vouches for them. When it returns, the returned length survives any crash,
+   * and writes up to it may be acknowledged. A no-op on a sealed replica.
    *
-   * @return the synced length
+   * <p>Appends to the same replica from other threads are not held up by the forces: they go on
+   * while the disk flushes and are covered by the next sync (the returned length is the one taken
+   * when this sync began, so it never names a byte appended during its forces). Syncs of one
+   * replica run one at a time.
+   *
+   * @return the synced length: at least the length when the call began
    */
   public long sync(long chunkId, long generation) throws IOException {
     return requireReplica(chunkId).sync(generation);

@@ -34,11 +34,13 @@ import org.slf4j.LoggerFactory;
  * One replica's files and state.
  *
  * <p>Threading: every mutation (append, sync, seal, generation bump, delete, close) holds {@code
- * writeLock}, so there is at most one writer at a time. Readers take no lock: they read the
- * volatile {@link View}, an immutable snapshot published after each mutation completes, and read
- * the files with positional reads. Data below a published length is never rewritten (appends only
- * add bytes past it; seal may cut bytes a reader then finds missing and retries), so a reader
- * always verifies exactly the bytes the checksums in its view describe.
+ * writeLock}, so there is at most one writer at a time; a sync holds it only to take the length
+ * it will force and runs its forces under {@code syncLock} alone, so that appends continue while
+ * the disk flushes (seal, delete and close take {@code syncLock} too). Readers take no lock: they
+ * read the volatile {@link View}, an immutable snapshot published after each mutation completes,
+ * and read the files with positional reads. Data below a published length is never rewritten
+ * (appends only add bytes past it; seal may cut bytes a reader then finds missing and retries),
+ * so a reader always verifies exactly the bytes the checksums in its view describe.
  */
 final class Replica {
   private static final Logger LOG = LoggerFactory.getLogger(Replica.class);
@@ -95,14 +97,25 @@ final class Replica {
   private final Executor forcer;
 
   private final ReentrantLock writeLock = new ReentrantLock();
+  /**
+   * Held through a sync's forces, and by seal, delete and close (which close or replace the
+   * files) around their work. Always taken before {@code writeLock}, never while holding it.
+   */
+  private final ReentrantLock syncLock = new ReentrantLock();
   private volatile View view;
   private volatile boolean removed;
   private volatile long syncedLength;
   private final AtomicReference<Corruption> corruption = new AtomicReference<>();
+  /**
+   * Corruption found while holding writeLock or syncLock, reported by whichever thread next
+   * releases the last of them (a listener may call back into the store and take them).
+   */
+  private final AtomicReference<CorruptReplicaReport> pendingReport = new AtomicReference<>();
 
   // Guarded by writeLock.
   /** The bytes of the last partial block, so that an append can extend its checksum. */
   private final byte[] tailBlock = new byte[BLOCK_BYTES];
+  /** Guarded by syncLock (and single-threaded during recovery). */
   private long syncSequence;
   /** True if checksum entries were written since the metadata file was last forced. */
   private boolean entriesUnforced;
@@ -110,8 +123,6 @@ final class Replica {
   private String writeFailure;
   /** Bytes this replica holds in its volume's accounting. */
   private long accountedBytes;
-  /** Corruption found while holding writeLock, reported once it is released. */
-  private CorruptReplicaReport pendingReport;
 
   private Replica(long chunkId, Volume volume, long chunkSizeBytes, CorruptionSink sink,
       Executor forcer) {
@@ -454,31 +465,56 @@ final class Replica {
     return (int) crc.getValue();
   }
 
+  /**
+   * Forces what was appended before the call and returns the length that is now durable. The
+   * write lock is held only to take the length to force and again to publish a failure, not
+   * through the forces: appends from another thread go on meanwhile (a force covers every byte
+   * whose write returned before it began, so the length taken first is exactly what it makes
+   * durable; bytes appended during the force wait for the next sync). Syncs of one replica run
+   * one at a time under {@code syncLock}, which also keeps seal, delete and close from closing
+   * the files under a running force.
+   */
   long sync(long generation) throws IOException {
-    writeLock.lock();
+    syncLock.lock();
     try {
-      View current = presentView(generation);
-      if (current.state() == ReplicaState.SEALED) {
-        return current.length(); // sealing forced everything
-      }
-      current = writableView(generation, "sync");
-      if (current.length() == syncedLength) {
-        return syncedLength;
-      }
-      if (SYNC_NOOP) {
-        return current.length(); // a failpoint: tests prove they notice acknowledged-but-lost data
+      View current;
+      boolean forceEntries;
+      writeLock.lock();
+      try {
+        current = presentView(generation);
+        if (current.state() == ReplicaState.SEALED) {
+          return current.length(); // sealing forced everything
+        }
+        current = writableView(generation, "sync");
+        if (current.length() == syncedLength) {
+          return syncedLength;
+        }
+        if (SYNC_NOOP) {
+          return current.length(); // a failpoint: tests prove they notice acknowledged-but-lost data
+        }
+        try {
+          current = openChannels(current);
+        } catch (IOException e) {
+          failWrites("a sync could not reopen the replica's files", e);
+          throw e;
+        }
+        forceEntries = entriesUnforced;
+        entriesUnforced = false;
+      } finally {
+        unlock();
       }
       try {
-        current = openChannels(current);
-        if (entriesUnforced) {
+        if (forceEntries) {
           // The data and the entries must both be durable before a sync record that vouches for
           // them, in either order: force the two files at once, each fdatasync waiting for its
           // own disk flush, instead of one after the other.
           forceBoth(current.data(), current.meta());
-          entriesUnforced = false;
         } else {
           current.data().force(false);
         }
+        // The record names the length and tail checksum taken under the lock; appends made
+        // since write only past that length (data, and entries of blocks it did not fill yet),
+        // never into the bytes the record vouches for.
         long sequence = syncSequence + 1;
         DurableFiles.writeFully(current.meta(), MetaFormat.encodeSyncRecord(
                 new SyncRecord(sequence, current.length(), current.tailChecksum())),
@@ -490,11 +526,16 @@ final class Replica {
       } catch (IOException e) {
         // After a failed fsync the page cache may have dropped the dirty pages: nothing written
         // since the last good sync can be trusted, so no further write may be acknowledged.
-        failWrites("a sync failed", e);
+        writeLock.lock();
+        try {
+          failWrites("a sync failed", e);
+        } finally {
+          unlock();
+        }
         throw e;
       }
     } finally {
-      unlock();
+      unlockSync();
     }
   }
 
@@ -546,6 +587,7 @@ final class Replica {
   }
 
   void seal(long generation, long length) throws IOException {
+    syncLock.lock(); // no force may be running on the files this closes or replaces
     writeLock.lock();
     try {
       View current = presentView(generation);
@@ -605,6 +647,7 @@ final class Replica {
       }
     } finally {
       unlock();
+      unlockSync();
     }
   }
 
@@ -665,6 +708,7 @@ final class Replica {
   }
 
   void delete(long generation) throws IOException {
+    syncLock.lock(); // no force may be running on the files this closes or replaces
     writeLock.lock();
     try {
       View current = view;
@@ -685,11 +729,13 @@ final class Replica {
       accountedBytes = 0;
     } finally {
       unlock();
+      unlockSync();
     }
   }
 
   /** Releases file handles; the replica stays on disk. Later calls fail as if it were deleted. */
   void close() {
+    syncLock.lock(); // no force may be running on the files this closes or replaces
     writeLock.lock();
     try {
       removed = true;
@@ -697,6 +743,7 @@ final class Replica {
       closeQuietly(current.data(), current.meta());
     } finally {
       unlock();
+      unlockSync();
     }
   }
 
@@ -954,19 +1001,30 @@ final class Replica {
       LOG.warn("chunk {} on {} is corrupt: {}", chunkId, volume, found.reason());
       CorruptReplicaReport report = new CorruptReplicaReport(chunkId, view.generation(),
           volume.directory(), found.blockIndex(), found.reason());
-      if (writeLock.isHeldByCurrentThread()) {
-        pendingReport = report;
+      if (writeLock.isHeldByCurrentThread() || syncLock.isHeldByCurrentThread()) {
+        pendingReport.set(report);
       } else {
         sink.corrupt(report);
       }
     }
   }
 
-  /** Releases writeLock, then sends a report found while holding it. */
+  /** Releases writeLock, then, unless syncLock is still held, sends a report found meanwhile. */
   private void unlock() {
-    CorruptReplicaReport report = pendingReport;
-    pendingReport = null;
     writeLock.unlock();
+    if (!syncLock.isHeldByCurrentThread()) {
+      sendPendingReport();
+    }
+  }
+
+  /** Releases syncLock (writeLock already released), then sends a report found meanwhile. */
+  private void unlockSync() {
+    syncLock.unlock();
+    sendPendingReport();
+  }
+
+  private void sendPendingReport() {
+    CorruptReplicaReport report = pendingReport.getAndSet(null);
     if (report != null) {
       sink.corrupt(report);
     }

@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.time.MonotonicClock;
@@ -268,48 +269,179 @@ class BulkWriteTest {
 
   /**
    * A session over a store whose syncs wait for the test: packets go out without waiting for
-   * acks (pipelined), and no ack reaches the client before its sync returned (forced).
+   * acks (pipelined), the session keeps reading and appending them while a sync is held, and no
+   * ack reaches the client before its sync returned (forced).
    */
   @Test
   void acksArePipelinedAndSentOnlyAfterTheForce() throws Exception {
-    CountDownLatch syncEntered = new CountDownLatch(1);
-    CountDownLatch releaseSyncs = new CountDownLatch(1);
-    AtomicInteger syncs = new AtomicInteger();
-    heldStore = ChunkStore.open(fixture.config("held").build().storeConfig(), report -> { });
-    ChunkStore store = heldStore;
-    BulkWriteSession.ReplicaSink real = BulkWriteSession.storeSink(store);
-    BulkWriteSession.ReplicaSink held = new BulkWriteSession.ReplicaSink() {
-      @Override
-      public void prepare(long chunkId, long generation, long startOffset, boolean create)
-          throws StatusException, IOException {
-        real.prepare(chunkId, generation, startOffset, create);
-      }
-
-      @Override
-      public void append(long chunkId, long generation, long offset, ByteBuffer data)
-          throws IOException {
-        real.append(chunkId, generation, offset, data);
-      }
-
-      @Override
-      public long sync(long chunkId, long generation) throws IOException {
-        syncs.incrementAndGet();
-        syncEntered.countDown();
-        try {
-          releaseSyncs.await();
-        } catch (InterruptedException e) {
-          throw new IOException(e);
+    HeldSink held = new HeldSink(heldStore());
+    try (HeldSession session = new HeldSession(held)) {
+      try (BulkReplicaWriter writer = session.writer()) {
+        // Three packets, each asking for a sync, sent while the first sync is held.
+        for (int i = 0; i < 3; i++) {
+          writer.write(direct(content(SEED, i * 4096L, 4096)), true);
         }
-        return real.sync(chunkId, generation);
+        assertThat(held.syncEntered.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(writer.offset()).isEqualTo(3 * 4096);
+        // The session goes on appending while the first sync is inside its force.
+        await().atMost(TIMEOUT).until(() -> held.appends.get() == 3);
+        // No ack may have been sent yet. (A server that acked before forcing would have written
+        // the ack before entering the sync, and on loopback it would be here already.)
+        assertThatThrownBy(() -> writer.awaitSynced(1, Duration.ofMillis(200)))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
+                e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+        assertThat(writer.syncedLength()).isZero();
+        held.releaseSyncs.countDown();
+        assertThat(writer.awaitSynced(3 * 4096, TIMEOUT)).isEqualTo(3 * 4096);
+        assertThat(writer.syncedLength()).isLessThanOrEqualTo(held.forced.get());
+        assertThat(writer.finish(TIMEOUT)).isEqualTo(3 * 4096);
       }
-    };
-    TokenGate tokens = new TokenGate(new CapabilityTokenVerifier(
-        TokenKeyFile.load(fixture.keyFile), Clock.systemUTC()),
-        new ChunkServerMetrics(new SimpleMeterRegistry()));
-    ExecutorService executor = Executors.newSingleThreadExecutor();
-    try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+      session.end();
+    }
+    // The requests that arrived during the held sync were served together by fewer syncs, the
+    // finish's included.
+    assertThat(held.syncs.get()).isBetween(2, 4);
+    assertThat(heldStore.replica(CHUNK).orElseThrow().syncedLength()).isEqualTo(3 * 4096);
+  }
+
+  /**
+   * Every ack names at most what a completed sync forced, read off the wire by hand while
+   * packets keep arriving during held syncs.
+   */
+  @Test
+  void everyAckNamesOnlyForcedBytes() throws Exception {
+    HeldSink held = new HeldSink(heldStore());
+    try (HeldSession session = new HeldSession(held);
+        RawWriter raw = new RawWriter(session.port())) {
+      raw.header(CHUNK, GENERATION, 0, true, fixture.write(CHUNK));
+      assertThat(raw.answer()).isEqualTo(Status.Code.OK.value());
+      raw.packet(0, content(SEED, 0, 5000), BulkWriteProtocol.PACKET_SYNC);
+      assertThat(held.syncEntered.await(30, TimeUnit.SECONDS)).isTrue();
+      raw.packet(5000, content(SEED, 5000, 7000), (byte) 0);
+      raw.packet(12_000, content(SEED, 12_000, 3000), BulkWriteProtocol.PACKET_SYNC);
+      await().atMost(TIMEOUT).until(() -> held.appends.get() == 3);
+      assertThat(held.forced.get()).isZero();
+      held.releaseSyncs.countDown();
+      long acked = 0;
+      while (acked < 15_000) {
+        long ack = raw.ack();
+        assertThat(ack).as("an ack names only forced bytes").isLessThanOrEqualTo(
+            held.forced.get()).isGreaterThan(acked);
+        acked = ack;
+      }
+      raw.packet(15_000, new byte[0], BulkWriteProtocol.PACKET_FINISH);
+      assertThat(raw.in.readByte()).isEqualTo(BulkWriteProtocol.MESSAGE_FINISHED);
+      assertThat(raw.in.readLong()).isEqualTo(15_000);
+      session.end();
+    }
+  }
+
+  /**
+   * A connection cut while a sync runs: the session ends only after that sync returned (no force
+   * outlives it), and what the replica holds as synced is exactly what the sync forced.
+   */
+  @Test
+  void aConnectionCutDuringASyncEndsTheSessionAfterIt() throws Exception {
+    HeldSink held = new HeldSink(heldStore());
+    try (HeldSession session = new HeldSession(held)) {
+      try (BulkReplicaWriter writer = session.writer()) {
+        writer.write(direct(content(SEED, 0, 4096)), true);
+        assertThat(held.syncEntered.await(30, TimeUnit.SECONDS)).isTrue();
+        writer.write(direct(content(SEED, 4096, 4096)), true);
+        await().atMost(TIMEOUT).until(() -> held.appends.get() == 2);
+      } // closed without finishing, the sync still held
+      await().during(Duration.ofMillis(200)).atMost(TIMEOUT)
+          .until(() -> !session.future.isDone());
+      held.releaseSyncs.countDown();
+      session.end();
+      assertThat(held.forced.get()).isEqualTo(2 * 4096);
+    }
+    assertThat(heldStore.replica(CHUNK).orElseThrow().syncedLength()).isEqualTo(2 * 4096);
+  }
+
+  /** A sync that fails is the write's error, sent by the sync task while packets still arrive. */
+  @Test
+  void aFailedSyncFailsTheWrite() throws Exception {
+    HeldSink held = new HeldSink(heldStore());
+    held.syncFailure = new IOException("the disk is gone");
+    held.releaseSyncs.countDown();
+    try (HeldSession session = new HeldSession(held);
+        BulkReplicaWriter writer = session.writer()) {
+      writer.write(direct(content(SEED, 0, 4096)), true);
+      assertThatThrownBy(() -> writer.awaitSynced(4096, TIMEOUT))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
+            assertThat(e.getStatus().getDescription()).contains("the disk is gone");
+          });
+      writer.close();
+      session.end();
+    }
+    assertThat(held.forced.get()).isZero();
+  }
+
+  private ChunkStore heldStore() throws Exception {
+    heldStore = ChunkStore.open(fixture.config("held").build().storeConfig(), report -> { });
+    return heldStore;
+  }
+
+  /** The store's sink, with syncs that wait for the test and a record of what they forced. */
+  private static final class HeldSink implements BulkWriteSession.ReplicaSink {
+    final BulkWriteSession.ReplicaSink real;
+    final CountDownLatch syncEntered = new CountDownLatch(1);
+    final CountDownLatch releaseSyncs = new CountDownLatch(1);
+    final AtomicInteger syncs = new AtomicInteger();
+    final AtomicInteger appends = new AtomicInteger();
+    /** The largest length a completed sync returned. */
+    final AtomicLong forced = new AtomicLong();
+    volatile IOException syncFailure;
+
+    HeldSink(ChunkStore store) {
+      this.real = BulkWriteSession.storeSink(store);
+    }
+
+    @Override
+    public void prepare(long chunkId, long generation, long startOffset, boolean create)
+        throws StatusException, IOException {
+      real.prepare(chunkId, generation, startOffset, create);
+    }
+
+    @Override
+    public void append(long chunkId, long generation, long offset, ByteBuffer data)
+        throws IOException {
+      real.append(chunkId, generation, offset, data);
+      appends.incrementAndGet();
+    }
+
+    @Override
+    public long sync(long chunkId, long generation) throws IOException {
+      syncs.incrementAndGet();
+      syncEntered.countDown();
+      try {
+        releaseSyncs.await();
+      } catch (InterruptedException e) {
+        throw new IOException(e);
+      }
+      if (syncFailure != null) {
+        throw syncFailure;
+      }
+      long synced = real.sync(chunkId, generation);
+      forced.accumulateAndGet(synced, Math::max);
+      return synced;
+    }
+  }
+
+  /** One session on a listener of the test's own, served by a {@link HeldSink}. */
+  private final class HeldSession implements AutoCloseable {
+    final ServerSocketChannel listener = ServerSocketChannel.open();
+    final ExecutorService executor = Executors.newCachedThreadPool();
+    final Future<?> future;
+
+    HeldSession(HeldSink sink) throws IOException {
       listener.bind(new InetSocketAddress("127.0.0.1", 0));
-      Future<?> session = executor.submit(() -> {
+      TokenGate tokens = new TokenGate(new CapabilityTokenVerifier(
+          TokenKeyFile.load(fixture.keyFile), Clock.systemUTC()),
+          new ChunkServerMetrics(new SimpleMeterRegistry()));
+      future = executor.submit(() -> {
         try (SocketChannel channel = listener.accept()) {
           ByteBuffer request = ByteBuffer.allocate(BulkReadProtocol.REQUEST_FIXED_BYTES
               + BulkReadProtocol.TOKEN_BYTES_MAX);
@@ -327,39 +459,33 @@ class BulkWriteTest {
               request.getLong(), request.getLong(), request.getLong(),
               new String(request.array(), BulkReadProtocol.REQUEST_FIXED_BYTES, tokenBytes,
                   java.nio.charset.StandardCharsets.UTF_8));
-          new BulkWriteSession(channel, "test", held, tokens,
+          new BulkWriteSession(channel, "test", sink, tokens,
               new ChunkServerMetrics(new SimpleMeterRegistry()), MonotonicClock.SYSTEM,
-              Duration.ofMinutes(1), Duration.ofMinutes(1), deadline -> { },
+              Duration.ofMinutes(1), Duration.ofMinutes(1), deadline -> { }, executor,
               ByteBuffer.allocateDirect(PACKET)).run(header);
         }
         return null;
       });
-      try (BulkReplicaWriter writer = BulkReplicaWriter.open(
-          HostPort.of("127.0.0.1", listener.socket().getLocalPort()), CHUNK, GENERATION,
-          fixture.write(CHUNK), true, 0, TIMEOUT)) {
-        // Three packets, each asking for a sync, sent while the first sync is held.
-        for (int i = 0; i < 3; i++) {
-          writer.write(direct(content(SEED, i * 4096L, 4096)), true);
-        }
-        assertThat(syncEntered.await(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(writer.offset()).isEqualTo(3 * 4096);
-        // The server is inside the first force: no ack may have been sent yet. (A server that
-        // acked before forcing would have written the ack before entering the sync, and on
-        // loopback it would be here already.)
-        assertThatThrownBy(() -> writer.awaitSynced(1, Duration.ofMillis(200)))
-            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
-                e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
-        assertThat(writer.syncedLength()).isZero();
-        releaseSyncs.countDown();
-        assertThat(writer.awaitSynced(3 * 4096, TIMEOUT)).isEqualTo(3 * 4096);
-        assertThat(writer.finish(TIMEOUT)).isEqualTo(3 * 4096);
-      }
-      session.get(30, TimeUnit.SECONDS);
-      assertThat(syncs.get()).isEqualTo(4); // three packets and the finish
-      assertThat(store.replica(CHUNK).orElseThrow().syncedLength()).isEqualTo(3 * 4096);
-    } finally {
-      releaseSyncs.countDown();
+    }
+
+    int port() {
+      return listener.socket().getLocalPort();
+    }
+
+    BulkReplicaWriter writer() {
+      return BulkReplicaWriter.open(HostPort.of("127.0.0.1", port()), CHUNK, GENERATION,
+          fixture.write(CHUNK), true, 0, TIMEOUT);
+    }
+
+    /** Waits for the session to end without an exception. */
+    void end() throws Exception {
+      future.get(30, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws IOException {
       executor.shutdownNow();
+      listener.close();
     }
   }
 

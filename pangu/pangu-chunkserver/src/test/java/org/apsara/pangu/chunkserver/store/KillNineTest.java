@@ -53,6 +53,31 @@ class KillNineTest {
     }
   }
 
+  /**
+   * The same with syncs on a thread of their own while appends go on (as a bulk write runs
+   * them): every length a sync returned must survive, whatever the appends made during its
+   * forces left on disk.
+   */
+  @Test
+  void everyAcknowledgedByteSurvivesSigkillWhileAppendsOverlapSyncs() throws Exception {
+    long seed = new Random().nextLong();
+    try (ChildProcess child = ChildProcess.builder(SyncingAppender.class)
+        .args(volume.toString(), Long.toString(CHUNK), Long.toString(seed),
+            Long.toString(ChunkStoreConfig.DEFAULT_CHUNK_SIZE_BYTES), SyncingAppender.PIPELINED)
+        .jvmArgs("-Xmx128m")
+        .logFile(logs.resolve("appender.log"))
+        .start()) {
+      awaitAcknowledged(child, KILL_AFTER_ACKED_BYTES);
+      assertThat(child.kill()).isEqualTo(ChildProcess.EXIT_CODE_SIGKILL);
+      long acknowledged = lastAcknowledged(child);
+      assertThat(acknowledged).as("seed %d", seed).isGreaterThanOrEqualTo(KILL_AFTER_ACKED_BYTES);
+
+      ReplicaInfo info = recoverAndCheck(seed);
+      assertThat(info.length()).as("seed %d: recovered length", seed)
+          .isGreaterThanOrEqualTo(acknowledged);
+    }
+  }
+
   /** The negative control: with sync() a no-op, the same check finds acknowledged bytes gone. */
   @Test
   void withoutSyncAcknowledgedBytesAreLost() throws Exception {
