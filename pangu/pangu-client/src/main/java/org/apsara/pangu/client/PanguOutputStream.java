@@ -46,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * beyond the committed length. To be able to, it keeps a copy of every byte sent but not yet
  * acknowledged by all replicas, at most {@value #UNACKED_BYTES_MAX} bytes, asking for a sync every
  * {@value #SYNC_INTERVAL_BYTES} bytes so that acknowledgements free the copies. The master brings
- * the short chunk back to full replication. The write fails only if no chunk can be placed (for
- * example fewer live chunkservers than the replication once the failed ones are excluded), if
+ * the short chunk back to full replication. The write fails only if no chunk can be placed (the
+ * master places one on fewer chunkservers than the replication, down to its {@code
+ * replication.min}, once the failed ones are excluded), if
  * {@value #RECOVERIES_WITHOUT_PROGRESS_MAX} recoveries in a row made no progress, or if the master
  * refuses (an expired lease); the exception is then thrown by this and every later call.
  *
