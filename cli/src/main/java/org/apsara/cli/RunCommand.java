@@ -103,9 +103,10 @@ final class RunCommand implements Runnable {
 
     @Option(names = "--append-batch-wait", defaultValue = "1ms", paramLabel = "DURATION",
         converter = DurationConverter.class,
-        description = "How long the leader lets new entries gather after it sent a follower "
-            + "something; shorter answers a lone writer sooner, longer saves CPU under many "
-            + "concurrent writers (0 to 100ms; default: ${DEFAULT-VALUE}).")
+        description = "How long the leader lets new entries gather while a message to a "
+            + "follower is unanswered; longer saves CPU under many concurrent writers (an entry "
+            + "that finds nothing outstanding leaves at once; 0 to 100ms; default: "
+            + "${DEFAULT-VALUE}).")
     Duration appendBatchWait;
 
     @Option(names = "--snapshot-every", defaultValue = "100000",

@@ -30,7 +30,7 @@ public final class RaftServerSettings {
    * @param electionTimeoutMin the shortest election timeout; the longest is twice that
    * @param readTimeout how long a linearizable read may wait for its read index
    * @param appendBatchWait how long a message to a follower waits, after the previous one to it,
-   *     for more entries to travel with
+   *     for more entries to travel with, while that previous one is unanswered
    */
   public static RaftProperties base(Path storageDir, String host, int port,
       Duration electionTimeoutMin, Duration readTimeout, Duration appendBatchWait) {
@@ -49,8 +49,8 @@ public final class RaftServerSettings {
     RaftServerConfigKeys.Read.setTimeout(properties,
         TimeDuration.valueOf(readTimeout.toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(properties, APPENDER_RETRY_POLICY);
-    // Counted from the last message to that follower: an entry on an idle group leaves at once,
-    // one right behind another message (the commit update of the entry before, say) waits.
+    // Counted from the last message to that follower, and only while a message to it is still
+    // unanswered (see RaftTransport): an entry that finds nothing outstanding leaves at once.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(properties,
         TimeDuration.valueOf(appendBatchWait.toNanos(), TimeUnit.NANOSECONDS));
     // An acknowledged entry is on disk: never report a log entry as flushed before its fsync.

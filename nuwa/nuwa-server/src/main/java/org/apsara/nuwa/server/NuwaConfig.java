@@ -44,9 +44,10 @@ import org.apsara.security.tls.TlsMaterial;
  *     {@code --peer-key-file}, {@code --peer-trusted-ca-file}), or {@code null} for plaintext;
  *     it needs all three files, and every member must use it or none
  * @param appendBatchWait how long the leader lets new entries gather after it sent a follower
- *     something, before it sends them (Ratis's {@code raft.server.log.appender.wait-time.min}):
- *     longer gathers more entries per message, which saves CPU under many concurrent writers;
- *     shorter answers a lone writer sooner
+ *     something that is still unanswered, before it sends them (Ratis's {@code
+ *     raft.server.log.appender.wait-time.min}, applied only while a message is outstanding):
+ *     longer gathers more entries per message, which saves CPU under many concurrent writers; an
+ *     entry that finds nothing outstanding, such as a lone writer's, leaves at once either way
  */
 public record NuwaConfig(
     String memberId,
