@@ -35,22 +35,7 @@ class KillNineTest {
 
   @Test
   void everyAcknowledgedByteSurvivesSigkillMidStream() throws Exception {
-    long seed = new Random().nextLong();
-    try (ChildProcess child = ChildProcess.builder(SyncingAppender.class)
-        .args(volume.toString(), Long.toString(CHUNK), Long.toString(seed),
-            Long.toString(ChunkStoreConfig.DEFAULT_CHUNK_SIZE_BYTES))
-        .jvmArgs("-Xmx128m")
-        .logFile(logs.resolve("appender.log"))
-        .start()) {
-      awaitAcknowledged(child, KILL_AFTER_ACKED_BYTES);
-      assertThat(child.kill()).isEqualTo(ChildProcess.EXIT_CODE_SIGKILL);
-      long acknowledged = lastAcknowledged(child);
-      assertThat(acknowledged).as("seed %d", seed).isGreaterThanOrEqualTo(KILL_AFTER_ACKED_BYTES);
-
-      ReplicaInfo info = recoverAndCheck(seed);
-      assertThat(info.length()).as("seed %d: recovered length", seed)
-          .isGreaterThanOrEqualTo(acknowledged);
-    }
+    killMidStreamAndCheckEveryAcknowledgedByte();
   }
 
   /**
@@ -60,10 +45,20 @@ class KillNineTest {
    */
   @Test
   void everyAcknowledgedByteSurvivesSigkillWhileAppendsOverlapSyncs() throws Exception {
+    killMidStreamAndCheckEveryAcknowledgedByte(SyncingAppender.PIPELINED);
+  }
+
+  /**
+   * Runs {@link SyncingAppender} (with {@code mode}, if any) with a random seed, kills it with
+   * SIGKILL once it acknowledged {@link #KILL_AFTER_ACKED_BYTES}, and checks that the recovered
+   * replica holds at least every acknowledged byte.
+   */
+  private void killMidStreamAndCheckEveryAcknowledgedByte(String... mode) throws Exception {
     long seed = new Random().nextLong();
     try (ChildProcess child = ChildProcess.builder(SyncingAppender.class)
         .args(volume.toString(), Long.toString(CHUNK), Long.toString(seed),
-            Long.toString(ChunkStoreConfig.DEFAULT_CHUNK_SIZE_BYTES), SyncingAppender.PIPELINED)
+            Long.toString(ChunkStoreConfig.DEFAULT_CHUNK_SIZE_BYTES))
+        .args(mode)
         .jvmArgs("-Xmx128m")
         .logFile(logs.resolve("appender.log"))
         .start()) {

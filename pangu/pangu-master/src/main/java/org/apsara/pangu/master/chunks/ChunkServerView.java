@@ -33,14 +33,6 @@ public record ChunkServerView(String id, HostPort address, String rack, boolean 
         full, replicas, 0, false);
   }
 
-  /** A chunkserver in service. */
-  public ChunkServerView(String id, HostPort address, String rack, boolean alive,
-      long lastHeartbeatMs, long capacityBytes, long usedBytes, long availableBytes, boolean full,
-      long replicas, long pendingBytes) {
-    this(id, address, rack, alive, lastHeartbeatMs, capacityBytes, usedBytes, availableBytes,
-        full, replicas, pendingBytes, false);
-  }
-
   public String host() {
     return address.host();
   }

@@ -321,6 +321,6 @@ class BalancePlannerTest {
   static ChunkServerView withPending(ChunkServerView s, long pendingBytes) {
     return new ChunkServerView(s.id(), s.address(), s.rack(), s.alive(), s.lastHeartbeatMs(),
         s.capacityBytes(), s.usedBytes(), s.availableBytes(), s.full(), s.replicas(),
-        pendingBytes);
+        pendingBytes, s.decommissioning());
   }
 }

@@ -184,7 +184,7 @@ class RepairPlannerTest {
         .containsExactly("b");
     // Bytes the master sent to a since its report make it the fuller one: 95%.
     ChunkServerView filling = new ChunkServerView("a", HostPort.of("ha", 7100), "", true, 0,
-        1000, 500, 500, false, 0, 450);
+        1000, 500, 500, false, 0, 450, false);
     assertThat(deleted(RepairPlanner.plan(committed(2), List.of(healthy(filling),
         healthy(large), healthy(empty)), 0), RepairAction.Reason.EXCESS)).containsExactly("a");
     // Two replicas on one host: one of those goes, though another chunkserver is fuller.
