@@ -67,7 +67,7 @@ public final class PanguBenchmark {
   /** Bytes each system writes and reads back, untimed, before it is measured (less if asked). */
   public static final long WARMUP_BYTES_MAX = 512L << 20;
   /** Small files each system creates, stats and deletes, untimed, before it is measured. */
-  public static final int WARMUP_SMALL_FILES = 2_000;
+  public static final int WARMUP_SMALL_FILES = 20_000;
 
   /**
    * What to run. Immutable, validated on construction.
