@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
@@ -286,13 +287,23 @@ public final class MasterNode implements AutoCloseable {
     return batcher.submit(command);
   }
 
-  /** Appends one entry through Ratis; the batcher's way into the log. */
+  /**
+   * Appends one entry through Ratis; the batcher's way into the log, on its proposer thread.
+   *
+   * <p>The entry goes to the group's division itself, not through {@link
+   * RaftServer#submitClientRequestAsync}: that hands every request to a Ratis client thread and
+   * waits for it, a thread wake-up and a sleep per entry for nothing, since the proposer is a
+   * thread of its own that may wait for Ratis's lock.
+   */
   private CompletableFuture<NamespaceReply> replicate(NamespaceRecord record) {
     CompletableFuture<RaftClientReply> sent;
     try {
-      sent = server.submitClientRequestAsync(request(
+      RaftClientRequest request = request(
           Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())),
-          RaftClientRequest.writeRequestType()));
+          RaftClientRequest.writeRequestType());
+      sent = server.getDivision(GROUP_ID) instanceof RaftClientAsynchronousProtocol division
+          ? division.submitClientRequestAsync(request)
+          : server.submitClientRequestAsync(request);
     } catch (IOException | RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
