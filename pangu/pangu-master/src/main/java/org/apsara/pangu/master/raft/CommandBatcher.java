@@ -17,14 +17,14 @@ import org.apsara.pangu.master.raft.MasterStateMachine.LeaderTerm;
  * Turns the leader's commands into log entries, several records to an entry when commands
  * arrive faster than entries commit.
  *
- * <p>Why: every Raft entry costs the leader a hand-off to Ratis's client thread under Ratis's
- * server lock, a log write, a reply and an apply; with many clients the request threads queued
- * on that lock and the master spent more time switching threads than working. Here request
- * threads only queue their command; one proposer thread builds the records (the proposer is
- * single-threaded anyway, and records must enter the log in the order they were stamped) and
- * hands them to Ratis. While {@link #ENTRIES_IN_FLIGHT_MAX} entries are being replicated,
- * whatever arrives waits and leaves as the next entry, a {@code RecordBatch}; a lone command on
- * an idle leader leaves at once as a plain record, so batching adds no latency to it.
+ * <p>Why: every Raft entry costs the leader Ratis's server lock, a log write, a reply and an
+ * apply; with many clients the request threads queued on that lock and the master spent more
+ * time switching threads than working. Here request threads only queue their command; one
+ * proposer thread builds the records (the proposer is single-threaded anyway, and records must
+ * enter the log in the order they were stamped) and hands them to Ratis. While {@link
+ * #ENTRIES_IN_FLIGHT_MAX} entries are being replicated, whatever arrives waits and leaves as the
+ * next entry, a {@code RecordBatch}; a lone command on an idle leader leaves at once as a plain
+ * record, so batching adds no latency to it.
  *
  * <p>A batch changes nothing about what each command means: the namespace applies its records
  * one after another, each judged on its own as if it had its own entry, and every command gets
