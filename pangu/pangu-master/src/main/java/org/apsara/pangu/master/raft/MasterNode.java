@@ -287,23 +287,13 @@ public final class MasterNode implements AutoCloseable {
     return batcher.submit(command);
   }
 
-  /**
-   * Appends one entry through Ratis; the batcher's way into the log, on its proposer thread.
-   *
-   * <p>The entry goes to the group's division itself, not through {@link
-   * RaftServer#submitClientRequestAsync}: that hands every request to a Ratis client thread and
-   * waits for it, a thread wake-up and a sleep per entry for nothing, since the proposer is a
-   * thread of its own that may wait for Ratis's lock.
-   */
+  /** Appends one entry through Ratis; the batcher's way into the log, on its proposer thread. */
   private CompletableFuture<NamespaceReply> replicate(NamespaceRecord record) {
     CompletableFuture<RaftClientReply> sent;
     try {
-      RaftClientRequest request = request(
+      sent = submitToRaft(request(
           Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())),
-          RaftClientRequest.writeRequestType());
-      sent = server.getDivision(GROUP_ID) instanceof RaftClientAsynchronousProtocol division
-          ? division.submitClientRequestAsync(request)
-          : server.submitClientRequestAsync(request);
+          RaftClientRequest.writeRequestType()));
     } catch (IOException | RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
@@ -315,6 +305,18 @@ public final class MasterNode implements AutoCloseable {
           throw new CompletionException(unavailable(
               failure != null ? unwrap(failure) : reply.getException(), true));
         });
+  }
+
+  /**
+   * Submits {@code request} to the group's division on the calling thread. {@link
+   * RaftServer#submitClientRequestAsync} would hand it to a Ratis client thread and wait for that
+   * thread: the same work under the same locks, plus a thread wake-up and a sleep per request.
+   */
+  private CompletableFuture<RaftClientReply> submitToRaft(RaftClientRequest request)
+      throws IOException {
+    return server.getDivision(GROUP_ID) instanceof RaftClientAsynchronousProtocol division
+        ? division.submitClientRequestAsync(request)
+        : server.submitClientRequestAsync(request);
   }
 
   private RaftClientRequest request(Message message, RaftClientRequest.Type type) {
@@ -422,8 +424,7 @@ public final class MasterNode implements AutoCloseable {
     }
     CompletableFuture<RaftClientReply> index;
     try {
-      index = server.submitClientRequestAsync(
-          request(Message.EMPTY, RaftClientRequest.readRequestType()));
+      index = submitToRaft(request(Message.EMPTY, RaftClientRequest.readRequestType()));
     } catch (IOException e) {
       index = CompletableFuture.failedFuture(e);
     }
