@@ -135,13 +135,16 @@ public final class MvccStore {
       if (revision > current) {
         throw NuwaErrors.FUTURE_REVISION.asRuntimeException();
       }
-      checkNotCompacted(revision);
-      RangeResponse response = RangeEvaluator.evaluate(index.at(revision), request, current);
       if (revision >= compactRevision) {
-        return response;
+        RangeResponse response = RangeEvaluator.evaluate(index.at(revision), request, current);
+        if (revision >= compactRevision) {
+          return response;
+        }
       }
-      // A compaction ran meanwhile and may have dropped versions this read used. A read of
-      // an explicit revision has lost it; a read of the current one tries a newer current one.
+      // A compaction ran before or during this read and may have dropped versions it needs. A
+      // read of an explicit revision has lost it; a read of the current one tries a newer
+      // current one (a reader stalled between taking the current revision and checking it can
+      // find that revision compacted meanwhile).
       if (request.getRevision() != 0 || attempt == MAX_CURRENT_READ_ATTEMPTS) {
         throw NuwaErrors.COMPACTED.asRuntimeException();
       }
