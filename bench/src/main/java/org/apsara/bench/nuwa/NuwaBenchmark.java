@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -91,8 +92,14 @@ public final class NuwaBenchmark {
   /** Most members per cluster. */
   public static final int MEMBERS_MAX = 7;
 
-  /** Load on each fresh cluster before its first step; see {@code warmUpCluster}. */
-  public static final Duration CLUSTER_WARMUP_DEFAULT = Duration.ofMinutes(2);
+  /**
+   * Longest load on each fresh cluster before its first step; it ends sooner once the throughput
+   * settles. See {@code warmUpCluster}.
+   */
+  public static final Duration CLUSTER_WARMUP_DEFAULT = Duration.ofMinutes(6);
+
+  /** Length of each operation's run in a warm-up window ({@link WarmupSettling}). */
+  static final Duration WARMUP_WINDOW = Duration.ofSeconds(5);
 
   /** Longest warm-up or measured window of one step. */
   public static final Duration STEP_DURATION_MAX = Duration.ofHours(1);
@@ -338,7 +345,7 @@ public final class NuwaBenchmark {
 
     /**
      * The settings from command-line options, starting from {@link #defaults()}: {@code
-     * --cluster-warmup 2m --warmup 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
+     * --cluster-warmup 6m --warmup 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
      * 256 --keys 1000 --members 3 --out FILE --work-dir DIR --etcd PATH --startup-timeout 60s
      * --op-timeout 10s --seed 1}, and optionally {@code --nuwa-append-batch-wait 250us}. Durations
      * are written {@code 250us}, {@code 500ms}, {@code 10s}, {@code 2m} or
@@ -498,7 +505,8 @@ public final class NuwaBenchmark {
     Files.createDirectories(settings.workDirectory());
     MachineInfo machine = MachineInfo.describe(settings.workDirectory());
     progress(out, "machine: " + machine.toMarkdown());
-    progress(out, "estimated time: about " + estimatedMinutes() + " min");
+    progress(out, "estimated time: at most about " + estimatedMinutes()
+        + " min (a warm-up ends as soon as the throughput settles)");
     List<DiskSyncProbe.Result> disk = new ArrayList<>();
 
     KeySpace keys = new KeySpace(settings.keyCount(), settings.valueSizeBytes(), settings.seed());
@@ -509,6 +517,7 @@ public final class NuwaBenchmark {
     Map<String, String> putDescriptions = new LinkedHashMap<>();
     Map<String, String> getDescriptions = new LinkedHashMap<>();
     List<String> leaders = new ArrayList<>();
+    List<String> warmups = new ArrayList<>();
     ClosedLoopWorkload workload = new ClosedLoopWorkload(clock, settings.operationTimeout());
 
     for (int round = 1; round <= settings.rounds(); round++) {
@@ -517,6 +526,7 @@ public final class NuwaBenchmark {
       progress(out, "round " + round + "/" + settings.rounds() + ": disk: "
           + disk.get(disk.size() - 1).toMarkdown());
       List<String> roundLeaders = new ArrayList<>();
+      List<String> roundWarmups = new ArrayList<>();
       for (SystemUnderTest system : settings.systems()) {
         progress(out, "round " + round + "/" + settings.rounds() + ": starting "
             + settings.members() + " " + system.displayName() + " members");
@@ -527,14 +537,16 @@ public final class NuwaBenchmark {
           Optional<Integer> leader = running.leaderIndex();
           roundLeaders.add(
               running.name() + " " + leader.map(i -> "member " + (i + 1)).orElse("unknown"));
-          measureSystem(out, round, running, leader.orElse(0), keys, workload, report);
+          roundWarmups.add(
+              measureSystem(out, round, running, leader.orElse(0), keys, workload, report));
         }
       }
       leaders.add("round " + round + ": " + String.join(", ", roundLeaders));
+      warmups.add("round " + round + ": " + String.join(", ", roundWarmups));
     }
 
     String markdown = render(machine, disk, versions, putDescriptions, getDescriptions, leaders,
-        report);
+        warmups, report);
     out.println();
     out.print(markdown);
     out.flush();
@@ -612,13 +624,16 @@ public final class NuwaBenchmark {
   }
 
   /**
-   * Loads a freshly started cluster with half puts, half gets at the largest client count before
-   * anything is measured. A JVM server compiles its hot paths for minutes under load when its
-   * compiler threads share two cores with the other members and the clients (measured here: Nuwa
-   * at 1,600 puts/s after 40 s, 4,200 after 150 s); without this, the steps would measure the
-   * JIT compiler, not the system. Every system gets the same load, compiled or not.
+   * Loads a freshly started cluster with puts and gets at the largest client count, unmeasured,
+   * until its throughput has settled ({@link WarmupSettling}) or {@link Settings#clusterWarmup()}
+   * has passed. A JVM server compiles its hot paths for minutes under load when its compiler
+   * threads share two cores with the other members and the clients; without this, the steps
+   * would measure the JIT compiler, not the system. Every system gets the same load, compiled
+   * or not.
+   *
+   * @return how long the warm-up ran, and whether it ended because the throughput settled
    */
-  private void warmUpCluster(
+  private String warmUpCluster(
       PrintStream out,
       int round,
       KvSystem system,
@@ -626,22 +641,50 @@ public final class NuwaBenchmark {
       KeySpace keys,
       ClosedLoopWorkload workload)
       throws InterruptedException {
-    Duration half = settings.clusterWarmup().dividedBy(2);
-    if (half.isZero()) {
-      return;
+    Duration limit = settings.clusterWarmup();
+    if (limit.isZero()) {
+      return system.name() + " none";
     }
     progress(out, "round " + round + "/" + settings.rounds() + ": " + system.name()
-        + ": warming up for " + formatDuration(settings.clusterWarmup()));
+        + ": warming up until its throughput settles, at most " + formatDuration(limit));
     int clients = connections.size() * ClosedLoopWorkload.CLIENTS_PER_CONNECTION;
-    for (Operation operation : OPERATIONS) {
-      // The result is dropped; a broken system shows its errors in the measured steps.
-      workload.run(operation, clients, connections, keys.count(), half, Duration.ofSeconds(1),
-          settings.seed());
+    WarmupSettling settling = new WarmupSettling(OPERATIONS.size());
+    long start = clock.nanos();
+    Duration left = limit;
+    // A window shrinks to fit what is left of the limit, but never below a millisecond.
+    while (left.toMillis() >= OPERATIONS.size() && !settling.settled()) {
+      Duration window = left.dividedBy(OPERATIONS.size());
+      if (window.compareTo(WARMUP_WINDOW) > 0) {
+        window = WARMUP_WINDOW;
+      }
+      double[] rates = new double[OPERATIONS.size()];
+      for (int i = 0; i < rates.length; i++) {
+        // Errors are not checked here; a broken system shows them in the measured steps.
+        rates[i] = workload.run(OPERATIONS.get(i), clients, connections, keys.count(),
+            Duration.ZERO, window, settings.seed()).operationsPerSecond();
+      }
+      settling.record(rates);
+      StringJoiner line = new StringJoiner(", ");
+      for (int i = 0; i < rates.length; i++) {
+        line.add(String.format(Locale.ROOT, "%s %.0f/s", OPERATIONS.get(i).label(), rates[i]));
+      }
+      progress(out, "round " + round + "/" + settings.rounds() + ": " + system.name()
+          + ": warm-up window " + settling.windows() + ": " + line);
+      left = limit.minusNanos(clock.nanos() - start);
     }
+    Duration took = Duration.ofNanos(clock.nanos() - start);
+    String outcome = system.name() + " " + took.toSeconds() + " s"
+        + (settling.settled() ? "" : " (not settled by the limit)");
+    progress(out, "round " + round + "/" + settings.rounds() + ": warmed up: " + outcome);
+    return outcome;
   }
 
-  /** Opens the connections, writes the keys, and runs every step against one running system. */
-  private void measureSystem(
+  /**
+   * Opens the connections, writes the keys, warms the system up and runs every step against it.
+   *
+   * @return how the warm-up went, as {@link #warmUpCluster} describes it
+   */
+  private String measureSystem(
       PrintStream out,
       int round,
       KvSystem system,
@@ -671,7 +714,7 @@ public final class NuwaBenchmark {
         }
       }
       ClosedLoopWorkload.prepare(connections, keys, PREPARE_TIMEOUT);
-      warmUpCluster(out, round, system, connections, keys, workload);
+      String warmup = warmUpCluster(out, round, system, connections, keys, workload);
       for (Operation operation : OPERATIONS) {
         for (int clients : settings.clientCounts()) {
           // The same seed for the same step of every system and round: the same key sequences.
@@ -706,6 +749,7 @@ public final class NuwaBenchmark {
                           + result.firstError().orElse("none") + ")"));
         }
       }
+      return warmup;
     } finally {
       connections.forEach(KvConnection::close);
     }
@@ -729,6 +773,7 @@ public final class NuwaBenchmark {
       Map<String, String> putDescriptions,
       Map<String, String> getDescriptions,
       List<String> leaders,
+      List<String> warmups,
       BenchmarkReport report) {
     List<String> names = settings.systems().stream().map(SystemUnderTest::displayName).toList();
     StringBuilder md = new StringBuilder();
@@ -756,9 +801,14 @@ public final class NuwaBenchmark {
         .append(" benchmark's JVM on the same cores.\n");
     md.append("- Rounds alternate the systems: each of the ").append(settings.rounds())
         .append(" rounds runs ").append(String.join(", ", names)).append(" in this order.\n");
-    md.append("- Every fresh cluster: ").append(formatDuration(settings.clusterWarmup()))
-        .append(" of unmeasured load (half puts, half gets, at the largest client count) so that")
-        .append(" JIT compilers reach their steady state.\n");
+    md.append("- Every fresh cluster: unmeasured load (puts and gets in turn, ")
+        .append(formatDuration(WARMUP_WINDOW)).append(" each, at the largest client count) until")
+        .append(" ").append(WarmupSettling.FLAT_WINDOWS).append(" such windows in a row raised")
+        .append(" neither rate by more than ")
+        .append(Math.round((WarmupSettling.GAIN - 1) * 100)).append("% over its best so far,")
+        .append(" so that JIT compilers reach their steady state; at most ")
+        .append(formatDuration(settings.clusterWarmup())).append(". It took: ")
+        .append(String.join("; ", warmups)).append(".\n");
     md.append("- Every step: ").append(formatDuration(settings.warmup()))
         .append(" warm-up (not measured), then ").append(formatDuration(settings.duration()))
         .append(" measured. ops/s counts the operations that started and completed in the")
