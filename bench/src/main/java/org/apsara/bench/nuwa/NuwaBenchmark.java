@@ -20,6 +20,7 @@ import org.apsara.bench.cluster.EtcdCluster;
 import org.apsara.bench.cluster.NuwaProcessCluster;
 import org.apsara.bench.cluster.ZooKeeperEnsemble;
 import org.apsara.bench.report.MachineInfo;
+import org.apsara.bench.report.WarmupSettling;
 import org.apsara.common.time.MonotonicClock;
 
 /**

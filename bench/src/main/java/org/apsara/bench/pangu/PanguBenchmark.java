@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apsara.bench.report.MachineInfo;
+import org.apsara.bench.report.WarmupSettling;
 
 /**
  * {@code apsara bench pangu}: Pangu side by side with HDFS on this machine, and both against the
@@ -20,9 +22,9 @@ import org.apsara.bench.report.MachineInfo;
  *
  * <p>For each round, each system in turn is started fresh (Pangu: one master and three
  * chunkservers as OS processes; HDFS: a MiniDFSCluster with one NameNode and three DataNodes),
- * warmed up untimed (the same steps on {@link #WARMUP_BYTES_MAX} bytes and {@link
- * #WARMUP_SMALL_FILES} small files, so that neither is measured while its JIT compilers are at
- * work), then: for each writer count, {@link Settings#bytes()} bytes are written as one file per writer
+ * warmed up untimed (the same steps on {@link #WARMUP_BYTES_MAX} bytes, then windows of {@link
+ * #WARMUP_WINDOW_FILES} small files until their rates settle, so that neither is measured while
+ * its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes are written as one file per writer
  * (the bytes split evenly), read back by as many readers, and deleted; then {@link
  * Settings#smallFiles()} empty files are created, stat'ed and deleted by {@link
  * Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
@@ -66,8 +68,15 @@ public final class PanguBenchmark {
   public static final int ROUNDS_MAX = 20;
   /** Bytes each system writes and reads back, untimed, before it is measured (less if asked). */
   public static final long WARMUP_BYTES_MAX = 512L << 20;
-  /** Small files each system creates, stats and deletes, untimed, before it is measured. */
-  public static final int WARMUP_SMALL_FILES = 20_000;
+  /**
+   * Small files each window of the warm-up creates, stats and deletes, untimed. Windows repeat
+   * until no rate rises any more ({@link WarmupSettling}) or {@link #WARMUP_SMALL_FILES_LIMIT}
+   * has passed: a fixed count left the master compiling during the measured creates on a slow
+   * machine.
+   */
+  public static final int WARMUP_WINDOW_FILES = 5_000;
+  /** Longest small-file warm-up of one system. */
+  public static final Duration WARMUP_SMALL_FILES_LIMIT = Duration.ofMinutes(5);
 
   /**
    * What to run. Immutable, validated on construction.
@@ -137,6 +146,7 @@ public final class PanguBenchmark {
   private final Settings settings;
   private final List<RoundResult> results = new ArrayList<>();
   private final List<String> descriptions = new ArrayList<>();
+  private final List<String> warmups = new ArrayList<>();
 
   public PanguBenchmark(Settings settings) {
     this.settings = settings;
@@ -186,7 +196,7 @@ public final class PanguBenchmark {
   private RoundResult measure(FileSystemUnderTest fs, PrintStream out) throws IOException {
     Map<String, Double> values = new LinkedHashMap<>();
     fs.mkdirs("/bench");
-    warmUp(fs);
+    warmUp(fs, out);
     for (int writers : settings.writerCounts()) {
       BlockPattern data = BlockPattern.of(settings.bytes() / writers, writers);
       String dir = "/bench/w" + writers;
@@ -219,7 +229,7 @@ public final class PanguBenchmark {
   }
 
   /** The measured steps, smaller and untimed: what a long-running system has done before. */
-  private void warmUp(FileSystemUnderTest fs) throws IOException {
+  private void warmUp(FileSystemUnderTest fs, PrintStream out) throws IOException {
     long bytes = Math.min(settings.bytes(), WARMUP_BYTES_MAX);
     for (int writers : settings.writerCounts()) {
       BlockPattern data = BlockPattern.of(Math.max(BYTES_MIN, bytes / writers), writers);
@@ -234,10 +244,25 @@ public final class PanguBenchmark {
     if (settings.smallFiles() > 0) {
       fs.mkdirs("/warmup/small");
       int threads = settings.smallFileThreads();
-      int files = Math.min(settings.smallFiles(), WARMUP_SMALL_FILES);
-      forEachFile(threads, files, i -> fs.createEmpty("/warmup/small/f" + i));
-      forEachFile(threads, files, i -> fs.stat("/warmup/small/f" + i));
-      forEachFile(threads, files, i -> fs.delete("/warmup/small/f" + i));
+      int files = Math.min(settings.smallFiles(), WARMUP_WINDOW_FILES);
+      WarmupSettling settling = new WarmupSettling(3);
+      long start = System.nanoTime();
+      while (!settling.settled()
+          && System.nanoTime() - start < WARMUP_SMALL_FILES_LIMIT.toNanos()) {
+        double create = opsPerSecond(files,
+            forEachFile(threads, files, i -> fs.createEmpty("/warmup/small/f" + i)));
+        double stat = opsPerSecond(files,
+            forEachFile(threads, files, i -> fs.stat("/warmup/small/f" + i)));
+        double delete = opsPerSecond(files,
+            forEachFile(threads, files, i -> fs.delete("/warmup/small/f" + i)));
+        settling.record(create, stat, delete);
+        out.printf(Locale.ROOT,
+            "  %s warm-up window %d: create %.0f/s, stat %.0f/s, delete %.0f/s%n",
+            fs.name(), settling.windows(), create, stat, delete);
+      }
+      warmups.add(String.format(Locale.ROOT, "%s %d windows in %d s%s", fs.name(),
+          settling.windows(), Duration.ofNanos(System.nanoTime() - start).toSeconds(),
+          settling.settled() ? "" : " (not settled by the limit)"));
     }
   }
 
@@ -376,9 +401,15 @@ public final class PanguBenchmark {
         .append(String.format(Locale.ROOT, "%,d", settings.smallFiles()))
         .append(" empty files created, stat'ed and deleted by ")
         .append(settings.smallFileThreads()).append(" threads; each system first runs the same"
-            + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB and ")
-        .append(String.format(Locale.ROOT, "%,d", WARMUP_SMALL_FILES)).append(" files. MB/s"
-            + " count the file's bytes once; each system stores three replicas.\n\n");
+            + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB, and on ")
+        .append(String.format(Locale.ROOT, "%,d", WARMUP_WINDOW_FILES))
+        .append(" files at a time until ").append(WarmupSettling.FLAT_WINDOWS)
+        .append(" such windows in a row raised no small-file rate by more than ")
+        .append(Math.round((WarmupSettling.GAIN - 1) * 100)).append("% over its best");
+    if (!warmups.isEmpty()) {
+      report.append(" (").append(String.join("; ", warmups)).append(')');
+    }
+    report.append(". MB/s count the file's bytes once; each system stores three replicas.\n\n");
     for (String description : descriptions) {
       report.append("- ").append(description).append('\n');
     }

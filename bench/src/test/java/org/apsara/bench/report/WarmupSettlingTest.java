@@ -1,4 +1,4 @@
-package org.apsara.bench.nuwa;
+package org.apsara.bench.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,9 +1,9 @@
-package org.apsara.bench.nuwa;
+package org.apsara.bench.report;
 
 import java.util.Arrays;
 
 /**
- * Decides when a cluster's warm-up load may stop: once its throughput has stopped rising. The
+ * Decides when a system's warm-up load may stop: once its throughput has stopped rising. The
  * warm-up runs in windows, each measuring every operation once; a window <em>improves</em> if any
  * operation beats its best rate so far by more than {@link #GAIN}. The cluster has settled after
  * {@link #FLAT_WINDOWS} windows in a row without an improvement.
@@ -15,18 +15,18 @@ import java.util.Arrays;
  * every other system and machine. Several flat windows, rather than one, keep a single noisy dip
  * from ending the warm-up while the rate still climbs. Not thread-safe.
  */
-final class WarmupSettling {
+public final class WarmupSettling {
   /** How much a window must beat the best rate so far by to count as still rising. */
-  static final double GAIN = 1.05;
+  public static final double GAIN = 1.05;
   /** Windows in a row without a gain after which the cluster counts as settled. */
-  static final int FLAT_WINDOWS = 3;
+  public static final int FLAT_WINDOWS = 3;
 
   private final double[] best;
   private int flatWindows;
   private int windows;
 
   /** A tracker for windows of {@code operations} rates each. */
-  WarmupSettling(int operations) {
+  public WarmupSettling(int operations) {
     if (operations < 1) {
       throw new IllegalArgumentException("operations " + operations + " < 1");
     }
@@ -38,7 +38,7 @@ final class WarmupSettling {
    *
    * @return whether the cluster has now settled
    */
-  boolean record(double... rates) {
+  public boolean record(double... rates) {
     if (rates.length != best.length) {
       throw new IllegalArgumentException(
           "expected " + best.length + " rates, got " + Arrays.toString(rates));
@@ -55,12 +55,12 @@ final class WarmupSettling {
     return settled();
   }
 
-  boolean settled() {
+  public boolean settled() {
     return flatWindows >= FLAT_WINDOWS;
   }
 
   /** Windows recorded so far. */
-  int windows() {
+  public int windows() {
     return windows;
   }
 }
