@@ -45,7 +45,26 @@ public final class Apsara implements Runnable {
   }
 
   public static void main(String[] args) {
+    giveAsyncTasksAPool();
     System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * On a machine with two processors or fewer, the JDK runs every {@code CompletableFuture}
+   * async task that names no executor on a new thread of its own: the common pool's parallelism
+   * is the processors minus one, and {@code CompletableFuture} uses the pool only above 1.
+   * Ratis's followers append every entry batch through such a task ({@code thenComposeAsync}),
+   * so each follower started a thread for every message from the leader (5% of a follower's CPU
+   * in thread starts alone, measured on two cores). Raising the parallelism to 2 makes those
+   * tasks share the common pool. Must run before anything uses {@code ForkJoinPool}; a value
+   * given on the command line wins.
+   */
+  static void giveAsyncTasksAPool() {
+    String property = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(property) == null
+        && Runtime.getRuntime().availableProcessors() <= 2) {
+      System.setProperty(property, "2");
+    }
   }
 
   /** The command tree, also used by tests to run commands in-process. */
