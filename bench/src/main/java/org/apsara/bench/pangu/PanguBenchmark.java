@@ -402,7 +402,8 @@ public final class PanguBenchmark {
         .append(" empty files created, stat'ed and deleted by ")
         .append(settings.smallFileThreads()).append(" threads; each system first runs the same"
             + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB, and on ")
-        .append(String.format(Locale.ROOT, "%,d", WARMUP_WINDOW_FILES))
+        .append(String.format(Locale.ROOT, "%,d",
+            Math.min(settings.smallFiles(), WARMUP_WINDOW_FILES)))
         .append(" files at a time until ").append(WarmupSettling.FLAT_WINDOWS)
         .append(" such windows in a row raised no small-file rate by more than ")
         .append(Math.round((WarmupSettling.GAIN - 1) * 100)).append("% over its best");
