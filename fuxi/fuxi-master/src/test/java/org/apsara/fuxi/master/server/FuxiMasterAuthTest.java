@@ -9,7 +9,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -42,6 +41,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A FuxiMaster with authentication, against a real identity service on the shared Nuwa: who may
@@ -53,7 +53,8 @@ class FuxiMasterAuthTest extends MasterTestBase {
   private static final String FUXI_EVERYTHING_IN = "{\"Version\": \"1\", \"Statement\": [{"
       + "\"Effect\": \"Allow\", \"Action\": \"fuxi:*\", \"Resource\": \"acs:fuxi:*:%s:*\"}]}";
 
-  private static Path identityDir;
+  /** Where the identity service keeps its master key; JUnit deletes it after the class. */
+  @TempDir static Path identityDir;
   private static TenantServer identityServer;
   private static AccessKeyCredentials systemRootKey;
   private static IdentityClient systemRoot;
@@ -65,7 +66,6 @@ class FuxiMasterAuthTest extends MasterTestBase {
 
   @BeforeAll
   static void startIdentityService() throws IOException {
-    identityDir = Files.createTempDirectory("fuxi-auth-identity");
     identityServer = TenantServer.start(TenantConfig.builder()
         .nuwaEndpoints(List.of(NuwaFixture.shared().endpoint()))
         .port(Ports.freePort())
