@@ -118,6 +118,19 @@ class FuxiProcessTest {
         }
       }
     }
+    // A Tubo stopped while it was killing a worker group leaves the group frozen (it thaws it
+    // once the kill is sent), and a frozen process never exits: thaw every group, then kill
+    // what is left in them, so that the groups empty.
+    for (Path group : groups) {
+      writeIfPresent(group.resolve("freezer.state"), "THAWED");
+    }
+    for (Path group : groups) {
+      for (String pid : readIfPresent(group.resolve("cgroup.procs")).split("\\s+")) {
+        if (!pid.isEmpty()) {
+          ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+        }
+      }
+    }
     await().atMost(START_TIMEOUT).until(() -> {
       boolean all = true;
       for (int i = groups.size() - 1; i >= 0; i--) {
@@ -129,6 +142,24 @@ class FuxiProcessTest {
       }
       return all;
     });
+  }
+
+  private static void writeIfPresent(Path file, String value) {
+    try {
+      if (Files.exists(file)) {
+        Files.writeString(file, value);
+      }
+    } catch (IOException gone) {
+      // the group went away meanwhile
+    }
+  }
+
+  private static String readIfPresent(Path file) {
+    try {
+      return Files.exists(file) ? Files.readString(file).trim() : "";
+    } catch (IOException gone) {
+      return "";
+    }
   }
 
   @Test
