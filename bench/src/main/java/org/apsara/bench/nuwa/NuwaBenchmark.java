@@ -673,9 +673,8 @@ public final class NuwaBenchmark {
           + ": warm-up window " + settling.windows() + ": " + line);
       left = limit.minusNanos(clock.nanos() - start);
     }
-    Duration took = Duration.ofNanos(clock.nanos() - start);
-    String outcome = system.name() + " " + took.toSeconds() + " s"
-        + (settling.settled() ? "" : " (not settled by the limit)");
+    String outcome =
+        system.name() + " " + settling.outcome(Duration.ofNanos(clock.nanos() - start));
     progress(out, "round " + round + "/" + settings.rounds() + ": warmed up: " + outcome);
     return outcome;
   }
@@ -803,11 +802,9 @@ public final class NuwaBenchmark {
     md.append("- Rounds alternate the systems: each of the ").append(settings.rounds())
         .append(" rounds runs ").append(String.join(", ", names)).append(" in this order.\n");
     md.append("- Every fresh cluster: unmeasured load (puts and gets in turn, ")
-        .append(formatDuration(WARMUP_WINDOW)).append(" each, at the largest client count) until")
-        .append(" ").append(WarmupSettling.FLAT_WINDOWS).append(" such windows in a row raised")
-        .append(" neither rate by more than ")
-        .append(Math.round((WarmupSettling.GAIN - 1) * 100)).append("% over its best so far,")
-        .append(" so that JIT compilers reach their steady state; at most ")
+        .append(formatDuration(WARMUP_WINDOW)).append(" each, at the largest client count) ")
+        .append(WarmupSettling.rule())
+        .append(", so that JIT compilers reach their steady state; at most ")
         .append(formatDuration(settings.clusterWarmup())).append(". It took: ")
         .append(String.join("; ", warmups)).append(".\n");
     md.append("- Every step: ").append(formatDuration(settings.warmup()))

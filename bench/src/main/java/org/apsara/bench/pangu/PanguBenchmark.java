@@ -24,8 +24,9 @@ import org.apsara.bench.report.WarmupSettling;
  * chunkservers as OS processes; HDFS: a MiniDFSCluster with one NameNode and three DataNodes),
  * warmed up untimed (the same steps on {@link #WARMUP_BYTES_MAX} bytes, then windows of {@link
  * #WARMUP_WINDOW_FILES} small files until their rates settle, so that neither is measured while
- * its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes are written as one file per writer
- * (the bytes split evenly), read back by as many readers, and deleted; then {@link
+ * its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes
+ * are written as one file per writer (the bytes split evenly), read back by as many readers, and
+ * deleted; then {@link
  * Settings#smallFiles()} empty files are created, stat'ed and deleted by {@link
  * Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
  * write and read steps with plain files. The report gives the median of the rounds, MB/s and
@@ -260,9 +261,7 @@ public final class PanguBenchmark {
             "  %s warm-up window %d: create %.0f/s, stat %.0f/s, delete %.0f/s%n",
             fs.name(), settling.windows(), create, stat, delete);
       }
-      warmups.add(String.format(Locale.ROOT, "%s %d windows in %d s%s", fs.name(),
-          settling.windows(), Duration.ofNanos(System.nanoTime() - start).toSeconds(),
-          settling.settled() ? "" : " (not settled by the limit)"));
+      warmups.add(fs.name() + " " + settling.outcome(Duration.ofNanos(System.nanoTime() - start)));
     }
   }
 
@@ -404,9 +403,7 @@ public final class PanguBenchmark {
             + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB, and on ")
         .append(String.format(Locale.ROOT, "%,d",
             Math.min(settings.smallFiles(), WARMUP_WINDOW_FILES)))
-        .append(" files at a time until ").append(WarmupSettling.FLAT_WINDOWS)
-        .append(" such windows in a row raised no small-file rate by more than ")
-        .append(Math.round((WarmupSettling.GAIN - 1) * 100)).append("% over its best");
+        .append(" files at a time ").append(WarmupSettling.rule());
     if (!warmups.isEmpty()) {
       report.append(" (").append(String.join("; ", warmups)).append(')');
     }

@@ -1,5 +1,6 @@
 package org.apsara.bench.report;
 
+import java.time.Duration;
 import java.util.Arrays;
 
 /**
@@ -57,6 +58,18 @@ public final class WarmupSettling {
 
   public boolean settled() {
     return flatWindows >= FLAT_WINDOWS;
+  }
+
+  /** The rule in words, for a report: when a warm-up of windows counts as settled. */
+  public static String rule() {
+    return "until " + FLAT_WINDOWS + " windows in a row raised no rate by more than "
+        + Math.round((GAIN - 1) * 100) + "% over its best so far";
+  }
+
+  /** How the warm-up went, for a report: its windows and time, and whether it settled. */
+  public String outcome(Duration took) {
+    return windows + " windows in " + took.toSeconds() + " s"
+        + (settled() ? "" : " (not settled by the limit)");
   }
 
   /** Windows recorded so far. */
