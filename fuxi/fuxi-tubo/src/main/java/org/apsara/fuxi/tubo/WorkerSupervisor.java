@@ -125,6 +125,9 @@ public final class WorkerSupervisor implements AutoCloseable {
    * this machine left:
    *
    * <ul>
+   *   <li>a worker cgroup left frozen (a Tubo that died while it killed the worker) is thawed
+   *       first, so that a SIGKILL sent before the freeze ended lands, and a worker it never
+   *       reached runs on;
    *   <li>a sandbox whose record says the worker was running, and whose main process is still
    *       alive (same pid, same start time, and inside the worker's cgroup when enforced), is
    *       adopted: it is supervised again and counts against the machine's resources;
@@ -412,7 +415,9 @@ public final class WorkerSupervisor implements AutoCloseable {
 
   /**
    * Stops supervising: no more launches, exits are no longer handled or reported. Running workers
-   * keep running, for the next Tubo to adopt; call {@link #killAll} first to end them.
+   * keep running, for the next Tubo to adopt; call {@link #killAll} first to end them. Returns
+   * once no kill under way holds a worker's cgroup frozen (a few seconds at most), so that the
+   * process may end right after; kills still running then go on without freezing.
    */
   @Override
   public void close() {
@@ -423,6 +428,10 @@ public final class WorkerSupervisor implements AutoCloseable {
       closed = true;
     }
     supervision.shutdownNow();
+    if (!driver.stopFreezing()) {
+      log.error("a worker cgroup is still frozen by a kill after {}; if this process ends now,"
+          + " the next Tubo thaws it", CgroupDrivers.STOP_FREEZING_WAIT);
+    }
     notifier.shutdown();
     try {
       notifier.awaitTermination(5, TimeUnit.SECONDS);
@@ -613,6 +622,12 @@ public final class WorkerSupervisor implements AutoCloseable {
   // Recovery after a Tubo restart.
 
   private void recover() throws IOException {
+    // Before the workers are looked at: a frozen process looks alive and would be adopted, and
+    // would hang on, holding its memory, while Tubo thinks it runs.
+    for (String workerId : driver.thawLeftFrozen()) {
+      log.warn("thawed the cgroup of worker {}, left frozen by a Tubo stopped while killing it",
+          workerId);
+    }
     List<Worker> endedUnseen = new ArrayList<>();
     try (DirectoryStream<Path> dirs = Files.newDirectoryStream(config.sandboxRoot())) {
       for (Path dir : dirs) {

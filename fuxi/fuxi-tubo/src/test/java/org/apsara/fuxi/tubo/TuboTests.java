@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.apsara.fuxi.tubo.cgroup.CgroupMode;
 import org.apsara.fuxi.tubo.cgroup.CgroupMounts;
@@ -51,6 +52,23 @@ final class TuboTests {
         "needs writable cgroup v1 cpu, cpuacct and memory hierarchies; this machine has none");
   }
 
+  /**
+   * The cgroup v1 freezer hierarchy; skips the calling test unless it is mounted and writable
+   * (call {@link #assumeWritableCgroupV1} first).
+   */
+  static Path assumeWritableFreezer() {
+    Optional<Path> freezer;
+    try {
+      freezer = CgroupMounts.read(HostPaths.SYSTEM.mountinfo()).v1("freezer")
+          .map(CgroupMounts.Mount::mountPoint).filter(Files::isWritable);
+    } catch (IOException e) {
+      freezer = Optional.empty();
+    }
+    Assumptions.assumeTrue(freezer.isPresent(),
+        "needs a writable cgroup v1 freezer hierarchy; this machine has none");
+    return freezer.get();
+  }
+
   /** Kills what a test left, waits for the reports, and removes the test's cgroups. */
   static void tearDown(WorkerSupervisor supervisor, Exits exits) throws IOException {
     if (supervisor == null) {
@@ -72,6 +90,18 @@ final class TuboTests {
     } catch (IOException e) {
       return true;
     }
+  }
+
+  /** Whether a SIGKILL waits to be taken by the process (as by a frozen one). */
+  static boolean killPending(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+      // The process-wide (ShdPnd) and the thread's (SigPnd) pending signals, bit n-1 for n.
+      if ((line.startsWith("ShdPnd:") || line.startsWith("SigPnd:"))
+          && (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 8)) != 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static String read(Path file) throws IOException {

@@ -9,7 +9,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apsara.fuxi.tubo.WorkerClass;
 
-/** What both cgroup versions share: the layout, reading pids, killing by signal, removing. */
+/**
+ * What both cgroup versions share: the layout, reading pids, killing by signal, freezing for a
+ * kill and thawing, removing.
+ */
 abstract class AbstractCgroupDriver implements CgroupDriver {
   /** How often a kill looks again at the group it empties. */
   static final long KILL_POLL_MILLIS = 5;
@@ -17,12 +20,49 @@ abstract class AbstractCgroupDriver implements CgroupDriver {
   /** How often removing a group retries while the kernel still releases its last processes. */
   static final int REMOVE_ATTEMPTS_MAX = 100;
 
+  /**
+   * How a cgroup version freezes a worker's group: the file in the group (in {@code hierarchy})
+   * and the values that freeze and thaw it.
+   */
+  record Freezer(Path hierarchy, String fileName, String frozen, String thawed) {}
+
+  /** What a kill does while its group is frozen; gets the group's freeze file. */
+  @FunctionalInterface
+  interface FrozenStep {
+    void run(Path freezeFile) throws IOException;
+  }
+
   final CgroupFiles files;
   final String parentName;
+  /** How this driver freezes a group, or null if it cannot. */
+  private final Freezer freezer;
 
-  AbstractCgroupDriver(CgroupFiles files, String parentName) {
+  /*
+   * A group frozen by a kill is thawed by that kill, in a finally block, and a JVM that ends in
+   * between (Tubo stopping on SIGTERM while it kills) never runs it: the group stays frozen, its
+   * processes hang with their SIGKILL pending and keep their memory. So a stopping Tubo calls
+   * stopFreezing, which waits for the kills in their frozen step and lets no kill freeze after
+   * it. Only the frozen step is waited for: it lasts a second at most, whereas a whole kill may
+   * signal for KILL_TIMEOUT and many may be queued; a kill cut short after its thaw leaves
+   * running processes, which the next Tubo adopts or kills. Thawing from a shutdown hook instead
+   * would thaw under a kill that has not signalled yet, letting its processes fork past it. A
+   * Tubo that is killed outright runs none of this: the next one thaws what it left
+   * (thawLeftFrozen).
+   */
+  private final Object freezeLock = new Object();
+  // Guarded by freezeLock: the kills between freezing their group and thawing it, and whether
+  // kills may still freeze.
+  private int killsFrozen;
+  private boolean freezingStopped;
+
+  /**
+   * @param freezer how this version freezes a group, or {@code null} if it cannot; kills then
+   *     only signal
+   */
+  AbstractCgroupDriver(CgroupFiles files, String parentName, Freezer freezer) {
     this.files = files;
     this.parentName = CgroupDrivers.requireParentName(parentName);
+    this.freezer = freezer;
   }
 
   /** The hierarchy roots this driver makes its groups in (one for v2, one per mount for v1). */
@@ -75,16 +115,10 @@ abstract class AbstractCgroupDriver implements CgroupDriver {
    */
   final void signalUntilEmpty(WorkerClass workerClass, String workerId) throws IOException {
     long deadline = System.nanoTime() + CgroupDrivers.KILL_TIMEOUT.toNanos();
-    long self = ProcessHandle.current().pid();
     while (true) {
-      List<Long> pids = pids(workerClass, workerId);
+      List<Long> pids = signalOnce(workerClass, workerId);
       if (pids.isEmpty()) {
         return;
-      }
-      for (long pid : pids) {
-        if (pid != self) {
-          ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        }
       }
       if (System.nanoTime() > deadline) {
         throw new IOException("group of worker " + workerId + " still has processes " + pids
@@ -92,6 +126,116 @@ abstract class AbstractCgroupDriver implements CgroupDriver {
       }
       pause();
     }
+  }
+
+  /** Sends SIGKILL once to every pid in the group but Tubo's own; returns the pids found. */
+  final List<Long> signalOnce(WorkerClass workerClass, String workerId) throws IOException {
+    long self = ProcessHandle.current().pid();
+    List<Long> pids = pids(workerClass, workerId);
+    for (long pid : pids) {
+      if (pid != self) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+    return pids;
+  }
+
+  /**
+   * Runs {@code step} with the worker's group frozen, and thaws the group after it, whatever
+   * happens. Does nothing if this driver cannot freeze, the group has no freeze file, or {@link
+   * #stopFreezing} was called: the caller kills without freezing then.
+   */
+  final void whileFrozen(WorkerClass workerClass, String workerId, FrozenStep step)
+      throws IOException {
+    if (freezer == null) {
+      return;
+    }
+    Path file = freezeFile(workerClass, workerId);
+    if (!files.exists(file)) {
+      return;
+    }
+    synchronized (freezeLock) {
+      if (freezingStopped) {
+        return;
+      }
+      killsFrozen++;
+    }
+    try {
+      try {
+        files.write(file, freezer.frozen());
+        step.run(file);
+      } finally {
+        // Frozen processes die of their pending SIGKILL only once thawed.
+        thaw(file);
+      }
+    } finally {
+      synchronized (freezeLock) {
+        killsFrozen--;
+        freezeLock.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Thaws a group, also on a thread being interrupted (the supervisor's close interrupts its
+   * thread, which may be killing): interruptible file I/O would refuse the write, so the
+   * interrupt is set aside for it.
+   */
+  private void thaw(Path freezeFile) throws IOException {
+    boolean interrupted = Thread.interrupted();
+    try {
+      files.write(freezeFile, freezer.thawed());
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private Path freezeFile(WorkerClass workerClass, String workerId) {
+    return workerGroup(freezer.hierarchy(), workerClass, workerId).resolve(freezer.fileName());
+  }
+
+  @Override
+  public final List<String> thawLeftFrozen() throws IOException {
+    if (freezer == null) {
+      return List.of();
+    }
+    List<String> thawed = new ArrayList<>();
+    for (WorkerClass workerClass : WorkerClass.values()) {
+      for (String workerId : files.childGroups(classGroup(freezer.hierarchy(), workerClass))) {
+        Path file = freezeFile(workerClass, workerId);
+        // v1 also has FREEZING, for a freeze that has not taken yet: anything but thawed thaws.
+        if (files.exists(file) && !files.read(file).trim().equals(freezer.thawed())) {
+          thaw(file);
+          thawed.add(workerId);
+        }
+      }
+    }
+    return thawed;
+  }
+
+  @Override
+  public final boolean stopFreezing() {
+    long deadline = System.nanoTime() + CgroupDrivers.STOP_FREEZING_WAIT.toNanos();
+    boolean interrupted = false;
+    boolean thawed;
+    synchronized (freezeLock) {
+      freezingStopped = true;
+      while (killsFrozen > 0 && deadline - System.nanoTime() > 0) {
+        try {
+          TimeUnit.NANOSECONDS.timedWait(freezeLock, deadline - System.nanoTime());
+        } catch (InterruptedException e) {
+          // Waiting on is the point: a group left frozen outlives this process.
+          interrupted = true;
+        }
+      }
+      thawed = killsFrozen == 0;
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return thawed;
   }
 
   /** Waits until the group has no process; after a kill the kernel takes a moment. */

@@ -65,12 +65,33 @@ public interface CgroupDriver {
 
   /**
    * Kills every process in the worker's group, including those forked while the kill runs, and
-   * returns once the group is empty.
+   * returns once the group is empty. Where the kill freezes the group, it thaws it before it
+   * returns or throws; after {@link #stopFreezing} it signals without freezing.
    *
    * @throws IOException if the group is still not empty after {@link
    *     CgroupDrivers#KILL_TIMEOUT}
    */
   void killAll(WorkerClass workerClass, String workerId) throws IOException;
+
+  /**
+   * Thaws every worker group found frozen, for a starting Tubo before it looks at its workers.
+   * Tubo holds a group frozen only for the moment of a kill, so a frozen group is one a Tubo left
+   * when it died in that moment: its processes hang until thawed, in v1 with their SIGKILL
+   * pending, which then lands at once.
+   *
+   * @return the ids of the worker groups thawed
+   */
+  List<String> thawLeftFrozen() throws IOException;
+
+  /**
+   * For a stopping Tubo: kills from now on signal without freezing, and this returns once no kill
+   * under way holds a group frozen, or after {@link CgroupDrivers#STOP_FREEZING_WAIT}. The JVM
+   * may end right after Tubo stops, and a group it left frozen would keep its processes, and
+   * their memory, until the next Tubo starts. May be called while kills run on other threads.
+   *
+   * @return whether no group is frozen by this driver now
+   */
+  boolean stopFreezing();
 
   /** Removes the worker's (empty) group; does nothing if it does not exist. */
   void removeWorkerGroup(WorkerClass workerClass, String workerId) throws IOException;

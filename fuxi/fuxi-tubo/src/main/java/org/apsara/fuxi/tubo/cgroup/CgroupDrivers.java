@@ -16,6 +16,13 @@ public final class CgroupDrivers {
   /** How long a kill may take to empty a group before it is reported as failed. */
   public static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
 
+  /**
+   * How long a stopping Tubo waits for the kills that hold a group frozen to thaw it. A kill
+   * holds a group frozen for about a second at most: the wait for the freeze to take, then one
+   * round of signals.
+   */
+  public static final Duration STOP_FREEZING_WAIT = Duration.ofSeconds(5);
+
   /** Tubo's group name, relative to a hierarchy's root: one or more plain path segments. */
   public static final Pattern PARENT_NAME_PATTERN =
       Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}){0,7}");

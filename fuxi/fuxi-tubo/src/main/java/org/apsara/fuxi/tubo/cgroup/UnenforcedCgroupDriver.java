@@ -56,6 +56,16 @@ final class UnenforcedCgroupDriver implements CgroupDriver {
   public void killAll(WorkerClass workerClass, String workerId) {}
 
   @Override
+  public List<String> thawLeftFrozen() {
+    return List.of();
+  }
+
+  @Override
+  public boolean stopFreezing() {
+    return true;
+  }
+
+  @Override
   public void removeWorkerGroup(WorkerClass workerClass, String workerId) {}
 
   @Override

@@ -22,8 +22,10 @@ import org.apsara.fuxi.tubo.WorkerClass;
  *       later); older kernels lack it and {@code memory.failcnt} (times the limit was hit) stands
  *       in, which the supervisor trusts only together with a failed exit.
  *   <li>Killing: with the freezer, the group is frozen, every process gets SIGKILL, and the group
- *       is thawed: no process can fork while it is frozen, so none escapes. Without it, SIGKILL is
- *       sent to every pid until the group is empty.
+ *       is thawed: no process can fork while it is frozen, so none escapes. Without it (or once
+ *       {@link #stopFreezing} was called), SIGKILL is sent to every pid until the group is empty.
+ *       A frozen process takes its SIGKILL only once thawed; a group left {@code FROZEN} by a
+ *       Tubo that died mid-kill is thawed by {@link #thawLeftFrozen}.
  * </ul>
  */
 final class V1CgroupDriver extends AbstractCgroupDriver {
@@ -33,23 +35,25 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
   private final Path cpu;
   private final Path cpuacct;
   private final Path memory;
-  private final Path freezer;
+  private final Path freezerHierarchy;
   private final List<Path> hierarchies;
   private final boolean memswPresent;
 
   /**
-   * @param freezer the freezer hierarchy, or {@code null} if it is not mounted
+   * @param freezerHierarchy the freezer hierarchy, or {@code null} if it is not mounted
    */
   V1CgroupDriver(CgroupFiles files, String parentName, Path cpu, Path cpuacct, Path memory,
-      Path freezer) {
-    super(files, parentName);
+      Path freezerHierarchy) {
+    super(files, parentName, freezerHierarchy == null
+        ? null
+        : new Freezer(freezerHierarchy, "freezer.state", "FROZEN", "THAWED"));
     this.cpu = cpu;
     this.cpuacct = cpuacct;
     this.memory = memory;
-    this.freezer = freezer;
+    this.freezerHierarchy = freezerHierarchy;
     Set<Path> distinct = new LinkedHashSet<>(List.of(memory, cpu, cpuacct));
-    if (freezer != null) {
-      distinct.add(freezer);
+    if (freezerHierarchy != null) {
+      distinct.add(freezerHierarchy);
     }
     this.hierarchies = List.copyOf(distinct);
     this.memswPresent = files.exists(memory.resolve("memory.memsw.limit_in_bytes"));
@@ -63,7 +67,7 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
   @Override
   public String describe() {
     return "cgroup v1, groups " + parentName + "/{latency,batch}/<worker> in " + hierarchies
-        + (freezer == null ? " (no freezer: kills by repeated signals)" : "")
+        + (freezerHierarchy == null ? " (no freezer: kills by repeated signals)" : "")
         + (memswPresent ? "" : " (no swap accounting)");
   }
 
@@ -151,19 +155,11 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
     if (!exists(workerClass, workerId)) {
       return;
     }
-    Path state = freezer == null
-        ? null
-        : workerGroup(freezer, workerClass, workerId).resolve("freezer.state");
-    if (state != null && files.exists(state)) {
-      files.write(state, "FROZEN");
-      try {
-        awaitFrozen(state);
-        signalUntilEmptyOnce(workerClass, workerId);
-      } finally {
-        // Frozen processes die of their pending SIGKILL only once thawed.
-        files.write(state, "THAWED");
-      }
-    }
+    // One round of SIGKILL to the frozen group: frozen processes cannot fork in between.
+    whileFrozen(workerClass, workerId, state -> {
+      awaitFrozen(state);
+      signalOnce(workerClass, workerId);
+    });
     signalUntilEmpty(workerClass, workerId);
   }
 
@@ -171,16 +167,6 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
     long deadline = System.nanoTime() + FREEZE_WAIT_MILLIS * 1_000_000L;
     while (!files.read(state).trim().equals("FROZEN") && System.nanoTime() < deadline) {
       pause();
-    }
-  }
-
-  /** One round of SIGKILL to the (frozen) group: frozen processes cannot fork in between. */
-  private void signalUntilEmptyOnce(WorkerClass workerClass, String workerId) throws IOException {
-    long self = ProcessHandle.current().pid();
-    for (long pid : pids(workerClass, workerId)) {
-      if (pid != self) {
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-      }
     }
   }
 }

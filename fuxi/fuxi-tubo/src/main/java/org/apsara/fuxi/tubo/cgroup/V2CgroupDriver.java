@@ -22,7 +22,9 @@ import org.apsara.fuxi.tubo.WorkerClass;
  *   <li>Memory kills: the {@code oom_kill} line of {@code memory.events}.
  *   <li>Killing: {@code cgroup.kill} (kernel 5.14 and later) kills the whole group at once;
  *       without it, the group is frozen ({@code cgroup.freeze}), every pid gets SIGKILL, and the
- *       group is thawed.
+ *       group is thawed (once {@link #stopFreezing} was called, pids are signalled until the
+ *       group is empty). A group left frozen by a Tubo that died mid-kill is thawed by {@link
+ *       #thawLeftFrozen}.
  * </ul>
  */
 final class V2CgroupDriver extends AbstractCgroupDriver {
@@ -32,7 +34,7 @@ final class V2CgroupDriver extends AbstractCgroupDriver {
   private final Path root;
 
   V2CgroupDriver(CgroupFiles files, String parentName, Path root) {
-    super(files, parentName);
+    super(files, parentName, new Freezer(root, "cgroup.freeze", "1", "0"));
     this.root = root;
   }
 
@@ -150,20 +152,7 @@ final class V2CgroupDriver extends AbstractCgroupDriver {
       awaitEmpty(workerClass, workerId);
       return;
     }
-    Path freeze = group.resolve("cgroup.freeze");
-    if (files.exists(freeze)) {
-      files.write(freeze, "1");
-      try {
-        long self = ProcessHandle.current().pid();
-        for (long pid : pids(workerClass, workerId)) {
-          if (pid != self) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-          }
-        }
-      } finally {
-        files.write(freeze, "0");
-      }
-    }
+    whileFrozen(workerClass, workerId, freeze -> signalOnce(workerClass, workerId));
     signalUntilEmpty(workerClass, workerId);
   }
 

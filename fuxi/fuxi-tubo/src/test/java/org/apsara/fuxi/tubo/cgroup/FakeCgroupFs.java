@@ -1,6 +1,7 @@
 package org.apsara.fuxi.tubo.cgroup;
 
 import java.io.IOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
@@ -15,14 +18,23 @@ import java.util.stream.Collectors;
  * V2CgroupDriver}: making a group makes its control files, {@code cgroup.subtree_control} takes
  * "+controller" tokens, {@code cgroup.kill} empties the group, {@code cgroup.procs} lists only
  * pids that still run, and removing a group with processes fails as rmdir(2) does. Every write
- * is recorded.
+ * is recorded; a write can be held, so that a test acts while a driver is between two steps. A
+ * thread with its interrupt set cannot write, as with interruptible file I/O.
  */
 final class FakeCgroupFs extends CgroupFiles {
+  /** How long a held write waits for its release at most, so that a failed test ends. */
+  private static final long HOLD_MAX_SECONDS = 30;
+
   final Path root;
   final List<String> writes = new ArrayList<>();
   private final boolean withKill;
   private final boolean withSwap;
   private String failingFile;
+  private volatile Hold hold;
+
+  /** A write to hold once done: {@code reached} opens, the writer waits for {@code release}. */
+  private record Hold(String fileName, String value, CountDownLatch reached,
+      CountDownLatch release) {}
 
   FakeCgroupFs(Path root, String rootControllers, boolean withKill, boolean withSwap)
       throws IOException {
@@ -37,6 +49,15 @@ final class FakeCgroupFs extends CgroupFiles {
   /** Writes to files of this name fail from now on. */
   void failWritesTo(String fileName) {
     failingFile = fileName;
+  }
+
+  /**
+   * The next write of {@code value} to a file of this name, once done, opens {@code reached} and
+   * waits until {@code release} opens.
+   */
+  void holdAfterWriting(String fileName, String value, CountDownLatch reached,
+      CountDownLatch release) {
+    hold = new Hold(fileName, value, reached, release);
   }
 
   @Override
@@ -99,6 +120,9 @@ final class FakeCgroupFs extends CgroupFiles {
 
   @Override
   void write(Path file, String value) throws IOException {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new ClosedByInterruptException();
+    }
     String name = file.getFileName().toString();
     if (name.equals(failingFile)) {
       throw new IOException("Invalid argument: " + file);
@@ -129,6 +153,19 @@ final class FakeCgroupFs extends CgroupFiles {
         }
       }
       default -> Files.writeString(file, value);
+    }
+    Hold held = hold;
+    if (held != null && held.fileName().equals(name) && held.value().equals(value)) {
+      hold = null;
+      held.reached().countDown();
+      try {
+        if (!held.release().await(HOLD_MAX_SECONDS, TimeUnit.SECONDS)) {
+          throw new IOException("held write to " + file + " never released");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while held", e);
+      }
     }
   }
 

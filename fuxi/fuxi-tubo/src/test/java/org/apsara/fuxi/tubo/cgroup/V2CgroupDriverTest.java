@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apsara.fuxi.tubo.WorkerClass;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,11 +32,16 @@ class V2CgroupDriverTest {
   @TempDir Path root;
 
   private Process sleeper;
+  private Thread killer;
 
   @AfterEach
   void killSleeper() {
     if (sleeper != null) {
       sleeper.destroyForcibly();
+    }
+    if (killer != null) {
+      // A kill a failed test left held in the fake file system.
+      killer.interrupt();
     }
   }
 
@@ -172,6 +181,94 @@ class V2CgroupDriverTest {
         PARENT + "/latency/w1/cgroup.freeze=1", PARENT + "/latency/w1/cgroup.freeze=0");
     assertThat(driver.pids(WorkerClass.LATENCY_SENSITIVE, "w1")).isEmpty();
     await().atMost(Duration.ofSeconds(10)).until(() -> !sleeper.isAlive());
+  }
+
+  @Test
+  void groupsLeftFrozenAreThawedAndOnlyThose() throws IOException {
+    FakeCgroupFs fs = fs(false, true);
+    V2CgroupDriver driver = new V2CgroupDriver(fs, PARENT, root);
+    driver.prepare(2000);
+    driver.createWorkerGroup(WorkerClass.BATCH, "frozen", 100, 64);
+    driver.createWorkerGroup(WorkerClass.LATENCY_SENSITIVE, "running", 100, 64);
+    Path frozen = root.resolve(PARENT + "/batch/frozen/cgroup.freeze");
+    fs.kernelWrites(frozen, "1\n");
+
+    assertThat(driver.thawLeftFrozen()).containsExactly("frozen");
+
+    assertThat(fs.writesTo("cgroup.freeze")).containsExactly(
+        PARENT + "/batch/frozen/cgroup.freeze=0");
+    assertThat(Files.readString(frozen)).isEqualTo("0");
+  }
+
+  @Test
+  void stoppingWaitsForAKillToThawItsGroupAndLaterKillsDoNotFreeze() throws Exception {
+    FakeCgroupFs fs = fs(false, true);
+    V2CgroupDriver driver = new V2CgroupDriver(fs, PARENT, root);
+    driver.prepare(2000);
+    driver.createWorkerGroup(WorkerClass.BATCH, "w1", 100, 64);
+    driver.createWorkerGroup(WorkerClass.BATCH, "w2", 100, 64);
+    Path freeze = root.resolve(PARENT + "/batch/w1/cgroup.freeze");
+    sleeper = new ProcessBuilder("sleep", "300").start();
+    fs.kernelWrites(root.resolve(PARENT + "/batch/w1/cgroup.procs"), sleeper.pid() + "\n");
+    CountDownLatch frozen = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    fs.holdAfterWriting("cgroup.freeze", "1", frozen, release);
+    CompletableFuture<Void> kill = killOnAThread(driver, "w1");
+    assertThat(frozen.await(10, TimeUnit.SECONDS)).as("the kill froze w1").isTrue();
+
+    // What stopping sees of the group when it returns: the process may end right after.
+    CompletableFuture<String> freezeWhenStopped = CompletableFuture.supplyAsync(() -> {
+      boolean thawed = driver.stopFreezing();
+      try {
+        return thawed + " " + Files.readString(freeze);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    await("stopping waits while w1 is frozen").during(Duration.ofMillis(200))
+        .atMost(Duration.ofSeconds(10)).until(() -> !freezeWhenStopped.isDone());
+    release.countDown();
+
+    assertThat(freezeWhenStopped.get(10, TimeUnit.SECONDS)).isEqualTo("true 0");
+    kill.get(10, TimeUnit.SECONDS);
+    driver.killAll(WorkerClass.BATCH, "w2");
+    assertThat(fs.writesTo("cgroup.freeze")).as("w2 is killed without freezing").containsExactly(
+        PARENT + "/batch/w1/cgroup.freeze=1", PARENT + "/batch/w1/cgroup.freeze=0");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !sleeper.isAlive());
+  }
+
+  @Test
+  void aKillInterruptedWhileItsGroupIsFrozenStillThawsIt() throws Exception {
+    FakeCgroupFs fs = fs(false, true);
+    V2CgroupDriver driver = new V2CgroupDriver(fs, PARENT, root);
+    driver.prepare(2000);
+    driver.createWorkerGroup(WorkerClass.BATCH, "w1", 100, 64);
+    CountDownLatch frozen = new CountDownLatch(1);
+    fs.holdAfterWriting("cgroup.freeze", "1", frozen, new CountDownLatch(1));
+    CompletableFuture<Void> kill = killOnAThread(driver, "w1");
+    assertThat(frozen.await(10, TimeUnit.SECONDS)).as("the kill froze w1").isTrue();
+
+    // As the supervisor's close does to its thread.
+    killer.interrupt();
+
+    assertThat(kill).failsWithin(Duration.ofSeconds(10));
+    assertThat(Files.readString(root.resolve(PARENT + "/batch/w1/cgroup.freeze")))
+        .isEqualTo("0");
+  }
+
+  /** Runs {@code killAll} of a batch worker on {@link #killer}; the future ends with it. */
+  private CompletableFuture<Void> killOnAThread(V2CgroupDriver driver, String workerId) {
+    CompletableFuture<Void> kill = new CompletableFuture<>();
+    killer = new Thread(() -> {
+      try {
+        driver.killAll(WorkerClass.BATCH, workerId);
+        kill.complete(null);
+      } catch (IOException | RuntimeException e) {
+        kill.completeExceptionally(e);
+      }
+    }, "kill-" + workerId);
+    killer.start();
+    return kill;
   }
 
   @Test
