@@ -2,7 +2,9 @@ package org.apsara.bench.cluster;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A cluster of members running as child processes on 127.0.0.1, each with its own temporary data
@@ -36,6 +38,18 @@ public abstract class LocalCluster implements AutoCloseable {
   /** The member processes, in member order. */
   public final List<MemberProcess> members() {
     return members;
+  }
+
+  /**
+   * CPU time the member processes have used so far, together, or empty where the operating
+   * system does not report it.
+   */
+  public final Optional<Duration> membersCpuTime() {
+    Optional<Duration> total = Optional.of(Duration.ZERO);
+    for (MemberProcess member : members) {
+      total = total.flatMap(sum -> member.cpuTime().map(sum::plus));
+    }
+    return total;
   }
 
   /** The temporary directory holding every member's data and log. */

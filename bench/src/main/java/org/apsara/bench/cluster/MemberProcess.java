@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -78,6 +79,19 @@ public final class MemberProcess implements AutoCloseable {
 
   public long pid() {
     return process.pid();
+  }
+
+  /**
+   * CPU time (user and system) the process and its descendants have used so far, or empty where
+   * the operating system does not report it for one of them.
+   */
+  public Optional<Duration> cpuTime() {
+    ProcessHandle root = process.toHandle();
+    Optional<Duration> total = root.info().totalCpuDuration();
+    for (ProcessHandle child : root.descendants().toList()) {
+      total = total.flatMap(sum -> child.info().totalCpuDuration().map(sum::plus));
+    }
+    return total;
   }
 
   public boolean isAlive() {

@@ -1,10 +1,12 @@
 package org.apsara.bench.nuwa;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
 
@@ -86,8 +88,8 @@ final class BenchmarkReport {
     StringBuilder table = new StringBuilder();
     table.append(
         "| Operation | Clients | System | ops/s | p50 ms | p99 ms | ops/s per round (spread) |"
-            + " Errors |\n");
-    table.append("|---|---:|---|---:|---:|---:|---|---:|\n");
+            + " CPU ms/op: members | clients | Errors |\n");
+    table.append("|---|---:|---|---:|---:|---:|---|---:|---:|---:|\n");
     for (Operation operation : operations) {
       for (int clients : clientCounts) {
         for (String system : systems) {
@@ -104,7 +106,7 @@ final class BenchmarkReport {
           table.append(
               String.format(
                   Locale.ROOT,
-                  "| %s | %d | %s | %.0f | %s | %s | %s | %s |%n",
+                  "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s |%n",
                   operation.label(),
                   clients,
                   system,
@@ -112,6 +114,8 @@ final class BenchmarkReport {
                   p50.map(BenchmarkReport::millis).orElse("n/a"),
                   p99.map(BenchmarkReport::millis).orElse("n/a"),
                   perRound(rates, rate),
+                  medianCpu(rounds, CpuMeter.CpuTimes::members),
+                  medianCpu(rounds, CpuMeter.CpuTimes::client),
                   errors + (stuck > 0 ? " (" + stuck + " clients stuck)" : "")));
         }
       }
@@ -157,6 +161,19 @@ final class BenchmarkReport {
       }
     }
     return table.toString();
+  }
+
+  /**
+   * The median over the rounds that report it of one side's CPU per operation, in milliseconds;
+   * "n/a" where no round does.
+   */
+  private static String medianCpu(
+      List<StepResult> rounds, Function<CpuMeter.CpuTimes, Duration> side) {
+    double[] millis = rounds.stream()
+        .flatMap(r -> r.cpuPerOperation().stream())
+        .mapToDouble(cpu -> side.apply(cpu).toNanos() / 1e6)
+        .toArray();
+    return millis.length == 0 ? "n/a" : String.format(Locale.ROOT, "%.3f", median(millis));
   }
 
   private static String ratio(Optional<Double> numerator, Optional<Double> denominator) {

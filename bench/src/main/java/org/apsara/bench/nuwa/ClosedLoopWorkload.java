@@ -140,6 +140,23 @@ final class ClosedLoopWorkload {
       Duration window,
       long seed)
       throws InterruptedException {
+    return run(operation, clients, connections, keyCount, warmup, window, seed, CpuMeter.NONE);
+  }
+
+  /**
+   * Runs one step as {@link #run(Operation, int, List, int, Duration, Duration, long)} does, and
+   * reads {@code cpu} when the measured window begins and when it ends.
+   */
+  StepResult run(
+      Operation operation,
+      int clients,
+      List<KvConnection> connections,
+      int keyCount,
+      Duration warmup,
+      Duration window,
+      long seed,
+      CpuMeter cpu)
+      throws InterruptedException {
     if (clients < 1 || clients > CLIENTS_MAX) {
       throw new IllegalArgumentException("clients " + clients + " not in [1, " + CLIENTS_MAX + "]");
     }
@@ -174,6 +191,12 @@ final class ClosedLoopWorkload {
     schedule.windowEndNanos = schedule.windowStartNanos + window.toNanos();
     // The latch publishes the schedule to the clients.
     go.countDown();
+    // The clients run until the window ends in any case, so waiting for its edges costs nothing.
+    parkUntil(schedule.windowStartNanos);
+    Optional<CpuMeter.CpuTimes> atStart = cpu.read();
+    parkUntil(schedule.windowEndNanos);
+    Optional<CpuMeter.CpuTimes> cpuUsed =
+        atStart.flatMap(start -> cpu.read().map(end -> end.since(start)));
 
     long joinDeadline =
         schedule.windowEndNanos + operationTimeout.toNanos() + joinGrace.toNanos();
@@ -212,7 +235,18 @@ final class ClosedLoopWorkload {
         any ? latencies.getValueAtPercentile(99) : 0,
         any ? latencies.getMaxValue() : 0,
         stuck,
-        firstError);
+        firstError,
+        cpuUsed);
+  }
+
+  /** Waits for a moment of the schedule; a time, not a condition, so a timed park is right. */
+  private void parkUntil(long nanos) throws InterruptedException {
+    for (long left = nanos - clock.nanos(); left > 0; left = nanos - clock.nanos()) {
+      LockSupport.parkNanos(left);
+      if (Thread.interrupted()) {
+        throw new InterruptedException("interrupted while waiting for the measured window");
+      }
+    }
   }
 
   static Histogram newHistogram() {

@@ -140,6 +140,11 @@ final class JetcdKvSystem implements KvSystem {
   }
 
   @Override
+  public Optional<Duration> membersCpuTime() {
+    return cluster.membersCpuTime();
+  }
+
+  @Override
   public List<String> memberLogs() {
     return cluster.members().stream().map(MemberProcess::logFile).map(Object::toString).toList();
   }

@@ -1,5 +1,6 @@
 package org.apsara.bench.nuwa;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -29,6 +30,12 @@ interface KvSystem extends AutoCloseable {
 
   /** The server version, as precisely as can be found out. */
   String version();
+
+  /**
+   * CPU time the members have used so far, together, or empty where the operating system does
+   * not report it.
+   */
+  Optional<Duration> membersCpuTime();
 
   /** The log files of the members, for messages. */
   List<String> memberLogs();

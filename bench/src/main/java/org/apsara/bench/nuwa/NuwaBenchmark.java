@@ -727,13 +727,14 @@ public final class NuwaBenchmark {
                   keys.count(),
                   settings.warmup(),
                   settings.duration(),
-                  stepSeed);
+                  stepSeed,
+                  CpuMeter.of(system));
           report.add(round, system.name(), result);
           progress(
               out,
               String.format(
                   Locale.ROOT,
-                  "round %d/%d: %s %s, %d clients: %.0f ops/s, p50 %.2f ms, p99 %.2f ms%s",
+                  "round %d/%d: %s %s, %d clients: %.0f ops/s, p50 %.2f ms, p99 %.2f ms%s%s",
                   round,
                   settings.rounds(),
                   system.name(),
@@ -742,6 +743,9 @@ public final class NuwaBenchmark {
                   result.operationsPerSecond(),
                   result.p50Nanos() / 1e6,
                   result.p99Nanos() / 1e6,
+                  result.cpuPerOperation().map(cpu -> String.format(Locale.ROOT,
+                      ", CPU per op: members %.3f ms, clients %.3f ms",
+                      cpu.members().toNanos() / 1e6, cpu.client().toNanos() / 1e6)).orElse(""),
                   result.errors() == 0 && result.stuckClients() == 0
                       ? ""
                       : ", " + result.errors() + " errors, " + result.stuckClients()
@@ -810,7 +814,10 @@ public final class NuwaBenchmark {
     md.append("- Every step: ").append(formatDuration(settings.warmup()))
         .append(" warm-up (not measured), then ").append(formatDuration(settings.duration()))
         .append(" measured. ops/s counts the operations that started and completed in the")
-        .append(" measured window; p50 and p99 come from an HdrHistogram of their latencies.\n");
+        .append(" measured window; p50 and p99 come from an HdrHistogram of their latencies.")
+        .append(" CPU ms/op: user and system CPU time used during the measured window by the")
+        .append(" members' processes (with their children) together, and by the benchmark's JVM,")
+        .append(" which runs only the clients, divided by the operations counted.\n");
     md.append("- Figures are the median over the ").append(settings.rounds())
         .append(" rounds (with an even number of rounds, the mean of the middle two); the spread")
         .append(" is (max - min) / median of a step's ops/s over the rounds.\n");

@@ -15,6 +15,7 @@ import java.util.Optional;
  * @param stuckClients client threads still inside a call when the step had to end; their counts
  *     are lost, so a nonzero value marks the step as unreliable
  * @param firstError the first error seen, for the report
+ * @param cpu CPU the members and the clients used during the measured window, where reported
  */
 record StepResult(
     Operation operation,
@@ -26,7 +27,8 @@ record StepResult(
     long p99Nanos,
     long maxNanos,
     int stuckClients,
-    Optional<String> firstError) {
+    Optional<String> firstError,
+    Optional<CpuMeter.CpuTimes> cpu) {
 
   StepResult {
     if (operations < 0 || errors < 0 || stuckClients < 0) {
@@ -44,5 +46,14 @@ record StepResult(
   /** Completed operations per second of the measured window. */
   double operationsPerSecond() {
     return operations / (window.toNanos() / 1e9);
+  }
+
+  /** CPU of the members and of the clients per counted operation, where reported. */
+  Optional<CpuMeter.CpuTimes> cpuPerOperation() {
+    if (operations == 0) {
+      return Optional.empty();
+    }
+    return cpu.map(used -> new CpuMeter.CpuTimes(
+        used.members().dividedBy(operations), used.client().dividedBy(operations)));
   }
 }

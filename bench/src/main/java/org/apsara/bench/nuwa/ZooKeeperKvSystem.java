@@ -101,6 +101,11 @@ final class ZooKeeperKvSystem implements KvSystem {
   }
 
   @Override
+  public Optional<Duration> membersCpuTime() {
+    return ensemble.membersCpuTime();
+  }
+
+  @Override
   public List<String> memberLogs() {
     return ensemble.members().stream().map(MemberProcess::logFile).map(Object::toString).toList();
   }

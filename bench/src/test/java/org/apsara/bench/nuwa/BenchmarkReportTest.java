@@ -21,6 +21,7 @@ class BenchmarkReportTest {
         (long) (p99Ms * 1e6),
         (long) (p99Ms * 2e6),
         0,
+        Optional.empty(),
         Optional.empty());
   }
 
@@ -45,8 +46,11 @@ class BenchmarkReportTest {
 
     String table = report.resultsTable();
     // Nuwa: median 1000 ops/s, rounds 900 and 1100, spread (1100 - 900) / 1000 = 20%.
-    assertThat(table).contains("| put | 1 | Nuwa | 1000 | 1.00 | 2.00 | 900, 1100 (20%) | 0 |");
-    assertThat(table).contains("| put | 1 | etcd | 500 | 2.00 | 4.00 | 500, 500 (0%) | 0 |");
+    // No CPU was measured: n/a in both CPU columns.
+    assertThat(table)
+        .contains("| put | 1 | Nuwa | 1000 | 1.00 | 2.00 | 900, 1100 (20%) | n/a | n/a | 0 |");
+    assertThat(table)
+        .contains("| put | 1 | etcd | 500 | 2.00 | 4.00 | 500, 500 (0%) | n/a | n/a | 0 |");
 
     String ratios = report.ratioTable();
     assertThat(ratios).contains("ops/s Nuwa/etcd | p50 Nuwa/etcd | p99 Nuwa/etcd");
@@ -60,11 +64,12 @@ class BenchmarkReportTest {
     report.add(
         1,
         "etcd",
-        new StepResult(Operation.GET, 16, 0, 12, SECOND, 0, 0, 0, 2, Optional.of("boom")));
+        new StepResult(Operation.GET, 16, 0, 12, SECOND, 0, 0, 0, 2, Optional.of("boom"),
+            Optional.empty()));
     report.add(1, "ZooKeeper", step(Operation.GET, 16, 300, 3.0, 9.0));
 
     assertThat(report.resultsTable())
-        .contains("| get | 16 | etcd | 0 | n/a | n/a | 0 | 12 (2 clients stuck) |");
+        .contains("| get | 16 | etcd | 0 | n/a | n/a | 0 | n/a | n/a | 12 (2 clients stuck) |");
     assertThat(report.ratioTable()).contains("| get | 16 | 0.00 | n/a | n/a |");
   }
 
@@ -74,5 +79,26 @@ class BenchmarkReportTest {
         new BenchmarkReport(List.of("etcd"), List.of(Operation.PUT), List.of(1));
     report.add(1, "etcd", step(Operation.PUT, 1, 10, 1, 1));
     assertThat(report.ratioTable()).isEmpty();
+  }
+
+  @Test
+  void reportsTheMedianCpuPerOperationOfTheRoundsThatMeasuredIt() {
+    BenchmarkReport report =
+        new BenchmarkReport(List.of("Nuwa"), List.of(Operation.PUT), List.of(128));
+    // 1,000 operations: 0.5, 0.7 and 0.6 ms of members' CPU per operation, and 0.2 ms of the
+    // clients'; a round without a reading does not count.
+    for (long membersMillis : new long[] {500, 700, 600}) {
+      report.add(1, "Nuwa", withCpu(step(Operation.PUT, 128, 1000, 1.0, 2.0),
+          Duration.ofMillis(membersMillis), Duration.ofMillis(200)));
+    }
+    report.add(2, "Nuwa", step(Operation.PUT, 128, 1000, 1.0, 2.0));
+
+    assertThat(report.resultsTable()).contains("| 0.600 | 0.200 | 0 |");
+  }
+
+  private static StepResult withCpu(StepResult step, Duration members, Duration client) {
+    return new StepResult(step.operation(), step.clients(), step.operations(), step.errors(),
+        step.window(), step.p50Nanos(), step.p99Nanos(), step.maxNanos(), step.stuckClients(),
+        step.firstError(), Optional.of(new CpuMeter.CpuTimes(members, client)));
   }
 }

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -100,6 +102,42 @@ class ClosedLoopWorkloadTest {
     assertThat(result.operations()).isPositive();
     assertThat(first.calls.get()).isPositive();
     assertThat(second.calls.get()).isPositive();
+  }
+
+  @Test
+  void readsTheCpuMeterWhenTheMeasuredWindowBeginsAndEnds() throws Exception {
+    FakeStore store = new FakeStore(keys);
+    List<Long> readAt = new CopyOnWriteArrayList<>();
+    // Each reading adds 3 s of members' CPU and 1 s of the clients'.
+    CpuMeter meter = () -> {
+      readAt.add(System.nanoTime());
+      long n = readAt.size();
+      return Optional.of(new CpuMeter.CpuTimes(Duration.ofSeconds(3 * n), Duration.ofSeconds(n)));
+    };
+    long start = System.nanoTime();
+
+    StepResult result =
+        workload.run(Operation.PUT, 2, List.of(store), keys.count(), WARMUP, WINDOW, 1, meter);
+
+    assertThat(readAt).hasSize(2);
+    // Neither reading comes before its edge of the window; either may come a little after it,
+    // as a parked thread wakes late.
+    assertThat(readAt.get(0) - start).isGreaterThanOrEqualTo(WARMUP.toNanos());
+    assertThat(readAt.get(1) - start).isGreaterThanOrEqualTo(WARMUP.plus(WINDOW).toNanos());
+    assertThat(result.cpu())
+        .hasValue(new CpuMeter.CpuTimes(Duration.ofSeconds(3), Duration.ofSeconds(1)));
+    assertThat(result.cpuPerOperation()).hasValue(new CpuMeter.CpuTimes(
+        Duration.ofSeconds(3).dividedBy(result.operations()),
+        Duration.ofSeconds(1).dividedBy(result.operations())));
+  }
+
+  @Test
+  void reportsNoCpuWhereTheMeterHasNone() throws Exception {
+    StepResult result = workload.run(Operation.PUT, 1, List.of(new FakeStore(keys)), keys.count(),
+        WARMUP, WINDOW, 1, CpuMeter.NONE);
+
+    assertThat(result.operations()).isPositive();
+    assertThat(result.cpuPerOperation()).isEmpty();
   }
 
   @Test
