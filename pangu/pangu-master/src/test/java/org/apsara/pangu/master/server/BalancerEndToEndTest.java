@@ -113,9 +113,12 @@ class BalancerEndToEndTest {
     assertThat(onNew).isGreaterThan(BALANCE_COPIES_MAX);
     assertThat(balanceCopiesStarted()).isGreaterThanOrEqualTo(onNew);
     // Each move ended with exactly one excess replica removed, and no chunk ever fell short so
-    // that repair had to copy it (a second replica trimmed would have made it so).
-    assertThat(counter("pangu.master.repair.replicas.deleted") - deletedBefore)
-        .isEqualTo(counter("pangu.master.repair.balance.copies.finished"));
+    // that repair had to copy it (a second replica trimmed would have made it so). A move's copy
+    // is counted as finished just after the master learns of the new replica, which another
+    // thread may trim first: the two counters can be a moment apart, so they are awaited.
+    await("one excess replica removed per finished move").atMost(AWAIT).untilAsserted(() ->
+        assertThat(counter("pangu.master.repair.replicas.deleted") - deletedBefore)
+            .isEqualTo(counter("pangu.master.repair.balance.copies.finished")));
     assertThat(counter("pangu.master.repair.copies.started")).isEqualTo(repairCopiesBefore);
     assertThat(gauge("pangu.master.repair.balance.copies.in.flight.peak"))
         .isBetween(1.0, (double) BALANCE_COPIES_MAX);
