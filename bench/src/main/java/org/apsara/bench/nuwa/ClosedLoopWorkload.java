@@ -130,22 +130,8 @@ final class ClosedLoopWorkload {
    *     connections.size()}
    * @param keyCount clients pick keys uniformly from {@code [0, keyCount)}
    * @param seed seeds the key choices, so that two runs choose the same keys
-   */
-  StepResult run(
-      Operation operation,
-      int clients,
-      List<KvConnection> connections,
-      int keyCount,
-      Duration warmup,
-      Duration window,
-      long seed)
-      throws InterruptedException {
-    return run(operation, clients, connections, keyCount, warmup, window, seed, CpuMeter.NONE);
-  }
-
-  /**
-   * Runs one step as {@link #run(Operation, int, List, int, Duration, Duration, long)} does, and
-   * reads {@code cpu} when the measured window begins and when it ends.
+   * @param cpu read when the measured window begins and when it ends; {@link CpuMeter#NONE} for
+   *     a step whose CPU is not reported
    */
   StepResult run(
       Operation operation,

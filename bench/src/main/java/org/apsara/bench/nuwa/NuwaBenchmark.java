@@ -662,7 +662,7 @@ public final class NuwaBenchmark {
       for (int i = 0; i < rates.length; i++) {
         // Errors are not checked here; a broken system shows them in the measured steps.
         rates[i] = workload.run(OPERATIONS.get(i), clients, connections, keys.count(),
-            Duration.ZERO, window, settings.seed()).operationsPerSecond();
+            Duration.ZERO, window, settings.seed(), CpuMeter.NONE).operationsPerSecond();
       }
       settling.record(rates);
       StringJoiner line = new StringJoiner(", ");

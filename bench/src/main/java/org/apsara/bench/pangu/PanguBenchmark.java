@@ -26,9 +26,8 @@ import org.apsara.bench.report.WarmupSettling;
  * #WARMUP_WINDOW_FILES} small files until their rates settle, so that neither is measured while
  * its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes
  * are written as one file per writer (the bytes split evenly), read back by as many readers, and
- * deleted; then {@link
- * Settings#smallFiles()} empty files are created, stat'ed and deleted by {@link
- * Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
+ * deleted; then {@link Settings#smallFiles()} empty files are created, stat'ed and deleted by
+ * {@link Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
  * write and read steps with plain files. The report gives the median of the rounds, MB/s and
  * ops/s, and the ratios Pangu/HDFS and Pangu/disk.
  *

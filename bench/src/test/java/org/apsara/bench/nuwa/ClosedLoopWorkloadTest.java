@@ -66,13 +66,20 @@ class ClosedLoopWorkloadTest {
     public void close() {}
   }
 
+  /** A step of the test's warm-up and window, seed 1, without CPU readings. */
+  private StepResult step(Operation operation, int clients, List<KvConnection> connections)
+      throws InterruptedException {
+    return workload.run(operation, clients, connections, keys.count(), WARMUP, WINDOW, 1,
+        CpuMeter.NONE);
+  }
+
   @Test
   void measuresThroughputAndLatencyOfAClosedLoop() throws Exception {
     FakeStore store = new FakeStore(keys);
     ClosedLoopWorkload.prepare(List.of(store), keys, Duration.ofSeconds(10));
     assertThat(store.data).hasSize(keys.count());
 
-    StepResult result = workload.run(Operation.GET, 4, List.of(store), keys.count(), WARMUP, WINDOW, 1);
+    StepResult result = step(Operation.GET, 4, List.of(store));
 
     assertThat(result.operations()).isPositive();
     assertThat(result.errors()).isZero();
@@ -96,8 +103,7 @@ class ClosedLoopWorkloadTest {
     FakeStore first = new FakeStore(keys);
     FakeStore second = new FakeStore(keys);
 
-    StepResult result =
-        workload.run(Operation.PUT, 2, List.of(first, second), keys.count(), WARMUP, WINDOW, 1);
+    StepResult result = step(Operation.PUT, 2, List.of(first, second));
 
     assertThat(result.operations()).isPositive();
     assertThat(first.calls.get()).isPositive();
@@ -133,8 +139,7 @@ class ClosedLoopWorkloadTest {
 
   @Test
   void reportsNoCpuWhereTheMeterHasNone() throws Exception {
-    StepResult result = workload.run(Operation.PUT, 1, List.of(new FakeStore(keys)), keys.count(),
-        WARMUP, WINDOW, 1, CpuMeter.NONE);
+    StepResult result = step(Operation.PUT, 1, List.of(new FakeStore(keys)));
 
     assertThat(result.operations()).isPositive();
     assertThat(result.cpuPerOperation()).isEmpty();
@@ -144,7 +149,7 @@ class ClosedLoopWorkloadTest {
   void countsFailedCallsAsErrorsNotOperations() throws Exception {
     FakeStore store = new FakeStore(keys);
     // No key was prepared, so every get fails.
-    StepResult result = workload.run(Operation.GET, 2, List.of(store), keys.count(), WARMUP, WINDOW, 1);
+    StepResult result = step(Operation.GET, 2, List.of(store));
 
     assertThat(result.operations()).isZero();
     assertThat(result.errors()).isPositive();
@@ -164,7 +169,7 @@ class ClosedLoopWorkloadTest {
         };
     long start = System.nanoTime();
 
-    StepResult result = workload.run(Operation.PUT, 3, List.of(hanging), keys.count(), WARMUP, WINDOW, 1);
+    StepResult result = step(Operation.PUT, 3, List.of(hanging));
 
     Duration took = Duration.ofNanos(System.nanoTime() - start);
     assertThat(result.stuckClients()).isEqualTo(3);
@@ -184,19 +189,10 @@ class ClosedLoopWorkloadTest {
   @Test
   void rejectsConcurrencyOutsideItsLimits() {
     FakeStore store = new FakeStore(keys);
-    assertThatThrownBy(
-            () -> workload.run(Operation.PUT, 0, List.of(store), keys.count(), WARMUP, WINDOW, 1))
+    assertThatThrownBy(() -> step(Operation.PUT, 0, List.of(store)))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(
-            () ->
-                workload.run(
-                    Operation.PUT,
-                    ClosedLoopWorkload.CLIENTS_MAX + 1,
-                    List.of(store),
-                    keys.count(),
-                    WARMUP,
-                    WINDOW,
-                    1))
+    int tooMany = ClosedLoopWorkload.CLIENTS_MAX + 1;
+    assertThatThrownBy(() -> step(Operation.PUT, tooMany, List.of(store)))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -42,7 +42,8 @@ class EtcdWorkloadSmokeTest {
                   keys.count(),
                   Duration.ofMillis(200),
                   Duration.ofMillis(500),
-                  1);
+                  1,
+                  CpuMeter.NONE);
 
           assertThat(result.errors()).as(result.firstError().orElse("")).isZero();
           assertThat(result.operations()).isPositive();

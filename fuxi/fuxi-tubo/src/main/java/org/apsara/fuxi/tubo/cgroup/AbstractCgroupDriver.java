@@ -140,6 +140,11 @@ abstract class AbstractCgroupDriver implements CgroupDriver {
     return pids;
   }
 
+  /** Whether this driver can freeze a group for a kill. */
+  final boolean canFreeze() {
+    return freezer != null;
+  }
+
   /**
    * Runs {@code step} with the worker's group frozen, and thaws the group after it, whatever
    * happens. Does nothing if this driver cannot freeze, the group has no freeze file, or {@link

@@ -35,7 +35,6 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
   private final Path cpu;
   private final Path cpuacct;
   private final Path memory;
-  private final Path freezerHierarchy;
   private final List<Path> hierarchies;
   private final boolean memswPresent;
 
@@ -50,7 +49,6 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
     this.cpu = cpu;
     this.cpuacct = cpuacct;
     this.memory = memory;
-    this.freezerHierarchy = freezerHierarchy;
     Set<Path> distinct = new LinkedHashSet<>(List.of(memory, cpu, cpuacct));
     if (freezerHierarchy != null) {
       distinct.add(freezerHierarchy);
@@ -67,7 +65,7 @@ final class V1CgroupDriver extends AbstractCgroupDriver {
   @Override
   public String describe() {
     return "cgroup v1, groups " + parentName + "/{latency,batch}/<worker> in " + hierarchies
-        + (freezerHierarchy == null ? " (no freezer: kills by repeated signals)" : "")
+        + (canFreeze() ? "" : " (no freezer: kills by repeated signals)")
         + (memswPresent ? "" : " (no swap accounting)");
   }
 
