@@ -171,6 +171,11 @@ final class MasterCaller implements AutoCloseable {
           case RETRY_HERE -> { }
           case UNKNOWN_OUTCOME -> {
             if (retry == Retry.NOT_IDEMPOTENT) {
+              // The member may be gone (its connection broke) or no longer lead: the caller's
+              // next call, which settles this one, starts at the next member, which names the
+              // leader if it is not it. Otherwise every settling attempt would meet the same
+              // dead member first and end here again.
+              moveOnFrom(target);
               throw new PanguException(PanguErrorCode.OUTCOME_UNKNOWN, path, operation + " "
                   + path + ": " + lastFailure + "; it may or may not have taken effect", e);
             }
@@ -231,6 +236,15 @@ final class MasterCaller implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException(operation + " " + path + " was interrupted");
+    }
+  }
+
+  /** Makes the next call start at the member after {@code failed}, unless another call moved on. */
+  private void moveOnFrom(HostPort failed) {
+    synchronized (members) {
+      if (leader.equals(failed)) {
+        leader = next(failed);
+      }
     }
   }
 

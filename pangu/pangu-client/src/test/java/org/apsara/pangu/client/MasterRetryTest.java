@@ -16,11 +16,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.v1.AddChunkResponse;
 import org.apsara.pangu.api.v1.CloseFileResponse;
 import org.apsara.pangu.api.v1.DeleteResponse;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetFileStatusRequest;
 import org.apsara.pangu.api.v1.GetFileStatusResponse;
+import org.apsara.pangu.api.v1.LocatedChunk;
 import org.apsara.pangu.api.v1.MkdirsResponse;
 import org.apsara.pangu.api.v1.RenameResponse;
 import org.apsara.security.grpc.AuthenticationServerInterceptor;
@@ -216,6 +218,23 @@ class MasterRetryTest {
     client.mkdirs("/a");
 
     assertThat(master.count("mkdirs")).isEqualTo(2);
+  }
+
+  @Test
+  void aCommandWhoseOutcomeIsUnknownIsSettledAtTheNextMember() throws Exception {
+    // A leader killed mid-call: its connection broke, so whether the command ran is unknown,
+    // and it never answers again. The settling call must not start at it once more.
+    ScriptedMaster killed = new ScriptedMaster((method, request) -> {
+      throw Status.UNAVAILABLE.withDescription("connection reset").asRuntimeException();
+    });
+    ScriptedMaster newLeader = new ScriptedMaster((method, request) -> AddChunkResponse
+        .newBuilder().setChunk(LocatedChunk.newBuilder().setIndex(0).setChunkId(42)).build());
+    PanguClient client = client(serve(killed).address(), serve(newLeader).address());
+    FileStatus file = FileStatus.newBuilder().setPath("/f").setInodeId(7).build();
+
+    assertThat(client.addChunk(file, 0, List.of()).getChunkId()).isEqualTo(42);
+    assertThat(killed.count("addChunk")).isEqualTo(1);
+    assertThat(newLeader.count("addChunk")).isEqualTo(1);
   }
 
   @Test
