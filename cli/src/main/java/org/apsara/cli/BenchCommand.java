@@ -40,7 +40,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--duration", defaultValue = "10s", description = "Measured time per step (default: ${DEFAULT-VALUE}).")
     String duration;
 
-    @Option(names = "--cluster-warmup", defaultValue = "6m", description = "Longest unmeasured load on each fresh cluster before its first step; it stops sooner once the throughput settles, so JIT compilers reach their steady state (default: ${DEFAULT-VALUE}; 0 for none).")
+    @Option(names = "--cluster-warmup", defaultValue = "10m", description = "Longest unmeasured load on each fresh cluster before its first step; it stops sooner once the throughput has settled and the JIT compilers have gone quiet (default: ${DEFAULT-VALUE}; 0 for none).")
     String clusterWarmup;
 
     @Option(names = "--warmup", defaultValue = "3s", description = "Warm-up per step (default: ${DEFAULT-VALUE}).")

@@ -52,6 +52,18 @@ public abstract class LocalCluster implements AutoCloseable {
     return total;
   }
 
+  /**
+   * CPU time the JIT compilers of the member processes have used so far, together (zero for
+   * members that are not JVMs), or empty where the operating system does not say.
+   */
+  public final Optional<Duration> membersCompilerCpuTime() {
+    Optional<Duration> total = Optional.of(Duration.ZERO);
+    for (MemberProcess member : members) {
+      total = total.flatMap(sum -> member.compilerCpuTime().map(sum::plus));
+    }
+    return total;
+  }
+
   /** The temporary directory holding every member's data and log. */
   public final Path directory() {
     return directory;

@@ -94,6 +94,14 @@ public final class MemberProcess implements AutoCloseable {
     return total;
   }
 
+  /**
+   * CPU time the JIT compiler threads of the process and its descendants have used so far (zero
+   * for a process that is not a JVM), or empty where the operating system does not say.
+   */
+  public Optional<Duration> compilerCpuTime() {
+    return JitCompilerTime.ofProcessTree(process.toHandle());
+  }
+
   public boolean isAlive() {
     return process.isAlive();
   }

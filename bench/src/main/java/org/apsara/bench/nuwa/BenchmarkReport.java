@@ -88,8 +88,8 @@ final class BenchmarkReport {
     StringBuilder table = new StringBuilder();
     table.append(
         "| Operation | Clients | System | ops/s | p50 ms | p99 ms | ops/s per round (spread) |"
-            + " CPU ms/op: members | clients | Errors |\n");
-    table.append("|---|---:|---|---:|---:|---:|---|---:|---:|---:|\n");
+            + " CPU ms/op: members | clients | JIT share | Errors |\n");
+    table.append("|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
     for (Operation operation : operations) {
       for (int clients : clientCounts) {
         for (String system : systems) {
@@ -106,7 +106,7 @@ final class BenchmarkReport {
           table.append(
               String.format(
                   Locale.ROOT,
-                  "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s |%n",
+                  "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |%n",
                   operation.label(),
                   clients,
                   system,
@@ -116,6 +116,7 @@ final class BenchmarkReport {
                   perRound(rates, rate),
                   medianCpu(rounds, CpuMeter.CpuTimes::members),
                   medianCpu(rounds, CpuMeter.CpuTimes::client),
+                  medianCompilerShare(rounds),
                   errors + (stuck > 0 ? " (" + stuck + " clients stuck)" : "")));
         }
       }
@@ -174,6 +175,19 @@ final class BenchmarkReport {
         .mapToDouble(cpu -> side.apply(cpu).toNanos() / 1e6)
         .toArray();
     return millis.length == 0 ? "n/a" : String.format(Locale.ROOT, "%.3f", median(millis));
+  }
+
+  /**
+   * The median over the rounds that report it of the share of CPU that went to JIT compilers, in
+   * percent; "n/a" where no round does.
+   */
+  private static String medianCompilerShare(List<StepResult> rounds) {
+    double[] shares = rounds.stream()
+        .flatMap(r -> r.cpu().stream())
+        .mapToDouble(CpuMeter.CpuTimes::compilerShare)
+        .toArray();
+    return shares.length == 0 ? "n/a"
+        : String.format(Locale.ROOT, "%.0f%%", median(shares) * 100);
   }
 
   private static String ratio(Optional<Double> numerator, Optional<Double> denominator) {

@@ -2,6 +2,7 @@ package org.apsara.bench.nuwa;
 
 import java.time.Duration;
 import java.util.Optional;
+import org.apsara.bench.cluster.JitCompilerTime;
 
 /**
  * Reads how much CPU time the system under test and the benchmark's own JVM (its clients) have
@@ -17,11 +18,16 @@ interface CpuMeter {
   /** CPU used so far, or empty where the operating system does not report it. */
   Optional<CpuTimes> read();
 
-  /** The members' CPU (read from the system's processes) and this JVM's CPU; the meter for it. */
+  /**
+   * The members' CPU (read from the system's processes), this JVM's CPU, and the part of both
+   * that their JIT compilers used; the meter for it.
+   */
   static CpuMeter of(KvSystem system) {
     return () -> system.membersCpuTime().flatMap(members ->
-        ProcessHandle.current().info().totalCpuDuration()
-            .map(client -> new CpuTimes(members, client)));
+        ProcessHandle.current().info().totalCpuDuration().flatMap(client ->
+            system.membersCompilerCpuTime().flatMap(membersCompilers ->
+                JitCompilerTime.ofThisJvm().map(clientCompilers ->
+                    new CpuTimes(members, client, membersCompilers.plus(clientCompilers))))));
   }
 
   /**
@@ -29,11 +35,25 @@ interface CpuMeter {
    *
    * @param members user and system CPU of the system's member processes, summed
    * @param client user and system CPU of the benchmark's JVM, which runs only the clients
+   * @param compilers the part of both that JIT compiler threads used
    */
-  record CpuTimes(Duration members, Duration client) {
+  record CpuTimes(Duration members, Duration client, Duration compilers) {
     /** What was used between {@code earlier} and this reading. */
     CpuTimes since(CpuTimes earlier) {
-      return new CpuTimes(members.minus(earlier.members), client.minus(earlier.client));
+      return new CpuTimes(members.minus(earlier.members), client.minus(earlier.client),
+          compilers.minus(earlier.compilers));
+    }
+
+    /** Each part divided by {@code operations}. */
+    CpuTimes per(long operations) {
+      return new CpuTimes(members.dividedBy(operations), client.dividedBy(operations),
+          compilers.dividedBy(operations));
+    }
+
+    /** The share of all the CPU that went to JIT compilers, 0 to 1; 0 when no CPU was used. */
+    double compilerShare() {
+      long total = members.plus(client).toNanos();
+      return total <= 0 ? 0 : Math.min(1, (double) compilers.toNanos() / total);
     }
   }
 }

@@ -145,6 +145,11 @@ final class JetcdKvSystem implements KvSystem {
   }
 
   @Override
+  public Optional<Duration> membersCompilerCpuTime() {
+    return cluster.membersCompilerCpuTime();
+  }
+
+  @Override
   public List<String> memberLogs() {
     return cluster.members().stream().map(MemberProcess::logFile).map(Object::toString).toList();
   }

@@ -37,6 +37,12 @@ interface KvSystem extends AutoCloseable {
    */
   Optional<Duration> membersCpuTime();
 
+  /**
+   * CPU time the members' JIT compilers have used so far, together (zero for members that are
+   * not JVMs), or empty where the operating system does not say.
+   */
+  Optional<Duration> membersCompilerCpuTime();
+
   /** The log files of the members, for messages. */
   List<String> memberLogs();
 

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -97,7 +98,7 @@ public final class NuwaBenchmark {
    * Longest load on each fresh cluster before its first step; it ends sooner once the throughput
    * settles. See {@code warmUpCluster}.
    */
-  public static final Duration CLUSTER_WARMUP_DEFAULT = Duration.ofMinutes(6);
+  public static final Duration CLUSTER_WARMUP_DEFAULT = Duration.ofMinutes(10);
 
   /** Length of each operation's run in a warm-up window ({@link WarmupSettling}). */
   static final Duration WARMUP_WINDOW = Duration.ofSeconds(5);
@@ -346,7 +347,7 @@ public final class NuwaBenchmark {
 
     /**
      * The settings from command-line options, starting from {@link #defaults()}: {@code
-     * --cluster-warmup 6m --warmup 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
+     * --cluster-warmup 10m --warmup 3s --duration 10s --clients 1,16,128 --systems nuwa,etcd,zookeeper --rounds 2 --value-size
      * 256 --keys 1000 --members 3 --out FILE --work-dir DIR --etcd PATH --startup-timeout 60s
      * --op-timeout 10s --seed 1}, and optionally {@code --nuwa-append-batch-wait 250us}. Durations
      * are written {@code 250us}, {@code 500ms}, {@code 10s}, {@code 2m} or
@@ -650,6 +651,7 @@ public final class NuwaBenchmark {
         + ": warming up until its throughput settles, at most " + formatDuration(limit));
     int clients = connections.size() * ClosedLoopWorkload.CLIENTS_PER_CONNECTION;
     WarmupSettling settling = new WarmupSettling(OPERATIONS.size());
+    CpuMeter cpu = CpuMeter.of(system);
     long start = clock.nanos();
     Duration left = limit;
     // A window shrinks to fit what is left of the limit, but never below a millisecond.
@@ -659,16 +661,22 @@ public final class NuwaBenchmark {
         window = WARMUP_WINDOW;
       }
       double[] rates = new double[OPERATIONS.size()];
+      Optional<CpuMeter.CpuTimes> cpuAtStart = cpu.read();
       for (int i = 0; i < rates.length; i++) {
         // Errors are not checked here; a broken system shows them in the measured steps.
         rates[i] = workload.run(OPERATIONS.get(i), clients, connections, keys.count(),
             Duration.ZERO, window, settings.seed(), CpuMeter.NONE).operationsPerSecond();
       }
-      settling.record(rates);
+      OptionalDouble compilerShare = cpuAtStart
+          .flatMap(atStart -> cpu.read().map(atEnd -> atEnd.since(atStart).compilerShare()))
+          .map(OptionalDouble::of).orElse(OptionalDouble.empty());
+      settling.record(compilerShare, rates);
       StringJoiner line = new StringJoiner(", ");
       for (int i = 0; i < rates.length; i++) {
         line.add(String.format(Locale.ROOT, "%s %.0f/s", OPERATIONS.get(i).label(), rates[i]));
       }
+      compilerShare.ifPresent(share ->
+          line.add(String.format(Locale.ROOT, "JIT %.0f%% of the CPU", share * 100)));
       progress(out, "round " + round + "/" + settings.rounds() + ": " + system.name()
           + ": warm-up window " + settling.windows() + ": " + line);
       left = limit.minusNanos(clock.nanos() - start);
@@ -744,8 +752,9 @@ public final class NuwaBenchmark {
                   result.p50Nanos() / 1e6,
                   result.p99Nanos() / 1e6,
                   result.cpuPerOperation().map(cpu -> String.format(Locale.ROOT,
-                      ", CPU per op: members %.3f ms, clients %.3f ms",
-                      cpu.members().toNanos() / 1e6, cpu.client().toNanos() / 1e6)).orElse(""),
+                      ", CPU per op: members %.3f ms, clients %.3f ms, JIT %.0f%%",
+                      cpu.members().toNanos() / 1e6, cpu.client().toNanos() / 1e6,
+                      cpu.compilerShare() * 100)).orElse(""),
                   result.errors() == 0 && result.stuckClients() == 0
                       ? ""
                       : ", " + result.errors() + " errors, " + result.stuckClients()
@@ -817,7 +826,9 @@ public final class NuwaBenchmark {
         .append(" measured window; p50 and p99 come from an HdrHistogram of their latencies.")
         .append(" CPU ms/op: user and system CPU time used during the measured window by the")
         .append(" members' processes (with their children) together, and by the benchmark's JVM,")
-        .append(" which runs only the clients, divided by the operations counted.\n");
+        .append(" which runs only the clients, divided by the operations counted. JIT share: the")
+        .append(" part of all that CPU (members' and clients') that the JVMs' JIT compiler threads")
+        .append(" used; a step measured while it is large measures the compilers as well.\n");
     md.append("- Figures are the median over the ").append(settings.rounds())
         .append(" rounds (with an even number of rounds, the mean of the middle two); the spread")
         .append(" is (max - min) / median of a step's ops/s over the rounds.\n");

@@ -53,7 +53,6 @@ record StepResult(
     if (operations == 0) {
       return Optional.empty();
     }
-    return cpu.map(used -> new CpuMeter.CpuTimes(
-        used.members().dividedBy(operations), used.client().dividedBy(operations)));
+    return cpu.map(used -> used.per(operations));
   }
 }

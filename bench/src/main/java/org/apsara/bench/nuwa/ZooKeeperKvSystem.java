@@ -106,6 +106,11 @@ final class ZooKeeperKvSystem implements KvSystem {
   }
 
   @Override
+  public Optional<Duration> membersCompilerCpuTime() {
+    return ensemble.membersCompilerCpuTime();
+  }
+
+  @Override
   public List<String> memberLogs() {
     return ensemble.members().stream().map(MemberProcess::logFile).map(Object::toString).toList();
   }

@@ -1,6 +1,8 @@
 package org.apsara.bench.pangu;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * One file system as the benchmark drives it: whole-file sequential writes and reads, and the
@@ -34,6 +36,15 @@ interface FileSystemUnderTest extends AutoCloseable {
 
   /** Deletes the file {@code path}, failing if it does not exist. */
   void delete(String path) throws IOException;
+
+  /**
+   * CPU time the processes this system started outside the benchmark's JVM have used so far
+   * (zero for a system that runs inside it), or empty where the operating system does not say.
+   */
+  Optional<Duration> processesCpuTime();
+
+  /** The part of {@link #processesCpuTime} that their JIT compilers used. */
+  Optional<Duration> processesCompilerCpuTime();
 
   @Override
   void close() throws IOException;

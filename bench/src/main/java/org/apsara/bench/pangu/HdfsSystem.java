@@ -3,6 +3,8 @@ package org.apsara.bench.pangu;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -107,6 +109,17 @@ final class HdfsSystem implements FileSystemUnderTest {
     if (!fileSystem.delete(new Path(path), false)) {
       throw new FileNotFoundException("HDFS: nothing to delete at " + path);
     }
+  }
+
+  /** Nothing: the NameNode and the DataNodes run inside the benchmark's JVM. */
+  @Override
+  public Optional<Duration> processesCpuTime() {
+    return Optional.of(Duration.ZERO);
+  }
+
+  @Override
+  public Optional<Duration> processesCompilerCpuTime() {
+    return Optional.of(Duration.ZERO);
   }
 
   @Override

@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apsara.bench.report.MachineInfo;
+import org.apsara.bench.report.CompilerCpu;
 import org.apsara.bench.report.WarmupSettling;
 
 /**
@@ -249,16 +251,22 @@ public final class PanguBenchmark {
       long start = System.nanoTime();
       while (!settling.settled()
           && System.nanoTime() - start < WARMUP_SMALL_FILES_LIMIT.toNanos()) {
+        Optional<CompilerCpu> cpuAtStart =
+            CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime());
         double create = opsPerSecond(files,
             forEachFile(threads, files, i -> fs.createEmpty("/warmup/small/f" + i)));
         double stat = opsPerSecond(files,
             forEachFile(threads, files, i -> fs.stat("/warmup/small/f" + i)));
         double delete = opsPerSecond(files,
             forEachFile(threads, files, i -> fs.delete("/warmup/small/f" + i)));
-        settling.record(create, stat, delete);
+        OptionalDouble compilerShare = CompilerCpu.shareSince(cpuAtStart,
+            CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime()));
+        settling.record(compilerShare, create, stat, delete);
         out.printf(Locale.ROOT,
-            "  %s warm-up window %d: create %.0f/s, stat %.0f/s, delete %.0f/s%n",
-            fs.name(), settling.windows(), create, stat, delete);
+            "  %s warm-up window %d: create %.0f/s, stat %.0f/s, delete %.0f/s%s%n",
+            fs.name(), settling.windows(), create, stat, delete,
+            compilerShare.isPresent() ? String.format(Locale.ROOT, ", JIT %.0f%% of the CPU",
+                compilerShare.getAsDouble() * 100) : "");
       }
       warmups.add(fs.name() + " " + settling.outcome(Duration.ofNanos(System.nanoTime() - start)));
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.apsara.bench.cluster.PanguProcessCluster;
 import org.apsara.pangu.client.CreateOptions;
 import org.apsara.pangu.client.PanguClient;
@@ -86,6 +87,16 @@ final class PanguSystem implements FileSystemUnderTest {
     if (!client.delete(path, false)) {
       throw new IOException("Pangu: nothing to delete at " + path);
     }
+  }
+
+  @Override
+  public Optional<Duration> processesCpuTime() {
+    return cluster.membersCpuTime();
+  }
+
+  @Override
+  public Optional<Duration> processesCompilerCpuTime() {
+    return cluster.membersCompilerCpuTime();
   }
 
   @Override

@@ -2,12 +2,19 @@ package org.apsara.bench.report;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.OptionalDouble;
 
 /**
  * Decides when a system's warm-up load may stop: once its throughput has stopped rising. The
  * warm-up runs in windows, each measuring every operation once; a window <em>improves</em> if any
  * operation beats its best rate so far by more than {@link #GAIN}. The cluster has settled after
  * {@link #FLAT_WINDOWS} windows in a row without an improvement.
+ *
+ * <p>Where the JIT compilers' CPU can be read, a window also counts as flat only if they used at
+ * most {@link #COMPILERS_QUIET_SHARE} of the CPU that the system and its clients used in it: the
+ * throughput of a system on a busy machine can stay flat for a while as its compilers take cores
+ * from it, and rise again once they are done (Nuwa's members were still spending a third of
+ * their CPU on compiling when their rates had been flat for three windows).
  *
  * <p>Why not a fixed time: a JVM server under load keeps compiling its hot paths for as long as
  * its compiler threads share the cores with the load, and how long that is depends on the
@@ -21,6 +28,12 @@ public final class WarmupSettling {
   public static final double GAIN = 1.05;
   /** Windows in a row without a gain after which the cluster counts as settled. */
   public static final int FLAT_WINDOWS = 3;
+
+  /**
+   * The largest share of a window's CPU that JIT compilers may use in a window that counts as
+   * flat.
+   */
+  public static final double COMPILERS_QUIET_SHARE = 0.05;
 
   private final double[] best;
   private int flatWindows;
@@ -37,9 +50,11 @@ public final class WarmupSettling {
   /**
    * Records one window's rates, one per operation in a fixed order.
    *
+   * @param compilerShare the share of the window's CPU (the system's and its clients') that JIT
+   *     compilers used, 0 to 1; empty where it cannot be read
    * @return whether the cluster has now settled
    */
-  public boolean record(double... rates) {
+  public boolean record(OptionalDouble compilerShare, double... rates) {
     if (rates.length != best.length) {
       throw new IllegalArgumentException(
           "expected " + best.length + " rates, got " + Arrays.toString(rates));
@@ -51,8 +66,10 @@ public final class WarmupSettling {
       }
       best[i] = Math.max(best[i], rates[i]);
     }
+    boolean compiling = compilerShare.isPresent()
+        && compilerShare.getAsDouble() > COMPILERS_QUIET_SHARE;
     windows++;
-    flatWindows = improved ? 0 : flatWindows + 1;
+    flatWindows = improved || compiling ? 0 : flatWindows + 1;
     return settled();
   }
 
@@ -63,7 +80,8 @@ public final class WarmupSettling {
   /** The rule in words, for a report: when a warm-up of windows counts as settled. */
   public static String rule() {
     return "until " + FLAT_WINDOWS + " windows in a row raised no rate by more than "
-        + Math.round((GAIN - 1) * 100) + "% over its best so far";
+        + Math.round((GAIN - 1) * 100) + "% over its best so far, with JIT compilers using at"
+        + " most " + Math.round(COMPILERS_QUIET_SHARE * 100) + "% of the CPU";
   }
 
   /** How the warm-up went, for a report: its windows and time, and whether it settled. */

@@ -48,9 +48,9 @@ class BenchmarkReportTest {
     // Nuwa: median 1000 ops/s, rounds 900 and 1100, spread (1100 - 900) / 1000 = 20%.
     // No CPU was measured: n/a in both CPU columns.
     assertThat(table)
-        .contains("| put | 1 | Nuwa | 1000 | 1.00 | 2.00 | 900, 1100 (20%) | n/a | n/a | 0 |");
+        .contains("| put | 1 | Nuwa | 1000 | 1.00 | 2.00 | 900, 1100 (20%) | n/a | n/a | n/a | 0 |");
     assertThat(table)
-        .contains("| put | 1 | etcd | 500 | 2.00 | 4.00 | 500, 500 (0%) | n/a | n/a | 0 |");
+        .contains("| put | 1 | etcd | 500 | 2.00 | 4.00 | 500, 500 (0%) | n/a | n/a | n/a | 0 |");
 
     String ratios = report.ratioTable();
     assertThat(ratios).contains("ops/s Nuwa/etcd | p50 Nuwa/etcd | p99 Nuwa/etcd");
@@ -69,7 +69,7 @@ class BenchmarkReportTest {
     report.add(1, "ZooKeeper", step(Operation.GET, 16, 300, 3.0, 9.0));
 
     assertThat(report.resultsTable())
-        .contains("| get | 16 | etcd | 0 | n/a | n/a | 0 | n/a | n/a | 12 (2 clients stuck) |");
+        .contains("| get | 16 | etcd | 0 | n/a | n/a | 0 | n/a | n/a | n/a | 12 (2 clients stuck) |");
     assertThat(report.ratioTable()).contains("| get | 16 | 0.00 | n/a | n/a |");
   }
 
@@ -86,19 +86,21 @@ class BenchmarkReportTest {
     BenchmarkReport report =
         new BenchmarkReport(List.of("Nuwa"), List.of(Operation.PUT), List.of(128));
     // 1,000 operations: 0.5, 0.7 and 0.6 ms of members' CPU per operation, and 0.2 ms of the
-    // clients'; a round without a reading does not count.
-    for (long membersMillis : new long[] {500, 700, 600}) {
+    // clients'; compilers 10%, 40% and 20% of it; a round without a reading does not count.
+    long[][] rounds = {{500, 70}, {700, 360}, {600, 160}};
+    for (long[] millis : rounds) {
       report.add(1, "Nuwa", withCpu(step(Operation.PUT, 128, 1000, 1.0, 2.0),
-          Duration.ofMillis(membersMillis), Duration.ofMillis(200)));
+          Duration.ofMillis(millis[0]), Duration.ofMillis(200), Duration.ofMillis(millis[1])));
     }
     report.add(2, "Nuwa", step(Operation.PUT, 128, 1000, 1.0, 2.0));
 
-    assertThat(report.resultsTable()).contains("| 0.600 | 0.200 | 0 |");
+    assertThat(report.resultsTable()).contains("| 0.600 | 0.200 | 20% | 0 |");
   }
 
-  private static StepResult withCpu(StepResult step, Duration members, Duration client) {
+  private static StepResult withCpu(StepResult step, Duration members, Duration client,
+      Duration compilers) {
     return new StepResult(step.operation(), step.clients(), step.operations(), step.errors(),
         step.window(), step.p50Nanos(), step.p99Nanos(), step.maxNanos(), step.stuckClients(),
-        step.firstError(), Optional.of(new CpuMeter.CpuTimes(members, client)));
+        step.firstError(), Optional.of(new CpuMeter.CpuTimes(members, client, compilers)));
   }
 }

@@ -114,11 +114,12 @@ class ClosedLoopWorkloadTest {
   void readsTheCpuMeterWhenTheMeasuredWindowBeginsAndEnds() throws Exception {
     FakeStore store = new FakeStore(keys);
     List<Long> readAt = new CopyOnWriteArrayList<>();
-    // Each reading adds 3 s of members' CPU and 1 s of the clients'.
+    // Each reading adds 3 s of members' CPU and 1 s of the clients', 2 s of it the compilers'.
     CpuMeter meter = () -> {
       readAt.add(System.nanoTime());
       long n = readAt.size();
-      return Optional.of(new CpuMeter.CpuTimes(Duration.ofSeconds(3 * n), Duration.ofSeconds(n)));
+      return Optional.of(new CpuMeter.CpuTimes(Duration.ofSeconds(3 * n), Duration.ofSeconds(n),
+          Duration.ofSeconds(2 * n)));
     };
     long start = System.nanoTime();
 
@@ -130,11 +131,13 @@ class ClosedLoopWorkloadTest {
     // as a parked thread wakes late.
     assertThat(readAt.get(0) - start).isGreaterThanOrEqualTo(WARMUP.toNanos());
     assertThat(readAt.get(1) - start).isGreaterThanOrEqualTo(WARMUP.plus(WINDOW).toNanos());
-    assertThat(result.cpu())
-        .hasValue(new CpuMeter.CpuTimes(Duration.ofSeconds(3), Duration.ofSeconds(1)));
+    assertThat(result.cpu()).hasValue(new CpuMeter.CpuTimes(
+        Duration.ofSeconds(3), Duration.ofSeconds(1), Duration.ofSeconds(2)));
     assertThat(result.cpuPerOperation()).hasValue(new CpuMeter.CpuTimes(
         Duration.ofSeconds(3).dividedBy(result.operations()),
-        Duration.ofSeconds(1).dividedBy(result.operations())));
+        Duration.ofSeconds(1).dividedBy(result.operations()),
+        Duration.ofSeconds(2).dividedBy(result.operations())));
+    assertThat(result.cpu().orElseThrow().compilerShare()).isEqualTo(0.5);
   }
 
   @Test

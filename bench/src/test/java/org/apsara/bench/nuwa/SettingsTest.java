@@ -51,7 +51,7 @@ class SettingsTest {
   void defaultsMatchTheDocumentedBenchmark() {
     Settings settings = Settings.defaults();
     assertThat(settings.warmup()).isEqualTo(Duration.ofSeconds(3));
-    assertThat(settings.clusterWarmup()).isEqualTo(Duration.ofMinutes(6));
+    assertThat(settings.clusterWarmup()).isEqualTo(Duration.ofMinutes(10));
     assertThat(settings.duration()).isEqualTo(Duration.ofSeconds(10));
     assertThat(settings.clientCounts()).containsExactly(1, 16, 128);
     assertThat(settings.valueSizeBytes()).isEqualTo(256);
