@@ -3,6 +3,7 @@ package org.apsara.bench.nuwa;
 import java.time.Duration;
 import java.util.Optional;
 import org.apsara.bench.cluster.JitCompilerTime;
+import org.apsara.bench.report.CompilerCpu;
 
 /**
  * Reads how much CPU time the system under test and the benchmark's own JVM (its clients) have
@@ -52,8 +53,7 @@ interface CpuMeter {
 
     /** The share of all the CPU that went to JIT compilers, 0 to 1; 0 when no CPU was used. */
     double compilerShare() {
-      long total = members.plus(client).toNanos();
-      return total <= 0 ? 0 : Math.min(1, (double) compilers.toNanos() / total);
+      return CompilerCpu.share(compilers, members.plus(client));
     }
   }
 }

@@ -28,9 +28,13 @@ public record CompilerCpu(Duration total, Duration compilers) {
 
   /** The compilers' share, 0 to 1, of the CPU used since {@code earlier}; 0 if none was. */
   public double shareSince(CompilerCpu earlier) {
-    long used = total.minus(earlier.total).toNanos();
-    long compiled = compilers.minus(earlier.compilers).toNanos();
-    return used <= 0 ? 0 : Math.max(0, Math.min(1, (double) compiled / used));
+    return share(compilers.minus(earlier.compilers), total.minus(earlier.total));
+  }
+
+  /** {@code compilers} as a share of {@code total}, 0 to 1; 0 if no CPU was used. */
+  public static double share(Duration compilers, Duration total) {
+    long used = total.toNanos();
+    return used <= 0 ? 0 : Math.max(0, Math.min(1, (double) compilers.toNanos() / used));
   }
 
   /** The share since {@code start} as read now, or empty where either reading is. */
