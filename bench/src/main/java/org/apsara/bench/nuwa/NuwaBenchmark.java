@@ -96,7 +96,7 @@ public final class NuwaBenchmark {
 
   /**
    * Longest load on each fresh cluster before its first step; it ends sooner once the throughput
-   * settles. See {@code warmUpCluster}.
+   * has settled and the JIT compilers are quiet. See {@code warmUpCluster}.
    */
   public static final Duration CLUSTER_WARMUP_DEFAULT = Duration.ofMinutes(10);
 
@@ -627,11 +627,11 @@ public final class NuwaBenchmark {
 
   /**
    * Loads a freshly started cluster with puts and gets at the largest client count, unmeasured,
-   * until its throughput has settled ({@link WarmupSettling}) or {@link Settings#clusterWarmup()}
-   * has passed. A JVM server compiles its hot paths for minutes under load when its compiler
-   * threads share two cores with the other members and the clients; without this, the steps
-   * would measure the JIT compiler, not the system. Every system gets the same load, compiled
-   * or not.
+   * until its throughput has settled while the JIT compilers of the members and the clients were
+   * quiet ({@link WarmupSettling}), or {@link Settings#clusterWarmup()} has passed. A JVM server
+   * compiles its hot paths for minutes under load when its compiler threads share two cores with
+   * the other members and the clients; without this, the steps would measure the JIT compiler,
+   * not the system. Every system gets the same load, compiled or not.
    *
    * @return how long the warm-up ran, and whether it ended because the throughput settled
    */
@@ -648,7 +648,8 @@ public final class NuwaBenchmark {
       return system.name() + " none";
     }
     progress(out, "round " + round + "/" + settings.rounds() + ": " + system.name()
-        + ": warming up until its throughput settles, at most " + formatDuration(limit));
+        + ": warming up until its throughput settles and its JIT compilers are quiet, at most "
+        + formatDuration(limit));
     int clients = connections.size() * ClosedLoopWorkload.CLIENTS_PER_CONNECTION;
     WarmupSettling settling = new WarmupSettling(OPERATIONS.size());
     CpuMeter cpu = CpuMeter.of(system);

@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apsara.bench.report.MachineInfo;
 import org.apsara.bench.report.CompilerCpu;
+import org.apsara.bench.report.MachineInfo;
 import org.apsara.bench.report.WarmupSettling;
 
 /**

@@ -54,7 +54,9 @@ class NuwaBenchmarkRunTest {
 
     assertThat(Files.readString(reportFile)).isEqualTo(markdown);
     assertThat(printed.toString(StandardCharsets.UTF_8))
-        .contains("[bench] round 1/1", "warming up until its throughput settles, at most 400ms",
+        .contains("[bench] round 1/1",
+            "warming up until its throughput settles and its JIT compilers are quiet,"
+                + " at most 400ms",
             "warmed up: etcd ", markdown);
     assertThat(markdown)
         .contains("## etcd vs ZooKeeper")
