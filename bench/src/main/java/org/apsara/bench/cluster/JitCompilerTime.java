@@ -28,23 +28,15 @@ public final class JitCompilerTime {
 
   private JitCompilerTime() {}
 
-  /**
-   * The compiler threads' CPU time of the process and its descendants, or empty where {@code
-   * /proc} does not say (not Linux, or the process is gone).
-   */
-  public static Optional<Duration> ofProcessTree(ProcessHandle root) {
-    Optional<Duration> total = ofProcess(root.pid());
-    for (ProcessHandle child : root.descendants().toList()) {
-      total = total.flatMap(sum -> ofProcess(child.pid()).map(sum::plus));
-    }
-    return total;
-  }
-
   /** The compiler threads' CPU time of this JVM, or empty where {@code /proc} does not say. */
   public static Optional<Duration> ofThisJvm() {
     return ofProcess(ProcessHandle.current().pid());
   }
 
+  /**
+   * The compiler threads' CPU time of the process, or empty where {@code /proc} does not say
+   * (not Linux, or the process is gone).
+   */
   static Optional<Duration> ofProcess(long pid) {
     return ofTaskDirectory(PROC.resolve(Long.toString(pid)).resolve("task"));
   }

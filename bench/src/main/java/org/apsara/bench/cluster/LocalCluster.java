@@ -45,11 +45,7 @@ public abstract class LocalCluster implements AutoCloseable {
    * system does not report it.
    */
   public final Optional<Duration> membersCpuTime() {
-    Optional<Duration> total = Optional.of(Duration.ZERO);
-    for (MemberProcess member : members) {
-      total = total.flatMap(sum -> member.cpuTime().map(sum::plus));
-    }
-    return total;
+    return MemberProcess.sum(members, MemberProcess::cpuTime);
   }
 
   /**
@@ -57,11 +53,7 @@ public abstract class LocalCluster implements AutoCloseable {
    * members that are not JVMs), or empty where the operating system does not say.
    */
   public final Optional<Duration> membersCompilerCpuTime() {
-    Optional<Duration> total = Optional.of(Duration.ZERO);
-    for (MemberProcess member : members) {
-      total = total.flatMap(sum -> member.compilerCpuTime().map(sum::plus));
-    }
-    return total;
+    return MemberProcess.sum(members, MemberProcess::compilerCpuTime);
   }
 
   /** The temporary directory holding every member's data and log. */

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * One member of a local cluster running as a child OS process, its standard output and error
@@ -86,12 +87,7 @@ public final class MemberProcess implements AutoCloseable {
    * the operating system does not report it for one of them.
    */
   public Optional<Duration> cpuTime() {
-    ProcessHandle root = process.toHandle();
-    Optional<Duration> total = root.info().totalCpuDuration();
-    for (ProcessHandle child : root.descendants().toList()) {
-      total = total.flatMap(sum -> child.info().totalCpuDuration().map(sum::plus));
-    }
-    return total;
+    return sum(processTree(), handle -> handle.info().totalCpuDuration());
   }
 
   /**
@@ -99,7 +95,24 @@ public final class MemberProcess implements AutoCloseable {
    * for a process that is not a JVM), or empty where the operating system does not say.
    */
   public Optional<Duration> compilerCpuTime() {
-    return JitCompilerTime.ofProcessTree(process.toHandle());
+    return sum(processTree(), handle -> JitCompilerTime.ofProcess(handle.pid()));
+  }
+
+  /** The process and its descendants. */
+  private List<ProcessHandle> processTree() {
+    List<ProcessHandle> tree = new ArrayList<>();
+    tree.add(process.toHandle());
+    tree.addAll(process.toHandle().descendants().toList());
+    return tree;
+  }
+
+  /** The sum of {@code reading} over {@code items}, or empty if any reading is. */
+  static <T> Optional<Duration> sum(List<T> items, Function<T, Optional<Duration>> reading) {
+    Optional<Duration> total = Optional.of(Duration.ZERO);
+    for (T item : items) {
+      total = total.flatMap(sum -> reading.apply(item).map(sum::plus));
+    }
+    return total;
   }
 
   public boolean isAlive() {

@@ -24,11 +24,18 @@ interface CpuMeter {
    * that their JIT compilers used; the meter for it.
    */
   static CpuMeter of(KvSystem system) {
-    return () -> system.membersCpuTime().flatMap(members ->
-        ProcessHandle.current().info().totalCpuDuration().flatMap(client ->
-            system.membersCompilerCpuTime().flatMap(membersCompilers ->
-                JitCompilerTime.ofThisJvm().map(clientCompilers ->
-                    new CpuTimes(members, client, membersCompilers.plus(clientCompilers))))));
+    return () -> {
+      Optional<Duration> members = system.membersCpuTime();
+      Optional<Duration> client = ProcessHandle.current().info().totalCpuDuration();
+      Optional<Duration> membersCompilers = system.membersCompilerCpuTime();
+      Optional<Duration> clientCompilers = JitCompilerTime.ofThisJvm();
+      if (members.isEmpty() || client.isEmpty() || membersCompilers.isEmpty()
+          || clientCompilers.isEmpty()) {
+        return Optional.empty();
+      }
+      return Optional.of(new CpuTimes(members.get(), client.get(),
+          membersCompilers.get().plus(clientCompilers.get())));
+    };
   }
 
   /**

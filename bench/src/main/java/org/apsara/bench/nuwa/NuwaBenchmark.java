@@ -20,6 +20,7 @@ import java.util.stream.Collectors;
 import org.apsara.bench.cluster.EtcdCluster;
 import org.apsara.bench.cluster.NuwaProcessCluster;
 import org.apsara.bench.cluster.ZooKeeperEnsemble;
+import org.apsara.bench.report.CompilerCpu;
 import org.apsara.bench.report.MachineInfo;
 import org.apsara.bench.report.WarmupSettling;
 import org.apsara.common.time.MonotonicClock;
@@ -652,7 +653,6 @@ public final class NuwaBenchmark {
         + formatDuration(limit));
     int clients = connections.size() * ClosedLoopWorkload.CLIENTS_PER_CONNECTION;
     WarmupSettling settling = new WarmupSettling(OPERATIONS.size());
-    CpuMeter cpu = CpuMeter.of(system);
     long start = clock.nanos();
     Duration left = limit;
     // A window shrinks to fit what is left of the limit, but never below a millisecond.
@@ -662,15 +662,15 @@ public final class NuwaBenchmark {
         window = WARMUP_WINDOW;
       }
       double[] rates = new double[OPERATIONS.size()];
-      Optional<CpuMeter.CpuTimes> cpuAtStart = cpu.read();
+      Optional<CompilerCpu> cpuAtStart =
+          CompilerCpu.read(system.membersCpuTime(), system.membersCompilerCpuTime());
       for (int i = 0; i < rates.length; i++) {
         // Errors are not checked here; a broken system shows them in the measured steps.
         rates[i] = workload.run(OPERATIONS.get(i), clients, connections, keys.count(),
             Duration.ZERO, window, settings.seed(), CpuMeter.NONE).operationsPerSecond();
       }
-      OptionalDouble compilerShare = cpuAtStart
-          .flatMap(atStart -> cpu.read().map(atEnd -> atEnd.since(atStart).compilerShare()))
-          .map(OptionalDouble::of).orElse(OptionalDouble.empty());
+      OptionalDouble compilerShare = CompilerCpu.shareSince(cpuAtStart,
+          CompilerCpu.read(system.membersCpuTime(), system.membersCompilerCpuTime()));
       settling.record(compilerShare, rates);
       StringJoiner line = new StringJoiner(", ");
       for (int i = 0; i < rates.length; i++) {
