@@ -59,6 +59,7 @@ import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
 import org.apsara.nuwa.server.raft.proto.RecordBatch;
 import org.apsara.nuwa.server.raft.proto.Reply;
+import org.apsara.raft.DirectSubmit;
 import org.apsara.raft.RaftServerSettings;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.tls.TlsMaterial;
@@ -70,11 +71,11 @@ import org.slf4j.LoggerFactory;
  * to the {@link NuwaStateMachine}, and the path by which this member's gRPC handlers propose
  * records and read linearizably.
  *
- * <p>Requests go to the local Ratis server directly when this member leads (and for reads, which
- * every member serves by read index), and otherwise to the leader over Ratis's client protocol,
- * following its redirects. Every request is unordered: one slow or failed request never holds up
- * or fails another, unlike Ratis's ordered client. A retried write keeps its call ID, so Ratis's
- * retry cache applies it at most once.
+ * <p>Requests go into the local Ratis server on the calling thread when this member leads (and
+ * for reads, which every member serves by read index; see {@link DirectSubmit}), and otherwise to
+ * the leader over Ratis's client protocol, following its redirects. Every request is unordered:
+ * one slow or failed request never holds up or fails another, unlike Ratis's ordered client. A
+ * retried write keeps its call ID, so Ratis's retry cache applies it at most once.
  *
  * <p>Thread-safe. Every future completes within the configured request timeout, with the reply or
  * with a {@link StatusRuntimeException} carrying the status an etcd client expects.
@@ -279,13 +280,15 @@ public final class RaftNode implements AutoCloseable {
    */
   public CompletableFuture<Reply> propose(LogRecord record) {
     PendingRecord pending = new PendingRecord(record, new CompletableFuture<>());
+    List<List<PendingRecord>> ready;
     synchronized (batcher) {
       if (batcher.queue.size() >= QUEUED_RECORDS_MAX) {
         return CompletableFuture.failedFuture(NuwaErrors.TOO_MANY_REQUESTS.asRuntimeException());
       }
       batcher.queue.add(pending);
-      batcher.sendWhatIsQueued();
+      ready = batcher.takeReadyBatches();
     }
+    ready.forEach(batcher::send);
     return pending.reply;
   }
 
@@ -295,13 +298,18 @@ public final class RaftNode implements AutoCloseable {
    * Gathers proposals into batches. At most {@link #BATCHES_IN_FLIGHT_MAX} batches are being
    * replicated at a time; whatever arrives meanwhile waits and leaves as the next batch. A lone
    * proposal on an idle member leaves at once, so batching adds no latency to it.
+   *
+   * <p>Batches are taken under this batcher's lock and sent after it is released: on the leader
+   * a batch goes into Ratis on the sending thread (see {@link DirectSubmit}), which takes Ratis's
+   * locks, and a Ratis thread holding those may complete a batch and so need this lock.
    */
   private final class Batcher {
     final java.util.ArrayDeque<PendingRecord> queue = new java.util.ArrayDeque<>();
     int inFlight;
 
-    /** Called with this batcher's lock held. */
-    void sendWhatIsQueued() {
+    /** The batches that may leave now, counted in flight; called with this batcher's lock held. */
+    List<List<PendingRecord>> takeReadyBatches() {
+      List<List<PendingRecord>> ready = List.of();
       while (inFlight < BATCHES_IN_FLIGHT_MAX && !queue.isEmpty()) {
         List<PendingRecord> batch = new ArrayList<>();
         long bytes = 0;
@@ -314,20 +322,27 @@ public final class RaftNode implements AutoCloseable {
           batch.add(queue.poll());
         }
         inFlight++;
-        send(batch);
+        if (ready.isEmpty()) {
+          ready = new ArrayList<>(BATCHES_IN_FLIGHT_MAX);
+        }
+        ready.add(batch);
       }
+      return ready;
     }
 
-    private void send(List<PendingRecord> batch) {
+    /** Replicates one batch taken by {@link #takeReadyBatches}; called without the lock. */
+    void send(List<PendingRecord> batch) {
       LogRecord entry = batch.size() == 1 ? batch.get(0).record()
           : LogRecord.newBuilder().setBatch(RecordBatch.newBuilder()
               .addAllRecords(batch.stream().map(PendingRecord::record).toList())).build();
       finish(toLeader(NuwaStateMachine.toMessage(entry), RaftClientRequest.writeRequestType()))
           .whenComplete((reply, failure) -> {
+            List<List<PendingRecord>> ready;
             synchronized (this) {
               inFlight--;
-              sendWhatIsQueued();
+              ready = takeReadyBatches();
             }
+            ready.forEach(this::send);
             if (batch.size() == 1) {
               complete(batch.get(0).reply(), reply, failure);
               return;
@@ -454,7 +469,7 @@ public final class RaftNode implements AutoCloseable {
     CompletableFuture<RaftClientReply> sent;
     try {
       sent = target.equals(selfId)
-          ? server.submitClientRequestAsync(request)
+          ? DirectSubmit.submit(server, request)
           : leaderRpc.sendRequestAsyncUnordered(request);
     } catch (IOException | RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);

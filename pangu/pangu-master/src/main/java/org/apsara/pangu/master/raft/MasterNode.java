@@ -29,7 +29,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
@@ -56,6 +55,7 @@ import org.apsara.pangu.master.namespace.NamespaceException;
 import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.pangu.master.raft.MasterStateMachine.LeaderTerm;
+import org.apsara.raft.DirectSubmit;
 import org.apsara.raft.RaftServerSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -291,7 +291,7 @@ public final class MasterNode implements AutoCloseable {
   private CompletableFuture<NamespaceReply> replicate(NamespaceRecord record) {
     CompletableFuture<RaftClientReply> sent;
     try {
-      sent = submitToRaft(request(
+      sent = DirectSubmit.submit(server, request(
           Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())),
           RaftClientRequest.writeRequestType()));
     } catch (IOException | RuntimeException e) {
@@ -305,18 +305,6 @@ public final class MasterNode implements AutoCloseable {
           throw new CompletionException(unavailable(
               failure != null ? unwrap(failure) : reply.getException(), true));
         });
-  }
-
-  /**
-   * Submits {@code request} to the group's division on the calling thread. {@link
-   * RaftServer#submitClientRequestAsync} would hand it to a Ratis client thread and wait for that
-   * thread: the same work under the same locks, plus a thread wake-up and a sleep per request.
-   */
-  private CompletableFuture<RaftClientReply> submitToRaft(RaftClientRequest request)
-      throws IOException {
-    return server.getDivision(GROUP_ID) instanceof RaftClientAsynchronousProtocol division
-        ? division.submitClientRequestAsync(request)
-        : server.submitClientRequestAsync(request);
   }
 
   private RaftClientRequest request(Message message, RaftClientRequest.Type type) {
@@ -424,7 +412,8 @@ public final class MasterNode implements AutoCloseable {
     }
     CompletableFuture<RaftClientReply> index;
     try {
-      index = submitToRaft(request(Message.EMPTY, RaftClientRequest.readRequestType()));
+      index = DirectSubmit.submit(server,
+          request(Message.EMPTY, RaftClientRequest.readRequestType()));
     } catch (IOException e) {
       index = CompletableFuture.failedFuture(e);
     }
