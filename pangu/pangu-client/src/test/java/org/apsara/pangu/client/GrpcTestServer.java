@@ -3,6 +3,8 @@ package org.apsara.pangu.client;
 import io.grpc.BindableService;
 import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -16,9 +18,9 @@ import org.apsara.pangu.api.MasterTrailers;
 final class GrpcTestServer implements AutoCloseable {
   private final Server server;
 
-  GrpcTestServer(BindableService service) throws IOException {
+  GrpcTestServer(BindableService service, ServerInterceptor... interceptors) throws IOException {
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(service).build().start();
+        .addService(ServerInterceptors.intercept(service, interceptors)).build().start();
   }
 
   HostPort address() {

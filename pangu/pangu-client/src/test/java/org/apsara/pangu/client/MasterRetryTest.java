@@ -4,12 +4,19 @@ import static org.apsara.pangu.client.GrpcTestServer.masterError;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.grpc.Grpc;
 import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import java.io.InterruptedIOException;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,6 +78,30 @@ class MasterRetryTest {
   private static MkdirsResponse mkdirsOk() {
     return MkdirsResponse.newBuilder().setStatus(FileStatus.newBuilder().setPath("/a")
         .setDirectory(true)).build();
+  }
+
+  @Test
+  void callsTakeTheMembersConnectionsInTurn() throws Exception {
+    Set<SocketAddress> callers = ConcurrentHashMap.newKeySet();
+    ServerInterceptor recordCaller = new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+          ServerCallHandler<Q, R> next) {
+        callers.add(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        return next.startCall(call, headers);
+      }
+    };
+    GrpcTestServer master =
+        new GrpcTestServer(new ScriptedMaster((method, request) -> mkdirsOk()), recordCaller);
+    open.add(master);
+    PanguClient client = client(master.address());
+
+    for (int i = 0; i < 2 * MasterCaller.CONNECTIONS_PER_MEMBER; i++) {
+      client.mkdirs("/a");
+    }
+
+    assertThat(MasterCaller.CONNECTIONS_PER_MEMBER).isGreaterThan(1);
+    assertThat(callers).hasSize(MasterCaller.CONNECTIONS_PER_MEMBER);
   }
 
   @Test
