@@ -2,7 +2,6 @@ package org.apsara.bench.nuwa;
 
 import java.time.Duration;
 import java.util.Optional;
-import org.apsara.bench.cluster.JitCompilerTime;
 import org.apsara.bench.report.CompilerCpu;
 
 /**
@@ -21,20 +20,14 @@ interface CpuMeter {
 
   /**
    * The members' CPU (read from the system's processes), this JVM's CPU, and the part of both
-   * that their JIT compilers used; the meter for it.
+   * that their JIT compilers used; the meter for it. This JVM is read by {@link CompilerCpu},
+   * as the warm-ups read it: its CPU is the total less the members'.
    */
   static CpuMeter of(KvSystem system) {
     return () -> {
       Optional<Duration> members = system.membersCpuTime();
-      Optional<Duration> client = ProcessHandle.current().info().totalCpuDuration();
-      Optional<Duration> membersCompilers = system.membersCompilerCpuTime();
-      Optional<Duration> clientCompilers = JitCompilerTime.ofThisJvm();
-      if (members.isEmpty() || client.isEmpty() || membersCompilers.isEmpty()
-          || clientCompilers.isEmpty()) {
-        return Optional.empty();
-      }
-      return Optional.of(new CpuTimes(members.get(), client.get(),
-          membersCompilers.get().plus(clientCompilers.get())));
+      return members.flatMap(m -> CompilerCpu.read(members, system.membersCompilerCpuTime())
+          .map(all -> new CpuTimes(m, all.total().minus(m), all.compilers())));
     };
   }
 
