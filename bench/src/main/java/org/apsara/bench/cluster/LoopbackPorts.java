@@ -1,23 +1,23 @@
 package org.apsara.bench.cluster;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.apsara.common.net.FreePorts;
 
 /**
- * Picks free TCP ports on 127.0.0.1 for the members of a local cluster.
- *
- * <p>All ports of one call are held open together before being released, so one call never
- * returns the same port twice. Another program may still take a port between this call and the
- * member binding it; the member then fails to start and its start-up error names its log file.
- * Thread-safe (stateless).
+ * Picks free TCP ports on 127.0.0.1 for the members of a local cluster, as {@link FreePorts}
+ * finds them: below the kernel's ephemeral range, so that none of the many connections the
+ * members and clients open can take a port between this call and the member binding it. Another
+ * program that binds the port meanwhile still can; the member then fails to start and its
+ * start-up error names its log file. Thread-safe (stateless).
  */
 public final class LoopbackPorts {
   /** Most ports one call hands out; a cluster of three needs at most nine. */
   public static final int PORTS_PER_CALL_MAX = 64;
+
+  /** Ports tried per port asked for before giving up (a port may come up twice). */
+  private static final int ATTEMPTS_PER_PORT = 10;
 
   private LoopbackPorts() {}
 
@@ -32,25 +32,14 @@ public final class LoopbackPorts {
       throw new IllegalArgumentException(
           "port count " + count + " not in [1, " + PORTS_PER_CALL_MAX + "]");
     }
-    List<ServerSocket> held = new ArrayList<>(count);
-    try {
-      int[] ports = new int[count];
-      for (int i = 0; i < count; i++) {
-        ServerSocket socket = new ServerSocket(0, 1, loopback());
-        held.add(socket);
-        ports[i] = socket.getLocalPort();
-      }
-      return ports;
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot find free loopback ports", e);
-    } finally {
-      for (ServerSocket socket : held) {
-        try {
-          socket.close();
-        } catch (IOException ignored) {
-          // Closing a listening socket that accepted nothing cannot lose data.
-        }
-      }
+    Set<Integer> ports = new LinkedHashSet<>();
+    for (int attempt = 0; attempt < count * ATTEMPTS_PER_PORT && ports.size() < count; attempt++) {
+      ports.add(FreePorts.freePort());
     }
+    if (ports.size() < count) {
+      throw new IllegalStateException(
+          "found only " + ports.size() + " distinct free loopback ports of " + count);
+    }
+    return ports.stream().mapToInt(Integer::intValue).toArray();
   }
 }

@@ -1,0 +1,35 @@
+package org.apsara.common.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class FreePortsTest {
+  @Test
+  void aFreePortCanBeBoundOnLoopback() throws Exception {
+    int port = FreePorts.freePort();
+
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new InetSocketAddress(FreePorts.LOOPBACK, port));
+      assertThat(socket.getLocalPort()).isEqualTo(port);
+    }
+  }
+
+  @Test
+  void portsComeFromBelowTheKernelsEphemeralRange() {
+    int ephemeralLow = FreePorts.ephemeralRangeStart();
+    assumeTrue(ephemeralLow - FreePorts.PORT_RANGE_LOW >= 1000,
+        "the ephemeral range leaves no room below it");
+
+    Set<Integer> ports = new HashSet<>();
+    for (int i = 0; i < 20; i++) {
+      ports.add(FreePorts.freePort());
+    }
+    assertThat(ports).allMatch(port -> port >= FreePorts.PORT_RANGE_LOW && port < ephemeralLow);
+  }
+}
