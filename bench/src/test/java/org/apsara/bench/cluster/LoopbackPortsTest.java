@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class LoopbackPortsTest {
   @Test
-  void picksDistinctBindablePortsBelowTheEphemeralRange() throws Exception {
+  void picksDistinctBindablePorts() throws Exception {
     int[] ports = LoopbackPorts.pick(9);
 
     assertThat(Arrays.stream(ports).distinct().count()).isEqualTo(9);

@@ -26,7 +26,7 @@ import java.util.Random;
  */
 public final class FreePorts {
   /** Random ports tried below the ephemeral range before falling back to port 0. */
-  public static final int ATTEMPTS_MAX = 100;
+  private static final int ATTEMPTS_MAX = 100;
 
   /** The loopback address, 127.0.0.1 also when the JVM prefers IPv6. */
   public static final InetAddress LOOPBACK = ipv4Loopback();
