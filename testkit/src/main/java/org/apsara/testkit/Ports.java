@@ -1,6 +1,5 @@
 package org.apsara.testkit;
 
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -21,9 +20,6 @@ public final class Ports {
 
   /** The most ports one call may ask for. */
   public static final int PORTS_PER_CALL_MAX = 1000;
-
-  // Shared with TcpProxy: 127.0.0.1 also when the JVM prefers IPv6.
-  static final InetAddress LOOPBACK = FreePorts.LOOPBACK;
 
   private static final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
 

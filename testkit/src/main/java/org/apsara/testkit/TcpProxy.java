@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apsara.common.net.FreePorts;
 import org.apsara.common.net.HostPort;
 
 /**
@@ -144,7 +145,7 @@ public final class TcpProxy implements AutoCloseable {
    * @throws UncheckedIOException if the port cannot be bound
    */
   public static TcpProxy start(int listenPort, HostPort target) {
-    return start(HostPort.of(Ports.LOOPBACK.getHostAddress(), listenPort), target);
+    return start(HostPort.of(FreePorts.LOOPBACK.getHostAddress(), listenPort), target);
   }
 
   /**

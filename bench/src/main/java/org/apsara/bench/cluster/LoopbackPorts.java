@@ -21,9 +21,12 @@ public final class LoopbackPorts {
 
   private LoopbackPorts() {}
 
-  /** The loopback address every benchmark member binds to; nothing listens beyond it. */
+  /**
+   * The loopback address every benchmark member binds to, the one {@link FreePorts} checks its
+   * ports on; nothing listens beyond it.
+   */
   public static InetAddress loopback() {
-    return InetAddress.getLoopbackAddress();
+    return FreePorts.LOOPBACK;
   }
 
   /** Returns {@code count} distinct ports that were free on 127.0.0.1 a moment ago. */

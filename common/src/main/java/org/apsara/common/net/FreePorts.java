@@ -34,6 +34,9 @@ public final class FreePorts {
   /** Lowest port handed out: above the well-known and most registered service ports. */
   static final int PORT_RANGE_LOW = 15_000;
 
+  /** Read once: the range is a boot-time setting, and a test run asks for hundreds of ports. */
+  private static final int EPHEMERAL_RANGE_START = readEphemeralRangeStart();
+
   /** Seeded by process, so that JVMs running side by side tend to pick different ports. */
   private static final Random RANDOM =
       new Random(ProcessHandle.current().pid() * 0x9E3779B97F4A7C15L ^ System.nanoTime());
@@ -43,7 +46,7 @@ public final class FreePorts {
   /** A port free on 127.0.0.1 a moment ago, below the ephemeral range where there is room. */
   public static int freePort() {
     int low = PORT_RANGE_LOW;
-    int high = ephemeralRangeStart();
+    int high = EPHEMERAL_RANGE_START;
     if (high - low < 1000) {
       return bind(0);
     }
@@ -60,6 +63,10 @@ public final class FreePorts {
 
   /** The first port of Linux's ephemeral range, or the usual default where it cannot be read. */
   public static int ephemeralRangeStart() {
+    return EPHEMERAL_RANGE_START;
+  }
+
+  private static int readEphemeralRangeStart() {
     try {
       // Line by line: on some kernels a read sized by the file (readString, readAllBytes) gets
       // only the first byte of a /proc/sys file, and the port range then parsed as "3".
