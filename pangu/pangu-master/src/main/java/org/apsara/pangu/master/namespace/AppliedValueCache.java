@@ -26,15 +26,53 @@ import org.apsara.pangu.master.namespace.NamespaceStore.Column;
  */
 final class AppliedValueCache {
   /**
-   * Entries kept at most, some tens of megabytes. When it is full the cache starts over empty:
-   * a rare, cheap reset that only costs misses, instead of bookkeeping on every hit.
+   * Heap an entry takes, estimated high: its key and value arrays (an inode some 60 bytes, a
+   * directory entry's name as long as it is), the key's {@code ByteBuffer}, the entry record and
+   * the map's node.
    */
-  static final int ENTRIES_MAX = 100_000;
+  static final long BYTES_PER_ENTRY = 256;
+  /** The share of the heap the cache may fill: 1 in {@value}. */
+  static final long HEAP_SHARE_DIVISOR = 8;
+  /** Entries kept at least, whatever the heap: enough for the paths of a busy directory. */
+  static final int ENTRIES_MIN = 10_000;
 
   private record Entry(byte[] value, long validFromIndex) {}
 
+  private final int entriesMax;
   private final ConcurrentHashMap<ByteBuffer, Entry> inodes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<ByteBuffer, Entry> dentries = new ConcurrentHashMap<>();
+
+  /** A cache sized to this JVM's heap (see {@link #entriesFor}). */
+  AppliedValueCache() {
+    this(entriesFor(Runtime.getRuntime().maxMemory()));
+  }
+
+  /**
+   * A cache of at most {@code entriesMax} values. When it is full it starts over empty: a rare,
+   * cheap reset that only costs misses, instead of bookkeeping on every hit.
+   */
+  AppliedValueCache(int entriesMax) {
+    if (entriesMax < 1) {
+      throw new IllegalArgumentException("entriesMax must be positive: " + entriesMax);
+    }
+    this.entriesMax = entriesMax;
+  }
+
+  /**
+   * The entries a heap of {@code heapBytes} holds in an eighth of itself (a 1 GiB heap: 524,288,
+   * the inodes and directory entries of a quarter of a million files), at least {@link
+   * #ENTRIES_MIN}. A fixed bound would make every namespace walk read RocksDB again as soon as the
+   * files in use outgrow it.
+   */
+  static int entriesFor(long heapBytes) {
+    long entries = heapBytes / HEAP_SHARE_DIVISOR / BYTES_PER_ENTRY;
+    return (int) Math.max(ENTRIES_MIN, Math.min(Integer.MAX_VALUE, entries));
+  }
+
+  /** Entries kept at most. */
+  int entriesMax() {
+    return entriesMax;
+  }
 
   /** Whether values of {@code column} are cached. */
   static boolean caches(Column column) {
@@ -56,7 +94,7 @@ final class AppliedValueCache {
    */
   void put(Column column, byte[] key, byte[] value, long validFromIndex) {
     ConcurrentHashMap<ByteBuffer, Entry> map = map(column);
-    if (inodes.size() + dentries.size() >= ENTRIES_MAX) {
+    if (inodes.size() + dentries.size() >= entriesMax) {
       inodes.clear();
       dentries.clear();
     }

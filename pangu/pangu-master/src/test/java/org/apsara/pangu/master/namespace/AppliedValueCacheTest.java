@@ -36,17 +36,31 @@ class AppliedValueCacheTest {
 
   @Test
   void aFullCacheStartsOverInsteadOfGrowing() {
-    AppliedValueCache cache = new AppliedValueCache();
-    for (int i = 0; i < AppliedValueCache.ENTRIES_MAX; i++) {
+    AppliedValueCache cache = new AppliedValueCache(1_000);
+    for (int i = 0; i < 1_000; i++) {
       cache.put(i % 2 == 0 ? Column.INODES : Column.DENTRIES, key(i), new byte[] {1}, 1);
     }
-    assertThat(cache.size()).isEqualTo(AppliedValueCache.ENTRIES_MAX);
+    assertThat(cache.size()).isEqualTo(1_000);
 
     cache.put(Column.INODES, key(-1), new byte[] {2}, 1);
 
     assertThat(cache.size()).isEqualTo(1);
     assertThat(cache.get(Column.INODES, key(-1), 1)).containsExactly(2);
     assertThat(cache.get(Column.INODES, key(0), 1)).isNull();
+  }
+
+  @Test
+  void theCacheGrowsWithTheHeap() {
+    long gib = 1L << 30;
+    // An eighth of the heap at 256 bytes an entry: a 1 GiB heap keeps a quarter of a million
+    // files' inodes and directory entries, a 32 GiB heap some eight million.
+    assertThat(AppliedValueCache.entriesFor(gib)).isEqualTo(524_288);
+    assertThat(AppliedValueCache.entriesFor(32 * gib)).isEqualTo(16_777_216);
+    assertThat(AppliedValueCache.entriesFor(16L << 20)).isEqualTo(AppliedValueCache.ENTRIES_MIN);
+    assertThat(new AppliedValueCache().entriesMax())
+        .isEqualTo(AppliedValueCache.entriesFor(Runtime.getRuntime().maxMemory()));
+    assertThatThrownBy(() -> new AppliedValueCache(0))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
