@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.StringJoiner;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.apsara.common.net.FreePorts;
 
 /**
  * A real etcd cluster of {@code size} members, each an {@code etcd} OS process listening on free
@@ -93,8 +94,8 @@ public final class EtcdCluster extends LocalCluster {
       throw new ClusterStartException(SYSTEM, "no executable etcd at " + binary, null, null);
     }
     Path directory = TempDirectories.create(parentDirectory, "apsara-bench-etcd-");
-    int[] ports = LoopbackPorts.pick(2 * size);
-    String host = LoopbackPorts.loopback().getHostAddress();
+    int[] ports = FreePorts.freePorts(2 * size);
+    String host = FreePorts.LOOPBACK.getHostAddress();
     StringJoiner initialCluster = new StringJoiner(",");
     for (int i = 0; i < size; i++) {
       initialCluster.add(memberName(i) + "=http://" + host + ":" + ports[2 * i + 1]);

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.StringJoiner;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.apsara.common.net.FreePorts;
 
 /**
  * A Nuwa cluster of {@code size} members, each a JVM running the {@code apsara} command line's
@@ -149,8 +150,8 @@ public final class NuwaProcessCluster extends LocalCluster {
           null);
     }
     Path directory = TempDirectories.create(parentDirectory, "apsara-bench-nuwa-");
-    int[] ports = LoopbackPorts.pick(2 * size);
-    String host = LoopbackPorts.loopback().getHostAddress();
+    int[] ports = FreePorts.freePorts(2 * size);
+    String host = FreePorts.LOOPBACK.getHostAddress();
     StringJoiner peers = new StringJoiner(",");
     for (int i = 0; i < size; i++) {
       peers.add(memberId(i) + "=" + host + ":" + ports[2 * i + 1]);

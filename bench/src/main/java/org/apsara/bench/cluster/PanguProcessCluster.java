@@ -8,6 +8,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.apsara.common.net.FreePorts;
 import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.client.PanguClient;
@@ -53,8 +54,8 @@ public final class PanguProcessCluster extends LocalCluster {
           + " (apsara bench pangu)", null, null);
     }
     Path directory = TempDirectories.create(parentDirectory, "apsara-bench-pangu-");
-    int[] ports = LoopbackPorts.pick(2 + chunkservers);
-    String host = LoopbackPorts.loopback().getHostAddress();
+    int[] ports = FreePorts.freePorts(2 + chunkservers);
+    String host = FreePorts.LOOPBACK.getHostAddress();
     HostPort master = HostPort.of(host, ports[0]);
     List<MemberProcess> members = new ArrayList<>();
     try {

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.apsara.common.net.FreePorts;
 
 /**
  * A real ZooKeeper ensemble of {@code size} servers, each a separate JVM running {@code
@@ -60,8 +61,8 @@ public final class ZooKeeperEnsemble extends LocalCluster {
       throw new IllegalArgumentException("ensemble size " + size + " < 1");
     }
     Path directory = TempDirectories.create(parentDirectory, "apsara-bench-zookeeper-");
-    int[] ports = LoopbackPorts.pick(3 * size);
-    String host = LoopbackPorts.loopback().getHostAddress();
+    int[] ports = FreePorts.freePorts(3 * size);
+    String host = FreePorts.LOOPBACK.getHostAddress();
     List<MemberProcess> members = new ArrayList<>();
     List<InetSocketAddress> clientAddresses = new ArrayList<>();
     try {

@@ -9,7 +9,9 @@ import java.net.ServerSocket;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * Free TCP ports on 127.0.0.1, for servers that a local cluster, a benchmark or a test starts on
@@ -27,6 +29,12 @@ import java.util.Random;
 public final class FreePorts {
   /** Random ports tried below the ephemeral range before falling back to port 0. */
   private static final int ATTEMPTS_MAX = 100;
+
+  /** Most ports one {@link #freePorts} call hands out; a cluster of three needs at most nine. */
+  public static final int PORTS_PER_CALL_MAX = 64;
+
+  /** Ports tried per port asked for by {@link #freePorts} (a port may come up twice). */
+  private static final int ATTEMPTS_PER_PORT = 10;
 
   /** The loopback address, 127.0.0.1 also when the JVM prefers IPv6. */
   public static final InetAddress LOOPBACK = ipv4Loopback();
@@ -61,8 +69,28 @@ public final class FreePorts {
     return bind(0);
   }
 
+  /**
+   * {@code count} distinct ports, each as {@link #freePort()}: for the members of one local
+   * cluster, started together.
+   */
+  public static int[] freePorts(int count) {
+    if (count < 1 || count > PORTS_PER_CALL_MAX) {
+      throw new IllegalArgumentException(
+          "port count " + count + " not in [1, " + PORTS_PER_CALL_MAX + "]");
+    }
+    Set<Integer> ports = new LinkedHashSet<>();
+    for (int attempt = 0; attempt < count * ATTEMPTS_PER_PORT && ports.size() < count; attempt++) {
+      ports.add(freePort());
+    }
+    if (ports.size() < count) {
+      throw new IllegalStateException(
+          "found only " + ports.size() + " distinct free loopback ports of " + count);
+    }
+    return ports.stream().mapToInt(Integer::intValue).toArray();
+  }
+
   /** The first port of Linux's ephemeral range, or the usual default where it cannot be read. */
-  public static int ephemeralRangeStart() {
+  static int ephemeralRangeStart() {
     return EPHEMERAL_RANGE_START;
   }
 
