@@ -19,6 +19,8 @@ import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.v1.ChunkServerAdminState;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.FileStatus;
+import org.apsara.pangu.api.v1.FileStatusResult;
+import org.apsara.pangu.api.v1.GetFileStatusesRequest;
 import org.apsara.pangu.api.v1.PanguMasterGrpc;
 import org.apsara.pangu.client.CreateOptions;
 import org.apsara.pangu.client.PanguClient;
@@ -181,6 +183,33 @@ class PanguAuthorizationTest {
         await().atMost(POLICY_CHANGE_WAIT).ignoreExceptionsInstanceOf(PanguException.class)
             .until(() -> client.mkdirs("/tenants/acme/app/carol").getDirectory());
       }
+    }
+  }
+
+  @Test
+  void statusesAskedTogetherAreAuthorizedPathByPath() throws Exception {
+    try (PanguClient client = client(bob)) {
+      client.mkdirs("/tenants/acme/app/together");
+    }
+    ManagedChannel channel = NettyChannelBuilder.forAddress(master.host(), master.port())
+        .usePlaintext().build();
+    try {
+      PanguMasterGrpc.PanguMasterBlockingStub asBob = PanguMasterGrpc.newBlockingStub(
+          ClientInterceptors.intercept(channel, SigningClientInterceptor.forService(bob,
+              new PanguClientConfig.SigningCredentials(bob, REGION).scope(),
+              Clock.systemUTC())));
+      List<FileStatusResult> results = asBob.getFileStatuses(GetFileStatusesRequest.newBuilder()
+          .addPaths("/tenants/acme/app/together").addPaths("/tenants/acme/secret")
+          .addPaths("/tenants/acme/app/missing").build()).getResultsList();
+      assertThat(results).hasSize(3);
+      assertThat(results.get(0).getStatus().getDirectory()).isTrue();
+      assertThat(results.get(1).getError().getCode()).isEqualTo("PERMISSION_DENIED");
+      assertThat(results.get(1).getError().getMessage()).contains(
+          "acs:ram::acme:user/bob is not allowed to perform pangu:Read on acs:pangu:" + REGION
+              + ":acme:file/secret");
+      assertThat(results.get(2).getError().getCode()).isEqualTo("NOT_FOUND");
+    } finally {
+      channel.shutdownNow();
     }
   }
 

@@ -10,7 +10,6 @@ import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDeleteMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetChunkLocationsMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetClusterReportMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetContentSummaryMethod;
-import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetFileStatusMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getListDirectoryMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getMkdirsMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getRecoverLeaseMethod;
@@ -46,7 +45,6 @@ import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.GetClusterReportRequest;
 import org.apsara.pangu.api.v1.GetClusterReportResponse;
 import org.apsara.pangu.api.v1.GetContentSummaryRequest;
-import org.apsara.pangu.api.v1.GetFileStatusRequest;
 import org.apsara.pangu.api.v1.ListDirectoryRequest;
 import org.apsara.pangu.api.v1.ListDirectoryResponse;
 import org.apsara.pangu.api.v1.LocatedChunk;
@@ -99,12 +97,14 @@ public final class PanguClient implements AutoCloseable {
 
   private final PanguClientConfig config;
   private final MasterCaller master;
+  private final StatusBatcher statuses;
   private final ChunkServerPool chunkServers;
   private final LeaseRenewer leases;
 
   private PanguClient(PanguClientConfig config, MasterCaller master) {
     this.config = config;
     this.master = master;
+    this.statuses = new StatusBatcher(master);
     this.chunkServers = new ChunkServerPool(config.tls());
     this.leases = new LeaseRenewer(master, config);
   }
@@ -131,14 +131,13 @@ public final class PanguClient implements AutoCloseable {
   // ---------------------------------------------------------------- namespace reads
 
   /**
-   * The status of {@code path}.
+   * The status of {@code path}. Statuses that threads of this client ask for at the same time
+   * travel together in one call to the master.
    *
    * @throws PanguException {@code NOT_FOUND} if it does not exist
    */
   public FileStatus getStatus(String path) throws IOException {
-    return master.call("getStatus", path, Retry.IDEMPOTENT,
-        getGetFileStatusMethod(), GetFileStatusRequest.newBuilder().setPath(path).build())
-        .getStatus();
+    return statuses.getStatus(path);
   }
 
   /**

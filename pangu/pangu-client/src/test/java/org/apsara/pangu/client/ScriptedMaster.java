@@ -26,6 +26,8 @@ import org.apsara.pangu.api.v1.GetContentSummaryRequest;
 import org.apsara.pangu.api.v1.GetContentSummaryResponse;
 import org.apsara.pangu.api.v1.GetFileStatusRequest;
 import org.apsara.pangu.api.v1.GetFileStatusResponse;
+import org.apsara.pangu.api.v1.GetFileStatusesRequest;
+import org.apsara.pangu.api.v1.GetFileStatusesResponse;
 import org.apsara.pangu.api.v1.ListDirectoryRequest;
 import org.apsara.pangu.api.v1.ListDirectoryResponse;
 import org.apsara.pangu.api.v1.MkdirsRequest;
@@ -97,6 +99,12 @@ class ScriptedMaster extends PanguMasterGrpc.PanguMasterImplBase {
   @Override
   public void getFileStatus(GetFileStatusRequest request, StreamObserver<GetFileStatusResponse> out) {
     answer("getFileStatus", request, out);
+  }
+
+  @Override
+  public void getFileStatuses(GetFileStatusesRequest request,
+      StreamObserver<GetFileStatusesResponse> out) {
+    answer("getFileStatuses", request, out);
   }
 
   @Override

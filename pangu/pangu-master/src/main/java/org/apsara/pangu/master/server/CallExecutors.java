@@ -34,6 +34,7 @@ final class CallExecutors implements ServerCallExecutorSupplier {
   /** The master calls whose handlers never block. */
   static final Set<String> RUN_IN_PLACE = Stream.of(
           PanguMasterGrpc.getGetFileStatusMethod(),
+          PanguMasterGrpc.getGetFileStatusesMethod(),
           PanguMasterGrpc.getListDirectoryMethod(),
           PanguMasterGrpc.getGetContentSummaryMethod(),
           PanguMasterGrpc.getMkdirsMethod(),

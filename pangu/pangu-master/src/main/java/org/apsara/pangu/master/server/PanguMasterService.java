@@ -1,6 +1,7 @@
 package org.apsara.pangu.master.server;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apsara.pangu.api.MasterTrailers;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.AddChunkResponse;
 import org.apsara.pangu.api.v1.AppendRequest;
@@ -29,6 +31,7 @@ import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.DecommissionChunkServerResponse;
 import org.apsara.pangu.api.v1.DeleteRequest;
 import org.apsara.pangu.api.v1.DeleteResponse;
+import org.apsara.pangu.api.v1.FileStatusResult;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.GetClusterReportRequest;
@@ -37,12 +40,15 @@ import org.apsara.pangu.api.v1.GetContentSummaryRequest;
 import org.apsara.pangu.api.v1.GetContentSummaryResponse;
 import org.apsara.pangu.api.v1.GetFileStatusRequest;
 import org.apsara.pangu.api.v1.GetFileStatusResponse;
+import org.apsara.pangu.api.v1.GetFileStatusesRequest;
+import org.apsara.pangu.api.v1.GetFileStatusesResponse;
 import org.apsara.pangu.api.v1.ListDirectoryRequest;
 import org.apsara.pangu.api.v1.ListDirectoryResponse;
 import org.apsara.pangu.api.v1.LocatedChunk;
 import org.apsara.pangu.api.v1.MkdirsRequest;
 import org.apsara.pangu.api.v1.MkdirsResponse;
 import org.apsara.pangu.api.v1.PanguMasterGrpc;
+import org.apsara.pangu.api.v1.PathError;
 import org.apsara.pangu.api.v1.RecoverLeaseRequest;
 import org.apsara.pangu.api.v1.RecoverLeaseResponse;
 import org.apsara.pangu.api.v1.RenameRequest;
@@ -101,6 +107,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   /** Most entries of a listing, and the default for limit 0. */
   public static final int LIST_LIMIT_MAX = NamespaceLimits.MAX_LIST_ENTRIES;
+  /** Most paths of one GetFileStatuses: 256 paths of the longest fit in a 1 MiB request. */
+  public static final int STATUSES_PATHS_MAX = 256;
   /** Most chunks of one GetChunkLocations, and the default for limit 0. */
   public static final int LOCATIONS_LIMIT_MAX = 1000;
   /** Most chunkservers a writer may exclude in one AddChunk. */
@@ -158,6 +166,67 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       return node.getStatus(path, ReadConsistency.LINEARIZABLE).thenApply(s ->
           GetFileStatusResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
     });
+  }
+
+  /**
+   * Statuses of many paths after one read index round. A path's own refusal (invalid, denied,
+   * missing...) becomes its result; anything that is not about one path fails the call.
+   */
+  @Override
+  public void getFileStatuses(GetFileStatusesRequest request,
+      StreamObserver<GetFileStatusesResponse> response) {
+    run(response, () -> {
+      int count = request.getPathsCount();
+      if (count == 0 || count > STATUSES_PATHS_MAX) {
+        throw MasterErrors.invalid("paths holds " + count + " paths; between 1 and "
+            + STATUSES_PATHS_MAX + " are allowed");
+      }
+      List<String> paths = request.getPathsList();
+      FileStatusResult[] refused = new FileStatusResult[count];
+      for (int i = 0; i < count; i++) {
+        try {
+          access.read(path("paths[" + i + "]", paths.get(i)));
+        } catch (NamespaceException | StatusRuntimeException e) {
+          refused[i] = refusalOfPath(e);
+        }
+      }
+      return node.read(ReadConsistency.LINEARIZABLE, ns -> {
+        GetFileStatusesResponse.Builder b = GetFileStatusesResponse.newBuilder();
+        for (int i = 0; i < count; i++) {
+          if (refused[i] != null) {
+            b.addResults(refused[i]);
+            continue;
+          }
+          FileStatusResult result;
+          try {
+            result = FileStatusResult.newBuilder()
+                .setStatus(ProtoViews.status(ns.getStatus(paths.get(i)))).build();
+          } catch (NamespaceException e) {
+            result = refusalOfPath(e);
+          }
+          b.addResults(result);
+        }
+        return b.build();
+      });
+    });
+  }
+
+  /**
+   * The result for a path the namespace refused or the caller may not read, with the code and
+   * sentence GetFileStatus would answer; rethrows any other failure, which is the whole call's.
+   */
+  private FileStatusResult refusalOfPath(Exception e) {
+    StatusRuntimeException status = errors.toStatus(e);
+    Status.Code grpcCode = status.getStatus().getCode();
+    String code = status.getTrailers() == null ? null
+        : status.getTrailers().get(MasterTrailers.ERROR_CODE);
+    if (code == null && grpcCode != Status.Code.PERMISSION_DENIED) {
+      throw status;
+    }
+    String description = status.getStatus().getDescription();
+    return FileStatusResult.newBuilder().setError(PathError.newBuilder()
+        .setCode(code != null ? code : grpcCode.name())
+        .setMessage(description != null ? description : grpcCode.name())).build();
   }
 
   @Override

@@ -27,9 +27,11 @@ import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.FileStatus;
+import org.apsara.pangu.api.v1.FileStatusResult;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
 import org.apsara.pangu.api.v1.GetClusterReportRequest;
 import org.apsara.pangu.api.v1.GetFileStatusRequest;
+import org.apsara.pangu.api.v1.GetFileStatusesRequest;
 import org.apsara.pangu.api.v1.ListDirectoryRequest;
 import org.apsara.pangu.api.v1.LocatedChunk;
 import org.apsara.pangu.api.v1.MkdirsRequest;
@@ -493,6 +495,37 @@ class SingleMasterEndToEndTest {
 
     assertThat(master.getClusterReport(GetClusterReportRequest.getDefaultInstance())
         .getChunkserversList()).hasSize(3);
+  }
+
+  @Test
+  void statusesAskedTogetherAreAnsweredAndRefusedPathByPath() {
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    master.create(CreateRequest.newBuilder().setPath("/dir/file").setClientName("a")
+        .setCreateParent(true).build());
+    List<FileStatusResult> results = master.getFileStatuses(GetFileStatusesRequest.newBuilder()
+        .addPaths("/dir/file").addPaths("/missing").addPaths("relative").addPaths("")
+        .addPaths("/dir/file/below").addPaths("/dir").addPaths("/dir/file").build())
+        .getResultsList();
+    assertThat(results).hasSize(7);
+    assertThat(results.get(0).getStatus().getPath()).isEqualTo("/dir/file");
+    assertThat(results.get(1).getError().getCode()).isEqualTo("NOT_FOUND");
+    assertThat(results.get(1).getError().getMessage()).contains("/missing");
+    assertThat(results.get(2).getError().getCode()).isEqualTo("INVALID_PATH");
+    assertThat(results.get(2).getError().getMessage()).contains("relative");
+    assertThat(results.get(3).getError().getCode()).isEqualTo("INVALID_ARGUMENT");
+    assertThat(results.get(3).getError().getMessage()).contains("paths[3] is required");
+    assertThat(results.get(4).getError().getCode()).isEqualTo("NOT_A_DIRECTORY");
+    assertThat(results.get(5).getStatus().getDirectory()).isTrue();
+    assertThat(results.get(6)).isEqualTo(results.get(0));
+
+    assertRefused(() -> master.getFileStatuses(GetFileStatusesRequest.getDefaultInstance()),
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "paths holds 0 paths");
+    GetFileStatusesRequest.Builder tooMany = GetFileStatusesRequest.newBuilder();
+    for (int i = 0; i <= PanguMasterService.STATUSES_PATHS_MAX; i++) {
+      tooMany.addPaths("/dir");
+    }
+    assertRefused(() -> master.getFileStatuses(tooMany.build()), Status.Code.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT", "paths holds 257 paths; between 1 and 256");
   }
 
   @Test
