@@ -6,7 +6,6 @@ import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCloseFileMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCommitChunkMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCreateMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDecommissionChunkServerMethod;
-import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDeleteMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetChunkLocationsMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetClusterReportMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetContentSummaryMethod;
@@ -39,6 +38,7 @@ import org.apsara.pangu.api.v1.ContentSummary;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.DeleteRequest;
+import org.apsara.pangu.api.v1.DeleteResponse;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
@@ -97,14 +97,16 @@ public final class PanguClient implements AutoCloseable {
 
   private final PanguClientConfig config;
   private final MasterCaller master;
-  private final StatusBatcher statuses;
+  private final CallBatcher<String, FileStatus> statuses;
+  private final CallBatcher<DeleteRequest, DeleteResponse> deletes;
   private final ChunkServerPool chunkServers;
   private final LeaseRenewer leases;
 
   private PanguClient(PanguClientConfig config, MasterCaller master) {
     this.config = config;
     this.master = master;
-    this.statuses = new StatusBatcher(master);
+    this.statuses = MasterBatches.statuses(master);
+    this.deletes = MasterBatches.deletes(master);
     this.chunkServers = new ChunkServerPool(config.tls());
     this.leases = new LeaseRenewer(master, config);
   }
@@ -137,7 +139,7 @@ public final class PanguClient implements AutoCloseable {
    * @throws PanguException {@code NOT_FOUND} if it does not exist
    */
   public FileStatus getStatus(String path) throws IOException {
-    return statuses.getStatus(path);
+    return statuses.call(path);
   }
 
   /**
@@ -234,7 +236,8 @@ public final class PanguClient implements AutoCloseable {
   }
 
   /**
-   * Removes {@code path}; a non-empty directory only with {@code recursive}.
+   * Removes {@code path}; a non-empty directory only with {@code recursive}. Deletes that threads
+   * of this client make at the same time travel together in one call to the master.
    *
    * @return {@code false} if {@code path} did not exist
    * @throws PanguException {@code DIRECTORY_NOT_EMPTY}, {@code ROOT_NOT_ALLOWED}, ...
@@ -245,7 +248,7 @@ public final class PanguClient implements AutoCloseable {
     boolean unknown = false;
     for (int round = 0; ; round++) {
       try {
-        master.call("delete", path, Retry.NOT_IDEMPOTENT, getDeleteMethod(), request);
+        deletes.call(request);
         return true;
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN && round < UNKNOWN_OUTCOME_ROUNDS_MAX) {

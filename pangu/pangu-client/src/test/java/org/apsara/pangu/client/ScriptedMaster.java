@@ -16,6 +16,8 @@ import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CommitChunkResponse;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.CreateResponse;
+import org.apsara.pangu.api.v1.DeletePathsRequest;
+import org.apsara.pangu.api.v1.DeletePathsResponse;
 import org.apsara.pangu.api.v1.DeleteRequest;
 import org.apsara.pangu.api.v1.DeleteResponse;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
@@ -170,6 +172,11 @@ class ScriptedMaster extends PanguMasterGrpc.PanguMasterImplBase {
   @Override
   public void delete(DeleteRequest request, StreamObserver<DeleteResponse> out) {
     answer("delete", request, out);
+  }
+
+  @Override
+  public void deletePaths(DeletePathsRequest request, StreamObserver<DeletePathsResponse> out) {
+    answer("deletePaths", request, out);
   }
 
   @Override

@@ -42,6 +42,7 @@ final class CallExecutors implements ServerCallExecutorSupplier {
           PanguMasterGrpc.getAppendMethod(),
           PanguMasterGrpc.getRenameMethod(),
           PanguMasterGrpc.getDeleteMethod(),
+          PanguMasterGrpc.getDeletePathsMethod(),
           PanguMasterGrpc.getSetTimesMethod(),
           PanguMasterGrpc.getSetPermissionMethod(),
           PanguMasterGrpc.getSetOwnerMethod(),

@@ -5,6 +5,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -29,8 +30,11 @@ import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.CreateResponse;
 import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.DecommissionChunkServerResponse;
+import org.apsara.pangu.api.v1.DeletePathsRequest;
+import org.apsara.pangu.api.v1.DeletePathsResponse;
 import org.apsara.pangu.api.v1.DeleteRequest;
 import org.apsara.pangu.api.v1.DeleteResponse;
+import org.apsara.pangu.api.v1.DeleteResult;
 import org.apsara.pangu.api.v1.FileStatusResult;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
@@ -107,8 +111,11 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   /** Most entries of a listing, and the default for limit 0. */
   public static final int LIST_LIMIT_MAX = NamespaceLimits.MAX_LIST_ENTRIES;
-  /** Most paths of one GetFileStatuses: 256 paths of the longest fit in a 1 MiB request. */
-  public static final int STATUSES_PATHS_MAX = 256;
+  /**
+   * Most paths of one GetFileStatuses or DeletePaths: 256 of the longest fit in a 1 MiB
+   * request.
+   */
+  public static final int PATHS_PER_CALL_MAX = 256;
   /** Most chunks of one GetChunkLocations, and the default for limit 0. */
   public static final int LOCATIONS_LIMIT_MAX = 1000;
   /** Most chunkservers a writer may exclude in one AddChunk. */
@@ -170,16 +177,16 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   /**
    * Statuses of many paths after one read index round. A path's own refusal (invalid, denied,
-   * missing...) becomes its result; anything that is not about one path fails the call.
+   * missing...) becomes its result; a failure of the read index round fails the call.
    */
   @Override
   public void getFileStatuses(GetFileStatusesRequest request,
       StreamObserver<GetFileStatusesResponse> response) {
     run(response, () -> {
       int count = request.getPathsCount();
-      if (count == 0 || count > STATUSES_PATHS_MAX) {
+      if (count == 0 || count > PATHS_PER_CALL_MAX) {
         throw MasterErrors.invalid("paths holds " + count + " paths; between 1 and "
-            + STATUSES_PATHS_MAX + " are allowed");
+            + PATHS_PER_CALL_MAX + " are allowed");
       }
       List<String> paths = request.getPathsList();
       FileStatusResult[] refused = new FileStatusResult[count];
@@ -187,7 +194,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         try {
           access.read(path("paths[" + i + "]", paths.get(i)));
         } catch (NamespaceException | StatusRuntimeException e) {
-          refused[i] = refusalOfPath(e);
+          refused[i] = FileStatusResult.newBuilder().setError(pathError(e)).build();
         }
       }
       return node.read(ReadConsistency.LINEARIZABLE, ns -> {
@@ -202,7 +209,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
             result = FileStatusResult.newBuilder()
                 .setStatus(ProtoViews.status(ns.getStatus(paths.get(i)))).build();
           } catch (NamespaceException e) {
-            result = refusalOfPath(e);
+            result = FileStatusResult.newBuilder().setError(pathError(e)).build();
           }
           b.addResults(result);
         }
@@ -212,21 +219,18 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   }
 
   /**
-   * The result for a path the namespace refused or the caller may not read, with the code and
-   * sentence GetFileStatus would answer; rethrows any other failure, which is the whole call's.
+   * Why one path of a call that carries many failed, with the code and sentence a call for that
+   * path alone would answer: the code of the namespace's or the Raft group's refusal, or else
+   * the status code (PERMISSION_DENIED, INTERNAL...).
    */
-  private FileStatusResult refusalOfPath(Exception e) {
-    StatusRuntimeException status = errors.toStatus(e);
-    Status.Code grpcCode = status.getStatus().getCode();
+  private PathError pathError(Throwable failure) {
+    StatusRuntimeException status = errors.toStatus(failure);
     String code = status.getTrailers() == null ? null
         : status.getTrailers().get(MasterTrailers.ERROR_CODE);
-    if (code == null && grpcCode != Status.Code.PERMISSION_DENIED) {
-      throw status;
-    }
     String description = status.getStatus().getDescription();
-    return FileStatusResult.newBuilder().setError(PathError.newBuilder()
-        .setCode(code != null ? code : grpcCode.name())
-        .setMessage(description != null ? description : grpcCode.name())).build();
+    String shown = code != null ? code : status.getStatus().getCode().name();
+    return PathError.newBuilder().setCode(shown)
+        .setMessage(description != null ? description : shown).build();
   }
 
   @Override
@@ -332,11 +336,47 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   @Override
   public void delete(DeleteRequest request, StreamObserver<DeleteResponse> response) {
+    run(response, () -> delete(request, "path"));
+  }
+
+  /** @param field names the request's path in errors */
+  private CompletableFuture<DeleteResponse> delete(DeleteRequest request, String field)
+      throws NamespaceException {
+    String path = path(field, request.getPath());
+    access.write(path);
+    return node.submit(p -> p.delete(path, request.getRecursive()))
+        .thenApply(r -> DeleteResponse.getDefaultInstance());
+  }
+
+  /**
+   * Deletes proposed together once this member is the ready leader. A path's own refusal, and
+   * the Raft group's failure of one delete, become that path's result.
+   */
+  @Override
+  public void deletePaths(DeletePathsRequest request,
+      StreamObserver<DeletePathsResponse> response) {
     run(response, () -> {
-      String path = path("path", request.getPath());
-      access.write(path);
-      return node.submit(p -> p.delete(path, request.getRecursive()))
-          .thenApply(r -> DeleteResponse.getDefaultInstance());
+      int count = request.getDeletesCount();
+      if (count == 0 || count > PATHS_PER_CALL_MAX) {
+        throw MasterErrors.invalid("deletes holds " + count + " deletes; between 1 and "
+            + PATHS_PER_CALL_MAX + " are allowed");
+      }
+      node.requireReadyLeader();
+      List<CompletableFuture<DeleteResult>> results = new ArrayList<>(count);
+      for (int i = 0; i < count; i++) {
+        CompletableFuture<DeleteResponse> deleted;
+        try {
+          deleted = delete(request.getDeletes(i), "deletes[" + i + "].path");
+        } catch (NamespaceException | RuntimeException e) {
+          deleted = CompletableFuture.failedFuture(e);
+        }
+        results.add(deleted.handle((r, failure) -> failure == null
+            ? DeleteResult.getDefaultInstance()
+            : DeleteResult.newBuilder().setError(pathError(failure)).build()));
+      }
+      return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+          .thenApply(done -> DeletePathsResponse.newBuilder()
+              .addAllResults(results.stream().map(CompletableFuture::join).toList()).build());
     });
   }
 

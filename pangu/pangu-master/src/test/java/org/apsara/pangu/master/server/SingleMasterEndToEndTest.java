@@ -26,6 +26,9 @@ import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
+import org.apsara.pangu.api.v1.DeletePathsRequest;
+import org.apsara.pangu.api.v1.DeleteRequest;
+import org.apsara.pangu.api.v1.DeleteResult;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.FileStatusResult;
 import org.apsara.pangu.api.v1.GetChunkLocationsResponse;
@@ -521,11 +524,48 @@ class SingleMasterEndToEndTest {
     assertRefused(() -> master.getFileStatuses(GetFileStatusesRequest.getDefaultInstance()),
         Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "paths holds 0 paths");
     GetFileStatusesRequest.Builder tooMany = GetFileStatusesRequest.newBuilder();
-    for (int i = 0; i <= PanguMasterService.STATUSES_PATHS_MAX; i++) {
+    for (int i = 0; i <= PanguMasterService.PATHS_PER_CALL_MAX; i++) {
       tooMany.addPaths("/dir");
     }
     assertRefused(() -> master.getFileStatuses(tooMany.build()), Status.Code.INVALID_ARGUMENT,
         "INVALID_ARGUMENT", "paths holds 257 paths; between 1 and 256");
+  }
+
+  @Test
+  void deletesMadeTogetherAreAppliedAndRefusedPathByPath() {
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    for (String path : List.of("/gone/a", "/gone/b", "/full/c")) {
+      master.create(CreateRequest.newBuilder().setPath(path).setClientName("a")
+          .setCreateParent(true).build());
+    }
+    List<DeleteResult> results = master.deletePaths(DeletePathsRequest.newBuilder()
+        .addDeletes(delete("/gone/a", false)).addDeletes(delete("/missing", false))
+        .addDeletes(delete("/full", false)).addDeletes(delete("relative", false))
+        .addDeletes(delete("/gone/b", false)).addDeletes(delete("/gone/b", false))
+        .addDeletes(delete("/", true)).build()).getResultsList();
+
+    assertThat(results).hasSize(7);
+    assertThat(results.get(0).hasError()).isFalse();
+    assertThat(results.get(1).getError().getCode()).isEqualTo("NOT_FOUND");
+    assertThat(results.get(2).getError().getCode()).isEqualTo("DIRECTORY_NOT_EMPTY");
+    assertThat(results.get(2).getError().getMessage()).contains("/full");
+    assertThat(results.get(3).getError().getCode()).isEqualTo("INVALID_PATH");
+    assertThat(results.get(4).hasError()).isFalse();
+    // The second delete of a path runs after the first.
+    assertThat(results.get(5).getError().getCode()).isEqualTo("NOT_FOUND");
+    assertThat(results.get(6).getError().getCode()).isEqualTo("ROOT_NOT_ALLOWED");
+    // What was refused is still there; what was deleted is gone.
+    assertThat(master.listDirectory(ListDirectoryRequest.newBuilder().setPath("/gone").build())
+        .getEntriesList()).isEmpty();
+    assertThat(master.getFileStatus(GetFileStatusRequest.newBuilder().setPath("/full/c")
+        .build()).getStatus().getDirectory()).isFalse();
+
+    assertRefused(() -> master.deletePaths(DeletePathsRequest.getDefaultInstance()),
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "deletes holds 0 deletes");
+  }
+
+  private static DeleteRequest delete(String path, boolean recursive) {
+    return DeleteRequest.newBuilder().setPath(path).setRecursive(recursive).build();
   }
 
   @Test

@@ -17,6 +17,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.apsara.pangu.api.v1.DeletePathsRequest;
+import org.apsara.pangu.api.v1.DeletePathsResponse;
+import org.apsara.pangu.api.v1.DeleteRequest;
+import org.apsara.pangu.api.v1.DeleteResponse;
+import org.apsara.pangu.api.v1.DeleteResult;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.FileStatusResult;
 import org.apsara.pangu.api.v1.GetFileStatusRequest;
@@ -28,20 +33,22 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Statuses asked for while the client's status calls are all under way wait and travel together,
- * each with its own answer, against a fake master that holds the first calls until told.
+ * Statuses and deletes asked for while the client's calls of their kind are all under way wait
+ * and travel together, each with its own outcome, against a fake master that holds the first
+ * calls until told.
  */
-class StatusBatcherTest {
+class CallBatcherTest {
   private static final long AWAIT_SECONDS = 10;
 
   private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch heldArrived =
-      new CountDownLatch(StatusBatcher.CALLS_IN_FLIGHT_MAX);
-  /** The paths of each GetFileStatuses call, in arrival order. */
+      new CountDownLatch(CallBatcher.CALLS_IN_FLIGHT_MAX);
+  /** The paths of each call that carried many, in arrival order. */
   private final List<List<String>> batches = new CopyOnWriteArrayList<>();
   private final ExecutorService threads = Executors.newCachedThreadPool();
   private final List<AutoCloseable> open = new ArrayList<>();
-  private StatusBatcher statuses;
+  private CallBatcher<String, FileStatus> statuses;
+  private CallBatcher<DeleteRequest, DeleteResponse> deletes;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -52,30 +59,41 @@ class StatusBatcherTest {
     }
   }
 
-  /** A master whose GetFileStatus of "/held..." waits for {@link #release}. */
-  private void start(ScriptedMaster.Handler statusesHandler) throws Exception {
+  /**
+   * A master whose GetFileStatus and Delete of "/held..." wait for {@link #release}, and whose
+   * calls that carry many are answered by {@code batchHandler}.
+   */
+  private void start(ScriptedMaster.Handler batchHandler) throws Exception {
     ScriptedMaster master = new ScriptedMaster((method, request) -> {
-      if (method.equals("getFileStatuses")) {
-        batches.add(((GetFileStatusesRequest) request).getPathsList());
-        return statusesHandler.handle(method, request);
-      }
-      String path = ((GetFileStatusRequest) request).getPath();
-      if (path.startsWith("/held")) {
-        heldArrived.countDown();
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          throw Status.CANCELLED.asRuntimeException();
+      switch (method) {
+        case "getFileStatuses" ->
+            batches.add(((GetFileStatusesRequest) request).getPathsList());
+        case "deletePaths" -> batches.add(((DeletePathsRequest) request).getDeletesList()
+            .stream().map(DeleteRequest::getPath).toList());
+        default -> {
+          String path = method.equals("delete") ? ((DeleteRequest) request).getPath()
+              : ((GetFileStatusRequest) request).getPath();
+          if (path.startsWith("/held")) {
+            heldArrived.countDown();
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              throw Status.CANCELLED.asRuntimeException();
+            }
+          }
+          return method.equals("delete") ? DeleteResponse.getDefaultInstance()
+              : GetFileStatusResponse.newBuilder().setStatus(status(path)).build();
         }
       }
-      return GetFileStatusResponse.newBuilder().setStatus(status(path)).build();
+      return batchHandler.handle(method, request);
     });
     GrpcTestServer server = new GrpcTestServer(master);
     open.add(server);
     MasterCaller caller = new MasterCaller(PanguClientConfig.builder(List.of(server.address()))
         .operationTimeout(Duration.ofSeconds(AWAIT_SECONDS)).build());
     open.add(caller);
-    statuses = new StatusBatcher(caller);
+    statuses = MasterBatches.statuses(caller);
+    deletes = MasterBatches.deletes(caller);
   }
 
   private static FileStatus status(String path) {
@@ -100,9 +118,9 @@ class StatusBatcherTest {
    */
   private List<Future<FileStatus>> holdEveryCall() throws InterruptedException {
     List<Future<FileStatus>> held = new ArrayList<>();
-    for (int i = 0; i < StatusBatcher.CALLS_IN_FLIGHT_MAX; i++) {
+    for (int i = 0; i < CallBatcher.CALLS_IN_FLIGHT_MAX; i++) {
       String path = "/held" + i;
-      held.add(threads.submit(() -> statuses.getStatus(path)));
+      held.add(threads.submit(() -> statuses.call(path)));
     }
     assertThat(heldArrived.await(AWAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
     assertThat(statuses.queued()).isZero();
@@ -110,7 +128,7 @@ class StatusBatcherTest {
   }
 
   private Future<FileStatus> queue(String path, int queuedAfter) {
-    Future<FileStatus> answer = threads.submit(() -> statuses.getStatus(path));
+    Future<FileStatus> answer = threads.submit(() -> statuses.call(path));
     await().atMost(Duration.ofSeconds(AWAIT_SECONDS)).until(() -> statuses.queued() == queuedAfter);
     return answer;
   }
@@ -176,7 +194,7 @@ class StatusBatcherTest {
     CompletableFuture<Throwable> interrupted = new CompletableFuture<>();
     Thread waiter = new Thread(() -> {
       try {
-        statuses.getStatus("/gone");
+        statuses.call("/gone");
         interrupted.complete(null);
       } catch (Exception e) {
         interrupted.complete(e);
@@ -196,5 +214,55 @@ class StatusBatcherTest {
     assertThat(kept1.get(AWAIT_SECONDS, TimeUnit.SECONDS).getPath()).isEqualTo("/kept1");
     assertThat(kept2.get(AWAIT_SECONDS, TimeUnit.SECONDS).getPath()).isEqualTo("/kept2");
     assertThat(batches).containsExactly(List.of("/kept1", "/kept2"));
+  }
+
+  @Test
+  void deletesMadeTogetherEachGetTheirOwnOutcomeAndAnUnproposedOneIsUnknown() throws Exception {
+    start((method, request) -> {
+      DeletePathsResponse.Builder b = DeletePathsResponse.newBuilder();
+      for (DeleteRequest delete : ((DeletePathsRequest) request).getDeletesList()) {
+        String code = switch (delete.getPath()) {
+          case "/missing" -> "NOT_FOUND";
+          case "/busy" -> "BUSY";
+          default -> "";
+        };
+        b.addResults(code.isEmpty() ? DeleteResult.getDefaultInstance()
+            : DeleteResult.newBuilder().setError(PathError.newBuilder().setCode(code)
+                .setMessage(code + ": " + delete.getPath())).build());
+      }
+      return b.build();
+    });
+    for (int i = 0; i < CallBatcher.CALLS_IN_FLIGHT_MAX; i++) {
+      DeleteRequest held = DeleteRequest.newBuilder().setPath("/held" + i).build();
+      threads.submit(() -> deletes.call(held));
+    }
+    assertThat(heldArrived.await(AWAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+    List<String> paths = List.of("/a", "/missing", "/busy");
+    List<Future<DeleteResponse>> outcomes = new ArrayList<>();
+    for (int i = 0; i < paths.size(); i++) {
+      DeleteRequest delete = DeleteRequest.newBuilder().setPath(paths.get(i)).build();
+      outcomes.add(threads.submit(() -> deletes.call(delete)));
+      int queuedAfter = i + 1;
+      await().atMost(Duration.ofSeconds(AWAIT_SECONDS))
+          .until(() -> deletes.queued() == queuedAfter);
+    }
+
+    release.countDown();
+
+    assertThat(outcomes.get(0).get(AWAIT_SECONDS, TimeUnit.SECONDS)).isNotNull();
+    assertThatThrownBy(() -> outcomes.get(1).get(AWAIT_SECONDS, TimeUnit.SECONDS)).cause()
+        .isInstanceOfSatisfying(PanguException.class, e -> {
+          assertThat(e.code()).isEqualTo(PanguErrorCode.NOT_FOUND);
+          assertThat(e.path()).isEqualTo("/missing");
+        });
+    // Not proposed at all, but told apart from unknown only by a code the caller does not act
+    // on: the delete settles it as an unknown outcome, by trying again.
+    assertThatThrownBy(() -> outcomes.get(2).get(AWAIT_SECONDS, TimeUnit.SECONDS)).cause()
+        .isInstanceOfSatisfying(PanguException.class, e -> {
+          assertThat(e.code()).isEqualTo(PanguErrorCode.OUTCOME_UNKNOWN);
+          assertThat(e.path()).isEqualTo("/busy");
+        })
+        .hasMessageContaining("BUSY: /busy");
+    assertThat(batches).containsExactly(paths);
   }
 }
