@@ -1,6 +1,7 @@
 package org.apsara.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
@@ -26,6 +27,8 @@ import org.apsara.pangu.api.v1.PanguMasterGrpc;
 import org.apsara.pangu.client.CreateOptions;
 import org.apsara.pangu.client.PanguClient;
 import org.apsara.pangu.client.PanguClientConfig;
+import org.apsara.pangu.client.PanguErrorCode;
+import org.apsara.pangu.client.PanguException;
 import org.apsara.pangu.client.PanguOutputStream;
 import org.apsara.testkit.ChildProcess;
 import org.apsara.testkit.Ports;
@@ -36,13 +39,17 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three Pangu master members and three chunkservers as separate OS processes: the leader killed
  * with SIGKILL while a client writes files does not stop the client, which follows the new
- * leader, and every file whose close returned reads back whole.
+ * leader, and every file whose close returned reads back whole. Meanwhile threads of the same
+ * client create, close, stat and delete small files, so that their calls travel together
+ * through the failover: every file whose close returned exists, closed, unless its delete
+ * returned, and then it is gone.
  */
 class PanguMasterFailoverProcessTest {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   private static final int MASTERS = 3;
   private static final int CHUNKSERVERS = 3;
   private static final int FILE_BYTES = 64 * 1024;
+  private static final int SMALL_FILE_THREADS = 8;
 
   @TempDir Path dir;
 
@@ -73,9 +80,30 @@ class PanguMasterFailoverProcessTest {
           .hasSize(CHUNKSERVERS));
 
       List<String> written = new CopyOnWriteArrayList<>();
+      List<String> kept = new CopyOnWriteArrayList<>();
+      List<String> deleted = new CopyOnWriteArrayList<>();
       AtomicBoolean stop = new AtomicBoolean();
-      ExecutorService writer = Executors.newSingleThreadExecutor();
+      ExecutorService writer = Executors.newFixedThreadPool(1 + SMALL_FILE_THREADS);
       try {
+        // Threads whose creates, closes, stats and deletes meet and travel together.
+        List<Future<?>> smallFiles = new ArrayList<>();
+        for (int t = 0; t < SMALL_FILE_THREADS; t++) {
+          int thread = t;
+          smallFiles.add(writer.submit(() -> {
+            for (int i = 0; !stop.get(); i++) {
+              String path = "/small/t" + thread + "-" + i;
+              client.create(path, CreateOptions.DEFAULTS.withCreateParent(true)).close();
+              assertThat(client.getStatus(path).getOpen()).as(path).isFalse();
+              if (i % 2 == 0) {
+                assertThat(client.delete(path, false)).as(path).isTrue();
+                deleted.add(path);
+              } else {
+                kept.add(path);
+              }
+            }
+            return null;
+          }));
+        }
         Future<?> writes = writer.submit(() -> {
           for (int i = 0; !stop.get(); i++) {
             String path = "/failover/f" + i;
@@ -93,12 +121,26 @@ class PanguMasterFailoverProcessTest {
         // The writer goes on through the election, against the new leader.
         await().atMost(START_TIMEOUT).until(() -> written.size() >= before + 20
             || writes.isDone());
+        int keptBefore = kept.size();
+        await().atMost(START_TIMEOUT).until(() -> kept.size() >= keptBefore + 20
+            || smallFiles.stream().anyMatch(Future::isDone));
         stop.set(true);
         writes.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS); // rethrows a failed write
+        for (Future<?> small : smallFiles) {
+          small.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        }
         assertThat(leader()).isNotEqualTo(leader);
       } finally {
         stop.set(true);
         writer.shutdownNow();
+      }
+      for (String path : kept) {
+        assertThat(client.getStatus(path).getOpen()).as(path).isFalse();
+      }
+      for (String path : deleted) {
+        assertThatThrownBy(() -> client.getStatus(path)).as(path)
+            .isInstanceOfSatisfying(PanguException.class,
+                e -> assertThat(e.code()).isEqualTo(PanguErrorCode.NOT_FOUND));
       }
       for (String path : written) {
         int i = Integer.parseInt(path.substring(path.lastIndexOf('f') + 1));

@@ -194,6 +194,12 @@ final class CallBatcher<T, R> {
       for (Waiter<T, R> w : batch) {
         w.failure = e;
       }
+    } catch (RuntimeException e) {
+      // A bug, not an answer: every waiter must still hear of it, or it would take no result
+      // for its outcome.
+      for (Waiter<T, R> w : batch) {
+        w.failure = new IOException(e.toString(), e);
+      }
     } finally {
       for (int i = 1; i < batch.size(); i++) {
         batch.get(i).ready.complete(null);

@@ -1,5 +1,9 @@
 package org.apsara.pangu.client;
 
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCloseFileMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCloseFilesMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCreateFilesMethod;
+import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCreateMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDeleteMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDeletePathsMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetFileStatusMethod;
@@ -8,6 +12,10 @@ import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetFileStatusesMethod;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.apsara.pangu.api.v1.CloseFileRequest;
+import org.apsara.pangu.api.v1.CloseFilesRequest;
+import org.apsara.pangu.api.v1.CreateFilesRequest;
+import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.DeletePathsRequest;
 import org.apsara.pangu.api.v1.DeleteRequest;
 import org.apsara.pangu.api.v1.DeleteResponse;
@@ -87,17 +95,96 @@ final class MasterBatches {
             outcomes.add(Outcome.of(DeleteResponse.getDefaultInstance()));
             continue;
           }
-          PanguException refusal = refusal(r.getError(), deletes.get(i).getPath());
-          outcomes.add(Outcome.failed(switch (refusal.code()) {
-            // Not proposed, or proposed by a leader that lost office: retried as unknown.
-            case NOT_LEADER, LEADER_NOT_READY, STOPPED, BUSY -> new PanguException(
-                PanguErrorCode.OUTCOME_UNKNOWN, refusal.path(), refusal.getMessage(), refusal);
-            default -> refusal;
-          }));
+          outcomes.add(Outcome.failed(changeRefusal(r.getError(), deletes.get(i).getPath())));
         }
         return outcomes;
       }
     });
+  }
+
+  /**
+   * Creates: Create alone, CreateFiles together. A create the leader could not propose or
+   * confirm is an unknown outcome, which {@link PanguClient#create} settles as it does for a
+   * create sent alone.
+   */
+  static CallBatcher<CreateRequest, FileStatus> creates(MasterCaller master) {
+    return new CallBatcher<>("create", new CallBatcher.Calls<>() {
+      @Override
+      public String path(CreateRequest create) {
+        return create.getPath();
+      }
+
+      @Override
+      public FileStatus one(CreateRequest create) throws IOException {
+        return master.call("create", create.getPath(), Retry.NOT_IDEMPOTENT, getCreateMethod(),
+            create).getStatus();
+      }
+
+      @Override
+      public List<Outcome<FileStatus>> many(List<CreateRequest> creates) throws IOException {
+        return changes(master.call("create of " + creates.size() + " paths, the first",
+            creates.get(0).getPath(), Retry.NOT_IDEMPOTENT, getCreateFilesMethod(),
+            CreateFilesRequest.newBuilder().addAllCreates(creates).build()).getResultsList(),
+            creates.stream().map(CreateRequest::getPath).toList());
+      }
+    });
+  }
+
+  /** A file to close: the path names it in errors, the request carries its inode id. */
+  record Close(String path, CloseFileRequest request) {}
+
+  /**
+   * Closes: CloseFile alone, CloseFiles together. A close the leader could not propose or
+   * confirm is an unknown outcome, which the caller settles as for a close sent alone.
+   */
+  static CallBatcher<Close, FileStatus> closes(MasterCaller master) {
+    return new CallBatcher<>("close", new CallBatcher.Calls<>() {
+      @Override
+      public String path(Close close) {
+        return close.path();
+      }
+
+      @Override
+      public FileStatus one(Close close) throws IOException {
+        return master.call("close", close.path(), Retry.NOT_IDEMPOTENT, getCloseFileMethod(),
+            close.request()).getStatus();
+      }
+
+      @Override
+      public List<Outcome<FileStatus>> many(List<Close> closes) throws IOException {
+        return changes(master.call("close of " + closes.size() + " files, the first",
+            closes.get(0).path(), Retry.NOT_IDEMPOTENT, getCloseFilesMethod(),
+            CloseFilesRequest.newBuilder().addAllCloses(closes.stream().map(Close::request)
+                .toList()).build()).getResultsList(),
+            closes.stream().map(Close::path).toList());
+      }
+    });
+  }
+
+  /** The outcomes of changes that answer a file's status. */
+  private static List<Outcome<FileStatus>> changes(List<FileStatusResult> results,
+      List<String> paths) {
+    List<Outcome<FileStatus>> outcomes = new ArrayList<>(results.size());
+    for (int i = 0; i < results.size() && i < paths.size(); i++) {
+      FileStatusResult r = results.get(i);
+      outcomes.add(r.hasStatus() ? Outcome.of(r.getStatus())
+          : Outcome.failed(changeRefusal(r.getError(), paths.get(i))));
+    }
+    return outcomes;
+  }
+
+  /**
+   * One change's refusal in a call that carried many. One the leader did not propose, or
+   * proposed and lost office before it could tell, is told apart only by a code the callers do
+   * not act on, so it is an unknown outcome, which they settle by trying again.
+   */
+  private static PanguException changeRefusal(PathError error, String path) {
+    PanguException refusal = refusal(error, path);
+    return switch (refusal.code()) {
+      case NOT_LEADER, LEADER_NOT_READY, STOPPED, BUSY -> new PanguException(
+          PanguErrorCode.OUTCOME_UNKNOWN, path, refusal.getMessage(), refusal);
+      default -> refusal;
+    };
   }
 
   /** One path's refusal in a call that carried many. */

@@ -2,9 +2,7 @@ package org.apsara.pangu.client;
 
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getAddChunkMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getAppendMethod;
-import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCloseFileMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCommitChunkMethod;
-import static org.apsara.pangu.api.v1.PanguMasterGrpc.getCreateMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getDecommissionChunkServerMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetChunkLocationsMethod;
 import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetClusterReportMethod;
@@ -99,6 +97,8 @@ public final class PanguClient implements AutoCloseable {
   private final MasterCaller master;
   private final CallBatcher<String, FileStatus> statuses;
   private final CallBatcher<DeleteRequest, DeleteResponse> deletes;
+  private final CallBatcher<CreateRequest, FileStatus> creates;
+  private final CallBatcher<MasterBatches.Close, FileStatus> closes;
   private final ChunkServerPool chunkServers;
   private final LeaseRenewer leases;
 
@@ -107,6 +107,8 @@ public final class PanguClient implements AutoCloseable {
     this.master = master;
     this.statuses = MasterBatches.statuses(master);
     this.deletes = MasterBatches.deletes(master);
+    this.creates = MasterBatches.creates(master);
+    this.closes = MasterBatches.closes(master);
     this.chunkServers = new ChunkServerPool(config.tls());
     this.leases = new LeaseRenewer(master, config);
   }
@@ -310,7 +312,9 @@ public final class PanguClient implements AutoCloseable {
   // ---------------------------------------------------------------- streams
 
   /**
-   * Creates {@code path} open for writing under this client's lease.
+   * Creates {@code path} open for writing under this client's lease. Creates that threads of this
+   * client make at the same time travel together in one call to the master, and so do their
+   * closes.
    *
    * @throws PanguException {@code ALREADY_EXISTS} (without overwrite), {@code IS_A_DIRECTORY},
    *     {@code NOT_FOUND} (a missing parent without {@code createParent}), {@code
@@ -326,8 +330,7 @@ public final class PanguClient implements AutoCloseable {
     boolean unknown = false;
     for (int round = 0; created == null; round++) {
       try {
-        created = master.call("create", path, Retry.NOT_IDEMPOTENT, getCreateMethod(), request)
-            .getStatus();
+        created = creates.call(request);
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN || unknown) {
           // Did the earlier attempt create it? Then it is ours, open and still empty.
@@ -476,8 +479,7 @@ public final class PanguClient implements AutoCloseable {
     boolean unknown = false;
     for (int round = 0; ; round++) {
       try {
-        return master.call("close", file.getPath(), Retry.NOT_IDEMPOTENT,
-            getCloseFileMethod(), request).getStatus();
+        return closes.call(new MasterBatches.Close(file.getPath(), request));
       } catch (PanguException e) {
         if (e.code() == PanguErrorCode.OUTCOME_UNKNOWN && round < UNKNOWN_OUTCOME_ROUNDS_MAX) {
           unknown = true;

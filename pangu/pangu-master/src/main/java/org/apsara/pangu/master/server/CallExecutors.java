@@ -39,6 +39,7 @@ final class CallExecutors implements ServerCallExecutorSupplier {
           PanguMasterGrpc.getGetContentSummaryMethod(),
           PanguMasterGrpc.getMkdirsMethod(),
           PanguMasterGrpc.getCreateMethod(),
+          PanguMasterGrpc.getCreateFilesMethod(),
           PanguMasterGrpc.getAppendMethod(),
           PanguMasterGrpc.getRenameMethod(),
           PanguMasterGrpc.getDeleteMethod(),
@@ -49,6 +50,7 @@ final class CallExecutors implements ServerCallExecutorSupplier {
           PanguMasterGrpc.getSetQuotaMethod(),
           PanguMasterGrpc.getCommitChunkMethod(),
           PanguMasterGrpc.getCloseFileMethod(),
+          PanguMasterGrpc.getCloseFilesMethod(),
           PanguMasterGrpc.getRenewLeaseMethod())
       .map(MethodDescriptor::getFullMethodName)
       .collect(Collectors.toUnmodifiableSet());

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import org.apsara.pangu.api.MasterTrailers;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.AddChunkResponse;
@@ -24,8 +25,12 @@ import org.apsara.pangu.api.v1.ChunkServerAdminState;
 import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.CloseFileResponse;
+import org.apsara.pangu.api.v1.CloseFilesRequest;
+import org.apsara.pangu.api.v1.CloseFilesResponse;
 import org.apsara.pangu.api.v1.CommitChunkRequest;
 import org.apsara.pangu.api.v1.CommitChunkResponse;
+import org.apsara.pangu.api.v1.CreateFilesRequest;
+import org.apsara.pangu.api.v1.CreateFilesResponse;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.CreateResponse;
 import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
@@ -185,7 +190,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     run(response, () -> {
       int count = request.getPathsCount();
       if (count == 0 || count > PATHS_PER_CALL_MAX) {
-        throw MasterErrors.invalid("paths holds " + count + " paths; between 1 and "
+        throw MasterErrors.invalid("paths holds " + count + " items; between 1 and "
             + PATHS_PER_CALL_MAX + " are allowed");
       }
       List<String> paths = request.getPathsList();
@@ -233,6 +238,46 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         .setMessage(description != null ? description : shown).build();
   }
 
+  /** One item's handler in a call that carries many. */
+  @FunctionalInterface
+  private interface ItemHandler<R> {
+    CompletableFuture<R> handle(int index) throws Exception;
+  }
+
+  /**
+   * Runs the handler of each of a call's {@code count} items on the ready leader, all started
+   * before any is awaited, so that their commands share log entries. Completes with each item's
+   * outcome, in order: {@code result} of its response and null, or of null and why it failed.
+   * Fails as a whole only when the list is empty or too long, or this member cannot propose.
+   */
+  private <R, O> CompletableFuture<List<O>> eachOnItsOwn(String field, int count,
+      ItemHandler<R> handler, BiFunction<R, PathError, O> result) {
+    if (count == 0 || count > PATHS_PER_CALL_MAX) {
+      throw MasterErrors.invalid(field + " holds " + count + " items; between 1 and "
+          + PATHS_PER_CALL_MAX + " are allowed");
+    }
+    node.requireReadyLeader();
+    List<CompletableFuture<O>> outcomes = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      CompletableFuture<R> done;
+      try {
+        done = handler.handle(i);
+      } catch (Exception e) {
+        done = CompletableFuture.failedFuture(e);
+      }
+      outcomes.add(done.handle((r, failure) -> failure == null ? result.apply(r, null)
+          : result.apply(null, pathError(failure))));
+    }
+    return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
+        .thenApply(all -> outcomes.stream().map(CompletableFuture::join).toList());
+  }
+
+  private static FileStatusResult statusResult(org.apsara.pangu.api.v1.FileStatus status,
+      PathError error) {
+    return error == null ? FileStatusResult.newBuilder().setStatus(status).build()
+        : FileStatusResult.newBuilder().setError(error).build();
+  }
+
   @Override
   public void listDirectory(ListDirectoryRequest request,
       StreamObserver<ListDirectoryResponse> response) {
@@ -277,30 +322,45 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   @Override
   public void create(CreateRequest request, StreamObserver<CreateResponse> response) {
-    run(response, () -> {
-      String path = path("path", request.getPath());
-      access.write(path);
-      String client = clientName(request.getClientName());
-      int replication = request.getReplication() == 0 ? config.defaultReplication()
-          : request.getReplication();
-      if (request.getChunkSize() < 0) {
-        throw MasterErrors.invalid("chunk_size " + request.getChunkSize() + " is negative");
-      }
-      long chunkSize = request.getChunkSize() == 0 ? config.defaultChunkSizeBytes()
-          : request.getChunkSize();
-      int mode = request.getMode() == 0 ? 0644 : request.getMode();
-      Caller caller = access.caller();
-      CompletableFuture<FileStatus> parent = CompletableFuture.completedFuture(null);
-      int slash = path.lastIndexOf('/');
-      if (request.getCreateParent() && slash > 0 && !isDirectory(path.substring(0, slash))) {
-        String parentPath = path.substring(0, slash);
-        parent = status(p -> p.mkdirs(parentPath, 0755, caller.owner(), caller.group()));
-      }
-      return parent.thenCompose(ignored -> status(p -> p.create(path, client,
-              request.getOverwrite(), replication, chunkSize, mode, caller.owner(),
-              caller.group())))
-          .thenApply(s -> CreateResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
-    });
+    run(response, () -> create(request, "")
+        .thenApply(s -> CreateResponse.newBuilder().setStatus(s).build()));
+  }
+
+  @Override
+  public void createFiles(CreateFilesRequest request,
+      StreamObserver<CreateFilesResponse> response) {
+    run(response, () -> eachOnItsOwn("creates", request.getCreatesCount(),
+        i -> create(request.getCreates(i), "creates[" + i + "]."),
+        PanguMasterService::statusResult)
+        .thenApply(results -> CreateFilesResponse.newBuilder().addAllResults(results).build()));
+  }
+
+  /** @param fields prefixes the request's field names in errors, e.g. "creates[2]." */
+  private CompletableFuture<org.apsara.pangu.api.v1.FileStatus> create(CreateRequest request,
+      String fields) throws NamespaceException {
+    String path = path(fields + "path", request.getPath());
+    access.write(path);
+    String client = clientName(fields, request.getClientName());
+    int replication = request.getReplication() == 0 ? config.defaultReplication()
+        : request.getReplication();
+    if (request.getChunkSize() < 0) {
+      throw MasterErrors.invalid(fields + "chunk_size " + request.getChunkSize()
+          + " is negative");
+    }
+    long chunkSize = request.getChunkSize() == 0 ? config.defaultChunkSizeBytes()
+        : request.getChunkSize();
+    int mode = request.getMode() == 0 ? 0644 : request.getMode();
+    Caller caller = access.caller();
+    CompletableFuture<FileStatus> parent = CompletableFuture.completedFuture(null);
+    int slash = path.lastIndexOf('/');
+    if (request.getCreateParent() && slash > 0 && !isDirectory(path.substring(0, slash))) {
+      String parentPath = path.substring(0, slash);
+      parent = status(p -> p.mkdirs(parentPath, 0755, caller.owner(), caller.group()));
+    }
+    return parent.thenCompose(ignored -> status(p -> p.create(path, client,
+            request.getOverwrite(), replication, chunkSize, mode, caller.owner(),
+            caller.group())))
+        .thenApply(ProtoViews::status);
   }
 
   @Override
@@ -348,36 +408,14 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         .thenApply(r -> DeleteResponse.getDefaultInstance());
   }
 
-  /**
-   * Deletes proposed together once this member is the ready leader. A path's own refusal, and
-   * the Raft group's failure of one delete, become that path's result.
-   */
   @Override
   public void deletePaths(DeletePathsRequest request,
       StreamObserver<DeletePathsResponse> response) {
-    run(response, () -> {
-      int count = request.getDeletesCount();
-      if (count == 0 || count > PATHS_PER_CALL_MAX) {
-        throw MasterErrors.invalid("deletes holds " + count + " deletes; between 1 and "
-            + PATHS_PER_CALL_MAX + " are allowed");
-      }
-      node.requireReadyLeader();
-      List<CompletableFuture<DeleteResult>> results = new ArrayList<>(count);
-      for (int i = 0; i < count; i++) {
-        CompletableFuture<DeleteResponse> deleted;
-        try {
-          deleted = delete(request.getDeletes(i), "deletes[" + i + "].path");
-        } catch (NamespaceException | RuntimeException e) {
-          deleted = CompletableFuture.failedFuture(e);
-        }
-        results.add(deleted.handle((r, failure) -> failure == null
-            ? DeleteResult.getDefaultInstance()
-            : DeleteResult.newBuilder().setError(pathError(failure)).build()));
-      }
-      return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
-          .thenApply(done -> DeletePathsResponse.newBuilder()
-              .addAllResults(results.stream().map(CompletableFuture::join).toList()).build());
-    });
+    run(response, () -> eachOnItsOwn("deletes", request.getDeletesCount(),
+        i -> delete(request.getDeletes(i), "deletes[" + i + "].path"),
+        (deleted, error) -> error == null ? DeleteResult.getDefaultInstance()
+            : DeleteResult.newBuilder().setError(error).build())
+        .thenApply(results -> DeletePathsResponse.newBuilder().addAllResults(results).build()));
   }
 
   @Override
@@ -501,12 +539,25 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   @Override
   public void closeFile(CloseFileRequest request, StreamObserver<CloseFileResponse> response) {
-    run(response, () -> {
-      long fileId = fileId(request.getFileId());
-      String client = clientName(request.getClientName());
-      return status(p -> p.close(fileId, client))
-          .thenApply(s -> CloseFileResponse.newBuilder().setStatus(ProtoViews.status(s)).build());
-    });
+    run(response, () -> closeFile(request, "")
+        .thenApply(s -> CloseFileResponse.newBuilder().setStatus(s).build()));
+  }
+
+  @Override
+  public void closeFiles(CloseFilesRequest request,
+      StreamObserver<CloseFilesResponse> response) {
+    run(response, () -> eachOnItsOwn("closes", request.getClosesCount(),
+        i -> closeFile(request.getCloses(i), "closes[" + i + "]."),
+        PanguMasterService::statusResult)
+        .thenApply(results -> CloseFilesResponse.newBuilder().addAllResults(results).build()));
+  }
+
+  /** @param fields prefixes the request's field names in errors, e.g. "closes[2]." */
+  private CompletableFuture<org.apsara.pangu.api.v1.FileStatus> closeFile(
+      CloseFileRequest request, String fields) {
+    long fileId = fileId(fields, request.getFileId());
+    String client = clientName(fields, request.getClientName());
+    return status(p -> p.close(fileId, client)).thenApply(ProtoViews::status);
   }
 
   @Override
@@ -797,20 +848,31 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   /** The lease name of a valid client name: scoped to the signed caller (see MasterAccess). */
   private String clientName(String value) {
+    return clientName("", value);
+  }
+
+  /** @param fields prefixes the field's name in errors, e.g. "creates[2]." */
+  private String clientName(String fields, String value) {
     if (value.isEmpty()) {
-      throw MasterErrors.invalid("client_name is required");
+      throw MasterErrors.invalid(fields + "client_name is required");
     }
     int bytes = value.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > CLIENT_NAME_BYTES_MAX) {
-      throw MasterErrors.invalid("client_name is " + bytes + " bytes, more than the most, "
-          + CLIENT_NAME_BYTES_MAX);
+      throw MasterErrors.invalid(fields + "client_name is " + bytes
+          + " bytes, more than the most, " + CLIENT_NAME_BYTES_MAX);
     }
     return access.leaseHolder(value);
   }
 
   private static long fileId(long value) {
+    return fileId("", value);
+  }
+
+  /** @param fields prefixes the field's name in errors, e.g. "closes[2]." */
+  private static long fileId(String fields, long value) {
     if (value == 0) {
-      throw MasterErrors.invalid("file_id is required (the inode id Create or Append returned)");
+      throw MasterErrors.invalid(fields
+          + "file_id is required (the inode id Create or Append returned)");
     }
     return value;
   }

@@ -23,7 +23,9 @@ import org.apsara.pangu.api.v1.ChunkServerAdminState;
 import org.apsara.pangu.api.v1.ChunkServerLocation;
 import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.CloseFileRequest;
+import org.apsara.pangu.api.v1.CloseFilesRequest;
 import org.apsara.pangu.api.v1.CommitChunkRequest;
+import org.apsara.pangu.api.v1.CreateFilesRequest;
 import org.apsara.pangu.api.v1.CreateRequest;
 import org.apsara.pangu.api.v1.DecommissionChunkServerRequest;
 import org.apsara.pangu.api.v1.DeletePathsRequest;
@@ -522,13 +524,13 @@ class SingleMasterEndToEndTest {
     assertThat(results.get(6)).isEqualTo(results.get(0));
 
     assertRefused(() -> master.getFileStatuses(GetFileStatusesRequest.getDefaultInstance()),
-        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "paths holds 0 paths");
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "paths holds 0 items");
     GetFileStatusesRequest.Builder tooMany = GetFileStatusesRequest.newBuilder();
     for (int i = 0; i <= PanguMasterService.PATHS_PER_CALL_MAX; i++) {
       tooMany.addPaths("/dir");
     }
     assertRefused(() -> master.getFileStatuses(tooMany.build()), Status.Code.INVALID_ARGUMENT,
-        "INVALID_ARGUMENT", "paths holds 257 paths; between 1 and 256");
+        "INVALID_ARGUMENT", "paths holds 257 items; between 1 and 256");
   }
 
   @Test
@@ -561,7 +563,50 @@ class SingleMasterEndToEndTest {
         .build()).getStatus().getDirectory()).isFalse();
 
     assertRefused(() -> master.deletePaths(DeletePathsRequest.getDefaultInstance()),
-        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "deletes holds 0 deletes");
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "deletes holds 0 items");
+  }
+
+  @Test
+  void createsAndClosesMadeTogetherAreAppliedAndRefusedOneByOne() {
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    master.create(CreateRequest.newBuilder().setPath("/taken").setClientName("other").build());
+    List<FileStatusResult> created = master.createFiles(CreateFilesRequest.newBuilder()
+        .addCreates(create("/new/a", "w")).addCreates(create("/taken", "w"))
+        .addCreates(create("/new/b", "w")).addCreates(create("/new/a", "w"))
+        .addCreates(CreateRequest.newBuilder().setPath("/new/c")).build()).getResultsList();
+
+    assertThat(created).hasSize(5);
+    FileStatus a = created.get(0).getStatus();
+    assertThat(a.getPath()).isEqualTo("/new/a");
+    assertThat(a.getOpen()).isTrue();
+    assertThat(created.get(1).getError().getCode()).isEqualTo("ALREADY_EXISTS");
+    FileStatus b = created.get(2).getStatus();
+    assertThat(created.get(3).getError().getCode()).isEqualTo("ALREADY_EXISTS");
+    assertThat(created.get(4).getError().getCode()).isEqualTo("INVALID_ARGUMENT");
+    assertThat(created.get(4).getError().getMessage())
+        .contains("creates[4].client_name is required");
+
+    List<FileStatusResult> closed = master.closeFiles(CloseFilesRequest.newBuilder()
+        .addCloses(close(a.getInodeId(), "w")).addCloses(close(b.getInodeId(), "intruder"))
+        .addCloses(close(0, "w")).build()).getResultsList();
+
+    assertThat(closed).hasSize(3);
+    assertThat(closed.get(0).getStatus().getOpen()).isFalse();
+    assertThat(closed.get(1).getError().getCode()).isEqualTo("NOT_LEASE_HOLDER");
+    assertThat(closed.get(2).getError().getMessage()).contains("closes[2].file_id is required");
+    assertThat(master.getFileStatus(GetFileStatusRequest.newBuilder().setPath("/new/b")
+        .build()).getStatus().getOpen()).as("refused close left it open").isTrue();
+    assertRefused(() -> master.closeFiles(CloseFilesRequest.getDefaultInstance()),
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "closes holds 0 items");
+  }
+
+  private static CreateRequest create(String path, String client) {
+    return CreateRequest.newBuilder().setPath(path).setClientName(client).setCreateParent(true)
+        .build();
+  }
+
+  private static CloseFileRequest close(long fileId, String client) {
+    return CloseFileRequest.newBuilder().setFileId(fileId).setClientName(client).build();
   }
 
   private static DeleteRequest delete(String path, boolean recursive) {
