@@ -12,6 +12,7 @@ import static org.apsara.pangu.api.v1.PanguMasterGrpc.getGetFileStatusesMethod;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 import org.apsara.pangu.api.v1.CloseFileRequest;
 import org.apsara.pangu.api.v1.CloseFilesRequest;
 import org.apsara.pangu.api.v1.CreateFilesRequest;
@@ -48,17 +49,10 @@ final class MasterBatches {
 
       @Override
       public List<Outcome<FileStatus>> many(List<String> paths) throws IOException {
-        List<FileStatusResult> results = master.call("getStatus of " + paths.size()
-                + " paths, the first", paths.get(0), Retry.IDEMPOTENT,
-            getGetFileStatusesMethod(),
-            GetFileStatusesRequest.newBuilder().addAllPaths(paths).build()).getResultsList();
-        List<Outcome<FileStatus>> outcomes = new ArrayList<>(results.size());
-        for (int i = 0; i < results.size() && i < paths.size(); i++) {
-          FileStatusResult r = results.get(i);
-          outcomes.add(r.hasStatus() ? Outcome.of(r.getStatus())
-              : Outcome.failed(refusal(r.getError(), paths.get(i))));
-        }
-        return outcomes;
+        return outcomes(master.call("getStatus of " + paths.size() + " paths, the first",
+            paths.get(0), Retry.IDEMPOTENT, getGetFileStatusesMethod(),
+            GetFileStatusesRequest.newBuilder().addAllPaths(paths).build()).getResultsList(),
+            paths, MasterBatches::refusal);
       }
     });
   }
@@ -164,11 +158,17 @@ final class MasterBatches {
   /** The outcomes of changes that answer a file's status. */
   private static List<Outcome<FileStatus>> changes(List<FileStatusResult> results,
       List<String> paths) {
+    return outcomes(results, paths, MasterBatches::changeRefusal);
+  }
+
+  /** Each path's status, or its refusal as {@code refusal} makes it. */
+  private static List<Outcome<FileStatus>> outcomes(List<FileStatusResult> results,
+      List<String> paths, BiFunction<PathError, String, PanguException> refusal) {
     List<Outcome<FileStatus>> outcomes = new ArrayList<>(results.size());
     for (int i = 0; i < results.size() && i < paths.size(); i++) {
       FileStatusResult r = results.get(i);
       outcomes.add(r.hasStatus() ? Outcome.of(r.getStatus())
-          : Outcome.failed(changeRefusal(r.getError(), paths.get(i))));
+          : Outcome.failed(refusal.apply(r.getError(), paths.get(i))));
     }
     return outcomes;
   }

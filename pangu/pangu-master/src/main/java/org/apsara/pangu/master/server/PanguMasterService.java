@@ -117,8 +117,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   /** Most entries of a listing, and the default for limit 0. */
   public static final int LIST_LIMIT_MAX = NamespaceLimits.MAX_LIST_ENTRIES;
   /**
-   * Most paths of one GetFileStatuses or DeletePaths: 256 of the longest fit in a 1 MiB
-   * request.
+   * Most items of one GetFileStatuses, CreateFiles, CloseFiles or DeletePaths: 256 of the
+   * longest paths fit in a 1 MiB request.
    */
   public static final int PATHS_PER_CALL_MAX = 256;
   /** Most chunks of one GetChunkLocations, and the default for limit 0. */
@@ -272,10 +272,9 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         .thenApply(all -> outcomes.stream().map(CompletableFuture::join).toList());
   }
 
-  private static FileStatusResult statusResult(org.apsara.pangu.api.v1.FileStatus status,
-      PathError error) {
-    return error == null ? FileStatusResult.newBuilder().setStatus(status).build()
-        : FileStatusResult.newBuilder().setError(error).build();
+  private static FileStatusResult statusResult(FileStatus status, PathError error) {
+    return error == null ? FileStatusResult.newBuilder().setStatus(ProtoViews.status(status))
+        .build() : FileStatusResult.newBuilder().setError(error).build();
   }
 
   @Override
@@ -322,8 +321,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   @Override
   public void create(CreateRequest request, StreamObserver<CreateResponse> response) {
-    run(response, () -> create(request, "")
-        .thenApply(s -> CreateResponse.newBuilder().setStatus(s).build()));
+    run(response, () -> create(request, "").thenApply(s ->
+        CreateResponse.newBuilder().setStatus(ProtoViews.status(s)).build()));
   }
 
   @Override
@@ -336,8 +335,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   }
 
   /** @param fields prefixes the request's field names in errors, e.g. "creates[2]." */
-  private CompletableFuture<org.apsara.pangu.api.v1.FileStatus> create(CreateRequest request,
-      String fields) throws NamespaceException {
+  private CompletableFuture<FileStatus> create(CreateRequest request, String fields)
+      throws NamespaceException {
     String path = path(fields + "path", request.getPath());
     access.write(path);
     String client = clientName(fields, request.getClientName());
@@ -358,9 +357,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
       parent = status(p -> p.mkdirs(parentPath, 0755, caller.owner(), caller.group()));
     }
     return parent.thenCompose(ignored -> status(p -> p.create(path, client,
-            request.getOverwrite(), replication, chunkSize, mode, caller.owner(),
-            caller.group())))
-        .thenApply(ProtoViews::status);
+        request.getOverwrite(), replication, chunkSize, mode, caller.owner(), caller.group())));
   }
 
   @Override
@@ -396,13 +393,13 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   @Override
   public void delete(DeleteRequest request, StreamObserver<DeleteResponse> response) {
-    run(response, () -> delete(request, "path"));
+    run(response, () -> delete(request, ""));
   }
 
-  /** @param field names the request's path in errors */
-  private CompletableFuture<DeleteResponse> delete(DeleteRequest request, String field)
+  /** @param fields prefixes the request's field names in errors, e.g. "deletes[2]." */
+  private CompletableFuture<DeleteResponse> delete(DeleteRequest request, String fields)
       throws NamespaceException {
-    String path = path(field, request.getPath());
+    String path = path(fields + "path", request.getPath());
     access.write(path);
     return node.submit(p -> p.delete(path, request.getRecursive()))
         .thenApply(r -> DeleteResponse.getDefaultInstance());
@@ -412,7 +409,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void deletePaths(DeletePathsRequest request,
       StreamObserver<DeletePathsResponse> response) {
     run(response, () -> eachOnItsOwn("deletes", request.getDeletesCount(),
-        i -> delete(request.getDeletes(i), "deletes[" + i + "].path"),
+        i -> delete(request.getDeletes(i), "deletes[" + i + "]."),
         (deleted, error) -> error == null ? DeleteResult.getDefaultInstance()
             : DeleteResult.newBuilder().setError(error).build())
         .thenApply(results -> DeletePathsResponse.newBuilder().addAllResults(results).build()));
@@ -539,8 +536,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
 
   @Override
   public void closeFile(CloseFileRequest request, StreamObserver<CloseFileResponse> response) {
-    run(response, () -> closeFile(request, "")
-        .thenApply(s -> CloseFileResponse.newBuilder().setStatus(s).build()));
+    run(response, () -> closeFile(request, "").thenApply(s ->
+        CloseFileResponse.newBuilder().setStatus(ProtoViews.status(s)).build()));
   }
 
   @Override
@@ -553,11 +550,10 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   }
 
   /** @param fields prefixes the request's field names in errors, e.g. "closes[2]." */
-  private CompletableFuture<org.apsara.pangu.api.v1.FileStatus> closeFile(
-      CloseFileRequest request, String fields) {
+  private CompletableFuture<FileStatus> closeFile(CloseFileRequest request, String fields) {
     long fileId = fileId(fields, request.getFileId());
     String client = clientName(fields, request.getClientName());
-    return status(p -> p.close(fileId, client)).thenApply(ProtoViews::status);
+    return status(p -> p.close(fileId, client));
   }
 
   @Override
