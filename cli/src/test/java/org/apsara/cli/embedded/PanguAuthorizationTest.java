@@ -186,6 +186,15 @@ class PanguAuthorizationTest {
     }
   }
 
+  /** Master calls over {@code channel}, signed with {@code credentials}. */
+  private static PanguMasterGrpc.PanguMasterBlockingStub signedStub(ManagedChannel channel,
+      AccessKeyCredentials credentials) {
+    return PanguMasterGrpc.newBlockingStub(ClientInterceptors.intercept(channel,
+        SigningClientInterceptor.forService(credentials,
+            new PanguClientConfig.SigningCredentials(credentials, REGION).scope(),
+            Clock.systemUTC())));
+  }
+
   @Test
   void statusesAskedTogetherAreAuthorizedPathByPath() throws Exception {
     try (PanguClient client = client(bob)) {
@@ -194,10 +203,7 @@ class PanguAuthorizationTest {
     ManagedChannel channel = NettyChannelBuilder.forAddress(master.host(), master.port())
         .usePlaintext().build();
     try {
-      PanguMasterGrpc.PanguMasterBlockingStub asBob = PanguMasterGrpc.newBlockingStub(
-          ClientInterceptors.intercept(channel, SigningClientInterceptor.forService(bob,
-              new PanguClientConfig.SigningCredentials(bob, REGION).scope(),
-              Clock.systemUTC())));
+      PanguMasterGrpc.PanguMasterBlockingStub asBob = signedStub(channel, bob);
       List<FileStatusResult> results = asBob.getFileStatuses(GetFileStatusesRequest.newBuilder()
           .addPaths("/tenants/acme/app/together").addPaths("/tenants/acme/secret")
           .addPaths("/tenants/acme/app/missing").build()).getResultsList();
@@ -223,10 +229,7 @@ class PanguAuthorizationTest {
       ManagedChannel channel = NettyChannelBuilder.forAddress(master.host(), master.port())
           .usePlaintext().build();
       try {
-        PanguMasterGrpc.PanguMasterBlockingStub asAlice = PanguMasterGrpc.newBlockingStub(
-            ClientInterceptors.intercept(channel, SigningClientInterceptor.forService(alice,
-                new PanguClientConfig.SigningCredentials(alice, REGION).scope(),
-                Clock.systemUTC())));
+        PanguMasterGrpc.PanguMasterBlockingStub asAlice = signedStub(channel, alice);
         assertThatThrownBy(() -> asAlice.closeFile(CloseFileRequest.newBuilder()
             .setFileId(fileId).setClientName(client.clientName()).build()))
             .isInstanceOfSatisfying(StatusRuntimeException.class, e ->
