@@ -52,7 +52,7 @@ final class NamespaceStore implements AutoCloseable {
   }
 
   static {
-    RocksDB.loadLibrary();
+    RocksDbLibrary.load();
   }
 
   /**

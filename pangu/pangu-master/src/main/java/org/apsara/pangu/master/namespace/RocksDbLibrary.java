@@ -1,0 +1,65 @@
+package org.apsara.pangu.master.namespace;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.rocksdb.NativeLibraryLoader;
+import org.rocksdb.RocksDB;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads RocksDB's native library and leaves no file of it behind.
+ *
+ * <p>Why: RocksDB's own loader copies the library out of its jar into the temporary directory,
+ * under a new name each time, and deletes the copy only when the JVM exits normally. Every
+ * master killed by a signal or by the kernel's OOM killer left 15 MB there. Here the copy goes to
+ * a directory of its own, deleted as soon as the library is loaded: Linux keeps a loaded library
+ * mapped after its file is gone.
+ */
+final class RocksDbLibrary {
+  private static final Logger LOG = LoggerFactory.getLogger(RocksDbLibrary.class);
+
+  private static boolean loaded;
+
+  private RocksDbLibrary() {}
+
+  /** Loads the library once per JVM; later calls return at once. */
+  static synchronized void load() {
+    if (loaded) {
+      return;
+    }
+    Path directory;
+    try {
+      directory = Files.createTempDirectory("apsara-rocksdb-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("no temporary directory for RocksDB's native library", e);
+    }
+    try {
+      NativeLibraryLoader.getInstance().loadLibrary(directory.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not load RocksDB's native library", e);
+    } finally {
+      deleteQuietly(directory);
+    }
+    // Marks RocksDB's own state loaded; its loader, already done, extracts nothing again.
+    RocksDB.loadLibrary();
+    loaded = true;
+  }
+
+  private static void deleteQuietly(Path directory) {
+    try (Stream<Path> walk = Files.walk(directory)) {
+      List<Path> deepestFirst = walk.sorted(Comparator.reverseOrder()).toList();
+      for (Path p : deepestFirst) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      LOG.atWarn().addKeyValue("directory", directory).addKeyValue("error", e.toString())
+          .log("could not delete the copy of RocksDB's native library");
+    }
+  }
+}
