@@ -105,14 +105,16 @@ final class CallBatcher<T, R> {
     try {
       waiter.ready.get();
     } catch (InterruptedException e) {
+      boolean sends;
       synchronized (lock) {
         if (queue.remove(waiter)) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException(operation + " " + calls.path(item)
               + " was interrupted before it was sent");
         }
+        sends = waiter.batch != null;
       }
-      if (waiter.batch == null) {
+      if (!sends) {
         // Already sent in another thread's call: whether it took effect is unknown here.
         Thread.currentThread().interrupt();
         throw new InterruptedIOException(operation + " " + calls.path(item)
