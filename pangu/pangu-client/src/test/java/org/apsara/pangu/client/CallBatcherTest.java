@@ -129,7 +129,8 @@ class CallBatcherTest {
 
   private Future<FileStatus> queue(String path, int queuedAfter) {
     Future<FileStatus> answer = threads.submit(() -> statuses.call(path));
-    await().atMost(Duration.ofSeconds(AWAIT_SECONDS)).until(() -> statuses.queued() == queuedAfter);
+    await().atMost(Duration.ofSeconds(AWAIT_SECONDS))
+        .until(() -> statuses.queued() == queuedAfter);
     return answer;
   }
 
@@ -174,17 +175,18 @@ class CallBatcherTest {
 
     release.countDown();
 
-    for (var pair : List.of(List.of(x, "/x"), List.of(y, "/y"))) {
-      @SuppressWarnings("unchecked")
-      Future<FileStatus> answer = (Future<FileStatus>) pair.get(0);
-      assertThatThrownBy(() -> answer.get(AWAIT_SECONDS, TimeUnit.SECONDS))
-          .cause().isInstanceOfSatisfying(PanguException.class, e -> {
-            assertThat(e.code()).isEqualTo(PanguErrorCode.PERMISSION_DENIED);
-            assertThat(e.path()).isEqualTo(pair.get(1));
-          })
-          .hasMessageContaining("denied, all of it");
-    }
+    assertDeniedNaming(x, "/x");
+    assertDeniedNaming(y, "/y");
     assertThat(batches).containsExactly(List.of("/x", "/y"));
+  }
+
+  private static void assertDeniedNaming(Future<FileStatus> answer, String path) {
+    assertThatThrownBy(() -> answer.get(AWAIT_SECONDS, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(PanguException.class, e -> {
+          assertThat(e.code()).isEqualTo(PanguErrorCode.PERMISSION_DENIED);
+          assertThat(e.path()).isEqualTo(path);
+        })
+        .hasMessageContaining("denied, all of it");
   }
 
   @Test

@@ -464,6 +464,11 @@ public final class ChunkManager {
     return copyTargets.getOrDefault(chunkId, Map.of()).size();
   }
 
+  /** The chunkservers copies of the chunk are under way to. */
+  public synchronized Set<String> copyTargets(long chunkId) {
+    return Set.copyOf(copyTargets.getOrDefault(chunkId, Map.of()).keySet());
+  }
+
   /** Copies one chunkserver takes part in now, as source or target. */
   public synchronized int copiesOf(String serverId) {
     Server server = servers.get(serverId);

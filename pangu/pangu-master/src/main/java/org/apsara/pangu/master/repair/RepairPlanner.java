@@ -52,6 +52,23 @@ public final class RepairPlanner {
   }
 
   /**
+   * A plan that leaves alone the replicas on the targets of copies under way, which count as
+   * coming. A copy builds its replica open on the target, and a heartbeat may report it before
+   * the copy ends: judged then, it would look short of the committed length, fail its seal and be
+   * deleted as stale under the copy, and the chunk would fall a replica short when the move the
+   * copy belongs to trims its source. The copy's end records the sealed replica; a failed copy
+   * leaves its target to the next evaluation.
+   *
+   * @param copyTargets the chunkservers copies of it are under way to
+   */
+  public static ChunkPlan plan(ChunkOwnership ownership, List<ReplicaView> replicas,
+      Set<String> copyTargets, int callsInFlight) {
+    List<ReplicaView> judged = copyTargets.isEmpty() ? replicas : replicas.stream()
+        .filter(r -> !copyTargets.contains(r.serverId())).toList();
+    return plan(ownership, judged, copyTargets.size(), callsInFlight);
+  }
+
+  /**
    * @param ownership what the namespace says about the chunk
    * @param replicas every replica the chunk manager knows of it
    * @param copiesInFlight copies of it under way

@@ -363,7 +363,7 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       }
       manager.forgetExpected(chunkId);
     }
-    ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copiesInFlight(chunkId),
+    ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copyTargets(chunkId),
         manager.callsInFlight(chunkId));
     if (plan.unhealthy()) {
       if (unhealthy.size() < UNHEALTHY_TRACKED_MAX || unhealthy.containsKey(chunkId)) {
@@ -574,14 +574,14 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
       List<Long> batch = all.subList(from, Math.min(all.size(), from + CHUNKS_PER_PAGE));
       for (ChunkOwnership ownership : namespace.chunkOwnerships(batch)) {
         if (ownership instanceof ChunkOwnership.InFile f && f.committed()) {
-          int inFlight = manager.copiesInFlight(f.chunkId());
+          Set<String> copying = manager.copyTargets(f.chunkId());
           int calls = manager.callsInFlight(f.chunkId());
           if (calls > 0) {
             continue; // a seal or deletion is about to change its replicas
           }
-          ChunkPlan plan = RepairPlanner.plan(f, manager.replicas(f.chunkId()), inFlight);
+          ChunkPlan plan = RepairPlanner.plan(f, manager.replicas(f.chunkId()), copying, 0);
           candidates.add(new BalancePlanner.Candidate(plan, f.chunk().generation(),
-              f.chunk().lengthBytes(), inFlight));
+              f.chunk().lengthBytes(), copying.size()));
         }
       }
     }

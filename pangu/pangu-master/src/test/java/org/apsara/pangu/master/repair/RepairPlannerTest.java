@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apsara.common.net.HostPort;
 import org.apsara.pangu.api.v1.ReplicaState;
 import org.apsara.pangu.master.chunks.ChunkServerView;
@@ -124,6 +125,23 @@ class RepairPlannerTest {
     assertThat(deleted(plan, RepairAction.Reason.CORRUPT)).containsExactly("x");
     assertThat(deleted(plan, RepairAction.Reason.STALE)).containsExactlyInAnyOrder("y", "z", "w");
     assertThat(plan.copiesWanted()).isEqualTo(2);
+  }
+
+  @Test
+  void theReplicaACopyIsBuildingIsNeitherSealedNorDeletedAndCountsAsComing() {
+    // The target's heartbeat reported the copy's replica open and short, before the copy ended.
+    ReplicaView building = replica("t", GEN, LEN / 2, OPEN);
+    List<ReplicaView> replicas = List.of(replica("a", GEN, LEN, SEALED),
+        replica("b", GEN, LEN, SEALED), replica("c", GEN, LEN, SEALED), building);
+
+    ChunkPlan plan = RepairPlanner.plan(committed(3), replicas, Set.of("t"), 0);
+
+    assertThat(plan.actions()).isEmpty();
+    assertThat(plan.copiesWanted()).isZero();
+    assertThat(plan.healthy()).isEqualTo(3);
+    // Judged as if no copy were under way, it would be sealed (and, refused, deleted).
+    assertThat(RepairPlanner.plan(committed(3), replicas, 1, 0).actions())
+        .hasOnlyElementsOfType(RepairAction.Seal.class).hasSize(1);
   }
 
   @Test
