@@ -116,10 +116,10 @@ final class MasterBatches {
 
       @Override
       public List<Outcome<FileStatus>> many(List<CreateRequest> creates) throws IOException {
-        return changes(master.call("create of " + creates.size() + " paths, the first",
+        return outcomes(master.call("create of " + creates.size() + " paths, the first",
             creates.get(0).getPath(), Retry.NOT_IDEMPOTENT, getCreateFilesMethod(),
             CreateFilesRequest.newBuilder().addAllCreates(creates).build()).getResultsList(),
-            creates.stream().map(CreateRequest::getPath).toList());
+            creates.stream().map(CreateRequest::getPath).toList(), MasterBatches::changeRefusal);
       }
     });
   }
@@ -146,19 +146,13 @@ final class MasterBatches {
 
       @Override
       public List<Outcome<FileStatus>> many(List<Close> closes) throws IOException {
-        return changes(master.call("close of " + closes.size() + " files, the first",
+        return outcomes(master.call("close of " + closes.size() + " files, the first",
             closes.get(0).path(), Retry.NOT_IDEMPOTENT, getCloseFilesMethod(),
             CloseFilesRequest.newBuilder().addAllCloses(closes.stream().map(Close::request)
                 .toList()).build()).getResultsList(),
-            closes.stream().map(Close::path).toList());
+            closes.stream().map(Close::path).toList(), MasterBatches::changeRefusal);
       }
     });
-  }
-
-  /** The outcomes of changes that answer a file's status. */
-  private static List<Outcome<FileStatus>> changes(List<FileStatusResult> results,
-      List<String> paths) {
-    return outcomes(results, paths, MasterBatches::changeRefusal);
   }
 
   /** Each path's status, or its refusal as {@code refusal} makes it. */

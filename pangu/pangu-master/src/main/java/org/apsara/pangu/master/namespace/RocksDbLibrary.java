@@ -24,15 +24,13 @@ import org.slf4j.LoggerFactory;
 final class RocksDbLibrary {
   private static final Logger LOG = LoggerFactory.getLogger(RocksDbLibrary.class);
 
-  private static boolean loaded;
-
   private RocksDbLibrary() {}
 
-  /** Loads the library once per JVM; later calls return at once. */
-  static synchronized void load() {
-    if (loaded) {
-      return;
-    }
+  /**
+   * Loads the library; called once, from {@link NamespaceStore}'s class initializer (a second
+   * call would find it loaded and copy nothing).
+   */
+  static void load() {
     Path directory;
     try {
       directory = Files.createTempDirectory("apsara-rocksdb-");
@@ -48,7 +46,6 @@ final class RocksDbLibrary {
     }
     // Marks RocksDB's own state loaded; its loader, already done, extracts nothing again.
     RocksDB.loadLibrary();
-    loaded = true;
   }
 
   private static void deleteQuietly(Path directory) {

@@ -188,11 +188,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   public void getFileStatuses(GetFileStatusesRequest request,
       StreamObserver<GetFileStatusesResponse> response) {
     run(response, () -> {
-      int count = request.getPathsCount();
-      if (count == 0 || count > PATHS_PER_CALL_MAX) {
-        throw MasterErrors.invalid("paths holds " + count + " items; between 1 and "
-            + PATHS_PER_CALL_MAX + " are allowed");
-      }
+      int count = itemCount("paths", request.getPathsCount());
       List<String> paths = request.getPathsList();
       FileStatusResult[] refused = new FileStatusResult[count];
       for (int i = 0; i < count; i++) {
@@ -252,10 +248,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
    */
   private <R, O> CompletableFuture<List<O>> eachOnItsOwn(String field, int count,
       ItemHandler<R> handler, BiFunction<R, PathError, O> result) {
-    if (count == 0 || count > PATHS_PER_CALL_MAX) {
-      throw MasterErrors.invalid(field + " holds " + count + " items; between 1 and "
-          + PATHS_PER_CALL_MAX + " are allowed");
-    }
+    itemCount(field, count);
     node.requireReadyLeader();
     List<CompletableFuture<O>> outcomes = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
@@ -270,6 +263,15 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     }
     return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
         .thenApply(all -> outcomes.stream().map(CompletableFuture::join).toList());
+  }
+
+  /** The items of a call that carries many: refused unless 1 to PATHS_PER_CALL_MAX. */
+  private static int itemCount(String field, int count) {
+    if (count == 0 || count > PATHS_PER_CALL_MAX) {
+      throw MasterErrors.invalid(field + " holds " + count + " items; between 1 and "
+          + PATHS_PER_CALL_MAX + " are allowed");
+    }
+    return count;
   }
 
   private static FileStatusResult statusResult(FileStatus status, PathError error) {
