@@ -25,8 +25,8 @@ import org.apsara.bench.report.WarmupSettling;
  * <p>For each round, each system in turn is started fresh (Pangu: one master and three
  * chunkservers as OS processes; HDFS: a MiniDFSCluster with one NameNode and three DataNodes),
  * warmed up untimed (the same steps on {@link #WARMUP_BYTES_MAX} bytes, then windows of {@link
- * #WARMUP_WINDOW_FILES} small files until their rates settle, so that neither is measured while
- * its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes
+ * #WARMUP_WINDOW_BYTES} bytes and {@link #WARMUP_WINDOW_FILES} small files until their rates
+ * settle, so that neither is measured while its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes
  * are written as one file per writer (the bytes split evenly), read back by as many readers, and
  * deleted; then {@link Settings#smallFiles()} empty files are created, stat'ed and deleted by
  * {@link Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
@@ -77,6 +77,8 @@ public final class PanguBenchmark {
    * machine.
    */
   public static final int WARMUP_WINDOW_FILES = 5_000;
+  /** Bytes each warm-up window writes and reads back before its small files. */
+  public static final long WARMUP_WINDOW_BYTES = 16L << 20;
   /** Longest small-file warm-up of one system. */
   public static final Duration WARMUP_SMALL_FILES_LIMIT = Duration.ofMinutes(5);
 
@@ -219,30 +221,16 @@ public final class PanguBenchmark {
     }
     if (settings.smallFiles() > 0) {
       fs.mkdirs("/bench/small");
-      int threads = settings.smallFileThreads();
-      record(values, out, fs.name(), "create", opsPerSecond(settings.smallFiles(),
-          forEachSmallFile(threads, i -> fs.createEmpty(smallFile(i)))));
-      record(values, out, fs.name(), "stat", opsPerSecond(settings.smallFiles(),
-          forEachSmallFile(threads, i -> fs.stat(smallFile(i)))));
-      record(values, out, fs.name(), "delete", opsPerSecond(settings.smallFiles(),
-          forEachSmallFile(threads, i -> fs.delete(smallFile(i)))));
+      smallFileStep(fs, values, out, "create", i -> fs.createEmpty(smallFile(i)));
+      smallFileStep(fs, values, out, "stat", i -> fs.stat(smallFile(i)));
+      smallFileStep(fs, values, out, "delete", i -> fs.delete(smallFile(i)));
     }
     return new RoundResult(fs.name(), values);
   }
 
   /** The measured steps, smaller and untimed: what a long-running system has done before. */
   private void warmUp(FileSystemUnderTest fs, PrintStream out) throws IOException {
-    long bytes = Math.min(settings.bytes(), WARMUP_BYTES_MAX);
-    for (int writers : settings.writerCounts()) {
-      BlockPattern data = BlockPattern.of(Math.max(BYTES_MIN, bytes / writers), writers);
-      String dir = "/warmup/w" + writers;
-      fs.mkdirs(dir);
-      DiskBaseline.timed(writers, w -> fs.writeFile(dir + "/f" + w, data));
-      DiskBaseline.timed(writers, r -> fs.readFile(dir + "/f" + r, data));
-      for (int w = 0; w < writers; w++) {
-        fs.delete(dir + "/f" + w);
-      }
-    }
+    writeAndRead(fs, Math.min(settings.bytes(), WARMUP_BYTES_MAX));
     if (settings.smallFiles() > 0) {
       fs.mkdirs("/warmup/small");
       int threads = settings.smallFileThreads();
@@ -253,6 +241,10 @@ public final class PanguBenchmark {
           && System.nanoTime() - start < WARMUP_SMALL_FILES_LIMIT.toNanos()) {
         Optional<CompilerCpu> cpuAtStart =
             CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime());
+        // The measured small files follow the sequential steps, whose calls change what the
+        // compilers saw; without them here, a settled warm-up still left the measured creates
+        // recompiling (a tenth of the CPU).
+        writeAndRead(fs, Math.min(settings.bytes(), WARMUP_WINDOW_BYTES));
         double create = opsPerSecond(files,
             forEachFile(threads, files, i -> fs.createEmpty("/warmup/small/f" + i)));
         double stat = opsPerSecond(files,
@@ -272,6 +264,20 @@ public final class PanguBenchmark {
     }
   }
 
+  /** Writes, reads back and deletes {@code bytes} with each writer count, untimed. */
+  private void writeAndRead(FileSystemUnderTest fs, long bytes) throws IOException {
+    for (int writers : settings.writerCounts()) {
+      BlockPattern data = BlockPattern.of(Math.max(BYTES_MIN, bytes / writers), writers);
+      String dir = "/warmup/w" + writers;
+      fs.mkdirs(dir);
+      DiskBaseline.timed(writers, w -> fs.writeFile(dir + "/f" + w, data));
+      DiskBaseline.timed(writers, r -> fs.readFile(dir + "/f" + r, data));
+      for (int w = 0; w < writers; w++) {
+        fs.delete(dir + "/f" + w);
+      }
+    }
+  }
+
   private RoundResult measureDisk(Path directory, PrintStream out) throws IOException {
     Map<String, Double> values = new LinkedHashMap<>();
     for (int writers : settings.writerCounts()) {
@@ -288,6 +294,24 @@ public final class PanguBenchmark {
       }
     }
     return new RoundResult(DISK, values);
+  }
+
+  /**
+   * Runs {@code op} on every small file and records its rate, printing the share of the CPU the
+   * JIT compilers used meanwhile: a large share says the warm-up left compiling to the step.
+   */
+  private void smallFileStep(FileSystemUnderTest fs, Map<String, Double> values, PrintStream out,
+      String step, DiskBaseline.Task op) throws IOException {
+    Optional<CompilerCpu> cpuAtStart =
+        CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime());
+    double rate = opsPerSecond(settings.smallFiles(),
+        forEachSmallFile(settings.smallFileThreads(), op));
+    OptionalDouble compilerShare = CompilerCpu.shareSince(cpuAtStart,
+        CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime()));
+    values.put(step, rate);
+    out.printf(Locale.ROOT, "  %s %s: %.1f ops/s%s%n", fs.name(), step, rate,
+        compilerShare.isPresent() ? String.format(Locale.ROOT, " (JIT %.0f%% of the CPU)",
+            compilerShare.getAsDouble() * 100) : "");
   }
 
   private static String smallFile(int index) {
@@ -410,7 +434,8 @@ public final class PanguBenchmark {
             + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB, and on ")
         .append(String.format(Locale.ROOT, "%,d",
             Math.min(settings.smallFiles(), WARMUP_WINDOW_FILES)))
-        .append(" files at a time ").append(WarmupSettling.rule());
+        .append(" files at a time, each time after ").append(WARMUP_WINDOW_BYTES >> 20)
+        .append(" MiB written and read, ").append(WarmupSettling.rule());
     if (!warmups.isEmpty()) {
       report.append(" (").append(String.join("; ", warmups)).append(')');
     }
