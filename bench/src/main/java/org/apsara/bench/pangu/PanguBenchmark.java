@@ -205,15 +205,15 @@ public final class PanguBenchmark {
       BlockPattern data = BlockPattern.of(settings.bytes() / writers, writers);
       String dir = "/bench/w" + writers;
       fs.mkdirs(dir);
+      long total = data.totalBytes() * writers;
       long writeNanos = DiskBaseline.timed(writers, w -> fs.writeFile(dir + "/f" + w, data));
+      record(values, out, fs.name(), writeStep(writers), mbPerSecond(total, writeNanos));
       long readNanos = DiskBaseline.timed(writers, r -> {
         long read = fs.readFile(dir + "/f" + r, data);
         if (read != data.totalBytes()) {
           throw new IOException(dir + "/f" + r + ": read " + read + " of " + data.totalBytes());
         }
       });
-      long total = data.totalBytes() * writers;
-      record(values, out, fs.name(), writeStep(writers), mbPerSecond(total, writeNanos));
       record(values, out, fs.name(), readStep(writers), mbPerSecond(total, readNanos));
       for (int w = 0; w < writers; w++) {
         fs.delete(dir + "/f" + w);
@@ -427,15 +427,21 @@ public final class PanguBenchmark {
     report.append('\n').append("Median of ").append(settings.rounds())
         .append(settings.rounds() == 1 ? " round" : " rounds").append("; ")
         .append(String.format(Locale.ROOT, "%.2f GiB", settings.bytes() / (double) (1L << 30)))
-        .append(" per sequential step, split evenly over the writers, one file each; ")
-        .append(String.format(Locale.ROOT, "%,d", settings.smallFiles()))
-        .append(" empty files created, stat'ed and deleted by ")
-        .append(settings.smallFileThreads()).append(" threads; each system first runs the same"
-            + " steps untimed on at most ").append(WARMUP_BYTES_MAX >> 20).append(" MiB, and on ")
-        .append(String.format(Locale.ROOT, "%,d",
-            Math.min(settings.smallFiles(), WARMUP_WINDOW_FILES)))
-        .append(" files at a time, each time after ").append(WARMUP_WINDOW_BYTES >> 20)
-        .append(" MiB written and read, ").append(WarmupSettling.rule());
+        .append(" per sequential step, split evenly over the writers, one file each; ");
+    if (settings.smallFiles() > 0) {
+      report.append(String.format(Locale.ROOT, "%,d", settings.smallFiles()))
+          .append(" empty files created, stat'ed and deleted by ")
+          .append(settings.smallFileThreads()).append(" threads; ");
+    }
+    report.append("each system first runs the same steps untimed on at most ")
+        .append(WARMUP_BYTES_MAX >> 20).append(" MiB");
+    if (settings.smallFiles() > 0) {
+      report.append(", and on ")
+          .append(String.format(Locale.ROOT, "%,d",
+              Math.min(settings.smallFiles(), WARMUP_WINDOW_FILES)))
+          .append(" files at a time, each time after ").append(WARMUP_WINDOW_BYTES >> 20)
+          .append(" MiB written and read, ").append(WarmupSettling.rule());
+    }
     if (!warmups.isEmpty()) {
       report.append(" (").append(String.join("; ", warmups)).append(')');
     }
