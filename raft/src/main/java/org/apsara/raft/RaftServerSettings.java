@@ -55,6 +55,10 @@ public final class RaftServerSettings {
         TimeDuration.valueOf(appendBatchWait.toNanos(), TimeUnit.NANOSECONDS));
     // An acknowledged entry is on disk: never report a log entry as flushed before its fsync.
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(properties, false);
+    // Nor let a force run beside the log worker: in Ratis 3.2.2 a finished asynchronous force
+    // marks as flushed every entry written by then, also those written while it ran, and a
+    // failed one does too.
+    RaftServerConfigKeys.Log.setAsyncFlushEnabled(properties, false);
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, true);
     return properties;

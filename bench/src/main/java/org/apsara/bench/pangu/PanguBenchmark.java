@@ -26,12 +26,13 @@ import org.apsara.bench.report.WarmupSettling;
  * chunkservers as OS processes; HDFS: a MiniDFSCluster with one NameNode and three DataNodes),
  * warmed up untimed (the same steps on {@link #WARMUP_BYTES_MAX} bytes, then windows of {@link
  * #WARMUP_WINDOW_BYTES} bytes and {@link #WARMUP_WINDOW_FILES} small files until their rates
- * settle, so that neither is measured while its JIT compilers are at work), then: for each writer count, {@link Settings#bytes()} bytes
- * are written as one file per writer (the bytes split evenly), read back by as many readers, and
- * deleted; then {@link Settings#smallFiles()} empty files are created, stat'ed and deleted by
- * {@link Settings#smallFileThreads()} threads. The disk baseline ({@link DiskBaseline}) runs the same
- * write and read steps with plain files. The report gives the median of the rounds, MB/s and
- * ops/s, and the ratios Pangu/HDFS and Pangu/disk.
+ * settle, so that neither is measured while its JIT compilers are at work), then: for each
+ * writer count, {@link Settings#bytes()} bytes are written as one file per writer (the bytes
+ * split evenly), read back by as many readers, and deleted; then {@link Settings#smallFiles()}
+ * empty files are created, stat'ed and deleted by {@link Settings#smallFileThreads()} threads.
+ * The disk baseline ({@link DiskBaseline}) runs the same write and read steps with plain files.
+ * The report gives the median of the rounds, MB/s and ops/s, and the ratios Pangu/HDFS and
+ * Pangu/disk.
  *
  * <p>Runs from the calling thread, one benchmark at a time; every system it starts is stopped,
  * also when a step fails.
@@ -334,11 +335,11 @@ public final class PanguBenchmark {
     });
   }
 
+  /** Records a sequential step's rate in MB/s and prints it. */
   private static void record(Map<String, Double> values, PrintStream out, String system,
-      String step, double value) {
-    values.put(step, value);
-    out.printf(Locale.ROOT, "  %s %s: %.1f %s%n", system, step, value,
-        step.startsWith("write") || step.startsWith("read") ? "MB/s" : "ops/s");
+      String step, double megabytesPerSecond) {
+    values.put(step, megabytesPerSecond);
+    out.printf(Locale.ROOT, "  %s %s: %.1f MB/s%n", system, step, megabytesPerSecond);
   }
 
   static String writeStep(int writers) {
