@@ -306,7 +306,7 @@ public final class PanguBenchmark {
     Optional<CompilerCpu> cpuAtStart =
         CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime());
     double rate = opsPerSecond(settings.smallFiles(),
-        forEachSmallFile(settings.smallFileThreads(), op));
+        forEachFile(settings.smallFileThreads(), settings.smallFiles(), op));
     OptionalDouble compilerShare = CompilerCpu.shareSince(cpuAtStart,
         CompilerCpu.read(fs.processesCpuTime(), fs.processesCompilerCpuTime()));
     values.put(step, rate);
@@ -317,11 +317,6 @@ public final class PanguBenchmark {
 
   private static String smallFile(int index) {
     return "/bench/small/f" + index;
-  }
-
-  /** Runs {@code op} once for each small file, spread over threads; elapsed nanoseconds. */
-  private long forEachSmallFile(int threads, DiskBaseline.Task op) throws IOException {
-    return forEachFile(threads, settings.smallFiles(), op);
   }
 
   /** Runs {@code op} for 0 to {@code files} - 1, spread over threads; elapsed nanoseconds. */

@@ -466,7 +466,9 @@ public final class ChunkManager {
 
   /** The chunkservers copies of the chunk are under way to. */
   public synchronized Set<String> copyTargets(long chunkId) {
-    return Set.copyOf(copyTargets.getOrDefault(chunkId, Map.of()).keySet());
+    // Asked of every chunk on each balancing pass, and most chunks have no copy under way.
+    Map<String, Long> targets = copyTargets.get(chunkId);
+    return targets == null ? Set.of() : Set.copyOf(targets.keySet());
   }
 
   /** Copies one chunkserver takes part in now, as source or target. */

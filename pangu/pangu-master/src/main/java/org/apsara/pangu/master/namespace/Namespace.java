@@ -8,12 +8,12 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apsara.common.io.FileTrees;
 import org.apsara.pangu.master.namespace.NamespaceStore.Column;
 import org.apsara.pangu.master.namespace.NamespaceTree.Chain;
 import org.apsara.pangu.master.namespace.proto.ChunkEntry;
@@ -88,7 +88,7 @@ public final class Namespace implements AutoCloseable {
       throw new IllegalArgumentException("cannot restore " + directory + " onto itself");
     }
     try {
-      deleteRecursively(directory);
+      FileTrees.delete(directory);
       Files.createDirectories(directory);
       try (Stream<Path> files = Files.list(checkpointDirectory)) {
         for (Path file : (Iterable<Path>) files::iterator) {
@@ -561,17 +561,6 @@ public final class Namespace implements AutoCloseable {
     if (limit < 1 || limit > NamespaceLimits.MAX_READ_ENTRIES) {
       throw new NamespaceException(NamespaceErrorCode.INVALID_ARGUMENT, path,
           "limit " + limit + " is outside 1.." + NamespaceLimits.MAX_READ_ENTRIES);
-    }
-  }
-
-  private static void deleteRecursively(Path directory) throws IOException {
-    if (!Files.exists(directory)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
     }
   }
 

@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.List;
-import java.util.stream.Stream;
+import org.apsara.common.io.FileTrees;
 import org.rocksdb.NativeLibraryLoader;
 import org.rocksdb.RocksDB;
 import org.slf4j.Logger;
@@ -49,11 +47,8 @@ final class RocksDbLibrary {
   }
 
   private static void deleteQuietly(Path directory) {
-    try (Stream<Path> walk = Files.walk(directory)) {
-      List<Path> deepestFirst = walk.sorted(Comparator.reverseOrder()).toList();
-      for (Path p : deepestFirst) {
-        Files.deleteIfExists(p);
-      }
+    try {
+      FileTrees.delete(directory);
     } catch (IOException e) {
       LOG.atWarn().addKeyValue("directory", directory).addKeyValue("error", e.toString())
           .log("could not delete the copy of RocksDB's native library");

@@ -21,6 +21,7 @@ import org.apache.ratis.statemachine.SnapshotInfo;
 import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
+import org.apsara.common.io.FileTrees;
 import org.apsara.pangu.master.namespace.AppliedIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,7 +91,7 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
   Path temporaryDirectory(TermIndex termIndex) throws IOException {
     Path tmp = directoryOf(termIndex).resolveSibling(
         directoryOf(termIndex).getFileName() + TMP_SUFFIX);
-    deleteRecursively(tmp);
+    FileTrees.delete(tmp);
     return tmp;
   }
 
@@ -113,7 +114,7 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
       }
     }
     Path target = directoryOf(termIndex);
-    deleteRecursively(target);
+    FileTrees.delete(target);
     Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     fsync(stateMachineDir.toPath());
     latest = infoOf(target, termIndex);
@@ -152,7 +153,7 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
     all.sort(Comparator.comparingLong((Found f) -> f.termIndex.getIndex()).reversed());
     for (Found old : all.subList(Math.min(retained, all.size()), all.size())) {
       LOG.atInfo().addKeyValue("snapshot", old.directory.getFileName()).log("deleting old snapshot");
-      deleteRecursively(old.directory);
+      FileTrees.delete(old.directory);
     }
   }
 
@@ -213,7 +214,7 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
         if (entry.getFileName().toString().endsWith(TMP_SUFFIX)) {
           LOG.atInfo().addKeyValue("directory", entry.getFileName())
               .log("deleting an unfinished snapshot");
-          deleteRecursively(entry);
+          FileTrees.delete(entry);
         }
       }
     }
@@ -223,17 +224,6 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
   private static void fsync(Path path) throws IOException {
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       channel.force(true);
-    }
-  }
-
-  static void deleteRecursively(Path directory) throws IOException {
-    if (!Files.exists(directory)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
     }
   }
 }
