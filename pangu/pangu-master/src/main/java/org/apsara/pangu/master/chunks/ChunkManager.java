@@ -743,6 +743,15 @@ public final class ChunkManager {
     return ids;
   }
 
+  /**
+   * True once this leader has taken the chunkserver's full report: until then it knows none of
+   * the chunkserver's replicas, so "no chunks there" means nothing.
+   */
+  public synchronized boolean fullyReported(String serverId) {
+    Server server = servers.get(serverId);
+    return server != null && !server.fullReportNeeded;
+  }
+
   /** True if any live chunkserver names its rack: placement then wants rack diversity. */
   public synchronized boolean racksConfigured() {
     return racksConfigured(clock.nanos());

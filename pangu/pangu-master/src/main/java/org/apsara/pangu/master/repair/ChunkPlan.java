@@ -46,4 +46,12 @@ public record ChunkPlan(long chunkId, long fileId, boolean inFile, int healthy, 
   public boolean reliesOnLeaving() {
     return inFile ? healthy < wanted : fileId != 0;
   }
+
+  /**
+   * True if a healthy replica on this chunkserver counted toward replication: the plan was made
+   * while the chunkserver was in service.
+   */
+  public boolean countedInService(String serverId) {
+    return sources.stream().anyMatch(s -> s.id().equals(serverId) && !s.decommissioning());
+  }
 }

@@ -387,8 +387,10 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
    */
   private void walkDecommissioning(Namespace namespace, List<ChunkPlan> plans)
       throws NamespaceException {
+    // One whose full report this leader has yet to take would count none of its chunks.
     List<String> leaving = manager.servers().stream()
-        .filter(s -> s.alive() && s.decommissioning()).map(ChunkServerView::id).toList();
+        .filter(s -> s.alive() && s.decommissioning() && manager.fullyReported(s.id()))
+        .map(ChunkServerView::id).toList();
     drainWalks.keySet().retainAll(leaving);
     chunksToMove.keySet().retainAll(leaving);
     if (leaving.isEmpty()) {
@@ -400,6 +402,7 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
     for (String id : leaving) {
       DrainWalk walk = drainWalks.computeIfAbsent(id, k -> new DrainWalk());
       List<Long> chunkIds = manager.chunksOn(id, walk.cursor, page);
+      boolean exact = true;
       for (ChunkOwnership ownership : namespace.chunkOwnerships(chunkIds)) {
         ChunkPlan plan = evaluated.get(ownership.chunkId());
         if (plan == null) {
@@ -407,11 +410,18 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
           evaluated.put(plan.chunkId(), plan);
           plans.add(plan);
         }
+        // A plan made earlier in this round, before the heartbeat that said the chunkserver is
+        // leaving (or one made after it returned to service), counts its replica as staying:
+        // this pass would count too few, down to none. Start over next round instead.
+        exact &= !plan.countedInService(id);
         if (plan.reliesOnLeaving()) {
           walk.relying++;
         }
       }
-      if (chunkIds.size() < page) {
+      if (!exact) {
+        walk.cursor = 0;
+        walk.relying = 0;
+      } else if (chunkIds.size() < page) {
         chunksToMove.put(id, walk.relying);
         walk.cursor = 0;
         walk.relying = 0;

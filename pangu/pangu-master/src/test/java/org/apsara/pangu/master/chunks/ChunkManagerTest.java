@@ -58,11 +58,13 @@ class ChunkManagerTest {
     assertThat(first.getFullReportRequested()).isTrue();
     assertThat(first.getHeartbeatIntervalMs()).isEqualTo(3000);
     assertThat(manager.replicas(7)).isEmpty();
+    assertThat(manager.fullyReported("cs1")).isFalse();
 
     HeartbeatResponse full = manager.heartbeat(beat("cs1", "h1", "", ROOMY).setFullReport(true)
         .addReplicas(replica(7, 1, 10, ReplicaState.REPLICA_STATE_SEALED))
         .addReplicas(replica(8, 1, 20, ReplicaState.REPLICA_STATE_OPEN)).build());
     assertThat(full.getFullReportRequested()).isFalse();
+    assertThat(manager.fullyReported("cs1")).isTrue();
     assertThat(manager.replicas(7)).singleElement()
         .satisfies(r -> assertThat(r.lengthBytes()).isEqualTo(10));
 
@@ -100,6 +102,7 @@ class ChunkManagerTest {
     HeartbeatResponse back = manager.heartbeat(beat("cs2", "h2", "", ROOMY).build());
     assertThat(back.getFullReportRequested()).isTrue();
     assertThat(manager.server("cs2").alive()).isTrue();
+    assertThat(manager.fullyReported("cs2")).isFalse();
   }
 
   @Test

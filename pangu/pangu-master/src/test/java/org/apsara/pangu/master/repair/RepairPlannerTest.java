@@ -89,6 +89,14 @@ class RepairPlannerTest {
     assertThat(plan.missing()).isFalse();
     assertThat(plan.reliesOnLeaving()).isTrue();
     assertThat(plan.actions()).isEmpty();
+    // Which chunkservers' replicas it counted as staying: the decommissioning one's is not.
+    assertThat(plan.countedInService("a")).isTrue();
+    assertThat(plan.countedInService("x")).isFalse();
+    // The same replicas as seen before x's heartbeat said it is leaving: x's counted.
+    ChunkPlan before = RepairPlanner.plan(committed(3), List.of(replica("a", GEN, LEN, SEALED),
+        replica("b", GEN, LEN, SEALED), replica("x", GEN, LEN, SEALED)), 0);
+    assertThat(before.countedInService("x")).isTrue();
+    assertThat(before.reliesOnLeaving()).isFalse();
 
     // Its only healthy replica is leaving: it is readable and copied from, not missing.
     ChunkPlan onlyLeaving = RepairPlanner.plan(committed(2), List.of(leaving("x")), 0);
