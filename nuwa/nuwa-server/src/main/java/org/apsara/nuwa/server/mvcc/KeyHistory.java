@@ -71,8 +71,12 @@ final class KeyHistory {
   KeyValue at(long revision) {
     int n = size;
     KeyValue[] v = versions;
+    // Every write and every read at the current revision wants the newest version: no search.
+    if (v[n - 1].getModRevision() <= revision) {
+      return v[n - 1];
+    }
     int low = 0;
-    int high = n - 1;
+    int high = n - 2;
     int found = -1;
     while (low <= high) {
       int mid = (low + high) >>> 1;
