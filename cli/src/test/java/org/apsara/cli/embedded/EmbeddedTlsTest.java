@@ -44,8 +44,8 @@ class EmbeddedTlsTest {
     EmbeddedCluster.Options options = new EmbeddedCluster.Options(data,
         EmbeddedPorts.portWithTwoFreeNeighbours(), 1,
         Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials, true,
-        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()),
-        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()));
+        Optional.of(EmbeddedPorts.panguMasterPort()),
+        Optional.of(EmbeddedPorts.fuxiMasterPort()));
 
     byte[] caCertificate;
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {

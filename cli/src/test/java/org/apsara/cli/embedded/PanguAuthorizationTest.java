@@ -59,7 +59,7 @@ class PanguAuthorizationTest {
     cluster = EmbeddedCluster.start(new EmbeddedCluster.Options(temp.resolve("data"),
         EmbeddedPorts.portWithTwoFreeNeighbours(), 1,
         Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours()), credentials, false,
-        Optional.of(EmbeddedPorts.portWithTwoFreeNeighbours())));
+        Optional.of(EmbeddedPorts.panguMasterPort())));
     master = cluster.panguMaster().orElseThrow().clientAddress();
     CredentialsFile.Profile profile =
         CredentialsFile.read(credentials, CredentialsFile.DEFAULT_PROFILE).orElseThrow();
