@@ -1,6 +1,7 @@
 package org.apsara.testkit;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,6 +37,31 @@ public final class Ports {
     throw new IllegalStateException(
         "no new free port after " + ATTEMPTS_MAX + " attempts; " + handedOut.size()
             + " ports handed out already");
+  }
+
+  /**
+   * A free port P such that P + each of {@code offsets} is free too, none of them handed out
+   * before in this JVM; all of them are handed out now. For a server that takes ports next to
+   * its own, or above it for the agents it starts.
+   */
+  public static int freePortWithOffsets(int... offsets) {
+    for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      int port = freePort();
+      List<Integer> taken = new ArrayList<>(offsets.length);
+      for (int offset : offsets) {
+        int other = port + offset;
+        if (other > 65535 || !FreePorts.isFree(other) || !handedOut.add(other)) {
+          break;
+        }
+        taken.add(other);
+      }
+      if (taken.size() == offsets.length) {
+        return port;
+      }
+      handedOut.removeAll(taken);
+    }
+    throw new IllegalStateException("no free port with offsets " + Arrays.toString(offsets)
+        + " free after " + ATTEMPTS_MAX + " attempts");
   }
 
   /** {@code count} distinct free ports, as {@link #freePort()}. */

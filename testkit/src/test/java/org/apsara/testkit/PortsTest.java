@@ -33,6 +33,17 @@ class PortsTest {
   }
 
   @Test
+  void aPortWithOffsetsComesWithThemFree() throws Exception {
+    int port = Ports.freePortWithOffsets(1, 2, 100);
+
+    for (int offset : new int[] {0, 1, 2, 100}) {
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port + offset));
+      }
+    }
+  }
+
+  @Test
   void countIsBounded() {
     assertThat(Ports.freePorts(0)).isEmpty();
     assertThatThrownBy(() -> Ports.freePorts(-1)).isInstanceOf(IllegalArgumentException.class);

@@ -287,9 +287,19 @@ public final class EmbeddedCluster implements AutoCloseable {
     return MasterServer.start(config.build());
   }
 
+  /** Chunkserver {@code index}'s port (its metrics on + 2), from the Pangu master's. */
+  public static int chunkServerPort(int panguMasterPort, int index) {
+    return panguMasterPort + PANGU_CHUNKSERVER_PORT_OFFSET + PORT_STRIDE * index;
+  }
+
+  /** Tubo {@code index}'s port (its metrics on + 2), from FuxiMaster's. */
+  public static int tuboPort(int fuxiMasterPort, int index) {
+    return fuxiMasterPort + FUXI_TUBO_PORT_OFFSET + PORT_STRIDE * index;
+  }
+
   private static ChunkServer startChunkServer(Path dataDir, int masterPort, int index,
       Optional<ClusterTls> tls) throws IOException {
-    int port = masterPort + PANGU_CHUNKSERVER_PORT_OFFSET + PORT_STRIDE * index;
+    int port = chunkServerPort(masterPort, index);
     ChunkServerConfig.Builder config = ChunkServerConfig.builder()
         .volume(new VolumeConfig(dataDir.resolve("pangu").resolve("cs" + (index + 1)),
             VolumeConfig.CAPACITY_WHOLE_FILE_SYSTEM, VolumeConfig.DEFAULT_RESERVED_BYTES))
@@ -339,7 +349,7 @@ public final class EmbeddedCluster implements AutoCloseable {
 
   private static TuboServer startTubo(Path dataDir, int masterPort, int index,
       MachineResources machine, Optional<ClusterTls> tls) throws IOException {
-    int port = masterPort + FUXI_TUBO_PORT_OFFSET + PORT_STRIDE * index;
+    int port = tuboPort(masterPort, index);
     String name = "tubo-" + (index + 1);
     TuboServerConfig.Builder config = TuboServerConfig.builder()
         .machineId(name)

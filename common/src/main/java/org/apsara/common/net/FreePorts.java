@@ -89,6 +89,16 @@ public final class FreePorts {
     return ports.stream().mapToInt(Integer::intValue).toArray();
   }
 
+  /** Whether {@code port} can be bound on 127.0.0.1 now (without {@code SO_REUSEADDR}). */
+  public static boolean isFree(int port) {
+    try {
+      bind(port);
+      return true;
+    } catch (UncheckedIOException taken) {
+      return false;
+    }
+  }
+
   /** The first port of Linux's ephemeral range, or the usual default where it cannot be read. */
   static int ephemeralRangeStart() {
     return EPHEMERAL_RANGE_START;

@@ -48,6 +48,18 @@ class FreePortsTest {
   }
 
   @Test
+  void aBoundPortIsNotFree() throws Exception {
+    int port = FreePorts.freePort();
+    assertThat(FreePorts.isFree(port)).isTrue();
+
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(false);
+      socket.bind(new InetSocketAddress(FreePorts.LOOPBACK, port));
+      assertThat(FreePorts.isFree(port)).isFalse();
+    }
+  }
+
+  @Test
   void countIsBounded() {
     assertThatThrownBy(() -> FreePorts.freePorts(0)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> FreePorts.freePorts(FreePorts.PORTS_PER_CALL_MAX + 1))

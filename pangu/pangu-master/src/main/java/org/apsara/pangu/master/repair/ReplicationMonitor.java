@@ -419,12 +419,10 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
         }
       }
       if (!exact) {
-        walk.cursor = 0;
-        walk.relying = 0;
+        walk.restart();
       } else if (chunkIds.size() < page) {
         chunksToMove.put(id, walk.relying);
-        walk.cursor = 0;
-        walk.relying = 0;
+        walk.restart();
       } else {
         walk.cursor = chunkIds.get(chunkIds.size() - 1);
       }
@@ -435,6 +433,11 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
   private static final class DrainWalk {
     long cursor;
     long relying;
+
+    void restart() {
+      cursor = 0;
+      relying = 0;
+    }
   }
 
   /**
