@@ -324,7 +324,9 @@ final class NuwaCommand implements Runnable {
   }
 
   @Command(name = "members", mixinStandardHelpOptions = true,
-      description = "List the cluster's members: ID, name, peer URLs, client URLs.")
+      description = {"List the cluster's members: ID, name, peer URLs, client URLs.",
+          "A member is added by starting it with 'apsara run nuwa --join'."},
+      subcommands = NuwaCommand.MemberRemove.class)
   static final class Members implements Callable<Integer> {
     @Mixin Connection connection;
 
@@ -332,9 +334,46 @@ final class NuwaCommand implements Runnable {
     public Integer call() {
       try (NuwaClient client = connection.open()) {
         for (ClusterClient.Member member : client.cluster().members()) {
-          System.out.printf("%x, %s, %s, %s%n", member.id(), member.name(),
-              String.join(",", member.peerUrls()), String.join(",", member.clientUrls()));
+          System.out.println(describe(member));
         }
+        return 0;
+      }
+    }
+
+    static String describe(ClusterClient.Member member) {
+      return String.format("%x, %s, %s, %s", member.id(), member.name(),
+          String.join(",", member.peerUrls()), String.join(",", member.clientUrls()));
+    }
+  }
+
+  @Command(name = "remove", mixinStandardHelpOptions = true,
+      description = {"Take a member out of the cluster; prints the members that remain.",
+          "Stop the removed member's process afterwards; its data directory is of no further use."})
+  static final class MemberRemove implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Parameters(index = "0", paramLabel = "MEMBER",
+        description = "The member's name, or its ID in hexadecimal as 'members' prints it.")
+    String member;
+
+    @Override
+    public Integer call() {
+      try (NuwaClient client = connection.open()) {
+        List<ClusterClient.Member> members = client.cluster().members();
+        ClusterClient.Member target = members.stream()
+            .filter(m -> m.name().equals(member) || Long.toHexString(m.id()).equals(member))
+            .findFirst()
+            .orElseThrow(() -> new NuwaException(io.grpc.Status.Code.NOT_FOUND,
+                "no member named or with the ID '" + member + "'; the members are: "
+                    + members.stream().map(ClusterClient.Member::name).toList()));
+        List<ClusterClient.Member> remaining;
+        try {
+          remaining = client.cluster().removeMember(target.id());
+        } catch (NuwaException e) {
+          throw connection.explained(e, "remove member " + target.name());
+        }
+        System.out.printf("Removed member %s (%x).%n", target.name(), target.id());
+        remaining.forEach(m -> System.out.println(Members.describe(m)));
         return 0;
       }
     }

@@ -71,15 +71,26 @@ final class RunCommand implements Runnable {
         "Run one Nuwa member (etcd-compatible coordination service).",
         "Three members started with the same --peers form a cluster, e.g.:",
         "  apsara run nuwa --id n1 --peers n1=10.0.0.1:2380,n2=10.0.0.2:2380,n3=10.0.0.3:2380 "
-            + "--data /var/lib/apsara/nuwa --client-port 2379"
+            + "--data /var/lib/apsara/nuwa --client-port 2379",
+        "A new member joins a running cluster with --join, naming itself and members to ask:",
+        "  apsara run nuwa --join --id n4 --peers n1=10.0.0.1:2380,n4=10.0.0.4:2380 "
+            + "--data /var/lib/apsara/nuwa --client-port 2379",
+        "A member leaves with 'apsara nuwa members remove NAME' (or etcdctl member remove)."
       })
   static final class Nuwa implements Callable<Integer> {
     @Option(names = "--id", required = true, description = "This member's name; one of the --peers.")
     String id;
 
     @Option(names = "--peers", required = true, split = ",",
-        description = "Every member as NAME=HOST:PORT (its Raft port), comma-separated: 1, 3 or 5.")
+        description = "Every member as NAME=HOST:PORT (its Raft port), comma-separated: 1, 3 or "
+            + "5. With --join: this member and at least one member of the running cluster.")
     Map<String, String> peers;
+
+    @Option(names = "--join",
+        description = "Join a running cluster instead of founding one: on its first start this "
+            + "member asks the others in --peers to add it, and they do once they have brought "
+            + "it up to date. From then on the cluster's membership is what its log records.")
+    boolean join;
 
     @Option(names = "--data", required = true, description = "This member's data directory.")
     Path data;
@@ -153,7 +164,8 @@ final class RunCommand implements Runnable {
           .appendBatchWait(appendBatchWait)
           .snapshotEveryEntries(snapshotEvery)
           .autoCompactionRetainRevisions(autoCompactionRetention)
-          .authTokenTtl(authTokenTtl);
+          .authTokenTtl(authTokenTtl)
+          .join(join);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));
       tls.material().ifPresent(config::clientTls);
       config.clientCertAuth(tls.clientCertAuth);

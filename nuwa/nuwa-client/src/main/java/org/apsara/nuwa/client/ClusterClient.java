@@ -3,6 +3,7 @@ package org.apsara.nuwa.client;
 import io.etcd.jetcd.api.ClusterGrpc;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.MemberListRequest;
+import io.etcd.jetcd.api.MemberRemoveRequest;
 import io.etcd.jetcd.api.StatusRequest;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -45,10 +46,27 @@ public final class ClusterClient {
   public List<Member> members() {
     return Errors.await(rpc.call(ClusterGrpc.getMemberListMethod(),
             MemberListRequest.getDefaultInstance(), Idempotency.IDEMPOTENT)
-        .thenApply(response -> response.getMembersList().stream()
-            .map(m -> new Member(m.getID(), m.getName(), List.copyOf(m.getPeerURLsList()),
-                List.copyOf(m.getClientURLsList())))
+        .thenApply(response -> response.getMembersList().stream().map(ClusterClient::member)
             .toList()));
+  }
+
+  /**
+   * Takes a member out of the cluster (etcd's MemberRemove); returns the members that remain.
+   * Needs the root role when authentication is enabled.
+   *
+   * @throws NuwaException NOT_FOUND if no member has this ID; FAILED_PRECONDITION if it is the
+   *     only member, or the membership changed meanwhile (nothing is removed then)
+   */
+  public List<Member> removeMember(long id) {
+    return Errors.await(rpc.call(ClusterGrpc.getMemberRemoveMethod(),
+            MemberRemoveRequest.newBuilder().setID(id).build(), Idempotency.NOT_IDEMPOTENT)
+        .thenApply(response -> response.getMembersList().stream().map(ClusterClient::member)
+            .toList()));
+  }
+
+  private static Member member(io.etcd.jetcd.api.Member m) {
+    return new Member(m.getID(), m.getName(), List.copyOf(m.getPeerURLsList()),
+        List.copyOf(m.getClientURLsList()));
   }
 
   /**

@@ -48,6 +48,11 @@ import org.apsara.security.tls.TlsMaterial;
  *     raft.server.log.appender.wait-time.min}, applied only while a message is outstanding):
  *     longer gathers more entries per message, which saves CPU under many concurrent writers; an
  *     entry that finds nothing outstanding, such as a lone writer's, leaves at once either way
+ * @param join whether this member joins a running group rather than founding one: on its first
+ *     start it asks the members among {@code peers} to add it, and they bring it up to date
+ *     (etcd's {@code --initial-cluster-state existing}); {@code peers} then names this member
+ *     and at least one member of that group. Once a member belongs to the group, the group's
+ *     membership as its log records it counts, not {@code peers}
  */
 public record NuwaConfig(
     String memberId,
@@ -68,7 +73,8 @@ public record NuwaConfig(
     TlsMaterial clientTls,
     boolean clientCertAuth,
     TlsMaterial peerTls,
-    Duration appendBatchWait) {
+    Duration appendBatchWait,
+    boolean join) {
 
   /** The leader's default {@link #appendBatchWait}. */
   public static final Duration DEFAULT_APPEND_BATCH_WAIT = Duration.ofMillis(1);
@@ -83,7 +89,11 @@ public record NuwaConfig(
       throw new IllegalArgumentException(
           "member '" + memberId + "' is not among the peers " + peers.keySet());
     }
-    if (peers.size() != 1 && peers.size() != 3 && peers.size() != 5) {
+    if (join && (peers.size() < 2 || peers.size() > 5)) {
+      throw new IllegalArgumentException("a joining member's peers name it and at least one"
+          + " member of the running group, at most 5 in all, not " + peers.size());
+    }
+    if (!join && peers.size() != 1 && peers.size() != 3 && peers.size() != 5) {
       throw new IllegalArgumentException(
           "a Nuwa group has 1, 3 or 5 members, not " + peers.size()
               + ": an even number adds no fault tolerance, more than 5 slows every write");
@@ -163,6 +173,19 @@ public record NuwaConfig(
     return new Builder();
   }
 
+  /** A builder that starts from this configuration. */
+  public Builder toBuilder() {
+    return new Builder().memberId(memberId).peers(peers).dataDir(dataDir).clientHost(clientHost)
+        .clientPort(clientPort).metricsPort(metricsPort).electionTimeoutMin(electionTimeoutMin)
+        .requestTimeout(requestTimeout).snapshotEveryEntries(snapshotEveryEntries)
+        .maxRequestBytes(maxRequestBytes).progressNotifyInterval(progressNotifyInterval)
+        .autoCompactionRetainRevisions(autoCompactionRetainRevisions)
+        .autoCompactionInterval(autoCompactionInterval).authTokenTtl(authTokenTtl)
+        .passwordHashIterations(passwordHashIterations).clientTls(clientTls)
+        .clientCertAuth(clientCertAuth).peerTls(peerTls).appendBatchWait(appendBatchWait)
+        .join(join);
+  }
+
   /** Builder with the defaults a production member uses. */
   public static final class Builder {
     private String memberId;
@@ -184,6 +207,7 @@ public record NuwaConfig(
     private boolean clientCertAuth;
     private TlsMaterial peerTls;
     private Duration appendBatchWait = DEFAULT_APPEND_BATCH_WAIT;
+    private boolean join;
 
     public Builder memberId(String memberId) {
       this.memberId = memberId;
@@ -289,12 +313,18 @@ public record NuwaConfig(
       return this;
     }
 
+    /** Whether this member joins a running group; see {@link NuwaConfig#join}. */
+    public Builder join(boolean join) {
+      this.join = join;
+      return this;
+    }
+
     public NuwaConfig build() {
       return new NuwaConfig(memberId, peers, dataDir, clientHost, clientPort, metricsPort,
           electionTimeoutMin, requestTimeout, snapshotEveryEntries, maxRequestBytes,
           progressNotifyInterval, autoCompactionRetainRevisions, autoCompactionInterval,
           authTokenTtl, passwordHashIterations, clientTls, clientCertAuth, peerTls,
-          appendBatchWait);
+          appendBatchWait, join);
     }
   }
 }

@@ -185,6 +185,10 @@ public final class NuwaServer implements AutoCloseable {
     }
     httpEndpoint = new ServiceHttpEndpoint(
         HostPort.of(config.clientHost(), config.metricsPort()), metrics);
+    httpEndpoint.addHealthCheck("member", () -> raft.isVoter() ? HealthStatus.ok()
+        : HealthStatus.unhealthy(config.join()
+            ? "not a member of the group: waiting to be added, or removed"
+            : "not a member of the group: removed"));
     httpEndpoint.addHealthCheck("leader", () -> raft.leader().isPresent()
         ? HealthStatus.ok() : HealthStatus.unhealthy("etcdserver: no leader"));
     httpEndpoint.addReadinessCheck("applied", () -> raft.appliedIndex() >= raft.commitIndex()
@@ -206,10 +210,14 @@ public final class NuwaServer implements AutoCloseable {
 
   /** Tells the group this member's client URL (etcd's published attributes), retrying until it lands. */
   private void publishAttributes(int attempt) {
-    LogRecord record = LogRecord.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()
+    MemberAttributes.Builder attributes = MemberAttributes.newBuilder()
         .setName(config.memberId())
         .addClientUrls(clientUrl())
-        .addPeerUrls(config.peerScheme() + "://" + config.peers().get(config.memberId()).format())).build();
+        .addPeerUrls(config.peerScheme() + "://" + config.peers().get(config.memberId()).format());
+    if (!config.join()) {
+      attributes.setClusterId(ServerContext.clusterId(config.peers().keySet()));
+    }
+    LogRecord record = LogRecord.newBuilder().setMemberAttributes(attributes).build();
     raft.propose(record).whenComplete((reply, failure) -> {
       if (failure != null && !scheduler.isShutdown()) {
         long delayMs = Math.min(5000, 200L * (attempt + 1));

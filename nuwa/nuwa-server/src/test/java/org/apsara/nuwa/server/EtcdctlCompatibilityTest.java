@@ -138,6 +138,11 @@ class EtcdctlCompatibilityTest {
     String members = etcdctl(0, "member", "list");
     assertThat(members).contains("n1").contains("n2").contains("n3")
         .contains("http://" + cluster.endpoint(2));
+    // Members join by themselves; etcd's add says how, and removing an unknown ID changes nothing.
+    assertThat(etcdctlFails(0, "member", "add", "n4", "--peer-urls=http://127.0.0.1:1"))
+        .contains("--join");
+    assertThat(etcdctlFails(0, "member", "remove", "123abc")).contains("member not found");
+    assertThat(etcdctl(1, "member", "list")).isEqualTo(members);
   }
 
   @Test

@@ -35,4 +35,25 @@ class NuwaConfigTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("the append batch wait must be between 0 and 100ms, not 101000us");
   }
+
+  @Test
+  void aFoundingGroupHasAnOddSizeAndAJoiningMemberNamesSomeoneToAsk() {
+    NuwaConfig.Builder twoPeers = oneMember().peer("n2", HostPort.of("127.0.0.1", 2381));
+    assertThatThrownBy(twoPeers::build)
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("a Nuwa group has 1, 3 or 5 members, not 2");
+    assertThat(twoPeers.join(true).build().join()).isTrue();
+    assertThatThrownBy(() -> oneMember().join(true).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("a joining member's peers name it and at least one member of the running"
+            + " group, at most 5 in all, not 1");
+  }
+
+  @Test
+  void toBuilderKeepsEverySetting() {
+    NuwaConfig config = oneMember().peer("n2", HostPort.of("127.0.0.1", 2381)).join(true)
+        .clientPort(12379).metricsPort(0).appendBatchWait(Duration.ZERO)
+        .authTokenTtl(Duration.ofMinutes(1)).build();
+    assertThat(config.toBuilder().build()).isEqualTo(config);
+  }
 }

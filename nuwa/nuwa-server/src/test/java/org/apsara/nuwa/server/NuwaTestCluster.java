@@ -22,7 +22,9 @@ public final class NuwaTestCluster implements AutoCloseable {
   private final List<String> names = new ArrayList<>();
   private final List<Integer> clientPorts = new ArrayList<>();
   private final NuwaConfig.Builder template = NuwaConfig.builder();
-  private final NuwaServer[] members;
+  private final List<NuwaServer> members = new ArrayList<>();
+  /** The configurations of members that joined after the start, by index. */
+  private final java.util.Map<Integer, NuwaConfig> joined = new java.util.HashMap<>();
 
   public NuwaTestCluster(Path dir, int size) {
     this(dir, size, config -> { });
@@ -31,8 +33,8 @@ public final class NuwaTestCluster implements AutoCloseable {
   /** A group whose members' configuration {@code customize} adjusts after the test defaults. */
   public NuwaTestCluster(Path dir, int size, Consumer<NuwaConfig.Builder> customize) {
     this.dir = dir;
-    this.members = new NuwaServer[size];
     for (int i = 0; i < size; i++) {
+      members.add(null);
       String name = "n" + (i + 1);
       names.add(name);
       clientPorts.add(Ports.freePort());
@@ -59,29 +61,53 @@ public final class NuwaTestCluster implements AutoCloseable {
   }
 
   public void startMember(int i) {
+    NuwaConfig config = joined.containsKey(i) ? joined.get(i)
+        : template.memberId(names.get(i)).dataDir(dir.resolve(names.get(i)))
+            .clientPort(clientPorts.get(i)).build();
     try {
-      members[i] = NuwaServer.start(template.memberId(names.get(i))
-          .dataDir(dir.resolve(names.get(i)))
-          .clientPort(clientPorts.get(i))
-          .build());
+      members.set(i, NuwaServer.start(config));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
+  /**
+   * Starts a new member that joins the running group (named "n" and its number, configured like
+   * the others, and told of every founding member); returns its index once it has started.
+   */
+  public int startJoiningMember() {
+    int i = members.size();
+    String name = "n" + (i + 1);
+    NuwaConfig founder = template.memberId(names.get(0)).dataDir(dir.resolve(names.get(0)))
+        .clientPort(clientPorts.get(0)).build();
+    NuwaConfig config = founder.toBuilder().memberId(name)
+        .peer(name, HostPort.of("127.0.0.1", Ports.freePort()))
+        .dataDir(dir.resolve(name)).clientPort(Ports.freePort()).join(true).build();
+    names.add(name);
+    clientPorts.add(config.clientPort());
+    members.add(null);
+    joined.put(i, config);
+    startMember(i);
+    return i;
+  }
+
   public void stopMember(int i) {
-    if (members[i] != null) {
-      members[i].close();
-      members[i] = null;
+    if (members.get(i) != null) {
+      members.get(i).close();
+      members.set(i, null);
     }
   }
 
   public NuwaServer member(int i) {
-    return members[i];
+    return members.get(i);
+  }
+
+  public String name(int i) {
+    return names.get(i);
   }
 
   public int size() {
-    return members.length;
+    return members.size();
   }
 
   public String endpoint(int i) {
@@ -90,7 +116,7 @@ public final class NuwaTestCluster implements AutoCloseable {
 
   public List<String> endpoints() {
     List<String> endpoints = new ArrayList<>();
-    for (int i = 0; i < members.length; i++) {
+    for (int i = 0; i < members.size(); i++) {
       endpoints.add(endpoint(i));
     }
     return endpoints;
@@ -103,9 +129,9 @@ public final class NuwaTestCluster implements AutoCloseable {
   }
 
   public Optional<Integer> leaderIndex() {
-    for (int i = 0; i < members.length; i++) {
-      if (members[i] != null && members[i].stateMachine().isLeaderReady()
-          && members[i].raft().isLeader()) {
+    for (int i = 0; i < members.size(); i++) {
+      NuwaServer member = members.get(i);
+      if (member != null && member.stateMachine().isLeaderReady() && member.raft().isLeader()) {
         return Optional.of(i);
       }
     }
@@ -114,7 +140,7 @@ public final class NuwaTestCluster implements AutoCloseable {
 
   @Override
   public void close() {
-    for (int i = 0; i < members.length; i++) {
+    for (int i = 0; i < members.size(); i++) {
       stopMember(i);
     }
   }

@@ -14,14 +14,17 @@ import io.etcd.jetcd.api.MemberUpdateRequest;
 import io.etcd.jetcd.api.MemberUpdateResponse;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import org.apsara.common.net.HostPort;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apsara.nuwa.server.raft.proto.MemberAttributes;
 
 /**
- * etcd's Cluster service. Membership is the static group a cluster was started with; changing it
- * at run time is not offered yet, and the calls that would say so clearly.
+ * etcd's Cluster service over the Raft group's membership. A member is added by starting it with
+ * {@code --join}, which asks the group itself once it is running (see {@code NuwaConfig.join});
+ * members are removed here. Learners and changing a member's peer address are not offered.
  */
 final class ClusterService extends ClusterGrpc.ClusterImplBase {
   private final ServerContext ctx;
@@ -30,16 +33,22 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     this.ctx = ctx;
   }
 
-  /** Every member of the group, with the client URLs each published when it started. */
+  /**
+   * Every voter of the group as this member knows it, in name order, with the client URLs each
+   * published when it started.
+   */
   List<Member> members() {
     Map<String, MemberAttributes> attributes = ctx.stateMachine.memberAttributes();
-    List<Member> members = new java.util.ArrayList<>();
-    for (Map.Entry<String, HostPort> peer : ctx.config.peersInOrder().entrySet()) {
+    List<Member> members = new ArrayList<>();
+    List<RaftPeer> peers = new ArrayList<>(ctx.raft.members());
+    peers.sort(Comparator.comparing(peer -> peer.getId().toString()));
+    for (RaftPeer peer : peers) {
+      String name = peer.getId().toString();
       Member.Builder member = Member.newBuilder()
-          .setID(ServerContext.memberId(peer.getKey()))
-          .setName(peer.getKey())
-          .addPeerURLs(ctx.config.peerScheme() + "://" + peer.getValue().format());
-      MemberAttributes published = attributes.get(peer.getKey());
+          .setID(ServerContext.memberId(name))
+          .setName(name)
+          .addPeerURLs(ctx.config.peerScheme() + "://" + peer.getAddress());
+      MemberAttributes published = attributes.get(name);
       if (published != null) {
         member.addAllClientURLs(published.getClientUrlsList());
       }
@@ -57,37 +66,55 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
   @Override
   public void memberAdd(MemberAddRequest request, StreamObserver<MemberAddResponse> observer) {
-    observer.onError(staticMembership());
+    ctx.guard(observer, () -> {
+      ctx.caller().requireAdmin();
+      throw Status.UNIMPLEMENTED.withDescription("etcdserver: a Nuwa member is added by starting"
+          + " it with --join (apsara run nuwa --join --id NAME --peers ...): it asks the running"
+          + " group to add it, and the group does once it has brought the member up to date")
+          .asRuntimeException();
+    });
   }
 
   @Override
   public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> observer) {
-    observer.onError(staticMembership());
+    ctx.guard(observer, () -> {
+      ctx.caller().requireAdmin();
+      String name = ctx.memberName(request.getID()).orElseThrow(() -> Status.NOT_FOUND
+          .withDescription("etcdserver: member not found").asRuntimeException());
+      if (ctx.raft.members().size() == 1) {
+        throw Status.FAILED_PRECONDITION.withDescription(
+            "etcdserver: cannot remove the only member of the group").asRuntimeException();
+      }
+      ctx.raft.removeMember(name).whenComplete((done, failure) -> {
+        if (failure != null) {
+          observer.onError(ServerContext.toStatusException(failure));
+          return;
+        }
+        observer.onNext(MemberRemoveResponse.newBuilder().setHeader(ctx.header())
+            .addAllMembers(members().stream().filter(m -> m.getID() != request.getID()).toList())
+            .build());
+        observer.onCompleted();
+      });
+    });
   }
 
   @Override
   public void memberUpdate(MemberUpdateRequest request, StreamObserver<MemberUpdateResponse> observer) {
-    observer.onError(staticMembership());
+    ctx.guard(observer, () -> {
+      ctx.caller().requireAdmin();
+      throw Status.UNIMPLEMENTED.withDescription("etcdserver: a Nuwa member's peer address"
+          + " cannot change; remove the member and start it again with --join at the new"
+          + " address").asRuntimeException();
+    });
   }
 
   @Override
   public void memberPromote(MemberPromoteRequest request,
       StreamObserver<MemberPromoteResponse> observer) {
-    observer.onError(staticMembership());
-  }
-
-  /**
-   * Why a membership change is refused: etcd first requires the root role (when authentication
-   * is enabled), so a caller without it learns that before anything else.
-   */
-  private io.grpc.StatusRuntimeException staticMembership() {
-    try {
+    ctx.guard(observer, () -> {
       ctx.caller().requireAdmin();
-    } catch (io.grpc.StatusRuntimeException refused) {
-      return refused;
-    }
-    return Status.UNIMPLEMENTED.withDescription(
-        "etcdserver: Nuwa's membership is fixed when the cluster starts (--peers); "
-            + "changing it at run time is not supported yet").asRuntimeException();
+      throw Status.UNIMPLEMENTED.withDescription("etcdserver: Nuwa has no learners; a member"
+          + " joins as a voter once it is up to date").asRuntimeException();
+    });
   }
 }

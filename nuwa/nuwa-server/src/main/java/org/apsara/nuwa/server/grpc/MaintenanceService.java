@@ -11,7 +11,6 @@ import io.etcd.jetcd.api.StatusRequest;
 import io.etcd.jetcd.api.StatusResponse;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
-import java.util.Map;
 import org.apsara.nuwa.server.NuwaVersion;
 import org.apsara.nuwa.server.auth.Access;
 
@@ -85,12 +84,7 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
   }
 
   private void moveLeaderTo(long targetId, StreamObserver<MoveLeaderResponse> observer) {
-    String target = null;
-    for (Map.Entry<String, ?> peer : ctx.config.peers().entrySet()) {
-      if (ServerContext.memberId(peer.getKey()) == targetId) {
-        target = peer.getKey();
-      }
-    }
+    String target = ctx.memberName(targetId).orElse(null);
     if (target == null) {
       observer.onError(Status.NOT_FOUND.withDescription("etcdserver: member not found")
           .asRuntimeException());

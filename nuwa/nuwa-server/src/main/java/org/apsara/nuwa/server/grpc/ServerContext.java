@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -46,7 +47,8 @@ public final class ServerContext {
   final NuwaStateMachine stateMachine;
   final ScheduledExecutorService scheduler;
   final long memberId;
-  final long clusterId;
+  /** The cluster ID this member derives from its peers; a joining member derives none. */
+  private final long derivedClusterId;
   final AccessControl access;
   final PasswordHasher passwords;
   private final Executor passwordHashing;
@@ -62,7 +64,7 @@ public final class ServerContext {
     this.stateMachine = stateMachine;
     this.scheduler = scheduler;
     this.memberId = memberId(config.memberId());
-    this.clusterId = clusterId(config.peers().keySet());
+    this.derivedClusterId = config.join() ? 0 : clusterId(config.peers().keySet());
     this.access = new AccessControl(stateMachine.auth(),
         new TokenCodec(wallClock, config.authTokenTtl()));
     this.passwords = new PasswordHasher(config.passwordHashIterations());
@@ -98,7 +100,22 @@ public final class ServerContext {
     return positiveHash("member:" + name);
   }
 
-  static long clusterId(Collection<String> names) {
+  /**
+   * The group's cluster ID: the one its founding members derived from their names, which stays
+   * when the membership changes later.
+   */
+  long clusterId() {
+    return stateMachine.clusterId().orElse(derivedClusterId);
+  }
+
+  /** The name of the group's voter with this etcd member ID, if there is one. */
+  Optional<String> memberName(long id) {
+    return raft.members().stream().map(peer -> peer.getId().toString())
+        .filter(name -> memberId(name) == id).findFirst();
+  }
+
+  /** The cluster ID that the founding members with these names derive. */
+  public static long clusterId(Collection<String> names) {
     return positiveHash("cluster:" + String.join(",", new java.util.TreeSet<>(names)));
   }
 
@@ -118,7 +135,7 @@ public final class ServerContext {
   /** A response header for this member, keeping the revision the state machine put in. */
   ResponseHeader header(ResponseHeader fromStore) {
     return fromStore.toBuilder()
-        .setClusterId(clusterId)
+        .setClusterId(clusterId())
         .setMemberId(memberId)
         .setRaftTerm(raft.term())
         .build();

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,6 +37,7 @@ import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.MD5FileUtil;
 import org.apsara.common.time.MonotonicClock;
 import org.apsara.nuwa.api.NuwaErrors;
@@ -126,6 +128,16 @@ public final class NuwaStateMachine extends BaseStateMachine {
     return new TreeMap<>(memberAttributes);
   }
 
+  /** The group's cluster ID, once a founding member has published it. */
+  public OptionalLong clusterId() {
+    for (MemberAttributes attributes : memberAttributes.values()) {
+      if (attributes.getClusterId() != 0) {
+        return OptionalLong.of(attributes.getClusterId());
+      }
+    }
+    return OptionalLong.empty();
+  }
+
   /** True while this member is the leader and has committed an entry of its term. */
   public boolean isLeaderReady() {
     return leader;
@@ -165,11 +177,31 @@ public final class NuwaStateMachine extends BaseStateMachine {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
     loadSnapshot(storage.loadLatestSnapshot());
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
 
+  /**
+   * Ratis pauses the state machine before it installs a snapshot from the leader (on a member
+   * too far behind for the leader's log, such as one that just joined), and then reloads it
+   * through {@link #reinitialize}, which it requires to find the state machine paused.
+   */
+  @Override
+  public void pause() {
+    if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+      getLifeCycle().transition(LifeCycle.State.PAUSING);
+      getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
+  }
+
+  /** Replaces the whole state with the newest snapshot: the one just installed from the leader. */
   @Override
   public void reinitialize() throws IOException {
     loadSnapshot(storage.loadLatestSnapshot());
+    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+      getLifeCycle().transition(LifeCycle.State.STARTING);
+      getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
   }
 
   /**
@@ -343,9 +375,13 @@ public final class NuwaStateMachine extends BaseStateMachine {
           }
           return Reply.newBuilder().setBatch(replies).build();
         }
-        case MEMBER_ATTRIBUTES:
-          memberAttributes.put(record.getMemberAttributes().getName(), record.getMemberAttributes());
+        case MEMBER_ATTRIBUTES: {
+          MemberAttributes published = record.getMemberAttributes();
+          long clusterId = clusterId().orElse(published.getClusterId());
+          memberAttributes.put(published.getName(),
+              published.toBuilder().setClusterId(clusterId).build());
           return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
+        }
         case AUTH:
           auth.apply(record.getAuth());
           return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();

@@ -7,12 +7,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,9 +40,12 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.protocol.exceptions.RaftException;
+import org.apache.ratis.protocol.exceptions.ReconfigurationInProgressException;
+import org.apache.ratis.protocol.exceptions.SetConfigurationException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
@@ -111,12 +117,24 @@ public final class RaftNode implements AutoCloseable {
    * #nudgeCommit}.
    */
   private static final long COMMIT_CHECK_INTERVAL_MS = 20;
+  /** Pause before a joining member asks the group again to add it. */
+  private static final long JOIN_RETRY_DELAY_MS = 1000;
+  /**
+   * Tries of one administrative call: enough to ride out the election that follows a leadership
+   * hand-off, during which the new leader is not ready yet.
+   */
+  private static final int ADMIN_CALL_TRIES = 40;
+  /** How long an administrative call (a membership change) may take at most. */
+  private static final long MEMBERSHIP_CHANGE_TIMEOUT_SECONDS = 60;
   private static final Message READ_BARRIER = NuwaStateMachine.toMessage(
       Query.newBuilder().setReadBarrier(Empty.getDefaultInstance()).build());
 
   private final NuwaConfig config;
   private final RaftPeerId selfId;
-  private final RaftGroup group;
+  /** The members named by the configuration ({@code --peers}); the group may have changed since. */
+  private final List<RaftPeer> initialPeers;
+  /** Members whose address {@link #leaderRpc} knows. */
+  private final Set<RaftPeerId> dialable = ConcurrentHashMap.newKeySet();
   private final NuwaStateMachine stateMachine;
   private final RaftServer server;
   private final ClientId clientId = ClientId.randomId();
@@ -131,7 +149,6 @@ public final class RaftNode implements AutoCloseable {
   /** Ratis's RPC parameters: the peer TLS settings, shared by the server and its clients. */
   private final Parameters rpcParameters;
   private RaftClientRpc leaderRpc;
-  private RaftClient adminClient;
   /** The last log index a follower had at the previous commit check; only that task's. */
   private long appendedAtLastCheck;
   private final AtomicBoolean nudging = new AtomicBoolean();
@@ -147,7 +164,12 @@ public final class RaftNode implements AutoCloseable {
           .setAddress(peer.getValue().format())
           .build());
     }
-    this.group = RaftGroup.valueOf(GROUP_ID, peers);
+    this.initialPeers = List.copyOf(peers);
+    // A joining member starts outside any configuration and waits for the leader to bring it up
+    // to date; the group's configuration, from the leader or from this member's own log after a
+    // restart, is the one that counts from then on.
+    RaftGroup group = config.join()
+        ? RaftGroup.valueOf(GROUP_ID) : RaftGroup.valueOf(GROUP_ID, peers);
 
     Path raftDir = config.dataDir().resolve("raft");
     boolean fresh = !Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
@@ -227,10 +249,57 @@ public final class RaftNode implements AutoCloseable {
   public void start() throws IOException {
     server.start();
     leaderRpc = new GrpcFactory(rpcParameters).newRaftClientRpc(clientId, clientProperties());
-    leaderRpc.addRaftPeers(group.getPeers());
-    if (group.getPeers().size() > 1) {
-      retries.scheduleWithFixedDelay(this::nudgeCommit, COMMIT_CHECK_INTERVAL_MS,
-          COMMIT_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    retries.scheduleWithFixedDelay(this::nudgeCommit, COMMIT_CHECK_INTERVAL_MS,
+        COMMIT_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    if (config.join() && !isVoter()) {
+      Thread joining = new Thread(this::join, "nuwa-" + config.memberId() + "-join");
+      joining.setDaemon(true);
+      joining.start();
+    }
+  }
+
+  /** Whether this member is a voter of the group's configuration as this member knows it. */
+  public boolean isVoter() {
+    return members().stream().anyMatch(peer -> peer.getId().equals(selfId));
+  }
+
+  /**
+   * Asks the running group to add this member, until it has or this member stops; runs on a
+   * thread of its own, as each request may wait long. The leader first brings this member up to
+   * date (entries or a snapshot), then commits the configuration that includes it; a member that
+   * stops answering meanwhile is not added. Asking again is harmless: adding a member that is
+   * already in the group changes nothing.
+   */
+  private void join() {
+    List<RaftPeer> others = initialPeers.stream()
+        .filter(peer -> !peer.getId().equals(selfId)).toList();
+    RaftPeer self = initialPeers.stream()
+        .filter(peer -> peer.getId().equals(selfId)).findFirst().orElseThrow();
+    LOG.atInfo().addKeyValue("member", selfName()).addKeyValue("asking", others)
+        .log("asking the group to add this member");
+    while (!retries.isShutdown()) {
+      Object error;
+      try (RaftClient client = adminClient(others)) {
+        RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments
+            .newBuilder().setServersInNewConf(List.of(self))
+            .setMode(SetConfigurationRequest.Mode.ADD).build());
+        if (reply.isSuccess()) {
+          LOG.atInfo().addKeyValue("member", selfName()).addKeyValue("members", members())
+              .log("joined the group");
+          return;
+        }
+        error = reply.getException();
+      } catch (IOException | RuntimeException e) {
+        error = e;
+      }
+      LOG.atWarn().addKeyValue("member", selfName()).addKeyValue("error", error)
+          .log("the group did not add this member yet; asking again");
+      try {
+        Thread.sleep(JOIN_RETRY_DELAY_MS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 
@@ -386,7 +455,7 @@ public final class RaftNode implements AutoCloseable {
     if (SKIP_READ_INDEX) {
       return CompletableFuture.completedFuture(null);
     }
-    if (group.getPeers().size() == 1) {
+    if (members().size() == 1 && isVoter()) {
       // The only voter leads for good once it has replayed its log, and it replies to a write
       // only after applying it, so its own state already holds every acknowledged write. (Ratis's
       // read index never completes in a group of one.) Right after a start it waits for that,
@@ -454,7 +523,8 @@ public final class RaftNode implements AutoCloseable {
       result.completeExceptionally(NuwaErrors.TIMEOUT.asRuntimeException());
       return;
     }
-    if (target == null) {
+    if (target == null || !target.equals(selfId) && !makeDialable(target)) {
+      // No leader known, or one whose address this member has not learned yet.
       retryLater(message, type, callId, deadlineNanos, pinned, result);
       return;
     }
@@ -484,6 +554,9 @@ public final class RaftNode implements AutoCloseable {
       if (error instanceof NotLeaderException notLeader && !pinned) {
         RaftPeer suggested = notLeader.getSuggestedLeader();
         if (suggested != null && !suggested.getId().equals(target)) {
+          if (dialable.add(suggested.getId())) {
+            leaderRpc.addRaftPeers(List.of(suggested));
+          }
           attempt(message, type, callId, deadlineNanos, suggested.getId(), false, result);
           return;
         }
@@ -621,8 +694,8 @@ public final class RaftNode implements AutoCloseable {
   /** Asks Ratis to hand leadership to the named member. */
   public CompletableFuture<Void> transferLeadership(String memberName, long timeoutMs) {
     return CompletableFuture.runAsync(() -> {
-      try {
-        RaftClientReply reply = adminClient().admin()
+      try (RaftClient client = adminClient(members())) {
+        RaftClientReply reply = client.admin()
             .transferLeadership(RaftPeerId.valueOf(memberName), timeoutMs);
         if (!reply.isSuccess()) {
           throw toStatus(reply.getException());
@@ -633,32 +706,121 @@ public final class RaftNode implements AutoCloseable {
     });
   }
 
-  public RaftGroup group() {
-    return group;
+  /**
+   * Takes the named member out of the group. Fails with FAILED_PRECONDITION, changing nothing,
+   * when the group's membership changed since this member last learned it, or another change is
+   * under way.
+   *
+   * <p>The leader is removed only after it handed leadership to another member: a leader that
+   * removes itself shuts down without answering the requests it was still replicating, which
+   * their clients would then wait out until their deadline.
+   */
+  public CompletableFuture<Void> removeMember(String memberName) {
+    List<RaftPeer> current = List.copyOf(members());
+    List<RaftPeer> remaining = current.stream()
+        .filter(peer -> !peer.getId().toString().equals(memberName)).toList();
+    return CompletableFuture.runAsync(() -> {
+      try (RaftClient client = adminClient(current)) {
+        if (leader().filter(memberName::equals).isPresent()) {
+          handOffLeadership(client, remaining);
+        }
+        RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments
+            .newBuilder().setServersInCurrentConf(current).setServersInNewConf(remaining)
+            .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
+        if (!reply.isSuccess()) {
+          throw membershipFailure(reply.getException());
+        }
+      } catch (IOException e) {
+        throw membershipFailure(e);
+      }
+    });
   }
 
-  private synchronized RaftClient adminClient() {
-    if (adminClient == null) {
-      adminClient = RaftClient.newBuilder()
-          .setRaftGroup(group)
-          .setProperties(clientProperties())
-          .setParameters(rpcParameters)
-          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
-              TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
-          .build();
+  /** Makes one of {@code successors} the leader, trying each in turn. */
+  private void handOffLeadership(RaftClient client, List<RaftPeer> successors) throws IOException {
+    Object refusal = null;
+    for (RaftPeer successor : successors) {
+      RaftClientReply moved = client.admin().transferLeadership(successor.getId(),
+          config.requestTimeout().toMillis());
+      if (moved.isSuccess()) {
+        return;
+      }
+      refusal = moved.getException();
     }
-    return adminClient;
+    throw Status.UNAVAILABLE.withDescription("etcdserver: the leader could not hand leadership"
+        + " to another member before leaving the group: " + refusal).asRuntimeException();
+  }
+
+  private static StatusRuntimeException membershipFailure(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof SetConfigurationException
+        || cause instanceof ReconfigurationInProgressException) {
+      return Status.FAILED_PRECONDITION.withDescription("etcdserver: the membership changed or"
+          + " is changing; list the members and try again").withCause(cause).asRuntimeException();
+    }
+    return toStatus(cause);
+  }
+
+  /**
+   * The voters of the group's configuration as this member knows it: the latest it has in its
+   * log, committed or not. Empty on a joining member that has not been added yet.
+   */
+  public Collection<RaftPeer> members() {
+    try {
+      return server.getDivision(GROUP_ID).getRaftConf().getCurrentPeers();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  /**
+   * Lets {@link #leaderRpc} reach the member, which may have joined after this one started;
+   * false if this member does not know its address (yet).
+   */
+  private boolean makeDialable(RaftPeerId target) {
+    if (dialable.contains(target)) {
+      return true;
+    }
+    List<RaftPeer> known = new ArrayList<>(members());
+    known.addAll(initialPeers);
+    for (RaftPeer peer : known) {
+      if (peer.getId().equals(target) && dialable.add(target)) {
+        leaderRpc.addRaftPeers(List.of(peer));
+        return true;
+      }
+    }
+    return dialable.contains(target);
+  }
+
+  /**
+   * A Ratis client for one administrative call: it finds the leader among {@code peers} and
+   * follows its redirects. Made per call, so that it knows the group as it is then.
+   */
+  private RaftClient adminClient(Collection<RaftPeer> peers) {
+    return RaftClient.newBuilder()
+        .setRaftGroup(RaftGroup.valueOf(GROUP_ID, peers))
+        .setProperties(adminClientProperties())
+        .setParameters(rpcParameters)
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(ADMIN_CALL_TRIES,
+            TimeDuration.valueOf(RETRY_DELAY_MS, TimeUnit.MILLISECONDS)))
+        .build();
+  }
+
+  /**
+   * A membership change waits while the leader brings a new member up to date, which may take
+   * longer than a client request; Ratis fails it sooner if the new member stops answering.
+   */
+  private RaftProperties adminClientProperties() {
+    RaftProperties properties = clientProperties();
+    RaftClientConfigKeys.Rpc.setRequestTimeout(properties,
+        TimeDuration.valueOf(MEMBERSHIP_CHANGE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+    return properties;
   }
 
   @Override
   public void close() throws IOException {
     retries.shutdownNow();
     reads.shutdownNow();
-    synchronized (this) {
-      if (adminClient != null) {
-        adminClient.close();
-      }
-    }
     if (leaderRpc != null) {
       leaderRpc.close();
     }
