@@ -20,7 +20,6 @@ import org.apsara.fuxi.client.ApplicationSpec;
 import org.apsara.fuxi.client.FuxiClient;
 import org.apsara.fuxi.client.FuxiClientConfig;
 import org.apsara.fuxi.client.FuxiException;
-import org.apsara.fuxi.client.examples.CommandAppMaster;
 import org.apsara.fuxi.client.examples.CommandOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -265,7 +264,7 @@ final class FuxiCommand implements Runnable {
       line.add("-cp");
       // Absolute: the AM runs in a sandbox of its own.
       line.add(JavaCommand.currentClassPath());
-      line.add(CommandAppMaster.class.getName());
+      line.add(BuiltInAppMaster.class.getName());
       List<String> arguments = new ArrayList<>(List.of("--instances", "" + instances, "--cpu",
           "" + cpu, "--memory", "" + memory, "--priority", "" + priority, "--class",
           workerClass.toLowerCase(Locale.ROOT), "--max-failures-per-instance",

@@ -30,6 +30,14 @@ public final class LogSetup {
         .build());
   }
 
+  /**
+   * The built-in application master: readable lines on the console, which Tubo keeps in the
+   * sandbox's {@code stderr} file beside the workers' output.
+   */
+  static void forAppMaster() {
+    Logging.configure(LogSettings.builder().level(Level.INFO).build());
+  }
+
   /** Client commands: only warnings, on the console. */
   public static void forClient() {
     Logging.configure(LogSettings.builder().level(Level.WARN).build());

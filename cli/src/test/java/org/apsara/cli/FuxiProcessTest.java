@@ -187,6 +187,12 @@ class FuxiProcessTest {
           .isEqualTo(2);
       assertThat(end.getAmAttempt()).isEqualTo(1);
       assertThat(primaryIndex()).isEqualTo(1 - primary);
+      // The built-in AM logs as every Apsara process does (readable lines on standard error),
+      // not by whatever logback finds on the class path (every library's DEBUG events, or here
+      // the tests' configuration, which writes to standard output).
+      String amLog = amStderr(id + ".am-1");
+      assertThat(amLog).contains("INFO").contains("Finishing: SUCCEEDED");
+      assertThat(amLog.lines()).noneMatch(line -> line.contains(" DEBUG "));
     }
   }
 
@@ -214,6 +220,15 @@ class FuxiProcessTest {
           "1", "--wait", "--", "tail", "/dev/zero");
       assertThat(hog.exitCode()).as(hog.out() + hog.err()).isEqualTo(1);
       assertThat(hog.out()).contains("state        failed").contains("above its memory limit");
+    }
+  }
+
+  /** The standard error of an application master, in the sandbox of whichever Tubo ran it. */
+  private String amStderr(String sandbox) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      Path stderr = files.filter(f -> f.endsWith(Path.of(sandbox, "stderr"))).findFirst()
+          .orElseThrow(() -> new AssertionError("no sandbox " + sandbox + " under " + dir));
+      return Files.readString(stderr);
     }
   }
 
