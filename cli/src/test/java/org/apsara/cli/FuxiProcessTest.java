@@ -25,6 +25,7 @@ import org.apsara.fuxi.api.v1.ListNodesRequest;
 import org.apsara.fuxi.api.v1.NodeStatus;
 import org.apsara.fuxi.client.FuxiClient;
 import org.apsara.fuxi.client.FuxiClientConfig;
+import org.apsara.fuxi.tubo.agent.TuboServerConfig;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
 import org.apsara.security.sign.AccessKeyCredentials;
@@ -225,11 +226,14 @@ class FuxiProcessTest {
 
   /** The standard error of an application master, in the sandbox of whichever Tubo ran it. */
   private String amStderr(String sandbox) throws IOException {
-    try (Stream<Path> files = Files.walk(dir)) {
-      Path stderr = files.filter(f -> f.endsWith(Path.of(sandbox, "stderr"))).findFirst()
-          .orElseThrow(() -> new AssertionError("no sandbox " + sandbox + " under " + dir));
-      return Files.readString(stderr);
+    for (int i = 0; i < TUBOS; i++) {
+      Path stderr = dir.resolve("t" + (i + 1)).resolve(TuboServerConfig.SANDBOXES_DIR)
+          .resolve(sandbox).resolve("stderr");
+      if (Files.exists(stderr)) {
+        return Files.readString(stderr);
+      }
     }
+    throw new AssertionError("no Tubo has a sandbox " + sandbox);
   }
 
   private void startMaster(int i) {
