@@ -227,8 +227,8 @@ class FuxiProcessTest {
   /** The standard error of an application master, in the sandbox of whichever Tubo ran it. */
   private String amStderr(String sandbox) throws IOException {
     for (int i = 0; i < TUBOS; i++) {
-      Path stderr = dir.resolve("t" + (i + 1)).resolve(TuboServerConfig.SANDBOXES_DIR)
-          .resolve(sandbox).resolve("stderr");
+      Path stderr = tuboDataDir(i).resolve(TuboServerConfig.SANDBOXES_DIR).resolve(sandbox)
+          .resolve("stderr");
       if (Files.exists(stderr)) {
         return Files.readString(stderr);
       }
@@ -261,7 +261,7 @@ class FuxiProcessTest {
         .name("tubo-" + (i + 1))
         .jvmArgs("-Xmx128m", "-XX:+UseSerialGC")
         .args("run", "tubo", "--machine-id", "t" + (i + 1),
-            "--data", dir.resolve("t" + (i + 1)).toString(),
+            "--data", tuboDataDir(i).toString(),
             "--port", Integer.toString(tuboPorts.get(i)),
             "--masters", masterList(),
             "--token-key-file", dir.resolve("token.keys").toString(),
@@ -270,6 +270,11 @@ class FuxiProcessTest {
         .logFile(dir.resolve("t" + (i + 1) + ".out"))
         .start();
     tubos[i].awaitLogLine(Pattern.compile("tubo t" + (i + 1) + " serving on"), START_TIMEOUT);
+  }
+
+  /** The data directory of Tubo {@code i}: its sandboxes are in there. */
+  private Path tuboDataDir(int i) {
+    return dir.resolve("t" + (i + 1));
   }
 
   private Path credentialsFile() {
