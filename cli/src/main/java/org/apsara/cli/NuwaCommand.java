@@ -35,13 +35,14 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "nuwa",
     mixinStandardHelpOptions = true,
-    description = "Use Nuwa, the coordination service: keys, watches, members, status.",
+    description = "Use Nuwa, the coordination service: keys, watches, members, alarms, status.",
     subcommands = {
       NuwaCommand.Get.class,
       NuwaCommand.Put.class,
       NuwaCommand.Del.class,
       NuwaCommand.Watch.class,
       NuwaCommand.Members.class,
+      NuwaCommand.Alarms.class,
       NuwaCommand.Status.class
     })
 final class NuwaCommand implements Runnable {
@@ -374,6 +375,56 @@ final class NuwaCommand implements Runnable {
         }
         System.out.printf("Removed member %s (%x).%n", target.name(), target.id());
         remaining.forEach(m -> System.out.println(Members.describe(m)));
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "alarms", mixinStandardHelpOptions = true,
+      description = {"List the raised alarms: the member that raised each, and its type.",
+          "A member raises NOSPACE when a write would take the store past its quota",
+          "(apsara run nuwa --quota-backend-bytes); every member then refuses writes that add",
+          "data. Make room (delete keys, compact), then clear it with 'alarms disarm'."},
+      subcommands = NuwaCommand.AlarmsDisarm.class)
+  static final class Alarms implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Override
+    public Integer call() {
+      try (NuwaClient client = connection.open()) {
+        List<ClusterClient.Alarm> alarms = client.cluster().alarms();
+        if (alarms.isEmpty()) {
+          System.out.println("No alarms.");
+        }
+        alarms.forEach(alarm -> System.out.println(describe(alarm)));
+        return 0;
+      }
+    }
+
+    static String describe(ClusterClient.Alarm alarm) {
+      return String.format("%x, %s", alarm.memberId(), alarm.type());
+    }
+  }
+
+  @Command(name = "disarm", mixinStandardHelpOptions = true,
+      description = {"Clear every raised alarm; prints those it cleared.",
+          "A write past the quota raises NOSPACE again: make room first."})
+  static final class AlarmsDisarm implements Callable<Integer> {
+    @Mixin Connection connection;
+
+    @Override
+    public Integer call() {
+      try (NuwaClient client = connection.open()) {
+        List<ClusterClient.Alarm> cleared;
+        try {
+          cleared = client.cluster().disarmAlarms();
+        } catch (NuwaException e) {
+          throw connection.explained(e, "clear alarms");
+        }
+        if (cleared.isEmpty()) {
+          System.out.println("No alarms to clear.");
+        }
+        cleared.forEach(alarm -> System.out.println("Cleared " + Alarms.describe(alarm)));
         return 0;
       }
     }

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apsara.common.config.ByteSizes;
 import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
@@ -129,6 +130,13 @@ final class RunCommand implements Runnable {
             + "0 turns auto-compaction off (default: ${DEFAULT-VALUE}).")
     long autoCompactionRetention;
 
+    @Option(names = "--quota-backend-bytes", defaultValue = "0", paramLabel = "SIZE",
+        description = "Largest size of the store, by its own estimate, e.g. 1G: a write past it is "
+            + "refused ('database space exceeded') and raises the NOSPACE alarm, which refuses "
+            + "writes on every member until it is cleared (etcdctl alarm disarm). 0: 2 GiB, or "
+            + "40%% of the heap if that is less; -1: none (default: ${DEFAULT-VALUE}).")
+    String quotaBackendBytes;
+
     @Option(names = "--auth-token-ttl", defaultValue = "5m", converter = DurationConverter.class,
         description = "How long a token from Authenticate is valid, once authentication is "
             + "enabled (etcdctl auth enable) (default: ${DEFAULT-VALUE}).")
@@ -164,6 +172,8 @@ final class RunCommand implements Runnable {
           .appendBatchWait(appendBatchWait)
           .snapshotEveryEntries(snapshotEvery)
           .autoCompactionRetainRevisions(autoCompactionRetention)
+          .quotaBytes(quotaBackendBytes.startsWith("-") ? -1
+              : ByteSizes.parse("--quota-backend-bytes", quotaBackendBytes))
           .authTokenTtl(authTokenTtl)
           .join(join);
       peers.forEach((name, address) -> config.peer(name, HostPort.parse(address)));

@@ -1,5 +1,7 @@
 package org.apsara.nuwa.client;
 
+import io.etcd.jetcd.api.AlarmMember;
+import io.etcd.jetcd.api.AlarmRequest;
 import io.etcd.jetcd.api.ClusterGrpc;
 import io.etcd.jetcd.api.MaintenanceGrpc;
 import io.etcd.jetcd.api.MemberListRequest;
@@ -10,6 +12,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -62,6 +65,43 @@ public final class ClusterClient {
             MemberRemoveRequest.newBuilder().setID(id).build(), Idempotency.NOT_IDEMPOTENT)
         .thenApply(response -> response.getMembersList().stream().map(ClusterClient::member)
             .toList()));
+  }
+
+  /**
+   * An alarm a member raised: {@code NOSPACE} when a write would have taken the store past that
+   * member's quota. While it is raised, every member refuses writes that add data.
+   */
+  public record Alarm(long memberId, String type) {}
+
+  /** The alarms raised in the cluster; empty when there are none. */
+  public List<Alarm> alarms() {
+    return Errors.await(rpc.call(MaintenanceGrpc.getAlarmMethod(),
+            AlarmRequest.newBuilder().setAction(AlarmRequest.AlarmAction.GET).build(),
+            Idempotency.IDEMPOTENT)
+        .thenApply(response -> response.getAlarmsList().stream().map(ClusterClient::alarm)
+            .toList()));
+  }
+
+  /**
+   * Clears every raised alarm (etcd's {@code alarm disarm}) and returns those it cleared. Make
+   * room first (delete keys, compact history): a write past the quota raises NOSPACE again.
+   * Needs the root role when authentication is enabled.
+   */
+  public List<Alarm> disarmAlarms() {
+    List<Alarm> cleared = new ArrayList<>();
+    for (Alarm raised : alarms()) {
+      AlarmRequest clear = AlarmRequest.newBuilder()
+          .setAction(AlarmRequest.AlarmAction.DEACTIVATE).setMemberID(raised.memberId())
+          .setAlarm(io.etcd.jetcd.api.AlarmType.valueOf(raised.type())).build();
+      Errors.await(rpc.call(MaintenanceGrpc.getAlarmMethod(), clear, Idempotency.NOT_IDEMPOTENT)
+          .thenApply(response -> response.getAlarmsList().stream().map(ClusterClient::alarm)
+              .toList())).forEach(cleared::add);
+    }
+    return cleared;
+  }
+
+  private static Alarm alarm(AlarmMember alarm) {
+    return new Alarm(alarm.getMemberID(), alarm.getAlarm().name());
   }
 
   private static Member member(io.etcd.jetcd.api.Member m) {

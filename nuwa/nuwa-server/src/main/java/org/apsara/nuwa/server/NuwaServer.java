@@ -163,10 +163,18 @@ public final class NuwaServer implements AutoCloseable {
         .addKeyValue("clientTls", config.clientTls() == null ? "off" : config.clientAuth())
         .addKeyValue("peerTls", config.peerTls() == null ? "off" : "mutual")
         .addKeyValue("peers", config.peersInOrder().keySet())
+        .addKeyValue("quotaBytes", config.effectiveQuotaBytes() == Long.MAX_VALUE ? "none"
+            : config.effectiveQuotaBytes())
         .log("nuwa member started");
   }
 
   private void startHttpEndpoint() {
+    Gauge.builder("nuwa_store_bytes", () -> stateMachine.store().approximateBytes())
+        .description("The store's estimate of its size, which the quota limits").register(metrics);
+    Gauge.builder("nuwa_quota_bytes", () -> (double) config.effectiveQuotaBytes())
+        .description("This member's quota of the store's size").register(metrics);
+    Gauge.builder("nuwa_alarms", () -> stateMachine.alarms().size())
+        .description("Alarms raised (NOSPACE refuses writes that add data)").register(metrics);
     Gauge.builder("nuwa_revision", () -> stateMachine.store().revision())
         .description("Latest revision of the key-value store").register(metrics);
     Gauge.builder("nuwa_compact_revision", () -> stateMachine.store().compactRevision())
@@ -191,6 +199,12 @@ public final class NuwaServer implements AutoCloseable {
             : "not a member of the group: removed"));
     httpEndpoint.addHealthCheck("leader", () -> raft.leader().isPresent()
         ? HealthStatus.ok() : HealthStatus.unhealthy("etcdserver: no leader"));
+    // As etcd's /health: a raised alarm makes every member unhealthy until it is cleared.
+    httpEndpoint.addHealthCheck("alarms", () -> stateMachine.alarms().isEmpty()
+        ? HealthStatus.ok()
+        : HealthStatus.unhealthy(stateMachine.alarms().stream()
+            .map(alarm -> alarm.getAlarm().toString()).distinct().sorted()
+            .collect(java.util.stream.Collectors.joining(", ")) + " raised"));
     httpEndpoint.addReadinessCheck("applied", () -> raft.appliedIndex() >= raft.commitIndex()
         ? HealthStatus.ok()
         : HealthStatus.unhealthy("applying the log: " + raft.appliedIndex() + " of "

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.etcd.jetcd.api.AlarmRequest;
+import io.etcd.jetcd.api.AlarmType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +16,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apsara.nuwa.server.grpc.ServerContext;
+import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -156,6 +160,29 @@ class EtcdctlCompatibilityTest {
     assertThat(etcdctl(1, "compaction", Long.toString(revision))).contains("compacted revision");
     assertThat(etcdctlFails(2, "get", "c", "--rev=" + (revision - 1)))
         .contains("required revision has been compacted");
+  }
+
+  @Test
+  void alarmListAndDisarm() throws Exception {
+    // Raised as a member raises it when the store reaches its quota (QuotaTest fills a store).
+    long member = ServerContext.memberId(cluster.name(0));
+    AlarmRequest.Builder alarm = AlarmRequest.newBuilder().setMemberID(member)
+        .setAlarm(AlarmType.NOSPACE);
+    cluster.member(0).raft().propose(LogRecord.newBuilder().setAlarm(
+        alarm.setAction(AlarmRequest.AlarmAction.ACTIVATE)).build()).get(20, TimeUnit.SECONDS);
+    try {
+      await().atMost(COMMAND_TIMEOUT).untilAsserted(() -> assertThat(etcdctl(2, "alarm", "list"))
+          .isEqualTo("memberID:" + member + " alarm:NOSPACE"));
+      assertThat(etcdctlFails(1, "put", "full", "x")).contains("database space exceeded");
+      assertThat(etcdctl(0, "alarm", "disarm")).contains("alarm:NOSPACE");
+      await().atMost(COMMAND_TIMEOUT).untilAsserted(() ->
+          assertThat(etcdctl(1, "alarm", "list")).isEmpty());
+      assertThat(etcdctl(1, "put", "full", "x")).isEqualTo("OK");
+    } finally {
+      // The other tests share the cluster: never leave it refusing writes.
+      cluster.member(0).raft().propose(LogRecord.newBuilder().setAlarm(
+          alarm.setAction(AlarmRequest.AlarmAction.DEACTIVATE)).build()).get(20, TimeUnit.SECONDS);
+    }
   }
 
   // ------------------------------------------------------------------ running etcdctl

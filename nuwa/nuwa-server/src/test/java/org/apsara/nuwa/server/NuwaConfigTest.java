@@ -53,7 +53,22 @@ class NuwaConfigTest {
   void toBuilderKeepsEverySetting() {
     NuwaConfig config = oneMember().peer("n2", HostPort.of("127.0.0.1", 2381)).join(true)
         .clientPort(12379).metricsPort(0).appendBatchWait(Duration.ZERO)
-        .authTokenTtl(Duration.ofMinutes(1)).build();
+        .authTokenTtl(Duration.ofMinutes(1)).quotaBytes(64L << 20).build();
     assertThat(config.toBuilder().build()).isEqualTo(config);
+  }
+
+  @Test
+  void theQuotaIsEtcdsUnlessTheHeapIsSmallAndMayBeSetOrTurnedOff() {
+    // 2 GiB, as etcd, where the heap is large enough; else 40% of the heap, but never below 4 MiB.
+    assertThat(NuwaConfig.defaultQuotaBytes(16L << 30)).isEqualTo(2L << 30);
+    assertThat(NuwaConfig.defaultQuotaBytes(1L << 30)).isEqualTo((long) ((1L << 30) * 0.4));
+    assertThat(NuwaConfig.defaultQuotaBytes(1L << 20)).isEqualTo(4L << 20);
+    assertThat(oneMember().build().effectiveQuotaBytes())
+        .isEqualTo(NuwaConfig.defaultQuotaBytes(Runtime.getRuntime().maxMemory()));
+    assertThat(oneMember().quotaBytes(8L << 20).build().effectiveQuotaBytes()).isEqualTo(8L << 20);
+    assertThat(oneMember().quotaBytes(-1).build().effectiveQuotaBytes()).isEqualTo(Long.MAX_VALUE);
+    assertThatThrownBy(() -> oneMember().quotaBytes(1 << 20).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least 4 MiB");
   }
 }

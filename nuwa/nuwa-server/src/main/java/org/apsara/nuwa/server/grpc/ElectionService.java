@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apsara.nuwa.server.auth.Access;
 import org.apsara.nuwa.server.mvcc.MvccStore;
+import org.apsara.nuwa.server.mvcc.QuotaCost;
 
 /**
  * etcd's v3election service: campaign for leadership of a named election under a lease, proclaim
@@ -81,6 +82,7 @@ final class ElectionService extends ElectionGrpc.ElectionImplBase {
             .setKey(leader.getKey()).setValue(value).setLease(leader.getLease())))
         .build();
     caller.checkTxn(txn); // throws at once: see ServerContext.guard
+    ctx.checkQuota(QuotaCost.of(txn));
     return ctx.raft.propose(ServerContext.record(caller).setTxn(txn).build()).thenAccept(reply -> {
       if (!reply.getTxn().getSucceeded()) {
         throw NOT_LEADER.asRuntimeException();

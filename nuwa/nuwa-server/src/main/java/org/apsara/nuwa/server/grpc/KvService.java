@@ -14,6 +14,7 @@ import io.etcd.jetcd.api.TxnResponse;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
 import org.apsara.nuwa.server.auth.Access;
+import org.apsara.nuwa.server.mvcc.QuotaCost;
 import org.apsara.nuwa.server.mvcc.RequestValidator;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
@@ -65,6 +66,7 @@ final class KvService extends KVGrpc.KVImplBase {
       RequestValidator.validatePut(request);
       Access caller = ctx.caller();
       caller.checkPut(request);
+      ctx.checkQuota(QuotaCost.of(request));
       LogRecord record = ServerContext.record(caller).setPut(request).build();
       ServerContext.reply(ctx.raft.propose(record), r -> {
         PutResponse response = r.getPut();
@@ -96,6 +98,7 @@ final class KvService extends KVGrpc.KVImplBase {
       RequestValidator.validateTxn(request);
       Access caller = ctx.caller();
       caller.checkTxn(request);
+      ctx.checkQuota(QuotaCost.of(request));
       LogRecord record = ServerContext.record(caller).setTxn(request).build();
       ServerContext.reply(ctx.raft.propose(record), r -> {
         TxnResponse response = r.getTxn();

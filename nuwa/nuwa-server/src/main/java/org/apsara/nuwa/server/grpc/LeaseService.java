@@ -26,6 +26,7 @@ import org.apsara.nuwa.api.proto.LeaseLeasesRequest;
 import org.apsara.nuwa.api.proto.LeaseLeasesResponse;
 import org.apsara.nuwa.server.auth.Access;
 import org.apsara.nuwa.server.mvcc.MvccStore;
+import org.apsara.nuwa.server.mvcc.QuotaCost;
 import org.apsara.nuwa.server.mvcc.RequestValidator;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Query;
@@ -77,6 +78,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     ctx.guard(observer, () -> {
       RequestValidator.validateLeaseGrant(request);
       Access caller = ctx.caller();
+      ctx.checkQuota(QuotaCost.LEASE_BYTES);
       long ttl = Math.max(request.getTTL(), NuwaLimits.MIN_LEASE_TTL_SECONDS);
       long id = request.getID() != 0 ? request.getID()
           : ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);

@@ -20,6 +20,7 @@ import java.util.function.Function;
 import org.apsara.nuwa.api.NuwaErrors;
 import org.apsara.nuwa.server.auth.Access;
 import org.apsara.nuwa.server.mvcc.MvccStore;
+import org.apsara.nuwa.server.mvcc.QuotaCost;
 import org.apsara.nuwa.server.raft.proto.Query;
 
 /**
@@ -96,7 +97,8 @@ final class Recipes {
    * not keep a place in the queue.
    *
    * @throws io.grpc.StatusRuntimeException at once, before anything is proposed, if the caller may not
-   *     make the requests the recipe needs (see {@link ServerContext#guard})
+   *     make the requests the recipe needs (see {@link ServerContext#guard}), or if the store is
+   *     at its quota
    */
   CompletableFuture<Contender> acquire(Access caller, ByteString name, ByteString value,
       long lease, Function<Contender, CompletableFuture<Void>> beforeWaiting) {
@@ -112,6 +114,7 @@ final class Recipes {
     ByteString prefix = prefixOf(name);
     caller.checkTxn(create);
     caller.checkRead(prefix, prefixEnd(prefix)); // to find the older contenders
+    ctx.checkQuota(QuotaCost.of(create));
     CompletableFuture<Contender> acquired = createOrGet(caller, create)
         .thenCompose(me -> beforeWaiting.apply(me)
             .thenCompose(ok -> awaitOlderDeleted(prefixOf(name), me.createRevision()))

@@ -1,5 +1,7 @@
 package org.apsara.nuwa.server.grpc;
 
+import io.etcd.jetcd.api.AlarmRequest;
+import io.etcd.jetcd.api.AlarmType;
 import io.etcd.jetcd.api.ResponseHeader;
 import io.grpc.Context;
 import io.grpc.Status;
@@ -18,6 +20,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apsara.nuwa.api.NuwaErrors;
@@ -30,13 +33,17 @@ import org.apsara.nuwa.server.raft.NuwaStateMachine;
 import org.apsara.nuwa.server.raft.RaftNode;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.Reply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the gRPC services of one member share: the Raft node, the state machine, the member and
- * cluster IDs that go into every response header, the request-size limit, and authentication:
- * judging callers by their tokens, and the executor that hashes passwords off the event loop.
+ * cluster IDs that go into every response header, the request-size limit and the store's quota,
+ * and authentication: judging callers by their tokens, and the executor that hashes passwords off
+ * the event loop.
  */
 public final class ServerContext {
+  private static final Logger LOG = LoggerFactory.getLogger(ServerContext.class);
   /** Refusals by the auth state that {@link #guard} confirms; see {@link #isAuthRefusal}. */
   private static final List<Status> STALE_AUTH_REFUSALS = List.of(NuwaErrors.USER_EMPTY,
       NuwaErrors.INVALID_AUTH_TOKEN, NuwaErrors.AUTH_OLD_REVISION, NuwaErrors.PERMISSION_DENIED,
@@ -52,6 +59,10 @@ public final class ServerContext {
   final AccessControl access;
   final PasswordHasher passwords;
   private final Executor passwordHashing;
+  /** This member's quota of the store's size; {@link Long#MAX_VALUE} for none. */
+  private final long quotaBytes;
+  /** Set while this member's proposal of the NOSPACE alarm is under way: one at a time. */
+  private final AtomicBoolean raisingNoSpace = new AtomicBoolean();
 
   /**
    * @param passwordHashing runs password hashing and checking, which is slow on purpose; must
@@ -69,6 +80,7 @@ public final class ServerContext {
         new TokenCodec(wallClock, config.authTokenTtl()));
     this.passwords = new PasswordHasher(config.passwordHashIterations());
     this.passwordHashing = passwordHashing;
+    this.quotaBytes = config.effectiveQuotaBytes();
   }
 
   /**
@@ -143,6 +155,36 @@ public final class ServerContext {
 
   ResponseHeader header() {
     return header(ResponseHeader.newBuilder().setRevision(stateMachine.store().revision()).build());
+  }
+
+  /**
+   * Refuses a write that would take the store past this member's quota, as etcd does: the caller
+   * gets "database space exceeded", and unless the alarm is raised already this member raises
+   * NOSPACE through the log, so that every member refuses writes that add data until an operator
+   * clears it (etcd's {@code alarm disarm}). A write that adds nothing ({@code cost} 0) passes.
+   * Call it after the auth checks, as it may propose (see {@link #guard}).
+   *
+   * @param cost the write's {@link org.apsara.nuwa.server.mvcc.QuotaCost}
+   */
+  void checkQuota(long cost) {
+    long size = stateMachine.store().approximateBytes();
+    if (cost == 0 || size + cost <= quotaBytes) {
+      return;
+    }
+    if (!stateMachine.noSpace() && raisingNoSpace.compareAndSet(false, true)) {
+      LOG.atWarn().addKeyValue("storeBytes", size).addKeyValue("quotaBytes", quotaBytes)
+          .log("the store reached its quota: raising the NOSPACE alarm");
+      AlarmRequest raise = AlarmRequest.newBuilder().setAction(AlarmRequest.AlarmAction.ACTIVATE)
+          .setMemberID(memberId).setAlarm(AlarmType.NOSPACE).build();
+      raft.propose(LogRecord.newBuilder().setAlarm(raise).build()).whenComplete((reply, failure) -> {
+        raisingNoSpace.set(false);
+        if (failure != null) {
+          // The next write past the quota tries again.
+          LOG.atWarn().setCause(failure).log("could not raise the NOSPACE alarm");
+        }
+      });
+    }
+    throw NuwaErrors.NO_SPACE.asRuntimeException();
   }
 
   /** Rejects a request larger than the configured limit, as etcd does. */

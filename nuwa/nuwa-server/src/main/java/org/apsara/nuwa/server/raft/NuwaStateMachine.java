@@ -12,12 +12,19 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import io.etcd.jetcd.api.AlarmMember;
+import io.etcd.jetcd.api.AlarmRequest;
+import io.etcd.jetcd.api.AlarmResponse;
+import io.etcd.jetcd.api.AlarmType;
 import io.etcd.jetcd.api.LeaseKeepAliveResponse;
 import io.etcd.jetcd.api.LeaseRevokeRequest;
 import io.etcd.jetcd.api.LeaseTimeToLiveResponse;
@@ -52,6 +59,7 @@ import org.apsara.nuwa.server.auth.proto.AuthStatusResponse;
 import org.apsara.nuwa.server.lease.LeaseTimers;
 import org.apsara.nuwa.server.raft.proto.AuthStamp;
 import org.apsara.nuwa.server.mvcc.MvccStore;
+import org.apsara.nuwa.server.mvcc.QuotaCost;
 import org.apsara.nuwa.server.mvcc.RequestValidator;
 import org.apsara.nuwa.server.raft.proto.Empty;
 import org.apsara.nuwa.server.raft.proto.Error;
@@ -78,10 +86,17 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private static final long SNAPSHOT_MAGIC = 0x4e55574153_4e4150L; // "NUWASNAP"
   /**
    * Snapshot format: 1 held the members' attributes and the store; 2 adds the authentication
-   * state between them. Version 1 snapshots still load, with no authentication state.
+   * state between them; 3 adds the raised alarms after the authentication state. Older
+   * snapshots still load, with no authentication state (1) and no alarms (1 and 2).
    */
-  private static final int SNAPSHOT_VERSION = 2;
+  private static final int SNAPSHOT_VERSION = 3;
+  private static final int SNAPSHOT_VERSION_WITHOUT_ALARMS = 2;
   private static final int SNAPSHOT_VERSION_WITHOUT_AUTH = 1;
+  /** Alarms in a stable order: by member, then by type. */
+  private static final Comparator<AlarmMember> ALARM_ORDER =
+      Comparator.comparingLong(AlarmMember::getMemberID).thenComparingInt(AlarmMember::getAlarmValue);
+  /** Bound on the alarms a snapshot lists, far above members times types: a corrupt count fails. */
+  private static final int MAX_SNAPSHOT_ALARMS = 1024;
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
   private static final Reply READ_BARRIER_REPLY =
@@ -95,6 +110,10 @@ public final class NuwaStateMachine extends BaseStateMachine {
       new CopyOnWriteArrayList<>();
   private final Map<String, MemberAttributes> memberAttributes = new ConcurrentHashMap<>();
   private final AuthStore auth = new AuthStore();
+  /** Raised alarms; replicated, so that every member refuses the same writes while one is. */
+  private final Set<AlarmMember> alarms = ConcurrentHashMap.newKeySet();
+  /** Whether {@link #alarms} holds a NOSPACE; kept beside it for the check on every record. */
+  private volatile boolean noSpace;
   private volatile MvccStore store = newStore();
   private volatile boolean leader;
   /** Completes when this member is next the ready leader; guarded by {@code leaseTimers}. */
@@ -121,6 +140,23 @@ public final class NuwaStateMachine extends BaseStateMachine {
 
   public void removeChangeListener(MvccStore.ChangeListener listener) {
     changeListeners.remove(listener);
+  }
+
+  /** The raised alarms, by member, then by type; readers may call it from any thread. */
+  public List<AlarmMember> alarms() {
+    List<AlarmMember> raised = new ArrayList<>(alarms);
+    raised.sort(ALARM_ORDER);
+    return raised;
+  }
+
+  /** Whether a member raised NOSPACE: writes that add data are refused until it is cleared. */
+  public boolean noSpace() {
+    return noSpace;
+  }
+
+  /** Recomputes {@link #noSpace} after {@link #alarms} changed; apply thread only. */
+  private void alarmsChanged() {
+    noSpace = alarms.stream().anyMatch(alarm -> alarm.getAlarm() == AlarmType.NOSPACE);
   }
 
   /** Attributes published by each member, keyed by member name. */
@@ -250,7 +286,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
       throw new IOException("not a Nuwa snapshot: " + source);
     }
     int version = in.readInt();
-    if (version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_WITHOUT_AUTH) {
+    if (version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_WITHOUT_ALARMS
+        && version != SNAPSHOT_VERSION_WITHOUT_AUTH) {
       throw new IOException("unsupported Nuwa snapshot version " + version + " in " + source);
     }
     int members = in.readInt();
@@ -263,11 +300,29 @@ public final class NuwaStateMachine extends BaseStateMachine {
     }
     AuthState loadedAuth = version == SNAPSHOT_VERSION_WITHOUT_AUTH
         ? AuthState.initial() : AuthStore.readSnapshot(in);
+    List<AlarmMember> loadedAlarms = new ArrayList<>();
+    if (version >= SNAPSHOT_VERSION) {
+      int count = in.readInt();
+      if (count < 0 || count > MAX_SNAPSHOT_ALARMS) {
+        throw new IOException("corrupt Nuwa snapshot " + source + ": " + count + " alarms");
+      }
+      for (int i = 0; i < count; i++) {
+        long member = in.readLong();
+        AlarmType type = AlarmType.forNumber(in.readInt());
+        if (type == null || type == AlarmType.NONE) {
+          throw new IOException("corrupt Nuwa snapshot " + source + ": unknown alarm type");
+        }
+        loadedAlarms.add(AlarmMember.newBuilder().setMemberID(member).setAlarm(type).build());
+      }
+    }
     MvccStore loaded = MvccStore.readSnapshot(in);
     loaded.setChangeListener(this::fireChange);
     memberAttributes.clear();
     memberAttributes.putAll(loadedMembers);
     auth.restore(loadedAuth);
+    alarms.clear();
+    alarms.addAll(loadedAlarms);
+    alarmsChanged();
     synchronized (leaseTimers) {
       leaseTimers.clear();
       for (long id : loaded.leaseIds()) {
@@ -289,6 +344,12 @@ public final class NuwaStateMachine extends BaseStateMachine {
       out.write(bytes);
     }
     auth.writeSnapshot(out);
+    List<AlarmMember> raised = alarms();
+    out.writeInt(raised.size());
+    for (AlarmMember alarm : raised) {
+      out.writeLong(alarm.getMemberID());
+      out.writeInt(alarm.getAlarmValue());
+    }
     store.writeSnapshot(out);
   }
 
@@ -338,6 +399,11 @@ public final class NuwaStateMachine extends BaseStateMachine {
   Reply apply(LogRecord record) {
     MvccStore s = store;
     try {
+      if (noSpace && addsData(record)) {
+        // etcd's capped applier: whichever member the write came through, and whatever quota
+        // that member has, no member stores it while the alarm is raised.
+        return error(NuwaErrors.NO_SPACE);
+      }
       if (record.hasAuthStamp()) {
         auth.checkStamp(record.getAuthStamp());
         checkLeaseWrites(s, record);
@@ -385,12 +451,58 @@ public final class NuwaStateMachine extends BaseStateMachine {
         case AUTH:
           auth.apply(record.getAuth());
           return Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
+        case ALARM:
+          return Reply.newBuilder().setAlarm(applyAlarm(record.getAlarm())).build();
         default:
           return error(Status.INTERNAL.withDescription("unknown log record " + record.getOpCase()));
       }
     } catch (StatusRuntimeException e) {
       return error(e.getStatus());
     }
+  }
+
+  /** Whether applying the record may add data to the store: what NOSPACE refuses. */
+  private static boolean addsData(LogRecord record) {
+    return switch (record.getOpCase()) {
+      case PUT, LEASE_GRANT -> true;
+      case TXN -> QuotaCost.of(record.getTxn()) > 0;
+      default -> false;
+    };
+  }
+
+  private AlarmResponse applyAlarm(AlarmRequest request) {
+    AlarmMember alarm = AlarmMember.newBuilder().setMemberID(request.getMemberID())
+        .setAlarmValue(request.getAlarmValue()).build();
+    AlarmResponse.Builder response = AlarmResponse.newBuilder().setHeader(header(store));
+    switch (request.getAction()) {
+      case ACTIVATE -> {
+        if (request.getAlarm() != AlarmType.NOSPACE) {
+          // The members check this before they propose; a record that slipped past is refused
+          // the same way everywhere, and no snapshot ever holds a type it cannot read back.
+          throw Status.INVALID_ARGUMENT.withDescription("etcdserver: only NOSPACE can be raised")
+              .asRuntimeException();
+        }
+        if (alarms.add(alarm)) {
+          alarmsChanged();
+          LOG.atWarn().addKeyValue("memberID", Long.toHexString(alarm.getMemberID()))
+              .addKeyValue("alarm", alarm.getAlarm())
+              .log("alarm raised: writes that add data are refused until it is cleared");
+        }
+        response.addAlarms(alarm);
+      }
+      case DEACTIVATE -> {
+        if (alarms.remove(alarm)) {
+          alarmsChanged();
+          LOG.atInfo().addKeyValue("memberID", Long.toHexString(alarm.getMemberID()))
+              .addKeyValue("alarm", alarm.getAlarm()).log("alarm cleared");
+          response.addAlarms(alarm);
+        }
+      }
+      default -> throw Status.INVALID_ARGUMENT
+          .withDescription("etcdserver: alarm action " + request.getAction() + " is not logged")
+          .asRuntimeException();
+    }
+    return response.build();
   }
 
   /**

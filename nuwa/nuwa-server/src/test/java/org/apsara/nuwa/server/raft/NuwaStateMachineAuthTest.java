@@ -174,9 +174,9 @@ class NuwaStateMachineAuthTest {
     assertThat(auth.users()).isEmpty();
     assertThat(machine.store().revision()).isEqualTo(store.revision());
     assertThat(machine.memberAttributes()).containsOnlyKeys("n1");
-    // Written again, it is a version 2 snapshot.
+    // Written again, it is a snapshot of the current version (3: with alarms).
     assertThat(new DataInputStream(new ByteArrayInputStream(state(machine), 8, 4)).readInt())
-        .isEqualTo(2);
+        .isEqualTo(3);
   }
 
   private static byte[] state(NuwaStateMachine machine) throws IOException {
