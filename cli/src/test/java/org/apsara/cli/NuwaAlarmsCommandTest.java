@@ -10,10 +10,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
-import org.apsara.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,16 +28,7 @@ class NuwaAlarmsCommandTest {
 
   @BeforeEach
   void startNuwaWithASmallQuota() throws Exception {
-    nuwa = NuwaServer.start(NuwaConfig.builder()
-        .memberId("n1")
-        .peer("n1", HostPort.of("127.0.0.1", Ports.freePort()))
-        .dataDir(temp.resolve("nuwa"))
-        .clientPort(Ports.freePort())
-        .electionTimeoutMin(Duration.ofMillis(300))
-        .quotaBytes(NuwaConfig.MIN_QUOTA_BYTES)
-        .build());
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> nuwa.stateMachine().isLeaderReady() && nuwa.raft().isLeader());
+    nuwa = OneMemberNuwa.start(temp.resolve("nuwa"), config -> config.quotaBytes(NuwaConfig.MIN_QUOTA_BYTES));
   }
 
   @AfterEach

@@ -1,7 +1,6 @@
 package org.apsara.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.etcd.jetcd.api.AuthEnableRequest;
 import io.etcd.jetcd.api.AuthGrpc;
@@ -13,12 +12,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
-import java.time.Duration;
-import org.apsara.common.net.HostPort;
 import org.apsara.nuwa.client.NuwaClient;
-import org.apsara.nuwa.server.NuwaConfig;
 import org.apsara.nuwa.server.NuwaServer;
-import org.apsara.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,15 +27,7 @@ class NuwaCommandAuthTest {
 
   @BeforeEach
   void startNuwaWithAuthentication() throws Exception {
-    nuwa = NuwaServer.start(NuwaConfig.builder()
-        .memberId("n1")
-        .peer("n1", HostPort.of("127.0.0.1", Ports.freePort()))
-        .dataDir(temp.resolve("nuwa"))
-        .clientPort(Ports.freePort())
-        .electionTimeoutMin(Duration.ofMillis(300))
-        .build());
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> nuwa.stateMachine().isLeaderReady() && nuwa.raft().isLeader());
+    nuwa = OneMemberNuwa.start(temp.resolve("nuwa"), config -> config);
     ManagedChannel channel =
         NettyChannelBuilder.forTarget(nuwa.clientEndpoint()).usePlaintext().build();
     try {
