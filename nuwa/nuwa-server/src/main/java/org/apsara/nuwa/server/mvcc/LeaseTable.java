@@ -33,6 +33,8 @@ final class LeaseTable {
   }
 
   private final ConcurrentSkipListMap<Long, Lease> leases = new ConcurrentSkipListMap<>();
+  /** How many leases there are, kept beside the map, whose {@code size()} walks it. */
+  private volatile int count;
 
   boolean contains(long id) {
     return leases.containsKey(id);
@@ -46,10 +48,20 @@ final class LeaseTable {
     if (leases.putIfAbsent(id, new Lease(id, ttlSeconds)) != null) {
       throw new IllegalStateException("lease " + id + " granted twice");
     }
+    count++; // single writer
   }
 
   Lease remove(long id) {
-    return leases.remove(id);
+    Lease removed = leases.remove(id);
+    if (removed != null) {
+      count--;
+    }
+    return removed;
+  }
+
+  /** The number of granted leases; any thread. */
+  int count() {
+    return count;
   }
 
   /** Lease IDs in ascending order. */

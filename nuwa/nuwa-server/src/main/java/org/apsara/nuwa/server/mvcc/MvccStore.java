@@ -214,11 +214,12 @@ public final class MvccStore {
   }
 
   /**
-   * Roughly how many bytes of heap the stored versions take (keys, values and per-version
-   * overhead, history included); what the server reports as etcd's database size.
+   * Roughly how many bytes of heap the store takes: its versions (keys, values and per-version
+   * overhead, history included) and its leases; what the server reports as etcd's database size,
+   * and what the quota limits.
    */
   public long approximateBytes() {
-    return index.approximateBytes();
+    return index.approximateBytes() + leases.count() * QuotaCost.LEASE_BYTES;
   }
 
   /** The IDs of all granted leases, ascending. */

@@ -158,4 +158,18 @@ class MvccStoreLeaseTest {
     store.txn(TxnRequest.newBuilder().addSuccess(op(put("a", "2"))).build());
     assertThat(leaseKeys(1)).isEmpty();
   }
+
+  @Test
+  void leasesCountInTheStoresSizeSoThatTheQuotaBoundsThem() throws Exception {
+    long empty = store.approximateBytes();
+    store.leaseGrant(grant(1, 30));
+    store.leaseGrant(grant(2, 30));
+    assertThat(store.approximateBytes()).isEqualTo(empty + 2 * QuotaCost.LEASE_BYTES);
+    store.leaseRevoke(revoke(1));
+    assertThat(store.approximateBytes()).isEqualTo(empty + QuotaCost.LEASE_BYTES);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    store.writeSnapshot(bytes);
+    assertThat(MvccStore.readSnapshot(new java.io.ByteArrayInputStream(bytes.toByteArray()))
+        .approximateBytes()).isEqualTo(store.approximateBytes());
+  }
 }
