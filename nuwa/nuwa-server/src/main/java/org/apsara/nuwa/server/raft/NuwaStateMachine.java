@@ -10,7 +10,11 @@ import java.io.DataOutputStream;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
+import java.security.DigestInputStream;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -262,17 +266,39 @@ public final class NuwaStateMachine extends BaseStateMachine {
       return;
     }
     File file = snapshot.getFile().getPath().toFile();
-    MD5Hash expected = snapshot.getFile().getFileDigest();
-    if (expected != null) {
-      MD5Hash actual = MD5FileUtil.computeMd5ForFile(file);
-      if (!expected.equals(actual)) {
-        throw new IOException("snapshot " + file + " is corrupt: MD5 " + actual + " != " + expected);
+    // One pass over the file: it is read and digested together (a snapshot of a large store is
+    // a gigabyte or more), and the state goes in place only once the digest matched.
+    MessageDigest md5 = MD5FileUtil.newMD5();
+    ParsedState parsed = null;
+    IOException unreadable = null;
+    long trailingBytes;
+    try (DataInputStream in = new DataInputStream(new BufferedInputStream(
+        new DigestInputStream(Files.newInputStream(file.toPath()), md5), 1 << 16))) {
+      try {
+        parsed = parseState(in, file.toString());
+      } catch (IOException e) {
+        unreadable = e;
       }
+      // The rest of the file, so that the digest covers all of it whatever the parser made of it.
+      trailingBytes = in.transferTo(OutputStream.nullOutputStream());
     }
-    try (DataInputStream in =
-        new DataInputStream(new BufferedInputStream(Files.newInputStream(file.toPath()), 1 << 16))) {
-      readState(in, file.toString());
+    MD5Hash expected = snapshot.getFile().getFileDigest();
+    MD5Hash actual = MD5Hash.newInstance(md5.digest());
+    if (expected != null && !expected.equals(actual)) {
+      IOException corrupt = new IOException(
+          "snapshot " + file + " is corrupt: MD5 " + actual + " != " + expected);
+      if (unreadable != null) {
+        corrupt.addSuppressed(unreadable);
+      }
+      throw corrupt;
     }
+    if (unreadable != null) {
+      throw unreadable;
+    }
+    if (trailingBytes > 0) {
+      throw new IOException("snapshot " + file + " has " + trailingBytes + " bytes after its end");
+    }
+    parsed.install();
     setLastAppliedTermIndex(snapshot.getTermIndex());
     LOG.atInfo()
         .addKeyValue("snapshot", file.getName())
@@ -282,6 +308,45 @@ public final class NuwaStateMachine extends BaseStateMachine {
 
   /** Replaces the whole state with one written by {@link #writeState}, of any supported version. */
   void readState(DataInputStream in, String source) throws IOException {
+    parseState(in, source).install();
+  }
+
+  /** A snapshot's content, read and checked, not yet in place. */
+  private final class ParsedState {
+    final Map<String, MemberAttributes> members;
+    final AuthState auth;
+    final List<AlarmMember> alarms;
+    final MvccStore store;
+
+    ParsedState(Map<String, MemberAttributes> members, AuthState auth, List<AlarmMember> alarms,
+        MvccStore store) {
+      this.members = members;
+      this.auth = auth;
+      this.alarms = alarms;
+      this.store = store;
+    }
+
+    /** Replaces the whole state with this one; apply thread (or before it runs) only. */
+    void install() {
+      store.setChangeListener(NuwaStateMachine.this::fireChange);
+      memberAttributes.clear();
+      memberAttributes.putAll(members);
+      NuwaStateMachine.this.auth.restore(auth);
+      NuwaStateMachine.this.alarms.clear();
+      NuwaStateMachine.this.alarms.addAll(alarms);
+      alarmsChanged();
+      synchronized (leaseTimers) {
+        leaseTimers.clear();
+        for (long id : store.leaseIds()) {
+          store.lease(id).ifPresent(info -> leaseTimers.granted(id, info.grantedTtlSeconds()));
+        }
+      }
+      NuwaStateMachine.this.store = store;
+    }
+  }
+
+  /** Reads a state written by {@link #writeState}, of any supported version, without installing it. */
+  private ParsedState parseState(DataInputStream in, String source) throws IOException {
     if (in.readLong() != SNAPSHOT_MAGIC) {
       throw new IOException("not a Nuwa snapshot: " + source);
     }
@@ -315,21 +380,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
         loadedAlarms.add(AlarmMember.newBuilder().setMemberID(member).setAlarm(type).build());
       }
     }
-    MvccStore loaded = MvccStore.readSnapshot(in);
-    loaded.setChangeListener(this::fireChange);
-    memberAttributes.clear();
-    memberAttributes.putAll(loadedMembers);
-    auth.restore(loadedAuth);
-    alarms.clear();
-    alarms.addAll(loadedAlarms);
-    alarmsChanged();
-    synchronized (leaseTimers) {
-      leaseTimers.clear();
-      for (long id : loaded.leaseIds()) {
-        loaded.lease(id).ifPresent(info -> leaseTimers.granted(id, info.grantedTtlSeconds()));
-      }
-    }
-    store = loaded;
+    return new ParsedState(loadedMembers, loadedAuth, loadedAlarms, MvccStore.readSnapshot(in));
   }
 
   /** Writes the whole state, in the current snapshot format; the same state gives the same bytes. */
@@ -359,21 +410,28 @@ public final class NuwaStateMachine extends BaseStateMachine {
     if (last == null || last.getIndex() < 0) {
       return NO_SNAPSHOT;
     }
+    long started = System.nanoTime();
     File target = storage.getSnapshotFile(last.getTerm(), last.getIndex());
     File tmp = new File(target.getParentFile(), target.getName() + ".tmp");
+    // Digested as it is written: reading a large snapshot back for its digest would hold up the
+    // applying of the log (Ratis takes snapshots on the apply thread) for as long again.
+    MessageDigest md5 = MD5FileUtil.newMD5();
     try (FileOutputStream fileOut = new FileOutputStream(tmp);
-        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(fileOut, 1 << 16))) {
+        DataOutputStream out = new DataOutputStream(
+            new BufferedOutputStream(new DigestOutputStream(fileOut, md5), 1 << 16))) {
       writeState(out);
       out.flush();
       fileOut.getFD().sync();
     }
     Files.move(tmp.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE);
-    MD5Hash digest = MD5FileUtil.computeAndSaveMd5ForFile(target);
+    MD5Hash digest = MD5Hash.newInstance(md5.digest());
+    MD5FileUtil.saveMD5File(target, digest);
     SingleFileSnapshotInfo taken = new SingleFileSnapshotInfo(
         new org.apache.ratis.server.storage.FileInfo(target.toPath(), digest), last);
     storage.updateLatestSnapshot(taken);
     latestSnapshot = taken;
-    LOG.atInfo().addKeyValue("index", last.getIndex()).log("took snapshot");
+    LOG.atInfo().addKeyValue("index", last.getIndex()).addKeyValue("bytes", target.length())
+        .addKeyValue("ms", (System.nanoTime() - started) / 1_000_000).log("took snapshot");
     return last.getIndex();
   }
 
