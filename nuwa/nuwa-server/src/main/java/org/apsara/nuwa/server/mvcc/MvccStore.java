@@ -366,7 +366,22 @@ public final class MvccStore {
    * gives the same bytes.
    */
   public void writeSnapshot(OutputStream out) throws IOException {
-    SnapshotFormat.write(out, currentRevision, compactRevision, leases, index, eventLog);
+    snapshot().writeTo(out);
+  }
+
+  /** A store's state as of one revision; immutable, written by any thread. */
+  public interface Snapshot {
+    /** Writes it as {@link #writeSnapshot} does; the same state always gives the same bytes. */
+    void writeTo(OutputStream out) throws IOException;
+  }
+
+  /**
+   * The state as of now, for another thread to write while this store goes on applying writes,
+   * so that a snapshot of a large store does not hold up the log. Costs a walk over every key
+   * (to find the versions older than the retained history), not a copy of the values.
+   */
+  public Snapshot snapshot() {
+    return SnapshotFormat.capture(currentRevision, compactRevision, leases, index, eventLog);
   }
 
   /**

@@ -54,23 +54,18 @@ final class SnapshotFormat {
 
   private SnapshotFormat() {}
 
-  static void write(OutputStream out, long revision, long compactRevision, LeaseTable leases,
-      KeyIndex index, EventLog log) throws IOException {
-    CheckedOutputStream checked = new CheckedOutputStream(out, new CRC32C());
-    DataOutputStream data = new DataOutputStream(checked);
-    ByteOutput bytes = new DataByteOutput(data);
-    data.writeLong(MAGIC);
-    data.writeInt(FORMAT_VERSION);
-    data.writeLong(revision);
-    data.writeLong(compactRevision);
-
-    List<LeaseTable.Lease> all = new ArrayList<>(leases.all());
-    data.writeInt(all.size());
-    for (LeaseTable.Lease lease : all) {
-      data.writeLong(lease.id);
-      data.writeLong(lease.ttlSeconds);
+  /**
+   * What {@link Image#writeTo} needs, taken on the apply thread: the small parts copied (leases,
+   * and the base versions, found by a walk over every key) and the event log referenced. Writes
+   * may go on while the image is written: they append revisions after {@code revision} to the
+   * log, which the image does not read, and a compaction replaces the log instead of changing it.
+   */
+  static Image capture(long revision, long compactRevision, LeaseTable leases, KeyIndex index,
+      EventLog log) {
+    List<long[]> leaseTtls = new ArrayList<>();
+    for (LeaseTable.Lease lease : leases.all()) {
+      leaseTtls.add(new long[] {lease.id, lease.ttlSeconds});
     }
-
     long firstLogged = log.firstRevision();
     List<KeyValue> base = new ArrayList<>();
     for (KeyHistory history : index.histories()) {
@@ -83,24 +78,62 @@ final class SnapshotFormat {
         base.add(oldest);
       }
     }
-    data.writeInt(base.size());
-    for (KeyValue kv : base) {
-      writeKv(data, bytes, kv);
+    return new Image(revision, compactRevision, leaseTtls, base, log);
+  }
+
+  /** A store as of one revision, ready to be written by any thread. Immutable. */
+  static final class Image implements MvccStore.Snapshot {
+    private final long revision;
+    private final long compactRevision;
+    private final List<long[]> leaseTtls;
+    private final List<KeyValue> base;
+    private final EventLog log;
+
+    private Image(long revision, long compactRevision, List<long[]> leaseTtls,
+        List<KeyValue> base, EventLog log) {
+      this.revision = revision;
+      this.compactRevision = compactRevision;
+      this.leaseTtls = leaseTtls;
+      this.base = base;
+      this.log = log;
     }
 
-    int revisions = (int) Math.max(0, revision - firstLogged + 1);
-    data.writeInt(revisions);
-    for (long r = firstLogged; r <= revision; r++) {
-      KeyValue[] changes = log.changesAt(r);
-      data.writeInt(changes.length);
-      for (KeyValue kv : changes) {
+    @Override
+    public void writeTo(OutputStream out) throws IOException {
+      CheckedOutputStream checked = new CheckedOutputStream(out, new CRC32C());
+      DataOutputStream data = new DataOutputStream(checked);
+      ByteOutput bytes = new DataByteOutput(data);
+      data.writeLong(MAGIC);
+      data.writeInt(FORMAT_VERSION);
+      data.writeLong(revision);
+      data.writeLong(compactRevision);
+
+      data.writeInt(leaseTtls.size());
+      for (long[] lease : leaseTtls) {
+        data.writeLong(lease[0]);
+        data.writeLong(lease[1]);
+      }
+
+      data.writeInt(base.size());
+      for (KeyValue kv : base) {
         writeKv(data, bytes, kv);
       }
+
+      long firstLogged = log.firstRevision();
+      int revisions = (int) Math.max(0, revision - firstLogged + 1);
+      data.writeInt(revisions);
+      for (long r = firstLogged; r <= revision; r++) {
+        KeyValue[] changes = log.changesAt(r);
+        data.writeInt(changes.length);
+        for (KeyValue kv : changes) {
+          writeKv(data, bytes, kv);
+        }
+      }
+      data.flush();
+      int crc = (int) checked.getChecksum().getValue();
+      data.writeInt(crc);
+      data.flush();
     }
-    data.flush();
-    int crc = (int) checked.getChecksum().getValue();
-    data.writeInt(crc);
-    data.flush();
   }
 
   static MvccStore read(InputStream in) throws IOException {

@@ -10,7 +10,9 @@ import java.io.DataOutputStream;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
@@ -22,7 +24,14 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import io.etcd.jetcd.api.AlarmMember;
@@ -101,6 +110,10 @@ public final class NuwaStateMachine extends BaseStateMachine {
       Comparator.comparingLong(AlarmMember::getMemberID).thenComparingInt(AlarmMember::getAlarmValue);
   /** Bound on the alarms a snapshot lists, far above members times types: a corrupt count fails. */
   private static final int MAX_SNAPSHOT_ALARMS = 1024;
+  /** Suffix of a snapshot file being written; Ratis's names never end in it. */
+  private static final String TMP_SUFFIX = ".tmp";
+  /** How long closing waits for a snapshot being written; a gigabyte takes about ten seconds. */
+  private static final Duration SNAPSHOT_WRITE_WAIT = Duration.ofMinutes(2);
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
   private static final Reply READ_BARRIER_REPLY =
@@ -109,6 +122,17 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
   /** See {@link #getLatestSnapshot}; null until the first snapshot is taken or loaded. */
   private volatile SingleFileSnapshotInfo latestSnapshot;
+  /** Writes snapshots, so that the apply thread does not wait for them. */
+  private final ExecutorService snapshotWriter = Executors.newSingleThreadExecutor(r -> {
+    Thread thread = new Thread(r, "nuwa-snapshot-writer");
+    thread.setDaemon(true);
+    return thread;
+  });
+  /**
+   * The snapshot being written, or written and not yet reported to Ratis. Set on the apply
+   * thread; {@link #close} reads it from another.
+   */
+  private volatile CompletableFuture<SingleFileSnapshotInfo> snapshotWrite;
   private final LeaseTimers leaseTimers;
   private final CopyOnWriteArrayList<MvccStore.ChangeListener> changeListeners =
       new CopyOnWriteArrayList<>();
@@ -216,6 +240,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
       throws IOException {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
+    deleteUnfinishedSnapshots();
     loadSnapshot(storage.loadLatestSnapshot());
     getLifeCycle().transition(LifeCycle.State.STARTING);
     getLifeCycle().transition(LifeCycle.State.RUNNING);
@@ -237,10 +262,21 @@ public final class NuwaStateMachine extends BaseStateMachine {
   /** Replaces the whole state with the newest snapshot: the one just installed from the leader. */
   @Override
   public void reinitialize() throws IOException {
+    awaitSnapshotWrite();
     loadSnapshot(storage.loadLatestSnapshot());
     if (getLifeCycleState() == LifeCycle.State.PAUSED) {
       getLifeCycle().transition(LifeCycle.State.STARTING);
       getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
+  }
+
+  /** Snapshot files a stopped process left half-written; never loaded, and large. */
+  private void deleteUnfinishedSnapshots() throws IOException {
+    File directory = storage.getSnapshotFile(0, 0).getParentFile();
+    File[] unfinished = directory.listFiles((dir, name) -> name.endsWith(TMP_SUFFIX));
+    for (File file : unfinished == null ? new File[0] : unfinished) {
+      Files.deleteIfExists(file.toPath());
+      LOG.atInfo().addKeyValue("file", file.getName()).log("deleted an unfinished snapshot");
     }
   }
 
@@ -385,6 +421,16 @@ public final class NuwaStateMachine extends BaseStateMachine {
 
   /** Writes the whole state, in the current snapshot format; the same state gives the same bytes. */
   void writeState(DataOutputStream out) throws IOException {
+    captureState().writeTo(out);
+  }
+
+  /**
+   * The whole state as of the last applied record, for any thread to write: the small parts
+   * encoded at once, the store as its {@link MvccStore#snapshot}. Apply thread only.
+   */
+  private StateImage captureState() throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(head);
     out.writeLong(SNAPSHOT_MAGIC);
     out.writeInt(SNAPSHOT_VERSION);
     Map<String, MemberAttributes> members = memberAttributes();
@@ -401,25 +447,74 @@ public final class NuwaStateMachine extends BaseStateMachine {
       out.writeLong(alarm.getMemberID());
       out.writeInt(alarm.getAlarmValue());
     }
-    store.writeSnapshot(out);
+    out.flush();
+    return new StateImage(head.toByteArray(), store.snapshot());
   }
 
+  /** The state as one snapshot holds it; immutable. */
+  private record StateImage(byte[] head, MvccStore.Snapshot store) {
+    void writeTo(DataOutputStream out) throws IOException {
+      out.write(head);
+      store.writeTo(out);
+    }
+  }
+
+  /**
+   * Ratis calls this on the apply thread once {@code --snapshot-every} entries were applied
+   * since the last snapshot, and again after every further entry until it gets an index, up to
+   * which it may then purge the log. Writing a large store takes seconds (measured: 9-11 s for
+   * 957 MB), and the log would wait that long. So this only captures the state (a walk over the
+   * keys) and writes it on another thread, answering {@link #NO_SNAPSHOT} until the write is
+   * done; the call after that answers the new snapshot's index. The snapshot is offered to
+   * followers and used at a restart as soon as it is written.
+   */
   @Override
   public long takeSnapshot() throws IOException {
+    CompletableFuture<SingleFileSnapshotInfo> writing = snapshotWrite;
+    if (writing != null) {
+      if (!writing.isDone()) {
+        return NO_SNAPSHOT;
+      }
+      snapshotWrite = null;
+      try {
+        return writing.join().getIndex();
+      } catch (CompletionException e) {
+        // Ratis logs it; the next entry applied starts another.
+        throw new IOException("could not write a snapshot", e.getCause());
+      }
+    }
     TermIndex last = getLastAppliedTermIndex();
     if (last == null || last.getIndex() < 0) {
       return NO_SNAPSHOT;
     }
+    SingleFileSnapshotInfo latest = latestSnapshot;
+    if (latest != null && latest.getIndex() >= last.getIndex()) {
+      return latest.getIndex();
+    }
     long started = System.nanoTime();
+    StateImage image = captureState();
+    long capturedNanos = System.nanoTime() - started;
+    snapshotWrite = CompletableFuture.supplyAsync(() -> {
+      try {
+        return writeSnapshot(image, last, started, capturedNanos);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, snapshotWriter);
+    return NO_SNAPSHOT;
+  }
+
+  /** Writes a captured state as the snapshot at {@code last}, and makes it the latest. */
+  private SingleFileSnapshotInfo writeSnapshot(StateImage image, TermIndex last, long started,
+      long capturedNanos) throws IOException {
     File target = storage.getSnapshotFile(last.getTerm(), last.getIndex());
-    File tmp = new File(target.getParentFile(), target.getName() + ".tmp");
-    // Digested as it is written: reading a large snapshot back for its digest would hold up the
-    // applying of the log (Ratis takes snapshots on the apply thread) for as long again.
+    File tmp = new File(target.getParentFile(), target.getName() + TMP_SUFFIX);
+    // Digested as it is written, rather than read back for its digest afterwards.
     MessageDigest md5 = MD5FileUtil.newMD5();
     try (FileOutputStream fileOut = new FileOutputStream(tmp);
         DataOutputStream out = new DataOutputStream(
             new BufferedOutputStream(new DigestOutputStream(fileOut, md5), 1 << 16))) {
-      writeState(out);
+      image.writeTo(out);
       out.flush();
       fileOut.getFD().sync();
     }
@@ -428,11 +523,39 @@ public final class NuwaStateMachine extends BaseStateMachine {
     MD5FileUtil.saveMD5File(target, digest);
     SingleFileSnapshotInfo taken = new SingleFileSnapshotInfo(
         new org.apache.ratis.server.storage.FileInfo(target.toPath(), digest), last);
-    storage.updateLatestSnapshot(taken);
-    latestSnapshot = taken;
+    synchronized (snapshotWriter) {
+      // Never behind a snapshot installed from the leader meanwhile.
+      if (latestSnapshot == null || latestSnapshot.getIndex() < last.getIndex()) {
+        storage.updateLatestSnapshot(taken);
+        latestSnapshot = taken;
+      }
+    }
     LOG.atInfo().addKeyValue("index", last.getIndex()).addKeyValue("bytes", target.length())
+        .addKeyValue("captureMs", capturedNanos / 1_000_000)
         .addKeyValue("ms", (System.nanoTime() - started) / 1_000_000).log("took snapshot");
-    return last.getIndex();
+    return taken;
+  }
+
+  /** Waits for a snapshot being written, if any, to be done (or to fail). */
+  private void awaitSnapshotWrite() {
+    CompletableFuture<SingleFileSnapshotInfo> writing = snapshotWrite;
+    if (writing != null) {
+      try {
+        writing.get(SNAPSHOT_WRITE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException | TimeoutException e) {
+        LOG.atWarn().setCause(e).log("a snapshot being written did not complete");
+      }
+    }
+  }
+
+  /** Lets a snapshot being written finish (so that a restart finds it), then stops the writer. */
+  @Override
+  public void close() throws IOException {
+    awaitSnapshotWrite();
+    snapshotWriter.shutdownNow();
+    super.close();
   }
 
   // ---------------------------------------------------------------- applying records
