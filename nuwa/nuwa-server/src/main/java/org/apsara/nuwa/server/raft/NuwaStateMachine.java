@@ -284,7 +284,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
    * The newest snapshot, from memory. Ratis asks on every append on a follower and every round of
    * a log appender; its storage answers from a cache only once a snapshot exists and lists the
    * snapshot directory on every call until then (measured: 7% of a follower's CPU under load).
-   * Snapshots appear only through {@link #loadSnapshot} and {@link #takeSnapshot}, which set this.
+   * Snapshots appear only through {@link #loadSnapshot} and {@link #writeSnapshot}, which set this.
    */
   @Override
   public SnapshotInfo getLatestSnapshot() {
