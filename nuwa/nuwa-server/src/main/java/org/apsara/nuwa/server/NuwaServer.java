@@ -1,5 +1,6 @@
 package org.apsara.nuwa.server;
 
+import io.etcd.jetcd.api.AlarmMember;
 import io.etcd.jetcd.api.LeaseRevokeRequest;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -200,11 +201,12 @@ public final class NuwaServer implements AutoCloseable {
     httpEndpoint.addHealthCheck("leader", () -> raft.leader().isPresent()
         ? HealthStatus.ok() : HealthStatus.unhealthy("etcdserver: no leader"));
     // As etcd's /health: a raised alarm makes every member unhealthy until it is cleared.
-    httpEndpoint.addHealthCheck("alarms", () -> stateMachine.alarms().isEmpty()
-        ? HealthStatus.ok()
-        : HealthStatus.unhealthy(stateMachine.alarms().stream()
-            .map(alarm -> alarm.getAlarm().toString()).distinct().sorted()
-            .collect(java.util.stream.Collectors.joining(", ")) + " raised"));
+    httpEndpoint.addHealthCheck("alarms", () -> {
+      List<AlarmMember> alarms = stateMachine.alarms();
+      return alarms.isEmpty() ? HealthStatus.ok()
+          : HealthStatus.unhealthy(alarms.stream().map(alarm -> alarm.getAlarm().toString())
+              .distinct().sorted().collect(java.util.stream.Collectors.joining(", ")) + " raised");
+    });
     httpEndpoint.addReadinessCheck("applied", () -> raft.appliedIndex() >= raft.commitIndex()
         ? HealthStatus.ok()
         : HealthStatus.unhealthy("applying the log: " + raft.appliedIndex() + " of "

@@ -167,8 +167,11 @@ public final class ServerContext {
    * @param cost the write's {@link org.apsara.nuwa.server.mvcc.QuotaCost}
    */
   void checkQuota(long cost) {
+    if (cost == 0) {
+      return;
+    }
     long size = stateMachine.store().approximateBytes();
-    if (cost == 0 || size + cost <= quotaBytes) {
+    if (size + cost <= quotaBytes) {
       return;
     }
     if (!stateMachine.noSpace() && raisingNoSpace.compareAndSet(false, true)) {
