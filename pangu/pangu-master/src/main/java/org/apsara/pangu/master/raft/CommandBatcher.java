@@ -34,8 +34,12 @@ import org.apsara.pangu.master.raft.MasterStateMachine.LeaderTerm;
  * <p>Thread-safe. {@link #submit} never blocks on replication; every returned future completes.
  */
 final class CommandBatcher implements AutoCloseable {
-  /** Entries being replicated at a time; what arrives meanwhile gathers into the next one. */
-  static final int ENTRIES_IN_FLIGHT_MAX = 2;
+  /**
+   * Entries being replicated at a time; what arrives meanwhile gathers into the next one. As
+   * many as a client's calls of one kind under way, so that a few callers' commands each leave
+   * at once rather than wait for another's entry to commit.
+   */
+  static final int ENTRIES_IN_FLIGHT_MAX = 4;
   /** Records in one entry at most. */
   static final int RECORDS_PER_ENTRY_MAX = 256;
   /**
