@@ -24,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.apsara.common.fault.Failpoints;
 import org.apsara.common.net.HostPort;
 import org.apsara.common.observe.GrpcServerMetrics;
@@ -205,7 +206,7 @@ public final class NuwaServer implements AutoCloseable {
       List<AlarmMember> alarms = stateMachine.alarms();
       return alarms.isEmpty() ? HealthStatus.ok()
           : HealthStatus.unhealthy(alarms.stream().map(alarm -> alarm.getAlarm().toString())
-              .distinct().sorted().collect(java.util.stream.Collectors.joining(", ")) + " raised");
+              .distinct().sorted().collect(Collectors.joining(", ")) + " raised");
     });
     httpEndpoint.addReadinessCheck("applied", () -> raft.appliedIndex() >= raft.commitIndex()
         ? HealthStatus.ok()

@@ -40,7 +40,7 @@ class CommandBatcherTest {
     cluster.submit(p -> p.mkdirs("/d", 0755, "alice", "staff"));
     long appliedBefore = node.appliedIndex();
 
-    // Submitted without waiting: far more than two entries can carry one by one. Every third
+    // Submitted without waiting: far more than the entries in flight carry one by one. Every third
     // command creates a path another command creates too: both pass the leader's dry run
     // (neither is applied yet), so the second is refused when it applies, inside a batch.
     List<CompletableFuture<NamespaceReply>> replies = new ArrayList<>();
