@@ -1,6 +1,8 @@
 package org.apsara.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +31,11 @@ final class UpCommand implements Callable<Integer> {
 
   /** Where the first Nuwa member serves etcd clients unless told otherwise: etcd's own port. */
   static final int DEFAULT_NUWA_PORT = 2379;
+  /**
+   * How long "up" waits for the Pangu master's and FuxiMaster's elections before it reports what
+   * is still starting; they take a few seconds on a small machine.
+   */
+  private static final Duration SERVING_WAIT = Duration.ofSeconds(30);
 
   @Option(names = "--nuwa-port", defaultValue = "" + DEFAULT_NUWA_PORT,
       description = "Client port of the first Nuwa member; the others follow at +10, +20 "
@@ -90,12 +97,18 @@ final class UpCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("\nStopping Apsara ...");
+      LogSetup.embeddedStopping();
       cluster.close();
       stopped.countDown();
     }, "apsara-shutdown"));
+    List<String> starting = cluster.awaitServing(SERVING_WAIT);
     NuwaServer first = cluster.nuwaMembers().get(0);
     System.out.println();
     System.out.println("Apsara is up.");
+    if (!starting.isEmpty()) {
+      System.out.println("  still starting      " + String.join("; ", starting)
+          + " (clients wait for them)");
+    }
     System.out.println("  Nuwa (etcd v3 API)  " + cluster.nuwaEndpoints());
     for (NuwaServer member : cluster.nuwaMembers()) {
       if (member.metricsPort() > 0) {
@@ -179,6 +192,7 @@ final class UpCommand implements Callable<Integer> {
     System.out.println();
     System.out.println("Press Ctrl-C to stop; your data stays in " + dataDir + ".");
     System.out.flush();
+    LogSetup.embeddedUp();
     stopped.await();
     return 0;
   }

@@ -77,6 +77,9 @@ public final class EmbeddedCluster implements AutoCloseable {
   /** The application token keys FuxiMaster and the Tubos share, below the data directory. */
   public static final String FUXI_TOKEN_KEY_FILE = "fuxi/token.keys";
 
+  /** How often {@link #awaitServing} looks again. */
+  private static final Duration SERVING_POLL = Duration.ofMillis(50);
+
   /** Tubos of the embedded Fuxi: two, each offering half of this machine. */
   public static final int FUXI_TUBOS = 2;
 
@@ -432,6 +435,30 @@ public final class EmbeddedCluster implements AutoCloseable {
   /** The identity service, unless the cluster runs without authentication. */
   public Optional<TenantServer> identity() {
     return identity;
+  }
+
+  /**
+   * Waits, at most {@code timeout}, until the Pangu master has a leader and FuxiMaster serves
+   * (where they run): until then a client's first call waits for an election, and the
+   * chunkservers and Tubos retry their heartbeats.
+   *
+   * @return what was still starting when the time ran out; empty when everything serves
+   */
+  public List<String> awaitServing(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      List<String> starting = new ArrayList<>();
+      if (panguMaster.isPresent() && !panguMaster.get().isLeader()) {
+        starting.add("the Pangu master has no leader yet");
+      }
+      if (fuxiMaster.isPresent() && !fuxiMaster.get().isServing()) {
+        starting.add("FuxiMaster is not serving yet");
+      }
+      if (starting.isEmpty() || System.nanoTime() - deadline >= 0) {
+        return starting;
+      }
+      Thread.sleep(SERVING_POLL.toMillis());
+    }
   }
 
   /** The Pangu master, unless the cluster runs without Pangu. */

@@ -49,6 +49,10 @@ class EmbeddedTlsTest {
 
     byte[] caCertificate;
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
+      // What `apsara up` waits for before it says the cluster is up.
+      assertThat(cluster.awaitServing(Duration.ofSeconds(60))).isEmpty();
+      assertThat(cluster.panguMaster().orElseThrow().isLeader()).isTrue();
+      assertThat(cluster.fuxiMaster().orElseThrow().isServing()).isTrue();
       TlsMaterial cli = cluster.cliTls().orElseThrow();
       Path caFile = data.resolve("tls/ca/ca.crt");
       assertThat(cli.trustedCaFile()).contains(caFile);

@@ -2,16 +2,17 @@ package org.apsara.common.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.filter.ThresholdFilter;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.Layout;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.rolling.FixedWindowRollingPolicy;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
+import ch.qos.logback.core.spi.FilterReply;
 import ch.qos.logback.core.util.Duration;
 import ch.qos.logback.core.util.FileSize;
 import java.io.IOException;
@@ -31,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * <p>Console output goes to standard error (as etcd's does), keeping standard output free for the
  * results of command-line tools. The optional file gets JSON lines ({@link JsonLineLayout}).
  *
- * <p>Thread-safe: {@link #configure} and {@link #stop} are serialized; logging from other threads
- * while reconfiguring is safe but events logged in between may be lost.
+ * <p>Thread-safe: {@link #configure}, {@link #setConsoleLevel} and {@link #stop} are serialized;
+ * logging from other threads while reconfiguring is safe but events logged in between may be lost.
  */
 public final class Logging {
   /** The human-readable console line; key-value pairs follow the message when there are any. */
@@ -53,6 +54,8 @@ public final class Logging {
 
   // java.util.logging forgets the level of a logger nobody references; these keep them alive.
   private static final List<java.util.logging.Logger> julLoggers = new ArrayList<>();
+  /** The console appender's threshold since the last {@link #configure}; null before it. */
+  private static ConsoleThreshold consoleThreshold;
 
   private Logging() {}
 
@@ -75,9 +78,8 @@ public final class Logging {
     console.setTarget("System.err");
     console.setEncoder(encoder(context, settings.consoleFormat() == LogSettings.ConsoleFormat.JSON
         ? jsonLayout(context) : humanLayout(context)));
-    ThresholdFilter consoleThreshold = new ThresholdFilter();
+    consoleThreshold = new ConsoleThreshold(toLogback(settings.consoleLevel()));
     consoleThreshold.setContext(context);
-    consoleThreshold.setLevel(settings.consoleLevel().name());
     consoleThreshold.start();
     console.addFilter(consoleThreshold);
     console.start();
@@ -100,6 +102,19 @@ public final class Logging {
       jul.setLevel(toJul(entry.getValue()));
       julLoggers.add(jul);
     }
+  }
+
+  /**
+   * Moves the console's threshold while the process runs; the file, if any, keeps getting every
+   * event at the configured level.
+   *
+   * @throws IllegalStateException if {@link #configure} has not been called
+   */
+  public static synchronized void setConsoleLevel(org.slf4j.event.Level level) {
+    if (consoleThreshold == null) {
+      throw new IllegalStateException("logging is not configured");
+    }
+    consoleThreshold.level = toLogback(level);
   }
 
   /** Flushes and closes every appender; call last, e.g. from a shutdown hook. */
@@ -175,6 +190,20 @@ public final class Logging {
           "SLF4J is bound to " + factory.getClass().getName() + ", not logback");
     }
     return context;
+  }
+
+  /** Passes events at or above a level that {@link #setConsoleLevel} can move. */
+  private static final class ConsoleThreshold extends Filter<ILoggingEvent> {
+    private volatile Level level;
+
+    ConsoleThreshold(Level level) {
+      this.level = level;
+    }
+
+    @Override
+    public FilterReply decide(ILoggingEvent event) {
+      return event.getLevel().isGreaterOrEqual(level) ? FilterReply.NEUTRAL : FilterReply.DENY;
+    }
   }
 
   private static Level toLogback(org.slf4j.event.Level level) {

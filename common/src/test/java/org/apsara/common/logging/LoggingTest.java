@@ -112,6 +112,23 @@ class LoggingTest {
   }
 
   @Test
+  void consoleLevelMovesWhileTheProcessRunsAndTheFileKeepsEverything() throws IOException {
+    Logging.configure(LogSettings.builder()
+        .consoleLevel(org.slf4j.event.Level.ERROR)
+        .file(logDirectory, "moving")
+        .build());
+
+    log.warn("warned while only errors show");
+    Logging.setConsoleLevel(org.slf4j.event.Level.WARN);
+    log.warn("warned once warnings show");
+
+    assertThat(consoleText()).doesNotContain("warned while only errors show")
+        .contains("warned once warnings show");
+    assertThat(Files.readString(logDirectory.resolve("moving.log")))
+        .contains("warned while only errors show").contains("warned once warnings show");
+  }
+
+  @Test
   void auditEventsGoToTheirOwnFileOnly() throws IOException {
     Logging.configure(LogSettings.builder().file(logDirectory, "tenant").build());
 
