@@ -14,6 +14,7 @@ final class MasterMetrics {
   final Counter recordsRefused;
   final Counter proposalsRefused;
   final Counter snapshotsTaken;
+  final Counter snapshotsFailed;
   final Counter snapshotsInstalled;
   final Counter snapshotsRestored;
   final Counter leaseMonitorTicks;
@@ -30,6 +31,9 @@ final class MasterMetrics {
         .register(registry);
     snapshotsTaken = Counter.builder(PREFIX + "snapshots.taken")
         .description("Namespace checkpoints taken as Raft snapshots").register(registry);
+    snapshotsFailed = Counter.builder(PREFIX + "snapshots.failed")
+        .description("Namespace checkpoints that failed (the next try waits 30 s)")
+        .register(registry);
     snapshotsInstalled = Counter.builder(PREFIX + "snapshots.installed")
         .description("Snapshots received from the leader that replaced the namespace")
         .register(registry);

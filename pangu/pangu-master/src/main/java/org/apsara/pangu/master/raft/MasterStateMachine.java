@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -69,6 +70,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class MasterStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(MasterStateMachine.class);
+  /** How long after a failed snapshot the next one waits. */
+  static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
 
   /** The leader's term and the proposer made for it. Locked while a proposal is built. */
   record LeaderTerm(long term, NamespaceProposer proposer, long sinceWallMs) {}
@@ -86,6 +89,11 @@ public final class MasterStateMachine extends BaseStateMachine {
   private final ProposerConfig proposerConfig;
   private final MasterMetrics metrics;
   private final CheckpointSnapshotStorage storage = new CheckpointSnapshotStorage();
+  /**
+   * When the last snapshot failed, the {@link System#nanoTime} before which no other is tried;
+   * {@code null} while the last one succeeded. Apply thread only.
+   */
+  private Long snapshotRetryNanos;
   private volatile Namespace namespace;
   private volatile LeaderTerm leaderTerm;
   private volatile LeadershipListener listener;
@@ -231,7 +239,15 @@ public final class MasterStateMachine extends BaseStateMachine {
     return storage;
   }
 
-  /** Checkpoints the namespace as of the last applied entry. Apply thread. */
+  /**
+   * Checkpoints the namespace as of the last applied entry. Apply thread.
+   *
+   * <p>Ratis calls this after every round of applied entries once a snapshot is due, and once
+   * more when the member stops. A failure is reported as an {@link IOException}, the one kind
+   * Ratis logs and moves on from (anything else stops the apply thread, and while the member
+   * stops it would retry without end). After a failure (a full or failing disk) no snapshot is
+   * tried for {@link #SNAPSHOT_RETRY_DELAY}: each try checkpoints the whole store.
+   */
   @Override
   public long takeSnapshot() throws IOException {
     TermIndex last = getLastAppliedTermIndex();
@@ -243,12 +259,24 @@ public final class MasterStateMachine extends BaseStateMachine {
       return existing.getIndex();
     }
     long startNanos = System.nanoTime();
-    Path tmp = storage.temporaryDirectory(last);
-    Files.createDirectories(tmp);
-    // While the log replays after a restart the namespace may hold more than the label says
-    // (see initialize); never less, since every entry up to the label has been applied.
-    AppliedIndex held = namespace().checkpoint(CheckpointSnapshotStorage.checkpointOf(tmp));
-    storage.publish(tmp, last, held);
+    if (snapshotRetryNanos != null && startNanos - snapshotRetryNanos < 0) {
+      return RaftLog.INVALID_LOG_INDEX;
+    }
+    AppliedIndex held;
+    try {
+      Path tmp = storage.temporaryDirectory(last);
+      Files.createDirectories(tmp);
+      // While the log replays after a restart the namespace may hold more than the label says
+      // (see initialize); never less, since every entry up to the label has been applied.
+      held = namespace().checkpoint(CheckpointSnapshotStorage.checkpointOf(tmp));
+      storage.publish(tmp, last, held);
+    } catch (IOException | RuntimeException e) {
+      metrics.snapshotsFailed.increment();
+      snapshotRetryNanos = System.nanoTime() + SNAPSHOT_RETRY_DELAY.toNanos();
+      throw new IOException("snapshot at " + last + " failed; the next try is in "
+          + SNAPSHOT_RETRY_DELAY.toSeconds() + " s", e);
+    }
+    snapshotRetryNanos = null;
     metrics.snapshotsTaken.increment();
     LOG.atInfo().addKeyValue("snapshot", last).addKeyValue("namespace", held)
         .addKeyValue("ms", (System.nanoTime() - startNanos) / 1_000_000).log("took snapshot");
