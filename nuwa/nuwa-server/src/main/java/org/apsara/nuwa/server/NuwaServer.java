@@ -8,6 +8,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -181,6 +182,11 @@ public final class NuwaServer implements AutoCloseable {
         .description("Latest revision of the key-value store").register(metrics);
     Gauge.builder("nuwa_compact_revision", () -> stateMachine.store().compactRevision())
         .description("Revision the history is compacted to").register(metrics);
+    FunctionCounter.builder("nuwa_snapshots_taken", stateMachine, NuwaStateMachine::snapshotsTaken)
+        .description("Snapshots this member wrote").register(metrics);
+    FunctionCounter.builder("nuwa_snapshots_failed", stateMachine,
+            NuwaStateMachine::snapshotsFailed)
+        .description("Snapshots that failed (the next try waits 30 s)").register(metrics);
     Gauge.builder("nuwa_raft_term", raft::term).description("Current Raft term").register(metrics);
     Gauge.builder("nuwa_raft_commit_index", raft::commitIndex)
         .description("Highest log index known committed").register(metrics);

@@ -32,6 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import io.etcd.jetcd.api.AlarmMember;
@@ -114,6 +115,11 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private static final String TMP_SUFFIX = ".tmp";
   /** How long closing waits for a snapshot being written; a gigabyte takes about ten seconds. */
   private static final Duration SNAPSHOT_WRITE_WAIT = Duration.ofMinutes(2);
+  /**
+   * How long after a failed snapshot the next one waits: each try walks the whole store on the
+   * apply thread.
+   */
+  static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
   private static final Reply READ_BARRIER_REPLY =
@@ -133,6 +139,13 @@ public final class NuwaStateMachine extends BaseStateMachine {
    * thread; {@link #close} reads it from another.
    */
   private volatile CompletableFuture<SingleFileSnapshotInfo> snapshotWrite;
+  /**
+   * When the last snapshot failed, the {@link System#nanoTime} before which no other is started;
+   * {@code null} while the last one succeeded. Apply thread only.
+   */
+  private Long snapshotRetryNanos;
+  private final AtomicLong snapshotsTaken = new AtomicLong();
+  private final AtomicLong snapshotsFailed = new AtomicLong();
   private final LeaseTimers leaseTimers;
   private final CopyOnWriteArrayList<MvccStore.ChangeListener> changeListeners =
       new CopyOnWriteArrayList<>();
@@ -466,7 +479,9 @@ public final class NuwaStateMachine extends BaseStateMachine {
    * 957 MB), and the log would wait that long. So this only captures the state (a walk over the
    * keys) and writes it on another thread, answering {@link #NO_SNAPSHOT} until the write is
    * done; the call after that answers the new snapshot's index. The snapshot is offered to
-   * followers and used at a restart as soon as it is written.
+   * followers and used at a restart as soon as it is written. A write that failed is reported
+   * as an {@link IOException} (the one kind Ratis logs and moves on from), and the next try
+   * waits {@link #SNAPSHOT_RETRY_DELAY}.
    */
   @Override
   public long takeSnapshot() throws IOException {
@@ -477,10 +492,15 @@ public final class NuwaStateMachine extends BaseStateMachine {
       }
       snapshotWrite = null;
       try {
-        return writing.join().getIndex();
+        long index = writing.join().getIndex();
+        snapshotRetryNanos = null;
+        return index;
       } catch (CompletionException e) {
-        // Ratis logs it; the next entry applied starts another.
-        throw new IOException("could not write a snapshot", e.getCause());
+        // Ratis logs it. A full or failing disk fails the next try too: wait before it.
+        snapshotsFailed.incrementAndGet();
+        snapshotRetryNanos = System.nanoTime() + SNAPSHOT_RETRY_DELAY.toNanos();
+        throw new IOException("could not write a snapshot; the next try is in "
+            + SNAPSHOT_RETRY_DELAY.toSeconds() + " s", e.getCause());
       }
     }
     TermIndex last = getLastAppliedTermIndex();
@@ -492,6 +512,9 @@ public final class NuwaStateMachine extends BaseStateMachine {
       return latest.getIndex();
     }
     long started = System.nanoTime();
+    if (snapshotRetryNanos != null && started - snapshotRetryNanos < 0) {
+      return NO_SNAPSHOT;
+    }
     StateImage image = captureState();
     long capturedNanos = System.nanoTime() - started;
     snapshotWrite = CompletableFuture.supplyAsync(() -> {
@@ -530,10 +553,21 @@ public final class NuwaStateMachine extends BaseStateMachine {
         latestSnapshot = taken;
       }
     }
+    snapshotsTaken.incrementAndGet();
     LOG.atInfo().addKeyValue("index", last.getIndex()).addKeyValue("bytes", target.length())
         .addKeyValue("captureMs", capturedNanos / 1_000_000)
         .addKeyValue("ms", (System.nanoTime() - started) / 1_000_000).log("took snapshot");
     return taken;
+  }
+
+  /** Snapshots written since this member started. */
+  public long snapshotsTaken() {
+    return snapshotsTaken.get();
+  }
+
+  /** Snapshots that failed since this member started. */
+  public long snapshotsFailed() {
+    return snapshotsFailed.get();
   }
 
   /** Waits for a snapshot being written, if any, to be done (or to fail). */
