@@ -119,7 +119,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
    * How long after a failed snapshot the next one waits: each try walks the whole store on the
    * apply thread.
    */
-  static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
+  private static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
   private static final Reply READ_BARRIER_REPLY =

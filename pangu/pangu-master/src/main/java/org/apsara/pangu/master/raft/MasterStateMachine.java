@@ -71,7 +71,7 @@ import org.slf4j.LoggerFactory;
 public final class MasterStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(MasterStateMachine.class);
   /** How long after a failed snapshot the next one waits. */
-  static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
+  private static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
 
   /** The leader's term and the proposer made for it. Locked while a proposal is built. */
   record LeaderTerm(long term, NamespaceProposer proposer, long sinceWallMs) {}
