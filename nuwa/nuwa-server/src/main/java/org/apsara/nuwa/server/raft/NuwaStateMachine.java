@@ -53,6 +53,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
@@ -125,7 +126,27 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private static final Reply READ_BARRIER_REPLY =
       Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
 
-  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage() {
+    /** Whether old snapshots were cleaned up since the start, and the latest one then. */
+    private boolean cleanedUp;
+    private SnapshotInfo cleanedUpTo;
+
+    /**
+     * Ratis calls this after every call of {@link #takeSnapshot}, which answers "none yet" while
+     * a snapshot is written and after one failed: only a new latest snapshot, written or
+     * installed, makes others old, so the directory is listed only then.
+     */
+    @Override
+    public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
+      SnapshotInfo current = getLatestSnapshot();
+      if (cleanedUp && cleanedUpTo == current) {
+        return;
+      }
+      cleanedUp = true;
+      cleanedUpTo = current;
+      super.cleanupOldSnapshots(policy);
+    }
+  };
   /** See {@link #getLatestSnapshot}; null until the first snapshot is taken or loaded. */
   private volatile SingleFileSnapshotInfo latestSnapshot;
   /** Writes snapshots, so that the apply thread does not wait for them. */

@@ -51,6 +51,9 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
 
   private volatile File stateMachineDir;
   private volatile FileListSnapshotInfo latest;
+  /** Whether old snapshots were cleaned up since the start, and the latest one then. */
+  private boolean cleanedUp;
+  private FileListSnapshotInfo cleanedUpTo;
 
   @Override
   public void init(RaftStorage raftStorage) throws IOException {
@@ -140,15 +143,20 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
 
   /**
    * Keeps the newest {@code policy.getNumSnapshotsRetained()} snapshots and deletes the others.
-   * Never deletes the latest one.
+   * Never deletes the latest one. Ratis calls this after every call of takeSnapshot, including
+   * those that took none (a snapshot is due, and one failed a moment ago): only a new latest
+   * snapshot, taken or installed, makes others old, so the directory is listed only then.
    */
   @Override
   public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
     int retained = policy == null ? SnapshotRetentionPolicy.DEFAULT_ALL_SNAPSHOTS_RETAINED
         : policy.getNumSnapshotsRetained();
-    if (retained <= 0) {
+    FileListSnapshotInfo current = latest;
+    if (retained <= 0 || (cleanedUp && cleanedUpTo == current)) {
       return;
     }
+    cleanedUp = true;
+    cleanedUpTo = current;
     List<Found> all = listSnapshots();
     all.sort(Comparator.comparingLong((Found f) -> f.termIndex.getIndex()).reversed());
     for (Found old : all.subList(Math.min(retained, all.size()), all.size())) {

@@ -3,12 +3,16 @@ package org.apsara.pangu.master.raft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apsara.common.io.FileTrees;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A member whose snapshots fail (a failing disk) keeps serving, and still stops. */
@@ -34,6 +38,7 @@ class SnapshotFailureTest {
     Path snapshots = stateMachineDir("m1");
     FileTrees.delete(snapshots);
     Files.writeString(snapshots, "not a directory");
+    ListAppender<ILoggingEvent> updaterLog = recordUpdaterLog();
 
     for (int i = 0; i < 30; i++) {
       int n = i;
@@ -43,6 +48,9 @@ class SnapshotFailureTest {
     // Due after the fifth entry, and again after every entry since: tried once.
     assertThat(cluster.counter("m1", "snapshots.failed")).isEqualTo(1);
     assertThat(cluster.counter("m1", "snapshots.taken")).isZero();
+    // Logged: the failure, and the first look for old snapshots to delete (the directory
+    // cannot be listed either); not another look after every entry since.
+    assertThat(snapshotFailuresLogged(updaterLog)).isLessThanOrEqualTo(2);
     assertThat(cluster.node("m1").getStatus("/d29", ReadConsistency.LINEARIZABLE).get()
         .directory()).isTrue();
   }
@@ -67,5 +75,21 @@ class SnapshotFailureTest {
   private Path stateMachineDir(String member) {
     return dir.resolve(member).resolve("raft").resolve(MasterNode.GROUP_ID.getUuid().toString())
         .resolve("sm");
+  }
+
+  /** Ratis's apply thread logs each failed snapshot (and each failed cleanup) as it meets it. */
+  private static final String UPDATER_LOGGER = "org.apache.ratis.server.impl.StateMachineUpdater";
+
+  private static ListAppender<ILoggingEvent> recordUpdaterLog() {
+    ListAppender<ILoggingEvent> events = new ListAppender<>();
+    events.start();
+    ((Logger) LoggerFactory.getLogger(UPDATER_LOGGER)).addAppender(events);
+    return events;
+  }
+
+  private static long snapshotFailuresLogged(ListAppender<ILoggingEvent> events) {
+    ((Logger) LoggerFactory.getLogger(UPDATER_LOGGER)).detachAppender(events);
+    return events.list.stream()
+        .filter(e -> e.getFormattedMessage().contains("Failed to take snapshot")).count();
   }
 }
