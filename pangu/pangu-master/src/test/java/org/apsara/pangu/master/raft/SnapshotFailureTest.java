@@ -3,20 +3,21 @@ package org.apsara.pangu.master.raft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apsara.common.io.FileTrees;
+import org.apsara.testkit.LogRecorder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A member whose snapshots fail (a failing disk) keeps serving, and still stops. */
 class SnapshotFailureTest {
+  /** Ratis's apply thread logs each failed snapshot (and failed cleanup) as it meets it. */
+  static final String UPDATER_LOGGER = "org.apache.ratis.server.impl.StateMachineUpdater";
+  static final String SNAPSHOT_FAILED = "Failed to take snapshot";
+
   /** Far more than stopping takes: a member that cannot stop never does. */
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -38,19 +39,19 @@ class SnapshotFailureTest {
     Path snapshots = stateMachineDir("m1");
     FileTrees.delete(snapshots);
     Files.writeString(snapshots, "not a directory");
-    ListAppender<ILoggingEvent> updaterLog = recordUpdaterLog();
+    try (LogRecorder updaterLog = LogRecorder.of(UPDATER_LOGGER)) {
+      for (int i = 0; i < 30; i++) {
+        int n = i;
+        cluster.submit(p -> p.mkdirs("/d" + n, 0755, "alice", "staff"));
+      }
 
-    for (int i = 0; i < 30; i++) {
-      int n = i;
-      cluster.submit(p -> p.mkdirs("/d" + n, 0755, "alice", "staff"));
+      // Due after the fifth entry, and again after every entry since: tried once.
+      assertThat(cluster.counter("m1", "snapshots.failed")).isEqualTo(1);
+      assertThat(cluster.counter("m1", "snapshots.taken")).isZero();
+      // Logged: the failure, and the first look for old snapshots to delete (the directory
+      // cannot be listed either); not another look after every entry since.
+      assertThat(updaterLog.count(SNAPSHOT_FAILED)).isLessThanOrEqualTo(2);
     }
-
-    // Due after the fifth entry, and again after every entry since: tried once.
-    assertThat(cluster.counter("m1", "snapshots.failed")).isEqualTo(1);
-    assertThat(cluster.counter("m1", "snapshots.taken")).isZero();
-    // Logged: the failure, and the first look for old snapshots to delete (the directory
-    // cannot be listed either); not another look after every entry since.
-    assertThat(snapshotFailuresLogged(updaterLog)).isLessThanOrEqualTo(2);
     assertThat(cluster.node("m1").getStatus("/d29", ReadConsistency.LINEARIZABLE).get()
         .directory()).isTrue();
   }
@@ -75,21 +76,5 @@ class SnapshotFailureTest {
   private Path stateMachineDir(String member) {
     return dir.resolve(member).resolve("raft").resolve(MasterNode.GROUP_ID.getUuid().toString())
         .resolve("sm");
-  }
-
-  /** Ratis's apply thread logs each failed snapshot (and each failed cleanup) as it meets it. */
-  private static final String UPDATER_LOGGER = "org.apache.ratis.server.impl.StateMachineUpdater";
-
-  private static ListAppender<ILoggingEvent> recordUpdaterLog() {
-    ListAppender<ILoggingEvent> events = new ListAppender<>();
-    events.start();
-    ((Logger) LoggerFactory.getLogger(UPDATER_LOGGER)).addAppender(events);
-    return events;
-  }
-
-  private static long snapshotFailuresLogged(ListAppender<ILoggingEvent> events) {
-    ((Logger) LoggerFactory.getLogger(UPDATER_LOGGER)).detachAppender(events);
-    return events.list.stream()
-        .filter(e -> e.getFormattedMessage().contains("Failed to take snapshot")).count();
   }
 }
