@@ -40,6 +40,7 @@ import org.apsara.nuwa.server.raft.NuwaStateMachine;
 import org.apsara.nuwa.server.raft.RaftNode;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.MemberAttributes;
+import org.apsara.raft.SnapshotRetry;
 import org.apsara.security.tls.TlsContexts;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -186,7 +187,8 @@ public final class NuwaServer implements AutoCloseable {
         .description("Snapshots this member wrote").register(metrics);
     FunctionCounter.builder("nuwa_snapshots_failed", stateMachine,
             NuwaStateMachine::snapshotsFailed)
-        .description("Snapshots that failed (the next try waits 30 s)").register(metrics);
+        .description("Snapshots that failed (the next try waits "
+            + SnapshotRetry.DELAY.toSeconds() + " s)").register(metrics);
     Gauge.builder("nuwa_raft_term", raft::term).description("Current Raft term").register(metrics);
     Gauge.builder("nuwa_raft_commit_index", raft::commitIndex)
         .description("Highest log index known committed").register(metrics);

@@ -83,6 +83,8 @@ import org.apsara.nuwa.server.raft.proto.MemberAttributes;
 import org.apsara.nuwa.server.raft.proto.Query;
 import org.apsara.nuwa.server.raft.proto.Reply;
 import org.apsara.nuwa.server.raft.proto.ReplyBatch;
+import org.apsara.raft.SnapshotCleanupGate;
+import org.apsara.raft.SnapshotRetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,35 +118,19 @@ public final class NuwaStateMachine extends BaseStateMachine {
   private static final String TMP_SUFFIX = ".tmp";
   /** How long closing waits for a snapshot being written; a gigabyte takes about ten seconds. */
   private static final Duration SNAPSHOT_WRITE_WAIT = Duration.ofMinutes(2);
-  /**
-   * How long after a failed snapshot the next one waits: each try walks the whole store on the
-   * apply thread.
-   */
-  private static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
   /** What {@link #takeSnapshot} returns when there is nothing to snapshot (Ratis's invalid index). */
   private static final long NO_SNAPSHOT = -1;
   private static final Reply READ_BARRIER_REPLY =
       Reply.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
 
   private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage() {
-    /** Whether old snapshots were cleaned up since the start, and the latest one then. */
-    private boolean cleanedUp;
-    private SnapshotInfo cleanedUpTo;
+    private final SnapshotCleanupGate cleanupGate = new SnapshotCleanupGate();
 
-    /**
-     * Ratis calls this after every call of {@link #takeSnapshot}, which answers "none yet" while
-     * a snapshot is written and after one failed: only a new latest snapshot, written or
-     * installed, makes others old, so the directory is listed only then.
-     */
     @Override
     public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
-      SnapshotInfo current = getLatestSnapshot();
-      if (cleanedUp && cleanedUpTo == current) {
-        return;
+      if (cleanupGate.due(getLatestSnapshot())) {
+        super.cleanupOldSnapshots(policy);
       }
-      cleanedUp = true;
-      cleanedUpTo = current;
-      super.cleanupOldSnapshots(policy);
     }
   };
   /** See {@link #getLatestSnapshot}; null until the first snapshot is taken or loaded. */
@@ -160,11 +146,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
    * thread; {@link #close} reads it from another.
    */
   private volatile CompletableFuture<SingleFileSnapshotInfo> snapshotWrite;
-  /**
-   * When the last snapshot failed, the {@link System#nanoTime} before which no other is started;
-   * {@code null} while the last one succeeded. Apply thread only.
-   */
-  private Long snapshotRetryNanos;
+  private final SnapshotRetry snapshotRetry = new SnapshotRetry();
   private final AtomicLong snapshotsTaken = new AtomicLong();
   private final AtomicLong snapshotsFailed = new AtomicLong();
   private final LeaseTimers leaseTimers;
@@ -500,9 +482,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
    * 957 MB), and the log would wait that long. So this only captures the state (a walk over the
    * keys) and writes it on another thread, answering {@link #NO_SNAPSHOT} until the write is
    * done; the call after that answers the new snapshot's index. The snapshot is offered to
-   * followers and used at a restart as soon as it is written. A write that failed is reported
-   * as an {@link IOException} (the one kind Ratis logs and moves on from), and the next try
-   * waits {@link #SNAPSHOT_RETRY_DELAY}.
+   * followers and used at a restart as soon as it is written. Failures are reported and paced by
+   * {@link SnapshotRetry}.
    */
   @Override
   public long takeSnapshot() throws IOException {
@@ -514,14 +495,11 @@ public final class NuwaStateMachine extends BaseStateMachine {
       snapshotWrite = null;
       try {
         long index = writing.join().getIndex();
-        snapshotRetryNanos = null;
+        snapshotRetry.succeeded();
         return index;
       } catch (CompletionException e) {
-        // Ratis logs it. A full or failing disk fails the next try too: wait before it.
         snapshotsFailed.incrementAndGet();
-        snapshotRetryNanos = System.nanoTime() + SNAPSHOT_RETRY_DELAY.toNanos();
-        throw new IOException("could not write a snapshot; the next try is in "
-            + SNAPSHOT_RETRY_DELAY.toSeconds() + " s", e.getCause());
+        throw snapshotRetry.failed("writing a snapshot", e.getCause());
       }
     }
     TermIndex last = getLastAppliedTermIndex();
@@ -533,7 +511,7 @@ public final class NuwaStateMachine extends BaseStateMachine {
       return latest.getIndex();
     }
     long started = System.nanoTime();
-    if (snapshotRetryNanos != null && started - snapshotRetryNanos < 0) {
+    if (!snapshotRetry.mayTry()) {
       return NO_SNAPSHOT;
     }
     StateImage image = captureState();

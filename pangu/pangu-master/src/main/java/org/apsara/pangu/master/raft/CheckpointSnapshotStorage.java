@@ -23,6 +23,7 @@ import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
 import org.apsara.common.io.FileTrees;
 import org.apsara.pangu.master.namespace.AppliedIndex;
+import org.apsara.raft.SnapshotCleanupGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,9 +52,7 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
 
   private volatile File stateMachineDir;
   private volatile FileListSnapshotInfo latest;
-  /** Whether old snapshots were cleaned up since the start, and the latest one then. */
-  private boolean cleanedUp;
-  private FileListSnapshotInfo cleanedUpTo;
+  private final SnapshotCleanupGate cleanupGate = new SnapshotCleanupGate();
 
   @Override
   public void init(RaftStorage raftStorage) throws IOException {
@@ -143,20 +142,15 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
 
   /**
    * Keeps the newest {@code policy.getNumSnapshotsRetained()} snapshots and deletes the others.
-   * Never deletes the latest one. Ratis calls this after every call of takeSnapshot, including
-   * those that took none (a snapshot is due, and one failed a moment ago): only a new latest
-   * snapshot, taken or installed, makes others old, so the directory is listed only then.
+   * Never deletes the latest one; looks only when {@link SnapshotCleanupGate} says so.
    */
   @Override
   public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
     int retained = policy == null ? SnapshotRetentionPolicy.DEFAULT_ALL_SNAPSHOTS_RETAINED
         : policy.getNumSnapshotsRetained();
-    FileListSnapshotInfo current = latest;
-    if (retained <= 0 || (cleanedUp && cleanedUpTo == current)) {
+    if (retained <= 0 || !cleanupGate.due(latest)) {
       return;
     }
-    cleanedUp = true;
-    cleanedUpTo = current;
     List<Found> all = listSnapshots();
     all.sort(Comparator.comparingLong((Found f) -> f.termIndex.getIndex()).reversed());
     for (Found old : all.subList(Math.min(retained, all.size()), all.size())) {

@@ -2,6 +2,7 @@ package org.apsara.pangu.master.raft;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apsara.raft.SnapshotRetry;
 
 /**
  * The counters of one master member. Gauges of indexes and leadership are registered by
@@ -32,7 +33,8 @@ final class MasterMetrics {
     snapshotsTaken = Counter.builder(PREFIX + "snapshots.taken")
         .description("Namespace checkpoints taken as Raft snapshots").register(registry);
     snapshotsFailed = Counter.builder(PREFIX + "snapshots.failed")
-        .description("Namespace checkpoints that failed (the next try waits 30 s)")
+        .description("Namespace checkpoints that failed (the next try waits "
+            + SnapshotRetry.DELAY.toSeconds() + " s)")
         .register(registry);
     snapshotsInstalled = Counter.builder(PREFIX + "snapshots.installed")
         .description("Snapshots received from the leader that replaced the namespace")

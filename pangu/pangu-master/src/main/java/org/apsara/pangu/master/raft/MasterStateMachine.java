@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -31,6 +30,7 @@ import org.apsara.pangu.master.namespace.NamespaceProposer;
 import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.namespace.ProposerConfig;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
+import org.apsara.raft.SnapshotRetry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,8 +70,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class MasterStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(MasterStateMachine.class);
-  /** How long after a failed snapshot the next one waits. */
-  private static final Duration SNAPSHOT_RETRY_DELAY = Duration.ofSeconds(30);
 
   /** The leader's term and the proposer made for it. Locked while a proposal is built. */
   record LeaderTerm(long term, NamespaceProposer proposer, long sinceWallMs) {}
@@ -89,11 +87,7 @@ public final class MasterStateMachine extends BaseStateMachine {
   private final ProposerConfig proposerConfig;
   private final MasterMetrics metrics;
   private final CheckpointSnapshotStorage storage = new CheckpointSnapshotStorage();
-  /**
-   * When the last snapshot failed, the {@link System#nanoTime} before which no other is tried;
-   * {@code null} while the last one succeeded. Apply thread only.
-   */
-  private Long snapshotRetryNanos;
+  private final SnapshotRetry snapshotRetry = new SnapshotRetry();
   private volatile Namespace namespace;
   private volatile LeaderTerm leaderTerm;
   private volatile LeadershipListener listener;
@@ -243,10 +237,7 @@ public final class MasterStateMachine extends BaseStateMachine {
    * Checkpoints the namespace as of the last applied entry. Apply thread.
    *
    * <p>Ratis calls this after every round of applied entries once a snapshot is due, and once
-   * more when the member stops. A failure is reported as an {@link IOException}, the one kind
-   * Ratis logs and moves on from (anything else stops the apply thread, and while the member
-   * stops it would retry without end). After a failure (a full or failing disk) no snapshot is
-   * tried for {@link #SNAPSHOT_RETRY_DELAY}: each try checkpoints the whole store.
+   * more when the member stops; failures are reported and paced by {@link SnapshotRetry}.
    */
   @Override
   public long takeSnapshot() throws IOException {
@@ -259,7 +250,7 @@ public final class MasterStateMachine extends BaseStateMachine {
       return existing.getIndex();
     }
     long startNanos = System.nanoTime();
-    if (snapshotRetryNanos != null && startNanos - snapshotRetryNanos < 0) {
+    if (!snapshotRetry.mayTry()) {
       return RaftLog.INVALID_LOG_INDEX;
     }
     AppliedIndex held;
@@ -272,11 +263,9 @@ public final class MasterStateMachine extends BaseStateMachine {
       storage.publish(tmp, last, held);
     } catch (IOException | RuntimeException e) {
       metrics.snapshotsFailed.increment();
-      snapshotRetryNanos = System.nanoTime() + SNAPSHOT_RETRY_DELAY.toNanos();
-      throw new IOException("snapshot at " + last + " failed; the next try is in "
-          + SNAPSHOT_RETRY_DELAY.toSeconds() + " s", e);
+      throw snapshotRetry.failed("snapshot at " + last, e);
     }
-    snapshotRetryNanos = null;
+    snapshotRetry.succeeded();
     metrics.snapshotsTaken.increment();
     LOG.atInfo().addKeyValue("snapshot", last).addKeyValue("namespace", held)
         .addKeyValue("ms", (System.nanoTime() - startNanos) / 1_000_000).log("took snapshot");
