@@ -100,7 +100,9 @@ public final class Apsara implements Runnable {
 
   static String messageOf(Throwable e) {
     Throwable cause = e;
-    while (cause.getCause() != null && cause.getMessage() == null) {
+    // Past wrappers that say nothing of their own: no message, or only their cause's toString.
+    while (cause.getCause() != null && (cause.getMessage() == null
+        || cause.getMessage().equals(cause.getCause().toString()))) {
       cause = cause.getCause();
     }
     String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();

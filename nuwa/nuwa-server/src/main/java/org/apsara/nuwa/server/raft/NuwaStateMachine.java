@@ -85,6 +85,7 @@ import org.apsara.nuwa.server.raft.proto.Reply;
 import org.apsara.nuwa.server.raft.proto.ReplyBatch;
 import org.apsara.raft.SnapshotCleanupGate;
 import org.apsara.raft.SnapshotRetry;
+import org.apsara.raft.TornWriteRepair;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -254,6 +255,8 @@ public final class NuwaStateMachine extends BaseStateMachine {
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage)
       throws IOException {
+    // Ratis reads its log right after this, with the storage locked by now.
+    TornWriteRepair.repair(raftStorage.getStorageDir().getCurrentDir().toPath());
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
     deleteUnfinishedSnapshots();

@@ -31,6 +31,7 @@ import org.apsara.pangu.master.namespace.NamespaceReply;
 import org.apsara.pangu.master.namespace.ProposerConfig;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.raft.SnapshotRetry;
+import org.apsara.raft.TornWriteRepair;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -128,6 +129,8 @@ public final class MasterStateMachine extends BaseStateMachine {
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage)
       throws IOException {
+    // Ratis reads its log right after this, with the storage locked by now.
+    TornWriteRepair.repair(raftStorage.getStorageDir().getCurrentDir().toPath());
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
     FileListSnapshotInfo snapshot = storage.latest();
