@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.common.config.ByteSizes;
 import org.apsara.common.net.HostPort;
@@ -49,6 +50,16 @@ final class RunCommand implements Runnable {
    * closes {@code server} from the shutdown hook.
    */
   static int runUntilStopped(AutoCloseable server, String banner) throws InterruptedException {
+    return runUntilStopped(server, banner, new CompletableFuture<>());
+  }
+
+  /**
+   * As {@link #runUntilStopped(AutoCloseable, String)}, and also returns, with status 1, once
+   * the server stopped by itself ({@code stoppedByItself} completes with why), so that a
+   * supervisor sees the process exit and can restart it.
+   */
+  static int runUntilStopped(AutoCloseable server, String banner,
+      CompletableFuture<String> stoppedByItself) throws InterruptedException {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -59,9 +70,15 @@ final class RunCommand implements Runnable {
         stopped.countDown();
       }
     }, "apsara-shutdown"));
+    stoppedByItself.thenRun(stopped::countDown);
     System.out.println(banner);
     System.out.flush();
     stopped.await();
+    String reason = stoppedByItself.getNow(null);
+    if (reason != null) {
+      System.err.println("apsara: stopped by itself: " + reason);
+      return 1;
+    }
     return 0;
   }
 
@@ -186,7 +203,8 @@ final class RunCommand implements Runnable {
       LogSetup.forService(data.resolve("logs"), "json".equals(logFormat));
       NuwaServer server = NuwaServer.start(config.build());
       return runUntilStopped(server,
-          "nuwa member " + id + " serving etcd clients on " + server.clientUrl());
+          "nuwa member " + id + " serving etcd clients on " + server.clientUrl(),
+          server.stoppedByItself());
     }
   }
 
@@ -429,7 +447,7 @@ final class RunCommand implements Runnable {
       MasterServer server =
           MasterServer.start(config);
       return runUntilStopped(server, "pangu master member " + config.memberId()
-          + " serving on " + server.clientAddress());
+          + " serving on " + server.clientAddress(), server.stoppedByItself());
     }
 
     /** Creates a token key file with one new key if there is none yet. */

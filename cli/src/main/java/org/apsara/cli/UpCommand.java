@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.apsara.cli.embedded.EmbeddedCluster;
 import org.apsara.fuxi.master.server.FuxiMasterConfig;
@@ -193,7 +194,14 @@ final class UpCommand implements Callable<Integer> {
     System.out.println("Press Ctrl-C to stop; your data stays in " + dataDir + ".");
     System.out.flush();
     LogSetup.embeddedUp();
+    CompletableFuture<String> failed = cluster.stoppedByItself();
+    failed.thenRun(stopped::countDown);
     stopped.await();
+    String reason = failed.getNow(null);
+    if (reason != null) {
+      System.err.println("apsara: " + reason + "; stopping the rest");
+      return 1;
+    }
     return 0;
   }
 }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import org.apsara.common.net.HostPort;
 import org.apsara.fuxi.master.server.FuxiMasterConfig;
 import org.apsara.fuxi.master.server.FuxiMasterServer;
@@ -459,6 +460,21 @@ public final class EmbeddedCluster implements AutoCloseable {
       }
       Thread.sleep(SERVING_POLL.toMillis());
     }
+  }
+
+  /**
+   * Completes with what happened once a Nuwa member or the Pangu master stopped by itself (its
+   * Raft server failed, such as on a full disk); the cluster is then no longer whole.
+   */
+  public CompletableFuture<String> stoppedByItself() {
+    CompletableFuture<String> first = new CompletableFuture<>();
+    for (NuwaServer member : nuwa) {
+      member.stoppedByItself().thenAccept(reason -> first.complete(
+          "Nuwa member " + member.clientEndpoint() + " stopped: " + reason));
+    }
+    panguMaster.ifPresent(master -> master.stoppedByItself().thenAccept(reason -> first.complete(
+        "the Pangu master stopped: " + reason)));
+    return first;
   }
 
   /** The Pangu master, unless the cluster runs without Pangu. */

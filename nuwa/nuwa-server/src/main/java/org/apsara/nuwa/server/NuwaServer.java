@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -82,6 +83,8 @@ public final class NuwaServer implements AutoCloseable {
   private final PrometheusMeterRegistry metrics;
   private NuwaServices services;
   private Server grpcServer;
+  private boolean closed;
+  private final CompletableFuture<String> stoppedByItself = new CompletableFuture<>();
   private ServiceHttpEndpoint httpEndpoint;
 
   private NuwaServer(NuwaConfig config) throws IOException {
@@ -161,6 +164,7 @@ public final class NuwaServer implements AutoCloseable {
     }
     publishAttributes(0);
     startHttpEndpoint();
+    raft.failed().thenAccept(this::stopByItself);
     LOG.atInfo()
         .addKeyValue("member", config.memberId())
         .addKeyValue("clientUrl", clientUrl())
@@ -314,8 +318,33 @@ public final class NuwaServer implements AutoCloseable {
     return stateMachine;
   }
 
+  /**
+   * Completes with the reason if the member stopped by itself: its Raft server failed beyond
+   * repair (a log write failed, such as on a full disk). Never completes on {@link #close}.
+   */
+  public CompletableFuture<String> stoppedByItself() {
+    return stoppedByItself;
+  }
+
+  private void stopByItself(String reason) {
+    LOG.atError().addKeyValue("member", config.memberId()).addKeyValue("reason", reason)
+        .log("nuwa member stopping: its Raft server failed");
+    // Off the thread that reported the failure, which closing stops.
+    Thread stopping = new Thread(() -> {
+      close();
+      stoppedByItself.complete(reason);
+    }, "nuwa-" + config.memberId() + "-stop");
+    stopping.start();
+  }
+
   @Override
   public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
     grpcHealth.enterTerminalState();
     if (httpEndpoint != null) {
       httpEndpoint.close();

@@ -67,6 +67,7 @@ import org.apsara.nuwa.server.raft.proto.RecordBatch;
 import org.apsara.nuwa.server.raft.proto.Reply;
 import org.apsara.raft.DirectSubmit;
 import org.apsara.raft.RaftServerSettings;
+import org.apsara.raft.RaftWatchdog;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.tls.TlsMaterial;
 import org.slf4j.Logger;
@@ -149,6 +150,8 @@ public final class RaftNode implements AutoCloseable {
   /** Ratis's RPC parameters: the peer TLS settings, shared by the server and its clients. */
   private final Parameters rpcParameters;
   private RaftClientRpc leaderRpc;
+  private RaftWatchdog watchdog;
+  private final CompletableFuture<String> failed = new CompletableFuture<>();
   /** The last log index a follower had at the previous commit check; only that task's. */
   private long appendedAtLastCheck;
   private final AtomicBoolean nudging = new AtomicBoolean();
@@ -248,6 +251,9 @@ public final class RaftNode implements AutoCloseable {
 
   public void start() throws IOException {
     server.start();
+    watchdog = RaftWatchdog.start("nuwa-" + config.memberId(), server, GROUP_ID,
+        config.dataDir());
+    watchdog.failed().thenAccept(failed::complete);
     leaderRpc = new GrpcFactory(rpcParameters).newRaftClientRpc(clientId, clientProperties());
     retries.scheduleWithFixedDelay(this::nudgeCommit, COMMIT_CHECK_INTERVAL_MS,
         COMMIT_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
@@ -643,6 +649,11 @@ public final class RaftNode implements AutoCloseable {
   }
 
 
+  /** Ratis's member of the group on this server: its state, log and role, for diagnostics. */
+  public RaftServer.Division division() throws IOException {
+    return server.getDivision(GROUP_ID);
+  }
+
   /** This member's name. */
   public String selfName() {
     return selfId.toString();
@@ -817,8 +828,19 @@ public final class RaftNode implements AutoCloseable {
     return properties;
   }
 
+  /**
+   * Completes with what failed if this member's Raft server fails beyond repair (see {@link
+   * RaftWatchdog}).
+   */
+  public CompletableFuture<String> failed() {
+    return failed;
+  }
+
   @Override
   public void close() throws IOException {
+    if (watchdog != null) {
+      watchdog.close();
+    }
     retries.shutdownNow();
     reads.shutdownNow();
     if (leaderRpc != null) {

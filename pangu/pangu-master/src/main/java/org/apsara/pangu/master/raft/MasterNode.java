@@ -57,6 +57,7 @@ import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.apsara.pangu.master.raft.MasterStateMachine.LeaderTerm;
 import org.apsara.raft.DirectSubmit;
 import org.apsara.raft.RaftServerSettings;
+import org.apsara.raft.RaftWatchdog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,6 +113,8 @@ public final class MasterNode implements AutoCloseable {
   private final AtomicLong callIds = new AtomicLong();
   private final AtomicInteger queuedReads = new AtomicInteger();
   private final ExecutorService reads;
+  private final CompletableFuture<String> failed = new CompletableFuture<>();
+  private RaftWatchdog watchdog;
   private final MeterRegistry registry;
   private final List<Meter> gauges = new ArrayList<>();
   private final List<LeadershipObserver> observers = new CopyOnWriteArrayList<>();
@@ -255,6 +258,8 @@ public final class MasterNode implements AutoCloseable {
   /** Starts the Ratis server; the member joins its group and takes part in elections. */
   public void start() throws IOException {
     server.start();
+    watchdog = RaftWatchdog.start("pangu-master-" + selfId, server, GROUP_ID, config.dataDir());
+    watchdog.failed().thenAccept(failed::complete);
     gauges.add(Gauge.builder(MasterMetrics.PREFIX + "applied.index", this,
         MasterNode::appliedIndex).description("Last log index applied").register(registry));
     gauges.add(Gauge.builder(MasterMetrics.PREFIX + "commit.index", this,
@@ -579,9 +584,25 @@ public final class MasterNode implements AutoCloseable {
     return cause;
   }
 
+  /** Ratis's member of the group on this server: its state, log and role, for diagnostics. */
+  public RaftServer.Division division() throws IOException {
+    return server.getDivision(GROUP_ID);
+  }
+
+  /**
+   * Completes with what failed if this member's Raft server fails beyond repair (see {@link
+   * RaftWatchdog}).
+   */
+  public CompletableFuture<String> failed() {
+    return failed;
+  }
+
   /** Stops the duties, the Ratis server and the namespace. Idempotent. */
   @Override
   public void close() throws IOException {
+    if (watchdog != null) {
+      watchdog.close();
+    }
     duties.close();
     batcher.close();
     try {

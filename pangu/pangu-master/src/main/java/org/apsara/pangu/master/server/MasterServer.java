@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -87,6 +88,7 @@ public final class MasterServer implements AutoCloseable {
   private Server grpcServer;
   private ServiceHttpEndpoint httpEndpoint;
   private boolean closed;
+  private final CompletableFuture<String> stoppedByItself = new CompletableFuture<>();
 
   private MasterServer(MasterServerConfig config) {
     this.config = config;
@@ -174,6 +176,26 @@ public final class MasterServer implements AutoCloseable {
     LOG.atInfo().addKeyValue("member", config.memberId()).addKeyValue("address", clientAddress())
         .addKeyValue("tls", serverTls != null).addKeyValue("peers", config.clientAddresses())
         .log("pangu master started");
+    node.failed().thenAccept(this::stopByItself);
+  }
+
+  /**
+   * Completes with the reason if the member stopped by itself: its Raft server failed beyond
+   * repair (a log write failed, such as on a full disk). Never completes on {@link #close}.
+   */
+  public CompletableFuture<String> stoppedByItself() {
+    return stoppedByItself;
+  }
+
+  private void stopByItself(String reason) {
+    LOG.atError().addKeyValue("member", config.memberId()).addKeyValue("reason", reason)
+        .log("pangu master stopping: its Raft server failed");
+    // Off the thread that reported the failure, which closing stops.
+    Thread stopping = new Thread(() -> {
+      close();
+      stoppedByItself.complete(reason);
+    }, "pangu-master-" + config.memberId() + "-stop");
+    stopping.start();
   }
 
   /**
