@@ -1,6 +1,8 @@
 package org.apsara.cli;
 
 import io.grpc.Status;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.util.List;
 import org.apsara.cli.identity.GroupCommand;
 import org.apsara.cli.identity.KeyCommand;
@@ -106,6 +108,12 @@ public final class Apsara implements Runnable {
       cause = cause.getCause();
     }
     String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+    // These carry the file alone as their message; say what happened to it.
+    if (cause instanceof NoSuchFileException) {
+      message += ": no such file or directory";
+    } else if (cause instanceof AccessDeniedException) {
+      message += ": permission denied";
+    }
     if (cause instanceof PanguException pangu
         && pangu.code() == PanguErrorCode.MASTER_UNAVAILABLE) {
       message += "\n  Is Pangu running there (--masters, or APSARA_PANGU_MASTERS)? A cluster"
@@ -114,6 +122,10 @@ public final class Apsara implements Runnable {
     if (cause instanceof FuxiException fuxi && fuxi.code() == FuxiErrorCode.MASTER_UNAVAILABLE) {
       message += "\n  Is FuxiMaster running there (--masters, or APSARA_FUXI_MASTERS)? A cluster"
           + " started with ./apsara up --tls also needs --cacert, --cert and --key.";
+    }
+    if (message.endsWith("etcdserver: user name is empty")) {
+      message += "\n  Nuwa has authentication on: give --user NAME:PASSWORD (./apsara up keeps"
+          + " root's password in DATA/nuwa/root.password) or --profile NAME.";
     }
     boolean unsigned = cause instanceof PanguException pangu
         && pangu.code() == PanguErrorCode.UNAUTHENTICATED

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -193,16 +194,24 @@ final class FsCommand implements Runnable {
   static final class Get implements Callable<Integer> {
     @Mixin Connection connection;
 
-    @Parameters(index = "0", paramLabel = "PATH")
+    @Parameters(index = "0", paramLabel = "PATH", description = "File in Pangu.")
     String path;
 
-    @Parameters(index = "1", paramLabel = "LOCAL")
+    @Parameters(index = "1", paramLabel = "LOCAL",
+        description = "Local file, or a directory to copy the file into under its own name.")
     Path local;
+
+    @Option(names = {"-f", "--overwrite"}, description = "Replace an existing local file.")
+    boolean overwrite;
 
     @Override
     public Integer call() throws IOException {
       Path target = Files.isDirectory(local)
           ? local.resolve(path.substring(path.lastIndexOf('/') + 1)) : local;
+      // Checked before the copy, which would be wasted, and not only by the move at the end.
+      if (!overwrite && Files.exists(target)) {
+        throw new FileAlreadyExistsException(target + " already exists (-f replaces it)");
+      }
       Path partial = target.resolveSibling(target.getFileName() + ".partial");
       try (PanguClient client = connection.open();
           PanguInputStream in = client.open(path);

@@ -2,8 +2,12 @@ package org.apsara.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import org.junit.jupiter.api.Test;
 
 /** What {@code apsara} prints for a failed command: the message that says what went wrong. */
@@ -22,5 +26,21 @@ class ErrorMessageTest {
   void aWrapperWithAMessageOfItsOwnIsKept() {
     assertThat(Apsara.messageOf(new IllegalStateException("Failed to start",
         new IOException("disk full")))).isEqualTo("Failed to start");
+  }
+
+  @Test
+  void aMissingOrForbiddenLocalFileIsSaidSo() {
+    assertThat(Apsara.messageOf(new NoSuchFileException("/tmp/nope")))
+        .isEqualTo("/tmp/nope: no such file or directory");
+    assertThat(Apsara.messageOf(new AccessDeniedException("/root/secret")))
+        .isEqualTo("/root/secret: permission denied");
+  }
+
+  @Test
+  void aCallWithoutAUserToAnAuthenticatingNuwaSaysHowToGiveOne() {
+    assertThat(Apsara.messageOf(new StatusRuntimeException(Status.INVALID_ARGUMENT
+        .withDescription("etcdserver: user name is empty"))))
+        .startsWith("INVALID_ARGUMENT: etcdserver: user name is empty\n")
+        .contains("--user NAME:PASSWORD");
   }
 }

@@ -112,6 +112,16 @@ class PanguProcessTest {
     Path back = dir.resolve("back.bin");
     assertThat(fs("get", "/cli/copy.bin", back.toString(), masters).exitCode()).isZero();
     assertThat(Files.readAllBytes(back)).isEqualTo(Arrays.copyOf(data, 100_000));
+    // An existing local file is replaced only when asked, as put treats a Pangu file.
+    Files.write(back, new byte[] {1});
+    CliRun.Result again = fs("get", "/cli/copy.bin", back.toString(), masters);
+    assertThat(again.exitCode()).isEqualTo(1);
+    assertThat(again.err()).contains(back + " already exists (-f replaces it)");
+    assertThat(Files.readAllBytes(back)).containsExactly(1);
+    assertThat(fs("get", "-f", "/cli/copy.bin", back.toString(), masters).exitCode()).isZero();
+    assertThat(Files.readAllBytes(back)).isEqualTo(Arrays.copyOf(data, 100_000));
+    CliRun.Result noLocal = fs("put", dir.resolve("nothing.bin").toString(), "/cli/x", masters);
+    assertThat(noLocal.err()).contains("nothing.bin: no such file or directory");
     assertThat(fs("du", "/", masters).out()).contains("2 files");
     CliRun.Result fsck = fs("fsck", masters);
     assertThat(fsck.exitCode()).isZero();
