@@ -47,6 +47,8 @@ public final class TornWriteRepair {
   static final int SECTOR_BYTES = 512;
   private static final int CHECKSUM_BYTES = 4;
   private static final int MAX_VARINT_BYTES = 5;
+  /** How much of a segment one read takes in. */
+  private static final int WINDOW_BYTES = 1 << 20;
 
   private TornWriteRepair() {}
 
@@ -112,7 +114,9 @@ public final class TornWriteRepair {
     private final long startIndex;
     private final long size;
     private final CRC32C crc = new CRC32C();
-    private ByteBuffer buffer = ByteBuffer.allocate(64 << 10);
+    /** Bytes of the file from {@link #windowStart} on, up to the buffer's limit. */
+    private ByteBuffer window = ByteBuffer.allocate(0);
+    private long windowStart;
     /** Whole entries read so far. */
     long entries;
 
@@ -158,7 +162,7 @@ public final class TornWriteRepair {
         }
         ByteBuffer entry = read(position, (int) total);
         crc.reset();
-        crc.update(entry.array(), 0, (int) (total - CHECKSUM_BYTES));
+        crc.update(entry.duplicate().limit((int) (total - CHECKSUM_BYTES)));
         int stored = entry.getInt((int) (total - CHECKSUM_BYTES));
         if ((int) crc.getValue() != stored) {
           if (hasZeroSector(position, position + total)) {
@@ -223,21 +227,30 @@ public final class TornWriteRepair {
       return -1;
     }
 
-    /** Reads {@code length} bytes at {@code position} into the scan's buffer, flipped. */
+    /**
+     * The {@code length} bytes at {@code position}, as a buffer of its own (position 0, limit
+     * {@code length}) over the scan's window of the file: a segment of small entries is read in
+     * large reads, not one or more per entry.
+     */
     private ByteBuffer read(long position, int length) throws IOException {
-      if (buffer.capacity() < length) {
-        buffer = ByteBuffer.allocate(length);
-      }
-      buffer.clear().limit(length);
-      long at = position;
-      while (buffer.hasRemaining()) {
-        int n = channel.read(buffer, at);
-        if (n < 0) {
-          throw new IOException(segment + " ended at " + at + " while being read");
+      if (position < windowStart || position + length > windowStart + window.limit()) {
+        int wanted = (int) Math.min(Math.max(length, WINDOW_BYTES), size - position);
+        if (window.capacity() < wanted) {
+          window = ByteBuffer.allocate(wanted);
         }
-        at += n;
+        window.clear().limit(wanted);
+        long at = position;
+        while (window.hasRemaining()) {
+          int n = channel.read(window, at);
+          if (n < 0) {
+            throw new IOException(segment + " ended at " + at + " while being read");
+          }
+          at += n;
+        }
+        windowStart = position;
       }
-      return buffer.flip();
+      int offset = (int) (position - windowStart);
+      return window.duplicate().position(offset).limit(offset + length).slice();
     }
 
     private DamagedLogException damaged(long offset, String what) {
