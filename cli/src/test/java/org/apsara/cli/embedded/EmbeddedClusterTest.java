@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.apsara.nuwa.client.NuwaClient;
+import org.apsara.nuwa.server.NuwaServer;
 import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.api.IdentityNames;
@@ -88,6 +90,20 @@ class EmbeddedClusterTest {
       try (NuwaClient nuwa = NuwaClient.builder().endpoints(cluster.nuwaEndpoints()).build()) {
         nuwa.kv().put("open", "to anyone");
       }
+    }
+  }
+
+  @Test
+  void aMemberThatStopsByItselfIsReportedForUpToStop() throws Exception {
+    EmbeddedCluster.Options options = new EmbeddedCluster.Options(temp.resolve("data"),
+        EmbeddedPorts.portWithTwoFreeNeighbours(), 1, Optional.empty(), temp.resolve("creds"));
+    try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
+      NuwaServer member = cluster.nuwaMembers().get(0);
+      // What Ratis 3.2.2 does when a log write fails: it closes the log, and nothing else.
+      member.raft().division().getRaftLog().close();
+
+      assertThat(cluster.stoppedByItself().get(30, TimeUnit.SECONDS))
+          .startsWith("Nuwa member " + member.clientEndpoint() + " stopped: the Raft log failed");
     }
   }
 }

@@ -83,6 +83,7 @@ public final class NuwaServer implements AutoCloseable {
   private final PrometheusMeterRegistry metrics;
   private NuwaServices services;
   private Server grpcServer;
+  private int clientPort;
   private boolean closed;
   private final CompletableFuture<String> stoppedByItself = new CompletableFuture<>();
   private ServiceHttpEndpoint httpEndpoint;
@@ -154,6 +155,7 @@ public final class NuwaServer implements AutoCloseable {
     services.definitions().forEach(d -> builder.addService(
         ServerInterceptors.intercept(d, tokens, metricsInterceptor)));
     grpcServer = builder.build().start();
+    clientPort = grpcServer.getPort();
     grpcHealth.setStatus("", ServingStatus.SERVING);
     scheduler.scheduleWithFixedDelay(this::expireLeases, LEASE_CHECK_INTERVAL_MS,
         LEASE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
@@ -298,8 +300,9 @@ public final class NuwaServer implements AutoCloseable {
   }
 
   /** The port the etcd-compatible API listens on (the configured one, or the one picked). */
+  /** The port of the etcd API, also once the member has stopped (the port it had). */
   public int clientPort() {
-    return grpcServer.getPort();
+    return clientPort;
   }
 
   public String clientUrl() {
