@@ -299,8 +299,10 @@ public final class NuwaServer implements AutoCloseable {
     return config;
   }
 
-  /** The port the etcd-compatible API listens on (the configured one, or the one picked). */
-  /** The port of the etcd API, also once the member has stopped (the port it had). */
+  /**
+   * The port the etcd-compatible API listens on (the configured one, or the one picked); once
+   * the member has stopped, the one it had.
+   */
   public int clientPort() {
     return clientPort;
   }
