@@ -39,7 +39,14 @@ public final class RaftWatchdog implements AutoCloseable {
   private final CompletableFuture<String> failed = new CompletableFuture<>();
   private final ScheduledExecutorService timer;
 
-  private RaftWatchdog(String name, RaftServer server, RaftGroupId group, Path dataDir) {
+  /**
+   * A watchdog for a server, idle until {@link #start}. Close it before stopping the server: a
+   * server stopped on purpose is no failure.
+   *
+   * @param name names the watchdog's thread
+   * @param dataDir the member's data directory, whose free space a failure reports
+   */
+  public RaftWatchdog(String name, RaftServer server, RaftGroupId group, Path dataDir) {
     this.server = server;
     this.group = group;
     this.dataDir = dataDir;
@@ -50,20 +57,10 @@ public final class RaftWatchdog implements AutoCloseable {
     });
   }
 
-  /**
-   * Starts watching a started server. Close the watchdog before stopping the server: a server
-   * stopped on purpose is no failure.
-   *
-   * @param name names the watchdog's thread
-   * @param dataDir the member's data directory, whose free space a failure reports
-   */
-  public static RaftWatchdog start(String name, RaftServer server, RaftGroupId group,
-      Path dataDir) {
-    RaftWatchdog watchdog = new RaftWatchdog(name, server, group, dataDir);
+  /** Starts watching; call once the server has started. */
+  public void start() {
     long intervalMs = INTERVAL.toMillis();
-    watchdog.timer.scheduleWithFixedDelay(watchdog::check, intervalMs, intervalMs,
-        TimeUnit.MILLISECONDS);
-    return watchdog;
+    timer.scheduleWithFixedDelay(this::check, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
   }
 
   /** Completes, once, with what failed; never completes while the server works. */
@@ -109,6 +106,28 @@ public final class RaftWatchdog implements AutoCloseable {
     } catch (IOException e) {
       return " (the free space for " + dataDir + " is unknown: " + e.getMessage() + ")";
     }
+  }
+
+  /**
+   * Stops a service whose Raft server failed: logs why, closes the service on a thread of its
+   * own (the failure is reported on the watchdog's thread, which closing the service stops),
+   * then completes {@code stopped} with the reason.
+   *
+   * @param service names the service in the log, such as "nuwa member n1"
+   */
+  public static void stopService(String service, String reason, AutoCloseable closeable,
+      CompletableFuture<String> stopped) {
+    LOG.atError().addKeyValue("reason", reason)
+        .log(service + " stopping: its Raft server failed");
+    Thread stopping = new Thread(() -> {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        LOG.atWarn().setCause(e).log("stopping " + service + " failed");
+      }
+      stopped.complete(reason);
+    }, service.replace(' ', '-') + "-stop");
+    stopping.start();
   }
 
   @Override

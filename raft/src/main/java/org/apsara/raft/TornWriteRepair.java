@@ -67,26 +67,25 @@ public final class TornWriteRepair {
    *     explain
    */
   public static List<Cut> repair(Path logDir) throws IOException {
-    List<Path> segments;
-    try (Stream<Path> files = Files.list(logDir)) {
-      segments = files.filter(f -> OPEN_SEGMENT.matcher(f.getFileName().toString()).matches())
-          .sorted()
-          .toList();
+    List<Path> files;
+    try (Stream<Path> listed = Files.list(logDir)) {
+      files = listed.sorted().toList();
     }
     List<Cut> cuts = new ArrayList<>();
-    for (Path segment : segments) {
-      Cut cut = repairSegment(segment);
-      if (cut != null) {
-        cuts.add(cut);
+    for (Path file : files) {
+      Matcher open = OPEN_SEGMENT.matcher(file.getFileName().toString());
+      if (open.matches()) {
+        Cut cut = repairSegment(file, Long.parseLong(open.group(1)));
+        if (cut != null) {
+          cuts.add(cut);
+        }
       }
     }
     return cuts;
   }
 
-  /** Cuts a torn write off one open segment; null if it ends cleanly. */
-  static Cut repairSegment(Path segment) throws IOException {
-    Matcher name = OPEN_SEGMENT.matcher(segment.getFileName().toString());
-    long startIndex = name.matches() ? Long.parseLong(name.group(1)) : 0;
+  /** Cuts a torn write off the open segment of entries from {@code startIndex}; null if none. */
+  private static Cut repairSegment(Path segment, long startIndex) throws IOException {
     try (FileChannel channel = FileChannel.open(segment, StandardOpenOption.READ,
         StandardOpenOption.WRITE)) {
       Scan scan = new Scan(segment, channel, startIndex);
@@ -143,11 +142,10 @@ public final class TornWriteRepair {
       }
       long position = HEADER.length;
       while (position < size) {
-        int first = read(position, 1).get();
-        if (first == 0) {
+        ByteBuffer lengthBytes = read(position, (int) Math.min(MAX_VARINT_BYTES, size - position));
+        if (lengthBytes.get(0) == 0) {
           return checkEnd(position);
         }
-        ByteBuffer lengthBytes = read(position, (int) Math.min(MAX_VARINT_BYTES, size - position));
         long length = readVarint(lengthBytes);
         if (length == -1) {
           return -1; // the length itself runs past the end of the file

@@ -14,6 +14,7 @@ import org.apsara.tenant.api.CredentialsFile;
 import org.apsara.tenant.api.IdentityClient;
 import org.apsara.tenant.api.IdentityNames;
 import org.apsara.tenant.api.v1.GetCallerIdentityResponse;
+import org.apsara.testkit.RaftLogFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,8 +100,7 @@ class EmbeddedClusterTest {
         EmbeddedPorts.portWithTwoFreeNeighbours(), 1, Optional.empty(), temp.resolve("creds"));
     try (EmbeddedCluster cluster = EmbeddedCluster.start(options)) {
       NuwaServer member = cluster.nuwaMembers().get(0);
-      // What Ratis 3.2.2 does when a log write fails: it closes the log, and nothing else.
-      member.raft().division().getRaftLog().close();
+      RaftLogFiles.closeAsAFailedWriteDoes(member.raft().division().getRaftLog());
 
       assertThat(cluster.stoppedByItself().get(30, TimeUnit.SECONDS))
           .startsWith("Nuwa member " + member.clientEndpoint() + " stopped: the Raft log failed");

@@ -41,6 +41,7 @@ import org.apsara.nuwa.server.raft.NuwaStateMachine;
 import org.apsara.nuwa.server.raft.RaftNode;
 import org.apsara.nuwa.server.raft.proto.LogRecord;
 import org.apsara.nuwa.server.raft.proto.MemberAttributes;
+import org.apsara.raft.RaftWatchdog;
 import org.apsara.raft.SnapshotRetry;
 import org.apsara.security.tls.TlsContexts;
 import org.slf4j.Logger;
@@ -166,7 +167,8 @@ public final class NuwaServer implements AutoCloseable {
     }
     publishAttributes(0);
     startHttpEndpoint();
-    raft.failed().thenAccept(this::stopByItself);
+    raft.failed().thenAccept(reason -> RaftWatchdog.stopService(
+        "nuwa member " + config.memberId(), reason, this, stoppedByItself));
     LOG.atInfo()
         .addKeyValue("member", config.memberId())
         .addKeyValue("clientUrl", clientUrl())
@@ -329,17 +331,6 @@ public final class NuwaServer implements AutoCloseable {
    */
   public CompletableFuture<String> stoppedByItself() {
     return stoppedByItself;
-  }
-
-  private void stopByItself(String reason) {
-    LOG.atError().addKeyValue("member", config.memberId()).addKeyValue("reason", reason)
-        .log("nuwa member stopping: its Raft server failed");
-    // Off the thread that reported the failure, which closing stops.
-    Thread stopping = new Thread(() -> {
-      close();
-      stoppedByItself.complete(reason);
-    }, "nuwa-" + config.memberId() + "-stop");
-    stopping.start();
   }
 
   @Override

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.apsara.nuwa.client.NuwaClient;
+import org.apsara.testkit.RaftLogFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,8 +33,7 @@ class RaftLogFailureTest {
       NuwaServer failing = cluster.member(leader);
       int port = failing.clientPort();
 
-      // What Ratis 3.2.2 does when a log write fails: it closes the log, and nothing else.
-      failing.raft().division().getRaftLog().close();
+      RaftLogFiles.closeAsAFailedWriteDoes(failing.raft().division().getRaftLog());
 
       String reason = failing.stoppedByItself().get(30, TimeUnit.SECONDS);
       assertThat(reason).contains("the Raft log failed to write").contains("MiB free for");

@@ -21,14 +21,6 @@ class TornLogWriteTest {
 
   @TempDir Path dir;
 
-  private static String messages(Throwable failure) {
-    StringBuilder all = new StringBuilder();
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      all.append(t).append('\n');
-    }
-    return all.toString();
-  }
-
   private static NuwaTestCluster writeKeysAndStop(Path dir) {
     NuwaTestCluster cluster = NuwaTestCluster.start(dir, 1);
     try (NuwaClient client = client(cluster)) {
@@ -79,8 +71,8 @@ class TornLogWriteTest {
       Throwable refused = catchThrowable(() -> cluster.startMember(0));
 
       assertThat(refused).as("a member with a damaged log starts").isNotNull();
-      assertThat(messages(refused)).contains(segment.toString()).contains("is damaged at byte")
-          .contains("fails its checksum");
+      assertThat(refused).rootCause().hasMessageContaining(segment.toString())
+          .hasMessageContaining("is damaged at byte").hasMessageContaining("fails its checksum");
       assertThat(Files.readAllBytes(segment)).as("the log left as it was").isEqualTo(bad);
 
       Files.write(segment, good);

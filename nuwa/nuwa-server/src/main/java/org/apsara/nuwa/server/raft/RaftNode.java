@@ -150,8 +150,7 @@ public final class RaftNode implements AutoCloseable {
   /** Ratis's RPC parameters: the peer TLS settings, shared by the server and its clients. */
   private final Parameters rpcParameters;
   private RaftClientRpc leaderRpc;
-  private RaftWatchdog watchdog;
-  private final CompletableFuture<String> failed = new CompletableFuture<>();
+  private final RaftWatchdog watchdog;
   /** The last log index a follower had at the previous commit check; only that task's. */
   private long appendedAtLastCheck;
   private final AtomicBoolean nudging = new AtomicBoolean();
@@ -187,6 +186,8 @@ public final class RaftNode implements AutoCloseable {
         .setStateMachine(stateMachine)
         .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
         .build();
+    this.watchdog = new RaftWatchdog("nuwa-" + config.memberId(), server, GROUP_ID,
+        config.dataDir());
     this.batchBytesMax = config.maxRequestBytes() * 2L;
     this.retries = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "nuwa-" + config.memberId() + "-raft-retry");
@@ -251,9 +252,7 @@ public final class RaftNode implements AutoCloseable {
 
   public void start() throws IOException {
     server.start();
-    watchdog = RaftWatchdog.start("nuwa-" + config.memberId(), server, GROUP_ID,
-        config.dataDir());
-    watchdog.failed().thenAccept(failed::complete);
+    watchdog.start();
     leaderRpc = new GrpcFactory(rpcParameters).newRaftClientRpc(clientId, clientProperties());
     retries.scheduleWithFixedDelay(this::nudgeCommit, COMMIT_CHECK_INTERVAL_MS,
         COMMIT_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
@@ -833,14 +832,12 @@ public final class RaftNode implements AutoCloseable {
    * RaftWatchdog}).
    */
   public CompletableFuture<String> failed() {
-    return failed;
+    return watchdog.failed();
   }
 
   @Override
   public void close() throws IOException {
-    if (watchdog != null) {
-      watchdog.close();
-    }
+    watchdog.close();
     retries.shutdownNow();
     reads.shutdownNow();
     if (leaderRpc != null) {

@@ -113,8 +113,7 @@ public final class MasterNode implements AutoCloseable {
   private final AtomicLong callIds = new AtomicLong();
   private final AtomicInteger queuedReads = new AtomicInteger();
   private final ExecutorService reads;
-  private final CompletableFuture<String> failed = new CompletableFuture<>();
-  private RaftWatchdog watchdog;
+  private final RaftWatchdog watchdog;
   private final MeterRegistry registry;
   private final List<Meter> gauges = new ArrayList<>();
   private final List<LeadershipObserver> observers = new CopyOnWriteArrayList<>();
@@ -169,6 +168,8 @@ public final class MasterNode implements AutoCloseable {
         .setStateMachine(stateMachine)
         .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
         .build();
+    this.watchdog = new RaftWatchdog("pangu-master-" + selfId, server, GROUP_ID,
+        config.dataDir());
     this.batcher = new CommandBatcher(new CommandBatcher.Leader() {
       @Override
       public LeaderTerm readyLeaderTerm() {
@@ -258,8 +259,7 @@ public final class MasterNode implements AutoCloseable {
   /** Starts the Ratis server; the member joins its group and takes part in elections. */
   public void start() throws IOException {
     server.start();
-    watchdog = RaftWatchdog.start("pangu-master-" + selfId, server, GROUP_ID, config.dataDir());
-    watchdog.failed().thenAccept(failed::complete);
+    watchdog.start();
     gauges.add(Gauge.builder(MasterMetrics.PREFIX + "applied.index", this,
         MasterNode::appliedIndex).description("Last log index applied").register(registry));
     gauges.add(Gauge.builder(MasterMetrics.PREFIX + "commit.index", this,
@@ -594,15 +594,13 @@ public final class MasterNode implements AutoCloseable {
    * RaftWatchdog}).
    */
   public CompletableFuture<String> failed() {
-    return failed;
+    return watchdog.failed();
   }
 
   /** Stops the duties, the Ratis server and the namespace. Idempotent. */
   @Override
   public void close() throws IOException {
-    if (watchdog != null) {
-      watchdog.close();
-    }
+    watchdog.close();
     duties.close();
     batcher.close();
     try {

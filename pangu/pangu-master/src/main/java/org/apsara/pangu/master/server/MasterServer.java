@@ -33,6 +33,7 @@ import org.apsara.pangu.master.chunks.GrpcChunkServerCalls;
 import org.apsara.pangu.master.raft.MasterNode;
 import org.apsara.pangu.master.repair.LastChunkRecovery;
 import org.apsara.pangu.master.repair.ReplicationMonitor;
+import org.apsara.raft.RaftWatchdog;
 import org.apsara.security.audit.AuditSink;
 import org.apsara.security.audit.Slf4jAuditSink;
 import org.apsara.security.tls.ClientAuth;
@@ -176,7 +177,8 @@ public final class MasterServer implements AutoCloseable {
     LOG.atInfo().addKeyValue("member", config.memberId()).addKeyValue("address", clientAddress())
         .addKeyValue("tls", serverTls != null).addKeyValue("peers", config.clientAddresses())
         .log("pangu master started");
-    node.failed().thenAccept(this::stopByItself);
+    node.failed().thenAccept(reason -> RaftWatchdog.stopService(
+        "pangu master " + config.memberId(), reason, this, stoppedByItself));
   }
 
   /**
@@ -185,17 +187,6 @@ public final class MasterServer implements AutoCloseable {
    */
   public CompletableFuture<String> stoppedByItself() {
     return stoppedByItself;
-  }
-
-  private void stopByItself(String reason) {
-    LOG.atError().addKeyValue("member", config.memberId()).addKeyValue("reason", reason)
-        .log("pangu master stopping: its Raft server failed");
-    // Off the thread that reported the failure, which closing stops.
-    Thread stopping = new Thread(() -> {
-      close();
-      stoppedByItself.complete(reason);
-    }, "pangu-master-" + config.memberId() + "-stop");
-    stopping.start();
   }
 
   /**

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.ConnectException;
 import java.net.Socket;
-import java.nio.channels.ClosedChannelException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.raftlog.RaftLog;
+import org.apsara.testkit.RaftLogFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,13 +34,8 @@ class RaftLogFailureTest {
     MasterServer master = cluster.awaitLeader();
     int port = master.clientAddress().port();
 
-    // What Ratis 3.2.2 does when a log write fails: it closes the log, and nothing else.
     RaftLog log = master.node().division().getRaftLog();
-    try {
-      log.close();
-    } catch (ClosedChannelException e) {
-      // Closing the log also unlocks the storage, whose lock file may be closed already.
-    }
+    RaftLogFiles.closeAsAFailedWriteDoes(log);
     assertThat(log.isOpened()).isFalse();
 
     String reason = master.stoppedByItself().get(30, TimeUnit.SECONDS);
