@@ -22,6 +22,7 @@ import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.ContentSummary;
 import org.apsara.pangu.api.v1.FileStatus;
 import org.apsara.pangu.api.v1.GetClusterReportResponse;
+import org.apsara.pangu.api.v1.VolumeReport;
 import org.apsara.pangu.client.CreateOptions;
 import org.apsara.pangu.client.DirectoryListing;
 import org.apsara.pangu.client.PanguClient;
@@ -386,6 +387,10 @@ final class FsCommand implements Runnable {
             ByteSizes.format(cs.getCapacityBytes()), cs.getReplicas(),
             cs.getLocation().getRack().isEmpty() ? "" : ", rack " + cs.getLocation().getRack(),
             adminState(cs));
+        for (VolumeReport volume : cs.getFailedVolumesList()) {
+          out.printf(Locale.ROOT, "    volume %s FAILED: %s%n", volume.getDirectory(),
+              volume.getFailure());
+        }
       }
       out.println("under-replicated chunks  " + report.getUnderReplicatedChunks());
       out.println("missing chunks           " + report.getMissingChunks());

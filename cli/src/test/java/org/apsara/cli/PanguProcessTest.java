@@ -10,12 +10,14 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.apsara.common.net.HostPort;
+import org.apsara.pangu.api.v1.ChunkServerLocation;
 import org.apsara.pangu.api.v1.ChunkServerReport;
 import org.apsara.pangu.api.v1.GetChunkLocationsRequest;
 import org.apsara.pangu.api.v1.GetClusterReportResponse;
@@ -129,9 +131,12 @@ class PanguProcessTest {
     // Decommissioning one of the three live chunkservers: its chunks have nowhere to go, so it
     // stays DECOMMISSIONING until cancelled.
     String leaving;
+    String leavingAddress;
     try (PanguClient client = client()) {
-      leaving = client.clusterReport(0).getChunkserversList().stream()
-          .filter(ChunkServerReport::getAlive).findFirst().orElseThrow().getLocation().getId();
+      ChunkServerLocation location = client.clusterReport(0).getChunkserversList().stream()
+          .filter(ChunkServerReport::getAlive).findFirst().orElseThrow().getLocation();
+      leaving = location.getId();
+      leavingAddress = location.getAddress();
     }
     CliRun.Result decommission = fs("decommission", leaving, masters);
     assertThat(decommission.exitCode()).as(decommission.err()).isZero();
@@ -146,6 +151,19 @@ class PanguProcessTest {
     assertThat(missing.err()).contains("/cli/nothing");
     assertThat(fs("rm", "-r", "/cli", masters).exitCode()).isZero();
     assertThat(fs("ls", "/", masters).out()).doesNotContain("/cli");
+
+    // A disk that failed while its chunkserver was down: restarted with a second volume, the
+    // chunkserver serves from that one, and fsck names the failed one.
+    int broken = chunkPorts.indexOf(Integer.parseInt(leavingAddress.split(":")[1]));
+    chunkservers[broken].kill();
+    Path volume = dir.resolve("cs" + broken);
+    Files.move(volume.resolve("chunks"), volume.resolve("chunks.gone"));
+    Files.writeString(volume.resolve("chunks"), "not a directory");
+    startChunkServer(broken, "--set", "volume.2.dir=" + dir.resolve("cs" + broken + "-2"),
+        "--set", "volume.2.reserve=64M");
+    await().atMost(REPAIR_TIMEOUT).untilAsserted(() -> assertThat(fs("fsck", masters).out())
+        .containsPattern(leaving + " .* alive, .*\n    volume " + Pattern.quote(volume.toString())
+            + " FAILED: when the store opened: .*is not a directory"));
   }
 
   private void startMaster() {
@@ -163,17 +181,19 @@ class PanguProcessTest {
     master.awaitLogLine(Pattern.compile("pangu master member m1 serving on"), START_TIMEOUT);
   }
 
-  private void startChunkServer(int i) {
+  private void startChunkServer(int i, String... moreArgs) {
+    List<String> args = new ArrayList<>(List.of("run", "pangu-chunkserver",
+        "--data", dir.resolve("cs" + i).toString(),
+        "--port", Integer.toString(chunkPorts.get(i)),
+        "--masters", "127.0.0.1:" + masterPort,
+        "--token-key-file", dir.resolve("token.keys").toString(),
+        // The test machine's disk may be nearly full; the default reserve is 1 GiB.
+        "--set", "volume.1.reserve=64M"));
+    args.addAll(List.of(moreArgs));
     chunkservers[i] = ChildProcess.builder(Apsara.class)
         .name("pangu-cs" + i)
         .jvmArgs("-Xmx256m", "-XX:+UseSerialGC")
-        .args("run", "pangu-chunkserver",
-            "--data", dir.resolve("cs" + i).toString(),
-            "--port", Integer.toString(chunkPorts.get(i)),
-            "--masters", "127.0.0.1:" + masterPort,
-            "--token-key-file", dir.resolve("token.keys").toString(),
-            // The test machine's disk may be nearly full; the default reserve is 1 GiB.
-            "--set", "volume.1.reserve=64M")
+        .args(args)
         .logFile(dir.resolve("cs" + i + ".out"))
         .start();
     chunkservers[i].awaitLogLine(Pattern.compile("pangu chunkserver serving on"), START_TIMEOUT);

@@ -44,6 +44,7 @@ import org.apsara.pangu.chunkserver.store.CorruptReplicaListener;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;
 import org.apsara.pangu.chunkserver.store.DecommissionMarker;
 import org.apsara.pangu.chunkserver.store.Scrubber;
+import org.apsara.pangu.chunkserver.store.VolumeUsage;
 import org.apsara.pangu.chunkserver.store.VolumeConfig;
 import org.apsara.security.tls.TlsContexts;
 import org.apsara.security.token.CapabilityTokenVerifier;
@@ -205,6 +206,10 @@ public final class ChunkServer implements AutoCloseable {
       if (heartbeats != null) {
         httpEndpoint.addReadinessCheck("master", heartbeats::readiness);
       }
+      httpEndpoint.addReadinessCheck("volumes", () ->
+          store.volumeUsage().stream().allMatch(VolumeUsage::failed)
+              ? HealthStatus.unhealthy("every volume has failed (see fsck or the log)")
+              : HealthStatus.ok());
       httpEndpoint.start();
     }
     LOG.atInfo().addKeyValue("id", id).addKeyValue("address", address())

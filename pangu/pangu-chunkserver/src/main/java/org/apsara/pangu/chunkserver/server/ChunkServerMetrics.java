@@ -76,6 +76,9 @@ final class ChunkServerMetrics {
   void bindStore(ChunkStore store) {
     Gauge.builder("pangu_chunkserver_replicas", store, s -> s.replicas().size())
         .description("Replicas on this chunkserver").register(registry);
+    Gauge.builder("pangu_chunkserver_volumes_failed", store,
+            s -> s.volumeUsage().stream().filter(VolumeUsage::failed).count())
+        .description("Volumes taken out of service after disk errors").register(registry);
     for (VolumeUsage volume : store.volumeUsage()) {
       String directory = volume.directory().toString();
       Gauge.builder("pangu_chunkserver_volume_free_bytes", store,

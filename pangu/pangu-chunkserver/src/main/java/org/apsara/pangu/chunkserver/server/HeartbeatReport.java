@@ -1,6 +1,7 @@
 package org.apsara.pangu.chunkserver.server;
 
 import java.util.List;
+import org.apsara.pangu.api.v1.VolumeReport;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;
 import org.apsara.pangu.chunkserver.store.ReplicaInfo;
 import org.apsara.pangu.chunkserver.store.VolumeUsage;
@@ -20,5 +21,17 @@ public record HeartbeatReport(List<VolumeUsage> volumes, List<ReplicaInfo> repli
     volumes = List.copyOf(volumes);
     replicas = List.copyOf(replicas);
     corruptReplicas = List.copyOf(corruptReplicas);
+  }
+
+  /** The volumes as a heartbeat reports them. */
+  public List<VolumeReport> volumeReports() {
+    return volumes.stream().map(volume -> VolumeReport.newBuilder()
+        .setDirectory(volume.directory().toString())
+        .setCapacityBytes(volume.capacityBytes())
+        .setUsedBytes(volume.usedBytes())
+        .setAvailableBytes(Math.max(0, volume.freeBytes() - volume.reservedBytes()))
+        .setFull(!volume.acceptsNewReplicas())
+        .setFailure(volume.failed() ? volume.failure() : "")
+        .build()).toList();
   }
 }

@@ -29,10 +29,8 @@ import org.apsara.pangu.api.v1.ChunkServerTrackerGrpc;
 import org.apsara.pangu.api.v1.HeartbeatRequest;
 import org.apsara.pangu.api.v1.HeartbeatResponse;
 import org.apsara.pangu.api.v1.ReplicaReport;
-import org.apsara.pangu.api.v1.VolumeReport;
 import org.apsara.pangu.chunkserver.store.CorruptReplicaReport;
 import org.apsara.pangu.chunkserver.store.ReplicaInfo;
-import org.apsara.pangu.chunkserver.store.VolumeUsage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -342,14 +340,7 @@ final class HeartbeatSender implements AutoCloseable {
         .setLocation(location)
         .setFullReport(full)
         .setDecommissioning(report.decommissioning());
-    for (VolumeUsage volume : report.volumes()) {
-      request.addVolumes(VolumeReport.newBuilder()
-          .setDirectory(volume.directory().toString())
-          .setCapacityBytes(volume.capacityBytes())
-          .setUsedBytes(volume.usedBytes())
-          .setAvailableBytes(Math.max(0, volume.freeBytes() - volume.reservedBytes()))
-          .setFull(!volume.acceptsNewReplicas()));
-    }
+    request.addAllVolumes(report.volumeReports());
     if (full) {
       request.addAllReplicas(current.values());
     } else {

@@ -2,6 +2,7 @@ package org.apsara.pangu.chunkserver.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,9 +11,13 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -46,6 +51,19 @@ import org.slf4j.LoggerFactory;
  * <p>Errors: refused requests throw a {@link ChunkStoreException} subclass naming the reason;
  * other {@link IOException}s are disk errors. Corruption is reported once per replica to the
  * {@link CorruptReplicaListener} given to {@link #open}, and flagged in {@link #replicas()}.
+ *
+ * <p>Failed volumes: a disk error on a volume (or a replica file gone missing) has the volume
+ * checked ({@link Volume#check}) on a thread of the store's, unless a check after an earlier
+ * error passed less than {@link #VOLUME_CHECK_GAP_NANOS} before (a dying disk goes on failing,
+ * and one bad sector should not have the volume checked at every read of the replica on it). A
+ * volume that fails its check is out of service until the store is opened again: its replicas
+ * leave {@link #replicas()} (so the next heartbeat tells the master they are gone, and it copies
+ * them back from the other chunkservers), calls naming them fail with {@link
+ * ReplicaNotFoundException}, new replicas go to the other volumes, and {@link #volumeUsage()}
+ * names the failure. A volume that cannot be set up or read when the store opens is failed the
+ * same way; the store refuses to open only when no volume works. The scrubber's disk errors are
+ * different: when a replica cannot be read on a volume that passes its check, that replica is
+ * reported corrupt.
  */
 public final class ChunkStore implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ChunkStore.class);
@@ -61,6 +79,9 @@ public final class ChunkStore implements AutoCloseable {
    * acknowledged data being lost. Never enable it outside such a test.
    */
   public static final String FAILPOINT_SYNC_NOOP = "pangu.chunkserver.syncNoop";
+
+  /** After a check passed, disk errors on the volume within this many nanoseconds are let be. */
+  static final long VOLUME_CHECK_GAP_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   /** Threads forcing metadata files alongside data files: syncs of this many replicas overlap. */
   static final int FORCE_THREADS = 16;
@@ -84,6 +105,14 @@ public final class ChunkStore implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
       });
+  /** Checks volumes after disk errors, off the threads that met them. */
+  private final ExecutorService volumeChecker = Executors.newSingleThreadExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "volume-check");
+    thread.setDaemon(true);
+    return thread;
+  });
+  /** Volumes with a check queued or running: one at a time per volume. */
+  private final Set<Volume> checksQueued = ConcurrentHashMap.newKeySet();
   /** Serializes creating and deleting replicas (rare), so a chunk id is never created twice. */
   private final Object layoutLock = new Object();
   private volatile boolean closed;
@@ -103,9 +132,11 @@ public final class ChunkStore implements AutoCloseable {
    * Opens the store, creating the volume layout where missing and recovering every replica found:
    * open replicas are cut back to their longest verified prefix (never below what was synced),
    * interrupted seals are finished, and replicas that cannot be trusted are reported to {@code
-   * listener} (on this thread, before this method returns) and listed as corrupt.
+   * listener} (on this thread, before this method returns) and listed as corrupt. A volume that
+   * cannot be set up, fails its check, or cannot be read is failed (see the class comment) and
+   * the store opens with the others.
    *
-   * @throws IOException if a volume cannot be read, or two volumes hold the same chunk
+   * @throws IOException if no volume works
    */
   public static ChunkStore open(ChunkStoreConfig config, CorruptReplicaListener listener)
       throws IOException {
@@ -113,13 +144,39 @@ public final class ChunkStore implements AutoCloseable {
     if (!Failpoints.enabled().isEmpty()) {
       LOG.warn("failpoints enabled, guarantees are off on purpose: {}", Failpoints.enabled());
     }
-    for (Volume volume : store.volumes) {
-      volume.prepareLayout();
-      store.recoverVolume(volume);
+    try {
+      for (Volume volume : store.volumes) {
+        try {
+          volume.prepareLayout();
+          volume.check();
+          store.recoverVolume(volume);
+        } catch (ChunkStoreException e) {
+          throw e; // not the disk: the configuration or the files need an operator
+        } catch (IOException e) {
+          store.failVolume(volume, "when the store opened: " + e);
+        }
+      }
+      if (store.volumes.stream().allMatch(Volume::failed)) {
+        throw new IOException("no volume works: " + describeFailures(store.volumes));
+      }
+    } catch (IOException | RuntimeException e) {
+      store.close();
+      throw e;
     }
     LOG.info("chunk store open: {} replicas on {} volumes", store.replicas.size(),
         store.volumes.size());
     return store;
+  }
+
+  private static String describeFailures(List<Volume> volumes) {
+    StringBuilder text = new StringBuilder();
+    for (Volume volume : volumes) {
+      if (volume.failed()) {
+        text.append(text.length() == 0 ? "" : "; ").append(volume).append(": ")
+            .append(volume.failure());
+      }
+    }
+    return text.toString();
   }
 
   private void recoverVolume(Volume volume) throws IOException {
@@ -157,17 +214,58 @@ public final class ChunkStore implements AutoCloseable {
     }
     for (Map.Entry<Long, boolean[]> entry : found.entrySet()) {
       long chunkId = entry.getKey();
-      Replica existing = replicas.get(chunkId);
-      if (existing != null) {
-        throw new IOException("chunk " + chunkId + " has replica files on both "
-            + existing.volume + " and " + volume + "; remove one copy before starting");
+      Replica replica;
+      try {
+        replica = Replica.recover(chunkId, volume, entry.getValue()[0], entry.getValue()[1],
+            config.chunkSizeBytes(), this::reportCorrupt, forcer);
+      } catch (IOException e) {
+        if (!isDiskError(e)) {
+          throw e;
+        }
+        volume.check(); // if the volume fails it, the whole volume fails to open
+        replica = Replica.foundUnreadable(chunkId, volume, config.chunkSizeBytes(),
+            this::reportCorrupt, forcer, "reading its files failed when the store opened, on a"
+                + " volume that otherwise works: " + e);
       }
-      Replica replica = Replica.recover(chunkId, volume, entry.getValue()[0],
-          entry.getValue()[1], config.chunkSizeBytes(), this::reportCorrupt, forcer);
-      replicas.put(chunkId, replica);
       volume.adjust(replica.accountedBytes());
       volume.replicaAdded();
+      Replica existing = replicas.get(chunkId);
+      if (existing == null) {
+        replicas.put(chunkId, replica);
+      } else {
+        keepOneOf(existing, replica);
+      }
     }
+  }
+
+  /**
+   * Two volumes hold a replica of the same chunk, as after a volume failed, the master had the
+   * chunk copied here again, and the volume came back: keeps the better one (not corrupt, then
+   * the higher generation, then sealed, then the longer) and deletes the other's files.
+   */
+  private void keepOneOf(Replica existing, Replica found) throws IOException {
+    Comparator<ReplicaInfo> better = Comparator.comparing((ReplicaInfo r) -> !r.corrupt())
+        .thenComparingLong(ReplicaInfo::generation)
+        .thenComparing(r -> r.state() == ReplicaState.SEALED)
+        .thenComparingLong(ReplicaInfo::length);
+    ReplicaInfo existingInfo = existing.info();
+    ReplicaInfo foundInfo = found.info();
+    boolean keepFound = better.compare(foundInfo, existingInfo) > 0;
+    Replica kept = keepFound ? found : existing;
+    Replica dropped = keepFound ? existing : found;
+    LOG.warn("chunk {} has a replica on both {} and {} (a volume that failed and came back?):"
+        + " keeping {} ({}), deleting {} ({})", kept.chunkId, existing.volume, found.volume,
+        kept.volume, keepFound ? foundInfo : existingInfo, dropped.volume,
+        keepFound ? existingInfo : foundInfo);
+    try {
+      dropped.delete(dropped.generation());
+    } catch (IOException e) {
+      LOG.warn("deleting the files of chunk {} on {} failed; they stay, unused", dropped.chunkId,
+          dropped.volume, e);
+      dropped.close();
+    }
+    dropped.volume.replicaRemoved();
+    replicas.put(kept.chunkId, kept);
   }
 
   /**
@@ -196,6 +294,7 @@ public final class ChunkStore implements AutoCloseable {
             this::reportCorrupt, forcer);
       } catch (IOException e) {
         volume.adjust(-bytes);
+        diskError(volume, e);
         throw e;
       }
       replicas.put(chunkId, replica);
@@ -237,7 +336,8 @@ public final class ChunkStore implements AutoCloseable {
    */
   public long append(long chunkId, long generation, long expectedOffset, ByteBuffer data)
       throws IOException {
-    return requireReplica(chunkId).append(generation, expectedOffset, new ByteBuffer[] {data});
+    return onReplica(chunkId,
+        replica -> replica.append(generation, expectedOffset, new ByteBuffer[] {data}));
   }
 
   /**
@@ -248,8 +348,8 @@ public final class ChunkStore implements AutoCloseable {
    */
   public long append(long chunkId, long generation, long expectedOffset, List<ByteBuffer> data)
       throws IOException {
-    return requireReplica(chunkId).append(generation, expectedOffset,
-        data.toArray(new ByteBuffer[0]));
+    ByteBuffer[] buffers = data.toArray(new ByteBuffer[0]);
+    return onReplica(chunkId, replica -> replica.append(generation, expectedOffset, buffers));
   }
 
   /**
@@ -265,7 +365,7 @@ public final class ChunkStore implements AutoCloseable {
    * @return the synced length: at least the length when the call began
    */
   public long sync(long chunkId, long generation) throws IOException {
-    return requireReplica(chunkId).sync(generation);
+    return onReplica(chunkId, replica -> replica.sync(generation));
   }
 
   /**
@@ -277,7 +377,10 @@ public final class ChunkStore implements AutoCloseable {
    * @throws ChecksumMismatchException if the block holding the new end fails verification
    */
   public void seal(long chunkId, long generation, long length) throws IOException {
-    requireReplica(chunkId).seal(generation, length);
+    onReplica(chunkId, replica -> {
+      replica.seal(generation, length);
+      return null;
+    });
   }
 
   /**
@@ -293,7 +396,10 @@ public final class ChunkStore implements AutoCloseable {
    */
   public void read(long chunkId, long generation, long offset, ByteBuffer target)
       throws IOException {
-    requireReplica(chunkId).read(generation, offset, target);
+    onReplica(chunkId, replica -> {
+      replica.read(generation, offset, target);
+      return null;
+    });
   }
 
   /**
@@ -305,7 +411,7 @@ public final class ChunkStore implements AutoCloseable {
    * @throws CorruptReplicaException if the replica cannot be verified at all
    */
   public ReplicaTransfer openTransfer(long chunkId, long generation) throws IOException {
-    return requireReplica(chunkId).openTransfer(generation);
+    return onReplica(chunkId, replica -> replica.openTransfer(generation));
   }
 
   /**
@@ -316,7 +422,12 @@ public final class ChunkStore implements AutoCloseable {
     requireOpen();
     synchronized (layoutLock) {
       Replica replica = requireReplica(chunkId);
-      replica.delete(generation);
+      try {
+        replica.delete(generation);
+      } catch (IOException e) {
+        diskError(replica.volume, e);
+        throw e;
+      }
       replicas.remove(chunkId, replica);
       replica.volume.replicaRemoved();
     }
@@ -331,7 +442,10 @@ public final class ChunkStore implements AutoCloseable {
    */
   public void setGeneration(long chunkId, long generation, long newGeneration)
       throws IOException {
-    requireReplica(chunkId).setGeneration(generation, newGeneration);
+    onReplica(chunkId, replica -> {
+      replica.setGeneration(generation, newGeneration);
+      return null;
+    });
   }
 
   /** The replica of this chunk, if here. */
@@ -363,9 +477,132 @@ public final class ChunkStore implements AutoCloseable {
     return config.chunkSizeBytes();
   }
 
-  /** Verifies a range of a replica without copying it out; the scrubber's read. */
+  /**
+   * Verifies a range of a replica without copying it out; the scrubber's read. A disk error is
+   * no verdict on the bytes: the volume is checked at once, and if it works, the replica, which
+   * it cannot read, is reported corrupt ({@link CorruptReplicaException}); if it failed, the
+   * replica went with it and the error is thrown.
+   */
   void verify(long chunkId, long generation, long offset, int length) throws IOException {
-    requireReplica(chunkId).verify(generation, offset, length);
+    Replica replica = requireReplica(chunkId);
+    try {
+      replica.verify(generation, offset, length);
+    } catch (IOException e) {
+      if (isDiskError(e) && checkVolume(replica.volume, e)) {
+        throw replica.markUnreadable(e);
+      }
+      diskError(replica.volume, e);
+      throw e;
+    }
+  }
+
+  /** Whether any volume failed; see {@link #volumeUsage()} for which and why. */
+  public boolean anyVolumeFailed() {
+    return volumes.stream().anyMatch(Volume::failed);
+  }
+
+  // ---------------------------------------------------------------- disk errors
+
+  /** A call on one replica, whose disk errors have its volume checked. */
+  @FunctionalInterface
+  private interface ReplicaCall<T> {
+    T call(Replica replica) throws IOException;
+  }
+
+  private <T> T onReplica(long chunkId, ReplicaCall<T> call) throws IOException {
+    Replica replica = requireReplica(chunkId);
+    try {
+      return call.call(replica);
+    } catch (IOException e) {
+      diskError(replica.volume, e);
+      throw e;
+    }
+  }
+
+  /**
+   * A plain {@link IOException}, not a refusal of the store's and not a channel closed by an
+   * interrupt or by a concurrent close: what the disk or the file system said.
+   */
+  static boolean isDiskError(IOException e) {
+    return !(e instanceof ChunkStoreException) && !(e instanceof ClosedChannelException);
+  }
+
+  /**
+   * Has {@code volume} checked on the checker thread if {@code error} is a disk error, or a
+   * replica's missing file (a disk that went away leaves paths that lead nowhere).
+   */
+  private void diskError(Volume volume, IOException error) {
+    boolean suspect = isDiskError(error)
+        || error instanceof CorruptReplicaException corrupt && corrupt.fileMissing();
+    if (!suspect || volume.failed() || closed
+        || volume.errorCheckPassedWithin(VOLUME_CHECK_GAP_NANOS, System.nanoTime())
+        || !checksQueued.add(volume)) {
+      return;
+    }
+    LOG.warn("disk error on volume {}; checking it", volume, error);
+    try {
+      volumeChecker.execute(() -> {
+        try {
+          checkVolume(volume, error);
+        } finally {
+          checksQueued.remove(volume);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      checksQueued.remove(volume); // the store is closing
+    }
+  }
+
+  /**
+   * Checks {@code volume} after {@code error} and fails it if the check fails.
+   *
+   * @return whether the volume works
+   */
+  private boolean checkVolume(Volume volume, IOException error) {
+    if (volume.failed()) {
+      return false;
+    }
+    try {
+      volume.check();
+      volume.errorCheckPassed(System.nanoTime());
+      LOG.info("volume {} passed its check after a disk error ({}): the error stays with the"
+          + " replica that met it", volume, error.toString());
+      return true;
+    } catch (IOException e) {
+      failVolume(volume, "its check failed after a disk error (" + error + "): " + e);
+      return false;
+    }
+  }
+
+  /** Takes {@code volume} out of service, with its replicas; see the class comment. */
+  private void failVolume(Volume volume, String reason) {
+    List<Replica> lost = new ArrayList<>();
+    synchronized (layoutLock) {
+      if (volume.failed()) {
+        return;
+      }
+      volume.fail(reason);
+      for (Replica replica : replicas.values()) {
+        if (replica.volume == volume) {
+          lost.add(replica);
+        }
+      }
+      for (Replica replica : lost) {
+        replicas.remove(replica.chunkId, replica);
+        volume.replicaRemoved();
+      }
+    }
+    // Outside the layout lock: closing waits for a sync under way, which a dying disk may hold.
+    for (Replica replica : lost) {
+      replica.close();
+    }
+    LOG.error("volume {} FAILED and is out of service until the chunkserver restarts: {}. Its {}"
+        + " replicas are no longer served; the master copies them from other chunkservers.",
+        volume, reason, lost.size());
+    if (volumes.stream().allMatch(Volume::failed)) {
+      LOG.error("every volume of this chunkserver has failed: it serves no replica and takes no"
+          + " new one");
+    }
   }
 
   /**
@@ -381,6 +618,7 @@ public final class ChunkStore implements AutoCloseable {
       }
     }
     forcer.shutdown();
+    volumeChecker.shutdown();
   }
 
   private Replica requireReplica(long chunkId) throws ChunkStoreException {

@@ -2,14 +2,17 @@ package org.apsara.pangu.chunkserver.store;
 
 import java.util.List;
 
-/** No volume has room for a new replica above its reserve; the message lists every volume. */
+/**
+ * No volume has room for a new replica above its reserve, or every one with room has failed; the
+ * message lists every volume.
+ */
 public final class NoVolumeAvailableException extends ChunkStoreException {
   private static final long serialVersionUID = 1L;
   private final transient List<VolumeUsage> volumes;
 
   public NoVolumeAvailableException(long chunkId, long requestedBytes, List<VolumeUsage> volumes) {
-    super("no volume can take chunk " + chunkId + " (" + requestedBytes + " bytes) without going"
-        + " below its reserve: " + describe(volumes));
+    super("no volume can take chunk " + chunkId + " (" + requestedBytes + " bytes) above"
+        + " its reserve: " + describe(volumes));
     this.volumes = List.copyOf(volumes);
   }
 
@@ -24,8 +27,13 @@ public final class NoVolumeAvailableException extends ChunkStoreException {
       if (text.length() > 0) {
         text.append("; ");
       }
-      text.append(volume.directory()).append(" free ").append(volume.freeBytes())
-          .append(" bytes, reserved ").append(volume.reservedBytes()).append(" bytes");
+      text.append(volume.directory());
+      if (volume.failed()) {
+        text.append(" failed: ").append(volume.failure());
+      } else {
+        text.append(" free ").append(volume.freeBytes()).append(" bytes, reserved ")
+            .append(volume.reservedBytes()).append(" bytes");
+      }
     }
     return text.toString();
   }

@@ -183,6 +183,22 @@ final class Replica {
     return replica;
   }
 
+  /**
+   * A replica found on disk whose files could not be read although its volume works: listed as
+   * unreadable and reported corrupt, so that the master replaces it and deletes its files.
+   */
+  static Replica foundUnreadable(long chunkId, Volume volume, long chunkSizeBytes,
+      CorruptionSink sink, Executor forcer, String reason) {
+    Replica replica = new Replica(chunkId, volume, chunkSizeBytes, sink, forcer);
+    replica.unreadable(0, reason);
+    try {
+      replica.accountedBytes = sizeIfExists(replica.dataPath) + sizeIfExists(replica.metaPath);
+    } catch (IOException e) {
+      replica.accountedBytes = 0; // the space is counted again once the files can be read
+    }
+    return replica;
+  }
+
   private static long sizeIfExists(Path file) throws IOException {
     return Files.exists(file) ? Files.size(file) : 0;
   }
@@ -802,7 +818,7 @@ final class Replica {
         if (!removed && view == current) {
           markCorrupt(new Corruption("its file " + e.getFile() + " is missing", false,
               OptionalLong.empty()));
-          throw new CorruptReplicaException(chunkId, "its file " + e.getFile() + " is missing");
+          throw new CorruptReplicaException(chunkId, "its file " + e.getFile() + " is missing", e);
         }
       }
       if (data != null && meta != null && !removed && view == current) {
@@ -865,7 +881,7 @@ final class Replica {
       }
       markCorrupt(new Corruption("its file " + e.getFile() + " is missing", false,
           OptionalLong.empty()));
-      throw new CorruptReplicaException(chunkId, "its file " + e.getFile() + " is missing");
+      throw new CorruptReplicaException(chunkId, "its file " + e.getFile() + " is missing", e);
     }
   }
 
@@ -960,6 +976,17 @@ final class Replica {
     if (changedUnder(current)) {
       throw new ViewChangedException();
     }
+    markCorrupt(new Corruption(reason, false, OptionalLong.empty()));
+    return new CorruptReplicaException(chunkId, reason);
+  }
+
+  /**
+   * Marks the replica corrupt because reading it failed with a disk error while its volume passed
+   * its check (a bad sector, say): no read of it can be trusted to succeed, so the master should
+   * replace it like a replica whose bytes rotted.
+   */
+  CorruptReplicaException markUnreadable(IOException error) {
+    String reason = "reading it failed on a volume that otherwise works: " + error;
     markCorrupt(new Corruption(reason, false, OptionalLong.empty()));
     return new CorruptReplicaException(chunkId, reason);
   }

@@ -11,7 +11,15 @@ import java.nio.file.Path;
  * @param freeBytes the smaller of capacity minus used and the file system's usable space
  * @param reservedBytes free space the store never uses
  * @param replicaCount replicas on this volume
- * @param acceptsNewReplicas false once a new replica would leave less than the reserve free
+ * @param acceptsNewReplicas false once a new replica would leave less than the reserve free, or
+ *     the volume failed
+ * @param failure why the volume was taken out of service after a disk error, or null while it
+ *     works (a failed volume reports no space and no replicas)
  */
 public record VolumeUsage(Path directory, long capacityBytes, long usedBytes, long freeBytes,
-    long reservedBytes, int replicaCount, boolean acceptsNewReplicas) {}
+    long reservedBytes, int replicaCount, boolean acceptsNewReplicas, String failure) {
+
+  public boolean failed() {
+    return failure != null;
+  }
+}

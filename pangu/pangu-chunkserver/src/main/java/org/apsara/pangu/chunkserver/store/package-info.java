@@ -11,6 +11,8 @@
  *   &lt;volume&gt;/chunks/&lt;xx&gt;/&lt;id&gt;.meta      its checksum metadata (below)
  *   &lt;volume&gt;/chunks/&lt;xx&gt;/&lt;id&gt;.meta.tmp  a metadata replacement being written;
  *                                              deleted on open
+ *   &lt;volume&gt;/chunks/volume-check.tmp     written and deleted by a volume check after a
+ *                                              disk error (see ChunkStore)
  * </pre>
  *
  * {@code <id>} is the chunk id as 16 lower-case hex digits and {@code <xx>} its lowest byte as two,

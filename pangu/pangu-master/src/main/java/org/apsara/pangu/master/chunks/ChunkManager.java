@@ -153,7 +153,12 @@ public final class ChunkManager {
     long used = 0;
     long available = 0;
     boolean anyAccepts = false;
+    List<VolumeReport> failedVolumes = new ArrayList<>();
     for (VolumeReport volume : request.getVolumesList()) {
+      if (!volume.getFailure().isEmpty()) {
+        failedVolumes.add(volume);
+        continue;
+      }
       capacity += volume.getCapacityBytes();
       used += volume.getUsedBytes();
       if (!volume.getFull()) {
@@ -165,6 +170,15 @@ public final class ChunkManager {
     server.usedBytes = used;
     server.availableBytes = available;
     server.full = !anyAccepts;
+    if (!failedVolumes.equals(server.failedVolumes)) {
+      for (VolumeReport volume : failedVolumes) {
+        if (!server.failedVolumes.contains(volume)) {
+          LOG.atWarn().addKeyValue("chunkserver", id).addKeyValue("volume", volume.getDirectory())
+              .log("chunkserver reports a failed volume: {}", volume.getFailure());
+        }
+      }
+      server.failedVolumes = List.copyOf(failedVolumes);
+    }
     server.lastHeartbeatNanos = now;
     server.lastHeartbeatWallMs = wallClock.millis();
     // The reported space now includes what was placed, copied or deleted before this
@@ -767,6 +781,12 @@ public final class ChunkManager {
     return views;
   }
 
+  /** The volumes the chunkserver last reported failed; empty if none or unknown. */
+  public synchronized List<VolumeReport> failedVolumes(String id) {
+    Server server = servers.get(id);
+    return server == null ? List.of() : server.failedVolumes;
+  }
+
   /** The chunkserver, if known. */
   public synchronized ChunkServerView server(String id) {
     Server server = servers.get(id);
@@ -876,6 +896,8 @@ public final class ChunkManager {
     long usedBytes;
     long availableBytes;
     boolean full;
+    /** Its volumes taken out of service after disk errors, as last reported. */
+    List<VolumeReport> failedVolumes = List.of();
     long lastHeartbeatNanos;
     long lastHeartbeatWallMs;
     boolean declaredDead;

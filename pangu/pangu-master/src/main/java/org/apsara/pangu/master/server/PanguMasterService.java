@@ -766,7 +766,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         .setCapacityBytes(s.capacityBytes())
         .setUsedBytes(s.usedBytes())
         .setAvailableBytes(s.availableBytes())
-        .setReplicas(s.replicas());
+        .setReplicas(s.replicas())
+        .addAllFailedVolumes(chunks.failedVolumes(s.id()));
     if (!s.decommissioning()) {
       return b.setAdminState(ChunkServerAdminState.CHUNKSERVER_ADMIN_STATE_IN_SERVICE).build();
     }

@@ -37,13 +37,11 @@ import org.apsara.pangu.api.v1.LocatedChunk;
 import org.apsara.pangu.api.v1.PanguMasterGrpc;
 import org.apsara.pangu.api.v1.ReplicaReport;
 import org.apsara.pangu.api.v1.ReplicaState;
-import org.apsara.pangu.api.v1.VolumeReport;
 import org.apsara.pangu.chunkserver.server.ChunkServer;
 import org.apsara.pangu.chunkserver.server.ChunkServerConfig;
 import org.apsara.pangu.chunkserver.server.HeartbeatReport;
 import org.apsara.pangu.chunkserver.store.ReplicaInfo;
 import org.apsara.pangu.chunkserver.store.VolumeConfig;
-import org.apsara.pangu.chunkserver.store.VolumeUsage;
 import org.apsara.pangu.client.chunkserver.ChunkServerClient;
 import org.apsara.pangu.client.chunkserver.ReplicaWriter;
 import org.apsara.security.token.TokenKey;
@@ -254,14 +252,7 @@ final class PanguCluster implements AutoCloseable {
               .setAddress(server.address().format()))
           .setFullReport(true)
           .setDecommissioning(report.decommissioning());
-      for (VolumeUsage v : report.volumes()) {
-        request.addVolumes(VolumeReport.newBuilder()
-            .setDirectory(v.directory().toString())
-            .setCapacityBytes(v.capacityBytes())
-            .setUsedBytes(v.usedBytes())
-            .setAvailableBytes(Math.max(0, v.freeBytes() - v.reservedBytes()))
-            .setFull(!v.acceptsNewReplicas()));
-      }
+      request.addAllVolumes(report.volumeReports());
       for (ReplicaInfo r : frozenReports.getOrDefault(id, report.replicas())) {
         request.addReplicas(toReport(r));
       }

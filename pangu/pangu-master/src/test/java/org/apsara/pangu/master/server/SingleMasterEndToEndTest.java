@@ -387,6 +387,40 @@ class SingleMasterEndToEndTest {
   }
 
   @Test
+  void aChunkServerWhoseDiskFailsStopsServingItAndItsReplicasAreCopiedBack() throws Exception {
+    startChunkServers(4);
+    cluster.writeFile("/f", "w", 11, 100_000);
+    LocatedChunk chunk = cluster.locations("/f").getChunks(0);
+    await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
+    ChunkServerLocation victim = chunk.getLocations(0);
+
+    // The disk goes away: every path into the volume now fails with the file system's error.
+    Path volume = cluster.chunkServer(victim.getId()).config().storeConfig().volumes().get(0)
+        .directory();
+    Files.move(volume.resolve("chunks"), volume.resolve("chunks.gone"));
+    Files.writeString(volume.resolve("chunks"), "not a directory");
+    // A reader meets the disk error; the chunkserver checks the volume and takes it out.
+    assertThatThrownBy(() -> cluster.read(chunk, victim))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL));
+
+    await("the failed volume reported").atMost(AWAIT).until(() -> cluster.leaderStub()
+        .getClusterReport(GetClusterReportRequest.getDefaultInstance()).getChunkserversList()
+        .stream().filter(s -> s.getLocation().getId().equals(victim.getId())).findFirst()
+        .map(s -> s.getFailedVolumesCount() == 1
+            && s.getFailedVolumes(0).getFailure().contains("is not a directory"))
+        .orElse(false));
+    await("copied back to three replicas").atMost(AWAIT).until(() ->
+        healthyHolders(chunk).size() == 3 && !healthyHolders(chunk).contains(victim.getId()));
+    LocatedChunk relocated = cluster.locations("/f").getChunks(0);
+    assertThat(relocated.getLocationsList()).extracting(ChunkServerLocation::getId)
+        .hasSize(3).doesNotContain(victim.getId());
+    for (ChunkServerLocation location : relocated.getLocationsList()) {
+      assertThat(cluster.read(relocated, location)).isEqualTo(content(11, 0, 100_000));
+    }
+  }
+
+  @Test
   void leaseRecoveryKeepsTheSyncedBytesOfAnUncommittedLastChunk() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
