@@ -89,22 +89,58 @@ public final class ReplicaTransfer implements AutoCloseable {
    */
   public void transferTo(long position, long count, WritableByteChannel target, int stepBytes,
       Runnable progress) throws IOException {
-    if (position < 0 || count < 0 || position + count > readableLength) {
-      throw new IllegalArgumentException("chunk " + chunkId + ": " + count + " bytes at "
-          + position + " are not below the readable length " + readableLength);
-    }
+    checkRange(position, count);
     long at = position;
     long end = position + count;
     while (at < end) {
       long sent = data.transferTo(at, Math.min(stepBytes, end - at), target);
       if (sent <= 0) {
-        // transferTo sends nothing at the end of the file: the replica was cut under us.
-        throw new ChunkStoreException("chunk " + chunkId + ": its data file ends at "
-            + data.size() + " bytes, before " + end + "; it changed during the transfer", null);
+        throw dataFileEndsEarly(end); // transferTo sends nothing at the end of the file
       }
       at += sent;
       progress.run();
     }
+  }
+
+  /**
+   * Sends exactly {@code count} bytes at {@code position} of the data file to {@code target} as
+   * {@link #transferTo} does, but read into {@code buffer} and written from it, a buffer's worth
+   * at a time, calling {@code progress} after each. For a receiver on the same machine this costs
+   * less than {@code sendfile} (see the bulk read server).
+   *
+   * @throws IllegalArgumentException if the range is not below the readable length
+   * @throws ChunkStoreException if the data file ends early (a seal cut it meanwhile)
+   */
+  public void copyTo(long position, long count, WritableByteChannel target, ByteBuffer buffer,
+      Runnable progress) throws IOException {
+    checkRange(position, count);
+    long at = position;
+    long end = position + count;
+    while (at < end) {
+      buffer.clear().limit((int) Math.min(buffer.capacity(), end - at));
+      if (!DurableFiles.readFully(data, buffer, at)) {
+        throw dataFileEndsEarly(end);
+      }
+      buffer.flip();
+      while (buffer.hasRemaining()) {
+        target.write(buffer);
+      }
+      at += buffer.limit();
+      progress.run();
+    }
+  }
+
+  private void checkRange(long position, long count) {
+    if (position < 0 || count < 0 || position + count > readableLength) {
+      throw new IllegalArgumentException("chunk " + chunkId + ": " + count + " bytes at "
+          + position + " are not below the readable length " + readableLength);
+    }
+  }
+
+  private ChunkStoreException dataFileEndsEarly(long end) throws IOException {
+    // The replica was cut under us (a seal).
+    return new ChunkStoreException("chunk " + chunkId + ": its data file ends at " + data.size()
+        + " bytes, before " + end + "; it changed during the transfer", null);
   }
 
   /** Closes the channels if they were opened for this transfer. */

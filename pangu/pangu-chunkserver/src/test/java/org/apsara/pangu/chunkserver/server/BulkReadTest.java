@@ -10,6 +10,8 @@ import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.DataInputStream;
 import java.io.RandomAccessFile;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -76,8 +78,12 @@ class BulkReadTest {
   }
 
   private byte[] read(long offset, int length, int callerBufferBytes) {
+    return read(bulk, offset, length, callerBufferBytes);
+  }
+
+  private byte[] read(BulkReadClient client, long offset, int length, int callerBufferBytes) {
     byte[] result = new byte[length];
-    try (BulkReadStream stream = bulk.openRead(CHUNK, GENERATION, offset, length,
+    try (BulkReadStream stream = client.openRead(CHUNK, GENERATION, offset, length,
         fixture.read(CHUNK), TIMEOUT)) {
       int done = 0;
       while (true) {
@@ -96,6 +102,40 @@ class BulkReadTest {
 
   @Test
   void readsAnyRangeWithAnyCallerBufferAndReusesOneConnection() {
+    // A client on this machine: the data is copied through a buffer.
+    readsEveryRange(bulk);
+    // Every read took the one connection, which went back to the pool each time.
+    assertThat(server.bulkReadServer().connectionCount()).isEqualTo(1);
+    assertThat(server.metrics().get("pangu_chunkserver_bulk_read_bytes").counter().count())
+        .isPositive();
+  }
+
+  @Test
+  void readsAnyRangeSentWithSendfileAsForAClientOnAnotherMachine() throws Exception {
+    TokenGate tokens = new TokenGate(new CapabilityTokenVerifier(
+        TokenKeyFile.load(fixture.keyFile), Clock.systemUTC()),
+        new ChunkServerMetrics(new SimpleMeterRegistry()));
+    try (BulkReadServer sendfile = BulkReadServer.start("127.0.0.1", 0, server.store(), tokens,
+            new ChunkServerMetrics(new SimpleMeterRegistry()), MonotonicClock.SYSTEM,
+            BulkReadServer.IDLE_TIMEOUT, BulkReadServer.STALL_TIMEOUT,
+            BulkReadServer.DataSend.SENDFILE);
+        BulkReadClient client = new BulkReadClient(HostPort.of("127.0.0.1", sendfile.port()),
+            MonotonicClock.SYSTEM)) {
+      readsEveryRange(client);
+    }
+  }
+
+  @Test
+  void aLoopbackClientIsOnThisMachine() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Socket client = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+        Socket accepted = listener.accept()) {
+      assertThat(BulkReadServer.isSameHost(accepted)).isTrue();
+      assertThat(BulkReadServer.isSameHost(client)).isTrue();
+    }
+  }
+
+  private void readsEveryRange(BulkReadClient client) {
     long[][] ranges = {
         {0, LENGTH}, {0, BLOCK}, {1, BLOCK}, {BLOCK - 1, 2}, {100, 3 * BLOCK + 7},
         {LENGTH - 1000, 1000}, {LENGTH - 1, 1}, {LENGTH - 5000, 4000}, {LENGTH, 0},
@@ -104,15 +144,11 @@ class BulkReadTest {
     for (long[] range : ranges) {
       for (int buffer : callerBuffers) {
         byte[] expected = content(SEED, range[0], (int) range[1]);
-        assertThat(read(range[0], (int) range[1], buffer))
+        assertThat(read(client, range[0], (int) range[1], buffer))
             .as("%d bytes at %d, caller buffer %d", range[1], range[0], buffer)
             .isEqualTo(expected);
       }
     }
-    // Every read took the one connection, which went back to the pool each time.
-    assertThat(server.bulkReadServer().connectionCount()).isEqualTo(1);
-    assertThat(server.metrics().get("pangu_chunkserver_bulk_read_bytes").counter().count())
-        .isPositive();
   }
 
   @Test
@@ -228,7 +264,7 @@ class BulkReadTest {
         new ChunkServerMetrics(new SimpleMeterRegistry()));
     try (BulkReadServer quick = BulkReadServer.start("127.0.0.1", 0, server.store(), tokens,
             new ChunkServerMetrics(new SimpleMeterRegistry()), MonotonicClock.SYSTEM,
-            Duration.ofMillis(200), Duration.ofSeconds(30));
+            Duration.ofMillis(200), Duration.ofSeconds(30), BulkReadServer.DataSend.BY_CLIENT_HOST);
         BulkReadClient client = new BulkReadClient(HostPort.of("127.0.0.1", quick.port()),
             MonotonicClock.SYSTEM)) {
       byte[] first = new byte[BLOCK];
