@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * nothing refers to any more (no stream, no retained copy, no replica writer). Thread-safe.
  */
 final class PacketBuffers {
-  /** Most free buffers kept: four streams' worth of in-flight packets at the default sizes. */
-  static final int KEPT_MAX = 4 * ((int) (PanguOutputStream.UNACKED_BYTES_MAX
+  /** Most free buffers kept: two streams' worth of in-flight packets at the default sizes. */
+  static final int KEPT_MAX = 2 * ((int) (PanguOutputStream.UNACKED_BYTES_MAX
       / PanguOutputStream.PACKET_BYTES_MAX) + 1);
 
   private final int bufferBytes;
