@@ -112,12 +112,7 @@ class BulkReadTest {
 
   @Test
   void readsAnyRangeSentWithSendfileAsForAClientOnAnotherMachine() throws Exception {
-    TokenGate tokens = new TokenGate(new CapabilityTokenVerifier(
-        TokenKeyFile.load(fixture.keyFile), Clock.systemUTC()),
-        new ChunkServerMetrics(new SimpleMeterRegistry()));
-    try (BulkReadServer sendfile = BulkReadServer.start("127.0.0.1", 0, server.store(), tokens,
-            new ChunkServerMetrics(new SimpleMeterRegistry()), MonotonicClock.SYSTEM,
-            BulkReadServer.IDLE_TIMEOUT, BulkReadServer.STALL_TIMEOUT,
+    try (BulkReadServer sendfile = startServer(BulkReadServer.IDLE_TIMEOUT,
             BulkReadServer.DataSend.SENDFILE);
         BulkReadClient client = new BulkReadClient(HostPort.of("127.0.0.1", sendfile.port()),
             MonotonicClock.SYSTEM)) {
@@ -259,12 +254,8 @@ class BulkReadTest {
 
   @Test
   void idleConnectionsAreClosedAndTheClientRetriesOnANewOne() throws Exception {
-    TokenGate tokens = new TokenGate(new CapabilityTokenVerifier(
-        TokenKeyFile.load(fixture.keyFile), Clock.systemUTC()),
-        new ChunkServerMetrics(new SimpleMeterRegistry()));
-    try (BulkReadServer quick = BulkReadServer.start("127.0.0.1", 0, server.store(), tokens,
-            new ChunkServerMetrics(new SimpleMeterRegistry()), MonotonicClock.SYSTEM,
-            Duration.ofMillis(200), Duration.ofSeconds(30), BulkReadServer.DataSend.BY_CLIENT_HOST);
+    try (BulkReadServer quick = startServer(Duration.ofMillis(200),
+            BulkReadServer.DataSend.BY_CLIENT_HOST);
         BulkReadClient client = new BulkReadClient(HostPort.of("127.0.0.1", quick.port()),
             MonotonicClock.SYSTEM)) {
       byte[] first = new byte[BLOCK];
@@ -282,5 +273,16 @@ class BulkReadTest {
       }
       assertThat(second).isEqualTo(content(SEED, BLOCK, BLOCK));
     }
+  }
+
+  /** A second bulk read server on the same store, with its own idle timeout and data send. */
+  private BulkReadServer startServer(Duration idleTimeout, BulkReadServer.DataSend dataSend)
+      throws Exception {
+    TokenGate tokens = new TokenGate(new CapabilityTokenVerifier(
+        TokenKeyFile.load(fixture.keyFile), Clock.systemUTC()),
+        new ChunkServerMetrics(new SimpleMeterRegistry()));
+    return BulkReadServer.start("127.0.0.1", 0, server.store(), tokens,
+        new ChunkServerMetrics(new SimpleMeterRegistry()), MonotonicClock.SYSTEM, idleTimeout,
+        BulkReadServer.STALL_TIMEOUT, dataSend);
   }
 }
