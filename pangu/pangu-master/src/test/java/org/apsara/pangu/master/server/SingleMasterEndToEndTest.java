@@ -16,7 +16,9 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.IntStream;
 import org.apsara.pangu.api.MasterTrailers;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.ChunkServerAdminState;
@@ -79,6 +81,23 @@ class SingleMasterEndToEndTest {
     }
     await("chunkservers registered").atMost(AWAIT).until(() ->
         cluster.awaitLeader().chunks().servers().size() == count);
+  }
+
+  /**
+   * A chunkserver holding the chunk once three do, the master knowing each as healthy and each
+   * holding its file: before the replicas are reported, the master may copy the chunk to a fourth
+   * chunkserver and then delete one replica as excess, which a test must not take for its own.
+   */
+  ChunkServerLocation settledHolder(String path, LocatedChunk chunk, int chunkServers) {
+    String id = await("three replicas settled").atMost(AWAIT).until(() -> {
+      List<String> holders = healthyHolders(chunk);
+      List<String> onDisk = IntStream.rangeClosed(1, chunkServers).mapToObj(i -> "cs" + i)
+          .filter(cs -> Files.exists(replicaPath(cluster.chunkServer(cs), chunk.getChunkId())))
+          .toList();
+      return holders.size() == 3 && holders.equals(onDisk) ? holders.get(0) : null;
+    }, Objects::nonNull);
+    return cluster.locations(path).getChunks(chunk.getIndex()).getLocationsList().stream()
+        .filter(location -> location.getId().equals(id)).findFirst().orElseThrow();
   }
 
   /** Healthy (sealed, right generation and length, alive, not corrupt) replicas of a chunk. */
@@ -361,15 +380,14 @@ class SingleMasterEndToEndTest {
     startChunkServers(4);
     cluster.writeFile("/f", "w", 9, 100_000);
     LocatedChunk chunk = cluster.locations("/f").getChunks(0);
-    await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
-    String victim = chunk.getLocations(0).getId();
+    ChunkServerLocation victim = settledHolder("/f", chunk, 4);
 
-    Path data = dataFile(cluster.chunkServer(victim), chunk.getChunkId());
+    Path data = dataFile(cluster.chunkServer(victim.getId()), chunk.getChunkId());
     try (FileChannel file = FileChannel.open(data, StandardOpenOption.WRITE)) {
       file.write(ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), 5000);
     }
     // A reader meets the rot; the chunkserver reports the replica corrupt in its heartbeat.
-    assertThatThrownBy(() -> cluster.read(chunk, chunk.getLocations(0)))
+    assertThatThrownBy(() -> cluster.read(chunk, victim))
         .isInstanceOfSatisfying(StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS));
 
@@ -391,8 +409,7 @@ class SingleMasterEndToEndTest {
     startChunkServers(4);
     cluster.writeFile("/f", "w", 11, 100_000);
     LocatedChunk chunk = cluster.locations("/f").getChunks(0);
-    await().atMost(AWAIT).until(() -> healthyHolders(chunk).size() == 3);
-    ChunkServerLocation victim = chunk.getLocations(0);
+    ChunkServerLocation victim = settledHolder("/f", chunk, 4);
 
     // The disk goes away: every path into the volume now fails with the file system's error.
     Path volume = cluster.chunkServer(victim.getId()).config().storeConfig().volumes().get(0)
@@ -681,10 +698,14 @@ class SingleMasterEndToEndTest {
 
   /** The data file of a replica, per the chunk store's layout. */
   static Path dataFile(ChunkServer server, long chunkId) {
-    Path volume = server.config().storeConfig().volumes().get(0).directory();
-    Path file = volume.resolve("chunks").resolve(String.format("%02x", chunkId & 0xff))
-        .resolve(String.format("%016x.data", chunkId));
+    Path file = replicaPath(server, chunkId);
     assertThat(Files.exists(file)).as("replica file %s", file).isTrue();
     return file;
+  }
+
+  static Path replicaPath(ChunkServer server, long chunkId) {
+    Path volume = server.config().storeConfig().volumes().get(0).directory();
+    return volume.resolve("chunks").resolve(String.format("%02x", chunkId & 0xff))
+        .resolve(String.format("%016x.data", chunkId));
   }
 }
