@@ -380,7 +380,8 @@ public final class ChunkManager {
 
   /**
    * Remembers where the replicas of a newly allocated chunk were placed, for reads and lease
-   * recovery before the chunkservers report them; forgotten once the chunk is committed.
+   * recovery before the chunkservers report them, and after the commit until each placement is
+   * settled (see {@link #unreportedPlacements}).
    */
   public synchronized void expectReplicas(long chunkId, List<String> serverIds) {
     expected.put(chunkId, List.copyOf(serverIds));
@@ -584,9 +585,29 @@ public final class ChunkManager {
     return true;
   }
 
-  /** The chunk is committed: its placement no longer stands for replicas not yet reported. */
+  /** Forgets where the chunk was placed: its last chunk was recovered, or its file deleted. */
   public synchronized void forgetExpected(long chunkId) {
     expected.remove(chunkId);
+  }
+
+  /**
+   * The master's seal of a replica on a chunkserver the committed chunk was placed on answered,
+   * whatever it said: the placement no longer stands for a replica, and what the seal recorded
+   * or the chunkserver's reports say is the truth from now on.
+   */
+  public synchronized void placementSettled(long chunkId, String serverId) {
+    List<String> placed = expected.get(chunkId);
+    if (placed != null && placed.contains(serverId)) {
+      keepPlacements(chunkId, placed.stream().filter(id -> !id.equals(serverId)).toList());
+    }
+  }
+
+  private void keepPlacements(long chunkId, List<String> serverIds) {
+    if (serverIds.isEmpty()) {
+      expected.remove(chunkId);
+    } else {
+      expected.put(chunkId, List.copyOf(serverIds));
+    }
   }
 
   /** Asks the replication monitor to look at this chunk soon (after a commit, a bad read...). */
@@ -705,19 +726,30 @@ public final class ChunkManager {
   }
 
   /**
-   * The live chunkservers a chunk was placed on that have not reported a replica of it yet: right
-   * after its writer commits, the replicas exist there before any heartbeat says so.
+   * The live chunkservers a committed chunk was placed on that have not reported a replica of it
+   * yet: right after its writer commits, the replicas exist there before any heartbeat says so.
+   * A placement stands until its chunkserver reports the replica or dies, or until the master's
+   * seal of it answers ({@link #placementSettled}): forgotten any earlier, a replica whose seal is
+   * still under way would count as missing, and the chunk would be copied to a fourth chunkserver
+   * only to have one replica deleted as excess once the seal records it.
    */
   public synchronized List<ChunkServerView> unreportedPlacements(long chunkId) {
+    List<String> placed = expected.get(chunkId);
+    if (placed == null) {
+      return List.of();
+    }
     long now = clock.nanos();
     Map<String, Held> held = replicas.getOrDefault(chunkId, new TreeMap<>());
+    List<String> standing = new ArrayList<>();
     List<ChunkServerView> views = new ArrayList<>();
-    for (String id : expected.getOrDefault(chunkId, List.of())) {
+    for (String id : placed) {
       Server server = servers.get(id);
       if (server != null && alive(server, now) && !held.containsKey(id)) {
+        standing.add(id);
         views.add(view(server, now));
       }
     }
+    keepPlacements(chunkId, standing);
     return views;
   }
 

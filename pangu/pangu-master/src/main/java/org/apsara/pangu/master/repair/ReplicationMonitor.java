@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -351,17 +352,24 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
 
   private ChunkPlan evaluate(ChunkOwnership ownership) {
     long chunkId = ownership.chunkId();
+    // Placements first: one whose seal records it in between then shows among the replicas.
+    List<ChunkServerView> unreported = ownership instanceof ChunkOwnership.InFile f
+        && f.committed() ? manager.unreportedPlacements(chunkId) : List.of();
     List<ReplicaView> replicas = new ArrayList<>(manager.replicas(chunkId));
     if (ownership instanceof ChunkOwnership.InFile f && f.committed()) {
       // The writer just committed: its replicas are on the chunkservers the chunk was placed on,
       // though no heartbeat has said so yet. Seal them now, as if reported open at the committed
       // length; a seal that succeeds records the replica, so readers find it at once instead of
-      // a heartbeat later, and one that fails leaves the truth to the next report.
-      for (ChunkServerView placed : manager.unreportedPlacements(chunkId)) {
-        replicas.add(new ReplicaView(placed, true, f.chunk().generation(),
-            f.chunk().lengthBytes(), ReplicaState.REPLICA_STATE_OPEN, false));
+      // a heartbeat later, and one that fails leaves the truth to the next report. Until the
+      // seal answers, the placement counts as a replica being sealed.
+      Set<String> known = new HashSet<>();
+      replicas.forEach(r -> known.add(r.serverId()));
+      for (ChunkServerView placed : unreported) {
+        if (!known.contains(placed.id())) {
+          replicas.add(new ReplicaView(placed, true, f.chunk().generation(),
+              f.chunk().lengthBytes(), ReplicaState.REPLICA_STATE_OPEN, false));
+        }
       }
-      manager.forgetExpected(chunkId);
     }
     ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copyTargets(chunkId),
         manager.callsInFlight(chunkId));
@@ -452,6 +460,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
     boolean settled = manager.reportsSettled();
     List<Long> forget = new ArrayList<>();
     for (GarbageChunkInfo g : garbage) {
+      // A chunk of a file deleted while it was written: its placements stand for nothing now.
+      manager.forgetExpected(g.chunkId());
       List<ReplicaView> replicas = manager.replicas(g.chunkId());
       if (replicas.isEmpty()) {
         if (settled) {
@@ -692,6 +702,8 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
         confirmShort(s);
       }
       // Otherwise (unreachable, busy) the next round tries again.
+    } finally {
+      manager.placementSettled(s.chunkId(), s.server().id());
     }
   }
 

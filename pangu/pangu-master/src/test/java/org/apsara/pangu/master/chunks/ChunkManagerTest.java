@@ -349,6 +349,39 @@ class ChunkManagerTest {
   }
 
   @Test
+  void aCommittedChunksPlacementsStandUntilReportedSettledByASealOrTheirChunkServerDies() {
+    for (String id : List.of("a", "b", "c")) {
+      register(manager, id, "h" + id, "");
+    }
+    manager.expectReplicas(5, List.of("a", "b", "c"));
+    assertThat(manager.unreportedPlacements(5)).extracting(ChunkServerView::id)
+        .containsExactly("a", "b", "c");
+    // Asked again while the seals are under way, the placements still stand.
+    assertThat(manager.unreportedPlacements(5)).extracting(ChunkServerView::id)
+        .containsExactly("a", "b", "c");
+
+    // a reports its replica; b's seal answers, failed, so only reports speak for b now.
+    manager.heartbeat(beat("a", "ha", "", ROOMY)
+        .addReplicas(replica(5, 1, 100, ReplicaState.REPLICA_STATE_SEALED)).build());
+    manager.placementSettled(5, "b");
+    assertThat(manager.unreportedPlacements(5)).extracting(ChunkServerView::id)
+        .containsExactly("c");
+    // Once a is gone again (deleted as excess, say), its old placement does not come back.
+    manager.replicaRemoved(5, "a");
+    assertThat(manager.unreportedPlacements(5)).extracting(ChunkServerView::id)
+        .containsExactly("c");
+    assertThat(manager.everPlacedOrReported(5)).isTrue();
+
+    // c dies: its placement goes, and with it the chunk's last one.
+    clock.advance(DEAD.plusMillis(1));
+    for (String id : List.of("a", "b")) {
+      manager.heartbeat(beat(id, "h" + id, "", ROOMY).build());
+    }
+    assertThat(manager.unreportedPlacements(5)).isEmpty();
+    assertThat(manager.everPlacedOrReported(5)).isFalse();
+  }
+
+  @Test
   void aChunkServersChunksAreListedInPages() {
     register(manager, "a", "ha", "");
     HeartbeatRequest.Builder full = beat("a", "ha", "", ROOMY).setFullReport(true);
