@@ -432,9 +432,22 @@ public final class PanguClient implements AutoCloseable {
    */
   LocatedChunk addChunk(FileStatus file, int index, Collection<String> excluded)
       throws IOException {
-    AddChunkRequest request = AddChunkRequest.newBuilder().setFileId(file.getInodeId())
+    return addChunk(file, index, excluded, null, 0);
+  }
+
+  /**
+   * Allocates chunk {@code index} of the open file, first committing {@code previous} at {@code
+   * previousLength} in the same master call when it is not null.
+   */
+  LocatedChunk addChunk(FileStatus file, int index, Collection<String> excluded,
+      LocatedChunk previous, long previousLength) throws IOException {
+    AddChunkRequest.Builder builder = AddChunkRequest.newBuilder().setFileId(file.getInodeId())
         .setClientName(clientName()).addAllExcludedChunkservers(excluded)
-        .setClientHost(config.clientHost()).build();
+        .setClientHost(config.clientHost());
+    if (previous != null) {
+      builder.setCommitPrevious(commitRequest(file, previous, previousLength));
+    }
+    AddChunkRequest request = builder.build();
     boolean unknown = false;
     for (int round = 0; ; round++) {
       try {
@@ -467,9 +480,14 @@ public final class PanguClient implements AutoCloseable {
   /** Fixes the length of the file's uncommitted chunk; a repeat of the same commit succeeds. */
   void commitChunk(FileStatus file, LocatedChunk chunk, long length) throws IOException {
     master.call("commitChunk", file.getPath(), Retry.IDEMPOTENT, getCommitChunkMethod(),
-        CommitChunkRequest.newBuilder().setFileId(file.getInodeId()).setClientName(clientName())
-            .setChunkIndex(chunk.getIndex()).setChunkId(chunk.getChunkId())
-            .setGeneration(chunk.getGeneration()).setLength(length).build());
+        commitRequest(file, chunk, length));
+  }
+
+  private CommitChunkRequest commitRequest(FileStatus file, LocatedChunk chunk, long length) {
+    return CommitChunkRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName(clientName()).setChunkIndex(chunk.getIndex())
+        .setChunkId(chunk.getChunkId()).setGeneration(chunk.getGeneration()).setLength(length)
+        .build();
   }
 
   /** Closes the open file; a repeat after an unknown outcome that finds it closed succeeds. */

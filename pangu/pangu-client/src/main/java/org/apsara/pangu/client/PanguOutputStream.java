@@ -30,11 +30,12 @@ import org.slf4j.LoggerFactory;
  * connection (a fan-out from this client, not a chain through the chunkservers): the
  * chunkserver's plain TCP bulk write path when it offers one, else a gRPC WriteReplica stream (see
  * {@link ReplicaWriter}). Packets are direct buffers, sent to each replica without a copy. When a
- * chunk reaches the file's chunk size, its replicas are finished and it is committed
- * (CommitChunk); the next packet starts a new chunk.
+ * chunk reaches the file's chunk size, its replicas are finished; the next packet starts a new
+ * chunk, and the AddChunk that allocates it commits the finished one in the same call (close
+ * commits the last chunk with CommitChunk).
  *
  * <p><b>Durability.</b> {@link #hsync} returns once every replica of the current chunk has synced
- * every byte written so far to disk (earlier chunks are committed, hence synced). {@link #hflush}
+ * every byte written so far to disk (earlier chunks are finished, hence synced). {@link #hflush}
  * does the same: the chunkservers acknowledge only synced bytes, so there is no cheaper
  * "visible but not durable" point to stop at. Bytes are visible to readers once hsynced. {@link
  * #close} syncs, commits the last chunk and closes the file; only then is the file's length final.
@@ -92,10 +93,16 @@ public final class PanguOutputStream extends OutputStream {
   private final PacketBuffers packetBuffers;
   /** Bytes of the file accepted from the caller: the file's length once they all arrive. */
   private long position;
-  /** File offset where the current chunk starts: the length of the committed chunks. */
+  /** File offset where the current chunk starts: the length of the finished chunks. */
   private long committedLength;
   private int nextChunkIndex;
   private OpenChunk chunk;
+  /**
+   * A chunk every replica finished with all its bytes, not committed yet: the next AddChunk
+   * commits it in the same master call (one log entry at a chunk's end instead of two), and
+   * close commits it if none follows.
+   */
+  private FinishedChunk finished;
   private int recoveriesWithoutProgress;
   private int recoveries;
   private IOException failure;
@@ -220,6 +227,7 @@ public final class PanguOutputStream extends OutputStream {
       while (chunk != null) {
         sealChunk();
       }
+      commitFinished();
       if (packet != null) {
         packetBuffers.give(packet); // empty after the last send, and nothing refers to it
         packet = null;
@@ -388,7 +396,9 @@ public final class PanguOutputStream extends OutputStream {
     if (chunk != null) {
       return;
     }
-    LocatedChunk located = client.addChunk(file, nextChunkIndex, excluded);
+    LocatedChunk located = finished == null ? client.addChunk(file, nextChunkIndex, excluded)
+        : client.addChunk(file, nextChunkIndex, excluded, finished.located, finished.length);
+    finished = null;
     if (located.getLocationsCount() == 0) {
       throw new PanguException(PanguErrorCode.WRITE_FAILED, file.getPath(),
           "the master placed chunk " + located.getIndex() + " of " + file.getPath()
@@ -438,12 +448,20 @@ public final class PanguOutputStream extends OutputStream {
       recover(failed);
       return;
     }
-    client.commitChunk(file, chunk.located, chunk.sent);
+    // Durable on every replica: committed with the next chunk's allocation, or by close.
+    finished = new FinishedChunk(chunk.located, chunk.sent);
     chunk.acknowledge(chunk.sent); // every replica finished with all of it: the packets go back
     committedLength += chunk.sent;
     nextChunkIndex++;
     chunk = null;
     recoveriesWithoutProgress = 0;
+  }
+
+  private void commitFinished() throws IOException {
+    if (finished != null) {
+      client.commitChunk(file, finished.located, finished.length);
+      finished = null;
+    }
   }
 
   /**
@@ -559,6 +577,13 @@ public final class PanguOutputStream extends OutputStream {
         chunk = null;
       }
       try {
+        // Lease recovery would find the finished chunk's length on its replicas; saying it is
+        // one call instead of a round of questions to the chunkservers.
+        commitFinished();
+      } catch (IOException | RuntimeException commitFailure) {
+        failure.addSuppressed(commitFailure);
+      }
+      try {
         client.recoverLease(file.getPath());
       } catch (IOException | RuntimeException recoveryFailure) {
         failure.addSuppressed(recoveryFailure);
@@ -568,6 +593,8 @@ public final class PanguOutputStream extends OutputStream {
   }
 
   // ------------------------------------------------------------------ state of a chunk
+
+  private record FinishedChunk(LocatedChunk located, long length) {}
 
   private static final class Replica {
     final ChunkServerLocation location;

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apsara.pangu.api.v1.AddChunkRequest;
 import org.apsara.pangu.api.v1.AddChunkResponse;
@@ -47,7 +48,10 @@ final class FakeCluster implements AutoCloseable {
   final Map<String, FakeFile> files = new ConcurrentHashMap<>();
   /** The excluded chunkservers of every AddChunk, in order. */
   final List<List<String>> addChunkExclusions = new CopyOnWriteArrayList<>();
+  /** Every chunk committed, by CommitChunk or by AddChunk's commit_previous, in order. */
   final List<CommitChunkRequest> commits = new CopyOnWriteArrayList<>();
+  /** CommitChunk calls alone. */
+  final AtomicInteger commitCalls = new AtomicInteger();
   final List<BadReplica> badReplicas = new CopyOnWriteArrayList<>();
   final List<String> recoveredLeases = new CopyOnWriteArrayList<>();
   private final AtomicLong nextId = new AtomicLong(100);
@@ -121,6 +125,17 @@ final class FakeCluster implements AutoCloseable {
     return content.toByteArray();
   }
 
+  /** Commits a chunk, asked by CommitChunk or by the next AddChunk. */
+  private void commit(FakeFile file, CommitChunkRequest r) {
+    commits.add(r);
+    FakeChunk chunk = file.chunks.get(r.getChunkIndex());
+    if (chunk.chunkId != r.getChunkId()) {
+      throw masterError(PanguErrorCode.CHUNK_MISMATCH);
+    }
+    chunk.length = r.getLength();
+    chunk.committed = true;
+  }
+
   private Message handle(String method, Message request) {
     switch (method) {
       case "create" -> {
@@ -138,6 +153,9 @@ final class FakeCluster implements AutoCloseable {
         AddChunkRequest r = (AddChunkRequest) request;
         FakeFile file = byId(r.getFileId());
         addChunkExclusions.add(List.copyOf(r.getExcludedChunkserversList()));
+        if (r.hasCommitPrevious()) {
+          commit(file, r.getCommitPrevious());
+        }
         if (!file.chunks.isEmpty() && !file.chunks.get(file.chunks.size() - 1).committed) {
           throw masterError(PanguErrorCode.CHUNK_NOT_COMMITTED);
         }
@@ -157,13 +175,8 @@ final class FakeCluster implements AutoCloseable {
       }
       case "commitChunk" -> {
         CommitChunkRequest r = (CommitChunkRequest) request;
-        commits.add(r);
-        FakeChunk chunk = byId(r.getFileId()).chunks.get(r.getChunkIndex());
-        if (chunk.chunkId != r.getChunkId()) {
-          throw masterError(PanguErrorCode.CHUNK_MISMATCH);
-        }
-        chunk.length = r.getLength();
-        chunk.committed = true;
+        commitCalls.incrementAndGet();
+        commit(byId(r.getFileId()), r);
         return CommitChunkResponse.getDefaultInstance();
       }
       case "closeFile" -> {

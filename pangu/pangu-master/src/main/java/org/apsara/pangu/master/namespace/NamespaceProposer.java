@@ -123,12 +123,27 @@ public final class NamespaceProposer {
 
   /** Allocates the next chunk of the open file {@code fileId} with a new chunk id. */
   public NamespaceRecord addChunk(long fileId, String clientName) throws NamespaceException {
+    return addChunk(fileId, clientName, null);
+  }
+
+  /**
+   * As {@link #addChunk(long, String)}, committing the file's last chunk first in the same
+   * record when {@code commitPrevious} is not null (its chunk index, id, generation and length;
+   * its file and client are this call's).
+   */
+  public NamespaceRecord addChunk(long fileId, String clientName, CommitChunk commitPrevious)
+      throws NamespaceException {
     NamespaceMeta meta = namespace.meta();
     long chunkId = Math.max(nextChunkId, meta.getNextChunkId());
-    NamespaceRecord record = stamp(meta).setAddChunk(AddChunk.newBuilder()
+    AddChunk.Builder add = AddChunk.newBuilder()
         .setFileId(fileId)
         .setClientName(clientName)
-        .setChunkId(chunkId)).build();
+        .setChunkId(chunkId);
+    if (commitPrevious != null) {
+      add.setCommitPrevious(commitPrevious.toBuilder().setFileId(fileId)
+          .setClientName(clientName));
+    }
+    NamespaceRecord record = stamp(meta).setAddChunk(add).build();
     check(record);
     nextChunkId = chunkId + 1;
     return record;

@@ -259,6 +259,16 @@ final class RecordApplier {
 
   private NamespaceReply addChunk(AddChunk r) throws NamespaceException {
     checkPrincipal("client", r.getClientName(), "");
+    if (r.hasCommitPrevious()) {
+      CommitChunk c = r.getCommitPrevious();
+      if (c.getFileId() != r.getFileId() || !c.getClientName().equals(r.getClientName())) {
+        throw new NamespaceException(INVALID_ARGUMENT, "", "the chunk to commit first is of"
+            + " file " + c.getFileId() + " by '" + c.getClientName() + "', not of the file "
+            + r.getFileId() + " by '" + r.getClientName() + "' the chunk is added to");
+      }
+      // Staged in this record's txn: refused, neither the commit nor the allocation happens.
+      commitChunk(c);
+    }
     Chain chain = tree.locate(r.getFileId());
     String p = chain.path();
     Inode file = checkWriter(chain, r.getClientName());

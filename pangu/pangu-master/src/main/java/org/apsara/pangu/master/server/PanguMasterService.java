@@ -85,6 +85,7 @@ import org.apsara.pangu.master.namespace.NamespaceException;
 import org.apsara.pangu.master.namespace.NamespaceLimits;
 import org.apsara.pangu.master.namespace.NamespacePath;
 import org.apsara.pangu.master.namespace.NamespaceReply;
+import org.apsara.pangu.master.namespace.proto.CommitChunk;
 import org.apsara.pangu.master.raft.LeaseRecovery;
 import org.apsara.pangu.master.raft.MasterCommand;
 import org.apsara.pangu.master.raft.MasterNode;
@@ -471,12 +472,23 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         throw MasterErrors.invalid(request.getExcludedChunkserversCount()
             + " excluded chunkservers are more than the most, " + EXCLUDED_CHUNKSERVERS_MAX);
       }
+      CommitChunk commitPrevious = null;
+      if (request.hasCommitPrevious()) {
+        CommitChunkRequest c = request.getCommitPrevious();
+        checkCommitLength(c.getLength(), "commit_previous.");
+        commitPrevious = CommitChunk.newBuilder().setChunkIndex(c.getChunkIndex())
+            .setChunkId(c.getChunkId()).setGeneration(c.getGeneration())
+            .setLengthBytes(c.getLength()).build();
+      }
+      CommitChunk commit = commitPrevious;
+      long committing = commit == null ? 0 : commit.getLengthBytes();
       node.requireReadyLeader();
       return node.read(ReadConsistency.LINEARIZABLE, ns -> ns.statusOf(fileId))
           .thenCompose(file -> {
-            if (!file.open() || !file.leaseHolder().equals(client) || file.lastChunkOpen()) {
+            if (!file.open() || !file.leaseHolder().equals(client)
+                || (file.lastChunkOpen() && commit == null)) {
               // The namespace refuses this with its precise reason; place nothing.
-              return chunk(p -> p.addChunk(fileId, client))
+              return chunk(p -> p.addChunk(fileId, client, commit))
                   .thenApply(c -> AddChunkResponse.getDefaultInstance());
             }
             List<ChunkServerView> placed;
@@ -496,7 +508,11 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
             } catch (Exception e) {
               return CompletableFuture.failedFuture(e);
             }
-            return chunk(p -> p.addChunk(fileId, client)).thenApply(c -> {
+            return chunk(p -> p.addChunk(fileId, client, commit)).thenApply(c -> {
+              if (commit != null) {
+                // The replication monitor seals the replicas at the committed length.
+                chunks.noteAttention(commit.getChunkId());
+              }
               chunks.expectReplicas(c.chunkId(), placed.stream().map(ChunkServerView::id)
                   .toList());
               ChunkTokens.Issued token = tokens.write(c.chunkId(), caller.tokenSubject());
@@ -504,7 +520,9 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
                   .setIndex(c.index())
                   .setChunkId(c.chunkId())
                   .setGeneration(c.generation())
-                  .setFileOffset(file.lengthBytes())
+                  // A chunk committed by this call was not in the length read above.
+                  .setFileOffset(file.lastChunkOpen() ? file.lengthBytes() + committing
+                      : file.lengthBytes())
                   .setLength(0)
                   .setCommitted(false)
                   .setToken(token.token())
@@ -522,10 +540,7 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     run(response, () -> {
       long fileId = fileId(request.getFileId());
       String client = clientName(request.getClientName());
-      if (request.getLength() > NamespaceLimits.MAX_CHUNK_SIZE_BYTES) {
-        throw MasterErrors.invalid("length " + Long.toUnsignedString(request.getLength())
-            + " is above the largest chunk size, " + NamespaceLimits.MAX_CHUNK_SIZE_BYTES);
-      }
+      checkCommitLength(request.getLength(), "");
       return chunk(p -> p.commitChunk(fileId, client, request.getChunkIndex(),
           request.getChunkId(), request.getGeneration(), request.getLength()))
           .thenApply(c -> {
@@ -534,6 +549,14 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
             return CommitChunkResponse.getDefaultInstance();
           });
     });
+  }
+
+  /** @param fields prefixes the field's name in the error, e.g. "commit_previous." */
+  private static void checkCommitLength(long length, String fields) {
+    if (length > NamespaceLimits.MAX_CHUNK_SIZE_BYTES) {
+      throw MasterErrors.invalid(fields + "length " + Long.toUnsignedString(length)
+          + " is above the largest chunk size, " + NamespaceLimits.MAX_CHUNK_SIZE_BYTES);
+    }
   }
 
   @Override

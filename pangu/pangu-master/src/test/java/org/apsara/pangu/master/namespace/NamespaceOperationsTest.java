@@ -24,6 +24,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.apsara.pangu.master.namespace.proto.CommitChunk;
 import org.apsara.pangu.master.namespace.proto.NamespaceRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -199,6 +200,42 @@ class NamespaceOperationsTest {
     assertThat(ns.namespace.openFiles(null, 10)).isEmpty();
     ns.assertRefused(NOT_LEASE_HOLDER, p -> p.addChunk(f.inodeId(), "w"), "not open for writing");
     ns.assertRefused(IS_A_DIRECTORY, p -> p.addChunk(ns.namespace.getStatus("/d").inodeId(), "w"));
+  }
+
+  @Test
+  void addChunkCommitsThePreviousChunkFirstInTheSameRecordOrDoesNeither() throws Exception {
+    FileStatus f = ns.create("/f", "w");
+    ChunkInfo first = ns.addChunk(f.inodeId(), "w");
+    // Refused as CommitChunk would refuse the commit, and then nothing is allocated either.
+    ns.assertRefused(CHUNK_MISMATCH, p -> p.addChunk(f.inodeId(), "w",
+        commitOf(new ChunkInfo(f.inodeId(), 0, 99, 1, 0, false), 1, CHUNK)),
+        "no chunk 99 at index 0");
+    ns.assertRefused(INVALID_ARGUMENT, p -> p.addChunk(f.inodeId(), "w",
+        commitOf(first, 1, CHUNK + 1)), "chunk length");
+    ns.assertRefused(NOT_LEASE_HOLDER, p -> p.addChunk(f.inodeId(), "intruder",
+        commitOf(first, 1, CHUNK)), "client 'intruder' does not hold the lease");
+
+    ChunkInfo second = ((NamespaceReply.Chunk) ns.run(p -> p.addChunk(f.inodeId(), "w",
+        commitOf(first, 1, CHUNK)))).chunk();
+    assertThat(second).isEqualTo(new ChunkInfo(f.inodeId(), 1, first.chunkId() + 1, 1, 0,
+        false));
+    assertThat(ns.namespace.chunks("/f", 0, 10)).containsExactly(
+        new ChunkInfo(f.inodeId(), 0, first.chunkId(), 1, CHUNK, true), second);
+    assertThat(ns.namespace.getStatus("/f").lengthBytes()).isEqualTo(CHUNK);
+    // The first chunk's charge shrank to its length, the second is charged a whole chunk.
+    assertThat(ns.namespace.contentSummary("/").spaceConsumedBytes()).isEqualTo(6 * CHUNK);
+    // Committing the same chunk again (a retry of a call whose answer was lost) is no conflict,
+    // but the chunk it allocated is still open.
+    ns.assertRefused(CHUNK_NOT_COMMITTED, p -> p.addChunk(f.inodeId(), "w",
+        commitOf(first, 1, CHUNK)), "chunk 1 of /f is not committed yet");
+    ns.commit(second, "w", 10);
+    assertThat(ns.close(f.inodeId(), "w").lengthBytes()).isEqualTo(CHUNK + 10);
+  }
+
+  /** What a writer sends to commit {@code chunk} at {@code length} in its next AddChunk. */
+  private static CommitChunk commitOf(ChunkInfo chunk, long generation, long length) {
+    return CommitChunk.newBuilder().setChunkIndex(chunk.index()).setChunkId(chunk.chunkId())
+        .setGeneration(generation).setLengthBytes(length).build();
   }
 
   @Test

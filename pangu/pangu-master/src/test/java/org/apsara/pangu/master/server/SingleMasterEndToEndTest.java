@@ -51,6 +51,7 @@ import org.apsara.pangu.chunkserver.server.ChunkServer;
 import org.apsara.pangu.chunkserver.store.ReplicaInfo;
 import org.apsara.pangu.client.chunkserver.ReplicaWriter;
 import org.apsara.pangu.master.chunks.ReplicaView;
+import org.apsara.pangu.master.namespace.NamespaceLimits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -165,6 +166,51 @@ class SingleMasterEndToEndTest {
         .as("copies made").isZero();
     assertThat(leader.metrics().counter("pangu.master.repair.replicas.deleted").count())
         .as("replicas deleted").isZero();
+  }
+
+  @Test
+  void aChunkIsCommittedByTheAddChunkOfTheNextOne() throws Exception {
+    startChunkServers(3);
+    PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
+    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/pair")
+        .setClientName("w").build()).getStatus();
+    LocatedChunk first = master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("w").build()).getChunk();
+    assertThat(cluster.writeChunk(first, content(31, 0, 1000), true)).isEqualTo(1000);
+    CommitChunkRequest.Builder commit = CommitChunkRequest.newBuilder()
+        .setChunkIndex(first.getIndex()).setChunkId(first.getChunkId())
+        .setGeneration(first.getGeneration()).setLength(1000);
+
+    // A commit CommitChunk would refuse is refused the same way, and nothing is allocated.
+    assertRefused(() -> master.addChunk(AddChunkRequest.newBuilder()
+            .setFileId(file.getInodeId()).setClientName("w")
+            .setCommitPrevious(commit.clone().setLength(NamespaceLimits.MAX_CHUNK_SIZE_BYTES + 1))
+            .build()),
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "commit_previous.length");
+    assertRefused(() -> master.addChunk(AddChunkRequest.newBuilder()
+            .setFileId(file.getInodeId()).setClientName("w")
+            .setCommitPrevious(commit.clone().setChunkId(first.getChunkId() + 100)).build()),
+        Status.Code.FAILED_PRECONDITION, "CHUNK_MISMATCH", "no chunk");
+    assertThat(cluster.locations("/pair").getChunksList()).singleElement()
+        .satisfies(c -> assertThat(c.getCommitted()).isFalse());
+
+    LocatedChunk second = master.addChunk(AddChunkRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("w").setCommitPrevious(commit).build())
+        .getChunk();
+    assertThat(second.getIndex()).isEqualTo(1);
+    assertThat(second.getFileOffset()).isEqualTo(1000);
+    LocatedChunk committed = cluster.locations("/pair").getChunks(0);
+    assertThat(committed.getCommitted()).isTrue();
+    assertThat(committed.getLength()).isEqualTo(1000);
+    await("the committed chunk sealed on three").atMost(AWAIT)
+        .until(() -> healthyHolders(committed).size() == 3);
+
+    assertThat(cluster.writeChunk(second, content(31, 1000, 500), true)).isEqualTo(500);
+    master.commitChunk(CommitChunkRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("w").setChunkIndex(1).setChunkId(second.getChunkId())
+        .setGeneration(second.getGeneration()).setLength(500).build());
+    assertThat(master.closeFile(CloseFileRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName("w").build()).getStatus().getLength()).isEqualTo(1500);
   }
 
   @Test
