@@ -2,6 +2,7 @@ package org.apsara.pangu.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.grpc.Status;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
@@ -99,6 +100,23 @@ class BulkReadStreamsTest {
     });
     // The other replica was read over the bulk path too.
     assertThat(grpcReads()).isZero();
+  }
+
+  @Test
+  void anErrorTheChunkServerAnswersIsTheReplicasAndTheNextReplicaServes() throws Exception {
+    cluster = new FakeCluster(3);
+    List<FakeBulkServer> bulk = cluster.offerBulkReads();
+    byte[] data = writeFile("/f", 2 * MIB);
+    FakeChunkServer first = cluster.file("/f").chunks.get(0).replicas.get(0);
+    // What a chunkserver answers when the replica's disk failed under it.
+    bulk.get(cluster.chunkServers.indexOf(first)).answerReadsWith = Status.Code.INTERNAL;
+
+    assertThat(readAll("/f", MIB)).isEqualTo(data);
+
+    // Not read again through gRPC there (a broken path would be), nor reported corrupt.
+    assertThat(first.readCalls.get()).isZero();
+    assertThat(grpcReads()).isZero();
+    assertThat(cluster.badReplicas).isEmpty();
   }
 
   @Test

@@ -34,6 +34,8 @@ final class FakeBulkServer implements AutoCloseable {
   volatile long corruptBlock = -1;
   /** Close the connection after sending this many data bytes of an answer. */
   volatile long closeAfterBytes = Long.MAX_VALUE;
+  /** Answer every read with this error (null: serve them). */
+  volatile Status.Code answerReadsWith;
   /** The status every bulk write header is refused with (this fake applies no bulk write). */
   volatile Status.Code refuseWritesWith = Status.Code.RESOURCE_EXHAUSTED;
   /** Bulk write headers refused. */
@@ -101,8 +103,9 @@ final class FakeBulkServer implements AutoCloseable {
         requests.incrementAndGet();
         byte[] replica = replicas.replica(chunkId);
         out.writeInt(BulkReadProtocol.RESPONSE_MAGIC);
-        if (replica == null || offset + length > replica.length) {
-          Status.Code code = replica == null ? Status.Code.NOT_FOUND : Status.Code.OUT_OF_RANGE;
+        if (replica == null || offset + length > replica.length || answerReadsWith != null) {
+          Status.Code code = answerReadsWith != null ? answerReadsWith
+              : replica == null ? Status.Code.NOT_FOUND : Status.Code.OUT_OF_RANGE;
           byte[] message = ("fake refusal on " + replicas.id).getBytes(StandardCharsets.UTF_8);
           out.writeByte(code.value());
           out.writeShort(message.length);

@@ -1,5 +1,6 @@
 package org.apsara.pangu.client.chunkserver;
 
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.BufferedInputStream;
@@ -63,10 +64,24 @@ public final class BulkReadClient implements AutoCloseable {
   }
 
   /**
+   * Marks a status the chunkserver answered, as against one this client concluded from the
+   * connection.
+   */
+  private static final Metadata.Key<String> ANSWERED =
+      Metadata.Key.of("x-pangu-bulk-answered", Metadata.ASCII_STRING_MARSHALLER);
+
+  /**
    * True for a failure of the connection rather than an answer of the chunkserver about the
-   * replica: the same read may still succeed through gRPC.
+   * replica: the same read may still succeed through gRPC. An error the chunkserver answered (a
+   * failed disk is INTERNAL) is about the replica, unless it is one of the limits of its bulk
+   * port (UNAVAILABLE, RESOURCE_EXHAUSTED).
    */
   public static boolean isTransportFailure(StatusRuntimeException e) {
+    Metadata trailers = e.getTrailers();
+    if (trailers != null && trailers.containsKey(ANSWERED)) {
+      Status.Code code = e.getStatus().getCode();
+      return code == Status.Code.UNAVAILABLE || code == Status.Code.RESOURCE_EXHAUSTED;
+    }
     return switch (e.getStatus().getCode()) {
       case UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, CANCELLED,
           UNIMPLEMENTED -> true;
@@ -125,7 +140,9 @@ public final class BulkReadClient implements AutoCloseable {
       Status status = BulkReadProtocol.readStatus(code, in);
       // The request was answered in full: the connection takes the next one.
       giveBack(connection);
-      throw status.asRuntimeException();
+      Metadata answered = new Metadata();
+      answered.put(ANSWERED, "1");
+      throw status.asRuntimeException(answered);
     }
     long dataStart = in.readLong();
     long dataLength = in.readLong();
