@@ -490,10 +490,17 @@ public final class PanguClient implements AutoCloseable {
         .build();
   }
 
-  /** Closes the open file; a repeat after an unknown outcome that finds it closed succeeds. */
-  FileStatus closeFile(FileStatus file) throws IOException {
-    CloseFileRequest request = CloseFileRequest.newBuilder().setFileId(file.getInodeId())
-        .setClientName(clientName()).build();
+  /**
+   * Closes the open file, first committing {@code last} at {@code lastLength} in the same master
+   * call when it is not null; a repeat after an unknown outcome that finds it closed succeeds.
+   */
+  FileStatus closeFile(FileStatus file, LocatedChunk last, long lastLength) throws IOException {
+    CloseFileRequest.Builder builder = CloseFileRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName(clientName());
+    if (last != null) {
+      builder.setCommitLast(commitRequest(file, last, lastLength));
+    }
+    CloseFileRequest request = builder.build();
     boolean unknown = false;
     for (int round = 0; ; round++) {
       try {

@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * chunkserver's plain TCP bulk write path when it offers one, else a gRPC WriteReplica stream (see
  * {@link ReplicaWriter}). Packets are direct buffers, sent to each replica without a copy. When a
  * chunk reaches the file's chunk size, its replicas are finished; the next packet starts a new
- * chunk, and the AddChunk that allocates it commits the finished one in the same call (close
- * commits the last chunk with CommitChunk).
+ * chunk, and the AddChunk that allocates it commits the finished one in the same call (the
+ * CloseFile that ends the file commits the last one).
  *
  * <p><b>Durability.</b> {@link #hsync} returns once every replica of the current chunk has synced
  * every byte written so far to disk (earlier chunks are finished, hence synced). {@link #hflush}
@@ -99,8 +99,8 @@ public final class PanguOutputStream extends OutputStream {
   private OpenChunk chunk;
   /**
    * A chunk every replica finished with all its bytes, not committed yet: the next AddChunk
-   * commits it in the same master call (one log entry at a chunk's end instead of two), and
-   * close commits it if none follows.
+   * commits it in the same master call (one log entry at a chunk's end instead of two), or the
+   * CloseFile if none follows.
    */
   private FinishedChunk finished;
   private int recoveriesWithoutProgress;
@@ -227,12 +227,14 @@ public final class PanguOutputStream extends OutputStream {
       while (chunk != null) {
         sealChunk();
       }
-      commitFinished();
       if (packet != null) {
         packetBuffers.give(packet); // empty after the last send, and nothing refers to it
         packet = null;
       }
-      client.closeFile(file);
+      // The last chunk's commit rides on the close (if the close fails, fail commits it).
+      FinishedChunk last = finished;
+      client.closeFile(file, last == null ? null : last.located, last == null ? 0 : last.length);
+      finished = null;
     } catch (IOException | RuntimeException e) {
       throw fail(e);
     } finally {

@@ -48,7 +48,7 @@ final class FakeCluster implements AutoCloseable {
   final Map<String, FakeFile> files = new ConcurrentHashMap<>();
   /** The excluded chunkservers of every AddChunk, in order. */
   final List<List<String>> addChunkExclusions = new CopyOnWriteArrayList<>();
-  /** Every chunk committed, by CommitChunk or by AddChunk's commit_previous, in order. */
+  /** Every chunk committed (by CommitChunk, AddChunk or CloseFile), in order. */
   final List<CommitChunkRequest> commits = new CopyOnWriteArrayList<>();
   /** CommitChunk calls alone. */
   final AtomicInteger commitCalls = new AtomicInteger();
@@ -125,7 +125,7 @@ final class FakeCluster implements AutoCloseable {
     return content.toByteArray();
   }
 
-  /** Commits a chunk, asked by CommitChunk or by the next AddChunk. */
+  /** Commits a chunk, asked by CommitChunk, by the next AddChunk or by CloseFile. */
   private void commit(FakeFile file, CommitChunkRequest r) {
     commits.add(r);
     FakeChunk chunk = file.chunks.get(r.getChunkIndex());
@@ -180,7 +180,11 @@ final class FakeCluster implements AutoCloseable {
         return CommitChunkResponse.getDefaultInstance();
       }
       case "closeFile" -> {
-        FakeFile file = byId(((CloseFileRequest) request).getFileId());
+        CloseFileRequest r = (CloseFileRequest) request;
+        FakeFile file = byId(r.getFileId());
+        if (r.hasCommitLast()) {
+          commit(file, r.getCommitLast());
+        }
         file.open = false;
         file.holder = "";
         return CloseFileResponse.newBuilder().setStatus(status(file)).build();

@@ -173,9 +173,22 @@ public final class NamespaceProposer {
 
   /** Closes the file {@code fileId}; every chunk must be committed. */
   public NamespaceRecord close(long fileId, String clientName) throws NamespaceException {
-    return checked(stamp(namespace.meta()).setCloseFile(CloseFile.newBuilder()
+    return close(fileId, clientName, null);
+  }
+
+  /**
+   * As {@link #close(long, String)}, committing the file's last chunk first in the same record
+   * when {@code commitLast} is not null (as for {@link #addChunk(long, String, CommitChunk)}).
+   */
+  public NamespaceRecord close(long fileId, String clientName, CommitChunk commitLast)
+      throws NamespaceException {
+    CloseFile.Builder close = CloseFile.newBuilder()
         .setFileId(fileId)
-        .setClientName(clientName)).build());
+        .setClientName(clientName);
+    if (commitLast != null) {
+      close.setCommitLast(commitLast.toBuilder().setFileId(fileId).setClientName(clientName));
+    }
+    return checked(stamp(namespace.meta()).setCloseFile(close).build());
   }
 
   /**

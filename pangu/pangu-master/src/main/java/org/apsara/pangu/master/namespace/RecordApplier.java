@@ -260,14 +260,7 @@ final class RecordApplier {
   private NamespaceReply addChunk(AddChunk r) throws NamespaceException {
     checkPrincipal("client", r.getClientName(), "");
     if (r.hasCommitPrevious()) {
-      CommitChunk c = r.getCommitPrevious();
-      if (c.getFileId() != r.getFileId() || !c.getClientName().equals(r.getClientName())) {
-        throw new NamespaceException(INVALID_ARGUMENT, "", "the chunk to commit first is of"
-            + " file " + c.getFileId() + " by '" + c.getClientName() + "', not of the file "
-            + r.getFileId() + " by '" + r.getClientName() + "' the chunk is added to");
-      }
-      // Staged in this record's txn: refused, neither the commit nor the allocation happens.
-      commitChunk(c);
+      commitFirst(r.getCommitPrevious(), r.getFileId(), r.getClientName());
     }
     Chain chain = tree.locate(r.getFileId());
     String p = chain.path();
@@ -299,6 +292,20 @@ final class RecordApplier {
     txn.setMeta(meta.toBuilder().setNextChunkId(r.getChunkId() + 1).build());
     return new NamespaceReply.Chunk(
         new ChunkInfo(chain.id(), index, r.getChunkId(), INITIAL_GENERATION, 0, false));
+  }
+
+  /**
+   * The commit an AddChunk or a CloseFile asks for before its own change, staged in the same
+   * txn: if either is refused, neither happens.
+   */
+  private void commitFirst(CommitChunk c, long fileId, String clientName)
+      throws NamespaceException {
+    if (c.getFileId() != fileId || !c.getClientName().equals(clientName)) {
+      throw new NamespaceException(INVALID_ARGUMENT, "", "the chunk to commit first is of file "
+          + c.getFileId() + " by '" + c.getClientName() + "', not of file " + fileId + " by '"
+          + clientName + "'");
+    }
+    commitChunk(c);
   }
 
   private NamespaceReply commitChunk(CommitChunk r) throws NamespaceException {
@@ -364,6 +371,9 @@ final class RecordApplier {
 
   private NamespaceReply close(CloseFile r) throws NamespaceException {
     checkPrincipal("client", r.getClientName(), "");
+    if (r.hasCommitLast()) {
+      commitFirst(r.getCommitLast(), r.getFileId(), r.getClientName());
+    }
     Chain chain = tree.locate(r.getFileId());
     String p = chain.path();
     Inode file = checkWriter(chain, r.getClientName());

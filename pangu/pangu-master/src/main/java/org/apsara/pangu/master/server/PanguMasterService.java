@@ -472,15 +472,8 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
         throw MasterErrors.invalid(request.getExcludedChunkserversCount()
             + " excluded chunkservers are more than the most, " + EXCLUDED_CHUNKSERVERS_MAX);
       }
-      CommitChunk commitPrevious = null;
-      if (request.hasCommitPrevious()) {
-        CommitChunkRequest c = request.getCommitPrevious();
-        checkCommitLength(c.getLength(), "commit_previous.");
-        commitPrevious = CommitChunk.newBuilder().setChunkIndex(c.getChunkIndex())
-            .setChunkId(c.getChunkId()).setGeneration(c.getGeneration())
-            .setLengthBytes(c.getLength()).build();
-      }
-      CommitChunk commit = commitPrevious;
+      CommitChunk commit = request.hasCommitPrevious()
+          ? commitFirst(request.getCommitPrevious(), "commit_previous.") : null;
       long committing = commit == null ? 0 : commit.getLengthBytes();
       node.requireReadyLeader();
       return node.read(ReadConsistency.LINEARIZABLE, ns -> ns.statusOf(fileId))
@@ -551,6 +544,17 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
     });
   }
 
+  /**
+   * The commit an AddChunk or a CloseFile asks for first; its file and client are the call's.
+   *
+   * @param fields names the field in errors, e.g. "commit_previous."
+   */
+  private static CommitChunk commitFirst(CommitChunkRequest c, String fields) {
+    checkCommitLength(c.getLength(), fields);
+    return CommitChunk.newBuilder().setChunkIndex(c.getChunkIndex()).setChunkId(c.getChunkId())
+        .setGeneration(c.getGeneration()).setLengthBytes(c.getLength()).build();
+  }
+
   /** @param fields prefixes the field's name in the error, e.g. "commit_previous." */
   private static void checkCommitLength(long length, String fields) {
     if (length > NamespaceLimits.MAX_CHUNK_SIZE_BYTES) {
@@ -578,7 +582,17 @@ public final class PanguMasterService extends PanguMasterGrpc.PanguMasterImplBas
   private CompletableFuture<FileStatus> closeFile(CloseFileRequest request, String fields) {
     long fileId = fileId(fields, request.getFileId());
     String client = clientName(fields, request.getClientName());
-    return status(p -> p.close(fileId, client));
+    CommitChunk commit = request.hasCommitLast()
+        ? commitFirst(request.getCommitLast(), fields + "commit_last.") : null;
+    CompletableFuture<FileStatus> closed = status(p -> p.close(fileId, client, commit));
+    if (commit == null) {
+      return closed;
+    }
+    return closed.thenApply(status -> {
+      // The replication monitor seals the replicas at the committed length.
+      chunks.noteAttention(commit.getChunkId());
+      return status;
+    });
   }
 
   @Override

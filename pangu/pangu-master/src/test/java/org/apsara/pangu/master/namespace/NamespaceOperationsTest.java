@@ -203,7 +203,7 @@ class NamespaceOperationsTest {
   }
 
   @Test
-  void addChunkCommitsThePreviousChunkFirstInTheSameRecordOrDoesNeither() throws Exception {
+  void addChunkAndCloseCommitTheLastChunkFirstInTheSameRecordOrDoNeither() throws Exception {
     FileStatus f = ns.create("/f", "w");
     ChunkInfo first = ns.addChunk(f.inodeId(), "w");
     // Refused as CommitChunk would refuse the commit, and then nothing is allocated either.
@@ -228,8 +228,17 @@ class NamespaceOperationsTest {
     // but the chunk it allocated is still open.
     ns.assertRefused(CHUNK_NOT_COMMITTED, p -> p.addChunk(f.inodeId(), "w",
         commitOf(first, 1, CHUNK)), "chunk 1 of /f is not committed yet");
-    ns.commit(second, "w", 10);
-    assertThat(ns.close(f.inodeId(), "w").lengthBytes()).isEqualTo(CHUNK + 10);
+
+    // CloseFile commits the last chunk the same way: a refused commit leaves the file open.
+    ns.assertRefused(CHUNK_MISMATCH, p -> p.close(f.inodeId(), "w",
+        commitOf(first, 1, 10)), "chunk 0 of /f is already committed");
+    ns.assertRefused(INVALID_ARGUMENT, p -> p.close(f.inodeId(), "w",
+        commitOf(second, 1, CHUNK + 1)), "chunk length");
+    FileStatus closed = ns.status(p -> p.close(f.inodeId(), "w", commitOf(second, 1, 10)));
+    assertThat(closed.open()).isFalse();
+    assertThat(closed.lengthBytes()).isEqualTo(CHUNK + 10);
+    assertThat(ns.namespace.chunks("/f", 1, 1)).containsExactly(
+        new ChunkInfo(f.inodeId(), 1, second.chunkId(), 1, 10, true));
   }
 
   /** What a writer sends to commit {@code chunk} at {@code length} in its next AddChunk. */

@@ -101,6 +101,14 @@ class SingleMasterEndToEndTest {
         .filter(location -> location.getId().equals(id)).findFirst().orElseThrow();
   }
 
+  /** The leader's replication monitor made no copy and deleted no replica. */
+  static void assertNothingCopiedOrDeleted(MasterServer leader) {
+    assertThat(leader.metrics().counter("pangu.master.repair.copies.started").count())
+        .as("copies made").isZero();
+    assertThat(leader.metrics().counter("pangu.master.repair.replicas.deleted").count())
+        .as("replicas deleted").isZero();
+  }
+
   /** Healthy (sealed, right generation and length, alive, not corrupt) replicas of a chunk. */
   List<String> healthyHolders(LocatedChunk chunk) {
     return cluster.awaitLeader().chunks().replicas(chunk.getChunkId()).stream()
@@ -162,14 +170,11 @@ class SingleMasterEndToEndTest {
       await("chunk " + chunk.getIndex() + " sealed on three").atMost(AWAIT)
           .until(() -> healthyHolders(chunk).size() == 3);
     }
-    assertThat(leader.metrics().counter("pangu.master.repair.copies.started").count())
-        .as("copies made").isZero();
-    assertThat(leader.metrics().counter("pangu.master.repair.replicas.deleted").count())
-        .as("replicas deleted").isZero();
+    assertNothingCopiedOrDeleted(leader);
   }
 
   @Test
-  void aChunkIsCommittedByTheAddChunkOfTheNextOne() throws Exception {
+  void aChunkIsCommittedByTheAddChunkOfTheNextOneOrByTheClose() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
     FileStatus file = master.create(CreateRequest.newBuilder().setPath("/pair")
@@ -205,12 +210,23 @@ class SingleMasterEndToEndTest {
     await("the committed chunk sealed on three").atMost(AWAIT)
         .until(() -> healthyHolders(committed).size() == 3);
 
+    // The close commits the last chunk the same way.
     assertThat(cluster.writeChunk(second, content(31, 1000, 500), true)).isEqualTo(500);
-    master.commitChunk(CommitChunkRequest.newBuilder().setFileId(file.getInodeId())
-        .setClientName("w").setChunkIndex(1).setChunkId(second.getChunkId())
-        .setGeneration(second.getGeneration()).setLength(500).build());
-    assertThat(master.closeFile(CloseFileRequest.newBuilder().setFileId(file.getInodeId())
-        .setClientName("w").build()).getStatus().getLength()).isEqualTo(1500);
+    CommitChunkRequest.Builder commitLast = CommitChunkRequest.newBuilder().setChunkIndex(1)
+        .setChunkId(second.getChunkId()).setGeneration(second.getGeneration()).setLength(500);
+    assertRefused(() -> master.closeFile(CloseFileRequest.newBuilder()
+            .setFileId(file.getInodeId()).setClientName("w")
+            .setCommitLast(commitLast.clone().setLength(NamespaceLimits.MAX_CHUNK_SIZE_BYTES + 1))
+            .build()),
+        Status.Code.INVALID_ARGUMENT, "INVALID_ARGUMENT", "commit_last.length");
+    FileStatus closed = master.closeFile(CloseFileRequest.newBuilder()
+        .setFileId(file.getInodeId()).setClientName("w").setCommitLast(commitLast).build())
+        .getStatus();
+    assertThat(closed.getOpen()).isFalse();
+    assertThat(closed.getLength()).isEqualTo(1500);
+    LocatedChunk last = cluster.locations("/pair").getChunks(1);
+    await("the last chunk sealed on three").atMost(AWAIT)
+        .until(() -> healthyHolders(last).size() == 3);
   }
 
   @Test
@@ -376,10 +392,7 @@ class SingleMasterEndToEndTest {
         .until(() -> healthyHolders(committed).equals(List.of("cs1", "cs2", "cs3")));
     assertThat(heldBy("cs2", chunk.getChunkId())).hasValueSatisfying(
         r -> assertThat(r.length()).isEqualTo(2L * half));
-    assertThat(leader.metrics().counter("pangu.master.repair.replicas.deleted").count())
-        .as("replicas deleted").isZero();
-    assertThat(leader.metrics().counter("pangu.master.repair.copies.started").count())
-        .as("copies made").isZero();
+    assertNothingCopiedOrDeleted(leader);
   }
 
   @Test
