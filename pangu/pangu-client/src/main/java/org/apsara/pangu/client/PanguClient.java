@@ -432,20 +432,23 @@ public final class PanguClient implements AutoCloseable {
    */
   LocatedChunk addChunk(FileStatus file, int index, Collection<String> excluded)
       throws IOException {
-    return addChunk(file, index, excluded, null, 0);
+    return addChunk(file, index, excluded, null);
   }
 
+  /** A chunk of an open file to commit at {@code length}. */
+  record ChunkCommit(LocatedChunk chunk, long length) {}
+
   /**
-   * Allocates chunk {@code index} of the open file, first committing {@code previous} at {@code
-   * previousLength} in the same master call when it is not null.
+   * Allocates chunk {@code index} of the open file, first committing {@code previous} in the
+   * same master call when it is not null.
    */
   LocatedChunk addChunk(FileStatus file, int index, Collection<String> excluded,
-      LocatedChunk previous, long previousLength) throws IOException {
+      ChunkCommit previous) throws IOException {
     AddChunkRequest.Builder builder = AddChunkRequest.newBuilder().setFileId(file.getInodeId())
         .setClientName(clientName()).addAllExcludedChunkservers(excluded)
         .setClientHost(config.clientHost());
     if (previous != null) {
-      builder.setCommitPrevious(commitRequest(file, previous, previousLength));
+      builder.setCommitPrevious(commitRequest(file, previous));
     }
     AddChunkRequest request = builder.build();
     boolean unknown = false;
@@ -480,25 +483,26 @@ public final class PanguClient implements AutoCloseable {
   /** Fixes the length of the file's uncommitted chunk; a repeat of the same commit succeeds. */
   void commitChunk(FileStatus file, LocatedChunk chunk, long length) throws IOException {
     master.call("commitChunk", file.getPath(), Retry.IDEMPOTENT, getCommitChunkMethod(),
-        commitRequest(file, chunk, length));
+        commitRequest(file, new ChunkCommit(chunk, length)));
   }
 
-  private CommitChunkRequest commitRequest(FileStatus file, LocatedChunk chunk, long length) {
+  private CommitChunkRequest commitRequest(FileStatus file, ChunkCommit commit) {
+    LocatedChunk chunk = commit.chunk();
     return CommitChunkRequest.newBuilder().setFileId(file.getInodeId())
         .setClientName(clientName()).setChunkIndex(chunk.getIndex())
-        .setChunkId(chunk.getChunkId()).setGeneration(chunk.getGeneration()).setLength(length)
-        .build();
+        .setChunkId(chunk.getChunkId()).setGeneration(chunk.getGeneration())
+        .setLength(commit.length()).build();
   }
 
   /**
-   * Closes the open file, first committing {@code last} at {@code lastLength} in the same master
-   * call when it is not null; a repeat after an unknown outcome that finds it closed succeeds.
+   * Closes the open file, first committing {@code last} in the same master call when it is not
+   * null; a repeat after an unknown outcome that finds it closed succeeds.
    */
-  FileStatus closeFile(FileStatus file, LocatedChunk last, long lastLength) throws IOException {
+  FileStatus closeFile(FileStatus file, ChunkCommit last) throws IOException {
     CloseFileRequest.Builder builder = CloseFileRequest.newBuilder()
         .setFileId(file.getInodeId()).setClientName(clientName());
     if (last != null) {
-      builder.setCommitLast(commitRequest(file, last, lastLength));
+      builder.setCommitLast(commitRequest(file, last));
     }
     CloseFileRequest request = builder.build();
     boolean unknown = false;

@@ -102,7 +102,7 @@ public final class PanguOutputStream extends OutputStream {
    * commits it in the same master call (one log entry at a chunk's end instead of two), or the
    * CloseFile if none follows.
    */
-  private FinishedChunk finished;
+  private PanguClient.ChunkCommit finished;
   private int recoveriesWithoutProgress;
   private int recoveries;
   private IOException failure;
@@ -232,8 +232,7 @@ public final class PanguOutputStream extends OutputStream {
         packet = null;
       }
       // The last chunk's commit rides on the close (if the close fails, fail commits it).
-      FinishedChunk last = finished;
-      client.closeFile(file, last == null ? null : last.located, last == null ? 0 : last.length);
+      client.closeFile(file, finished);
       finished = null;
     } catch (IOException | RuntimeException e) {
       throw fail(e);
@@ -398,8 +397,7 @@ public final class PanguOutputStream extends OutputStream {
     if (chunk != null) {
       return;
     }
-    LocatedChunk located = finished == null ? client.addChunk(file, nextChunkIndex, excluded)
-        : client.addChunk(file, nextChunkIndex, excluded, finished.located, finished.length);
+    LocatedChunk located = client.addChunk(file, nextChunkIndex, excluded, finished);
     finished = null;
     if (located.getLocationsCount() == 0) {
       throw new PanguException(PanguErrorCode.WRITE_FAILED, file.getPath(),
@@ -451,7 +449,7 @@ public final class PanguOutputStream extends OutputStream {
       return;
     }
     // Durable on every replica: committed with the next chunk's allocation, or by close.
-    finished = new FinishedChunk(chunk.located, chunk.sent);
+    finished = new PanguClient.ChunkCommit(chunk.located, chunk.sent);
     chunk.acknowledge(chunk.sent); // every replica finished with all of it: the packets go back
     committedLength += chunk.sent;
     nextChunkIndex++;
@@ -461,7 +459,7 @@ public final class PanguOutputStream extends OutputStream {
 
   private void commitFinished() throws IOException {
     if (finished != null) {
-      client.commitChunk(file, finished.located, finished.length);
+      client.commitChunk(file, finished.chunk(), finished.length());
       finished = null;
     }
   }
@@ -595,8 +593,6 @@ public final class PanguOutputStream extends OutputStream {
   }
 
   // ------------------------------------------------------------------ state of a chunk
-
-  private record FinishedChunk(LocatedChunk located, long length) {}
 
   private static final class Replica {
     final ChunkServerLocation location;

@@ -733,7 +733,7 @@ public final class ChunkManager {
    * still under way would count as missing, and the chunk would be copied to a fourth chunkserver
    * only to have one replica deleted as excess once the seal records it.
    */
-  public synchronized List<ChunkServerView> unreportedPlacements(long chunkId) {
+  synchronized List<ChunkServerView> unreportedPlacements(long chunkId) {
     List<String> placed = expected.get(chunkId);
     if (placed == null) {
       return List.of();
@@ -750,6 +750,22 @@ public final class ChunkManager {
       }
     }
     keepPlacements(chunkId, standing);
+    return views;
+  }
+
+  /**
+   * Every replica known of a committed chunk ({@link #replicas}), and its {@link
+   * #unreportedPlacements} as replicas open at the committed {@code generation} and {@code
+   * lengthBytes}: right after the commit, the replicas are there before any heartbeat says so.
+   * Read together, so that a seal recording a placed replica in between is not counted twice.
+   */
+  public synchronized List<ReplicaView> replicasOfCommitted(long chunkId, long generation,
+      long lengthBytes) {
+    List<ReplicaView> views = replicas(chunkId);
+    for (ChunkServerView placed : unreportedPlacements(chunkId)) {
+      views.add(new ReplicaView(placed, true, generation, lengthBytes,
+          ReplicaState.REPLICA_STATE_OPEN, false));
+    }
     return views;
   }
 

@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -352,25 +351,12 @@ public final class ReplicationMonitor implements LeadershipObserver, AutoCloseab
 
   private ChunkPlan evaluate(ChunkOwnership ownership) {
     long chunkId = ownership.chunkId();
-    // Placements first: one whose seal records it in between then shows among the replicas.
-    List<ChunkServerView> unreported = ownership instanceof ChunkOwnership.InFile f
-        && f.committed() ? manager.unreportedPlacements(chunkId) : List.of();
-    List<ReplicaView> replicas = new ArrayList<>(manager.replicas(chunkId));
-    if (ownership instanceof ChunkOwnership.InFile f && f.committed()) {
-      // The writer just committed: its replicas are on the chunkservers the chunk was placed on,
-      // though no heartbeat has said so yet. Seal them now, as if reported open at the committed
-      // length; a seal that succeeds records the replica, so readers find it at once instead of
-      // a heartbeat later, and one that fails leaves the truth to the next report. Until the
-      // seal answers, the placement counts as a replica being sealed.
-      Set<String> known = new HashSet<>();
-      replicas.forEach(r -> known.add(r.serverId()));
-      for (ChunkServerView placed : unreported) {
-        if (!known.contains(placed.id())) {
-          replicas.add(new ReplicaView(placed, true, f.chunk().generation(),
-              f.chunk().lengthBytes(), ReplicaState.REPLICA_STATE_OPEN, false));
-        }
-      }
-    }
+    // A committed chunk's placements not reported yet count as open replicas: they are sealed
+    // now, and a seal that succeeds records the replica, so readers find it at once instead of
+    // a heartbeat later; until the seal answers, the placement counts as a replica being sealed.
+    List<ReplicaView> replicas = ownership instanceof ChunkOwnership.InFile f && f.committed()
+        ? manager.replicasOfCommitted(chunkId, f.chunk().generation(), f.chunk().lengthBytes())
+        : manager.replicas(chunkId);
     ChunkPlan plan = RepairPlanner.plan(ownership, replicas, manager.copyTargets(chunkId),
         manager.callsInFlight(chunkId));
     if (plan.unhealthy()) {

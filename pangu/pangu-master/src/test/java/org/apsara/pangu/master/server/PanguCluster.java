@@ -303,6 +303,22 @@ final class PanguCluster implements AutoCloseable {
     return bytes;
   }
 
+  /** An open file and the chunk {@link #createWithChunk} allocated in it. */
+  record FileWithChunk(FileStatus file, LocatedChunk chunk) {}
+
+  /** Creates {@code path} for {@code clientName} and allocates its first chunk. */
+  FileWithChunk createWithChunk(String path, String clientName) {
+    PanguMasterGrpc.PanguMasterBlockingStub master = leaderStub();
+    FileStatus file = master.create(CreateRequest.newBuilder().setPath(path)
+        .setClientName(clientName).build()).getStatus();
+    return new FileWithChunk(file, addChunk(file, clientName));
+  }
+
+  LocatedChunk addChunk(FileStatus file, String clientName) {
+    return leaderStub().addChunk(AddChunkRequest.newBuilder().setFileId(file.getInodeId())
+        .setClientName(clientName).build()).getChunk();
+  }
+
   /**
    * Writes a closed file of chunks with the given lengths as a client would: AddChunk, write to
    * every replica, CommitChunk at the acknowledged length, and CloseFile.
@@ -314,8 +330,7 @@ final class PanguCluster implements AutoCloseable {
         .setClientName(clientName).setCreateParent(true).build()).getStatus();
     long offset = 0;
     for (int length : chunkLengths) {
-      LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
-          .setFileId(created.getInodeId()).setClientName(clientName).build()).getChunk();
+      LocatedChunk chunk = addChunk(created, clientName);
       long acknowledged = writeChunk(chunk, content(seed, offset, length), true);
       assertThat(acknowledged).isEqualTo(length);
       master.commitChunk(CommitChunkRequest.newBuilder().setFileId(created.getInodeId())

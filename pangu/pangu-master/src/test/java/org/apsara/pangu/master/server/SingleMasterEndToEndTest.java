@@ -177,10 +177,9 @@ class SingleMasterEndToEndTest {
   void aChunkIsCommittedByTheAddChunkOfTheNextOneOrByTheClose() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
-    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/pair")
-        .setClientName("w").build()).getStatus();
-    LocatedChunk first = master.addChunk(AddChunkRequest.newBuilder()
-        .setFileId(file.getInodeId()).setClientName("w").build()).getChunk();
+    PanguCluster.FileWithChunk created = cluster.createWithChunk("/pair", "w");
+    FileStatus file = created.file();
+    LocatedChunk first = created.chunk();
     assertThat(cluster.writeChunk(first, content(31, 0, 1000), true)).isEqualTo(1000);
     CommitChunkRequest.Builder commit = CommitChunkRequest.newBuilder()
         .setChunkIndex(first.getIndex()).setChunkId(first.getChunkId())
@@ -352,10 +351,9 @@ class SingleMasterEndToEndTest {
   void aReplicaReportedBeforeTheWritersLastBytesIsSealedNotDeleted() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
-    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/late-report")
-        .setClientName("w").build()).getStatus();
-    LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
-        .setFileId(file.getInodeId()).setClientName("w").build()).getChunk();
+    PanguCluster.FileWithChunk created = cluster.createWithChunk("/late-report", "w");
+    FileStatus file = created.file();
+    LocatedChunk chunk = created.chunk();
     int half = 100_000;
     List<ReplicaWriter> writers = new ArrayList<>();
     for (ChunkServerLocation location : chunk.getLocationsList()) {
@@ -399,10 +397,9 @@ class SingleMasterEndToEndTest {
   void aReplicaLeftShortByTheWriterRefusesTheSealAndIsReplaced() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
-    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/short")
-        .setClientName("w").build()).getStatus();
-    LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
-        .setFileId(file.getInodeId()).setClientName("w").build()).getChunk();
+    PanguCluster.FileWithChunk created = cluster.createWithChunk("/short", "w");
+    FileStatus file = created.file();
+    LocatedChunk chunk = created.chunk();
     int half = 100_000;
     for (ChunkServerLocation location : chunk.getLocationsList()) {
       ReplicaWriter w = cluster.chunkClient(location).openWriter(chunk.getChunkId(),
@@ -520,10 +517,9 @@ class SingleMasterEndToEndTest {
   void leaseRecoveryKeepsTheSyncedBytesOfAnUncommittedLastChunk() throws Exception {
     startChunkServers(3);
     PanguMasterGrpc.PanguMasterBlockingStub master = cluster.leaderStub();
-    FileStatus file = master.create(CreateRequest.newBuilder().setPath("/log")
-        .setClientName("dying-writer").build()).getStatus();
-    LocatedChunk chunk = master.addChunk(AddChunkRequest.newBuilder()
-        .setFileId(file.getInodeId()).setClientName("dying-writer").build()).getChunk();
+    PanguCluster.FileWithChunk created = cluster.createWithChunk("/log", "dying-writer");
+    FileStatus file = created.file();
+    LocatedChunk chunk = created.chunk();
     // Every replica syncs 123_457 bytes; the writer then dies without committing.
     long synced = cluster.writeChunk(chunk, content(3, 0, 123_457), false);
     assertThat(synced).isEqualTo(123_457);
